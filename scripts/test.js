@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// `npm test`: build, start one throwaway PostgreSQL cluster for the whole run (unless
+// TEST_DATABASE_URL is set), run `node --test` over test/**/*.test.js, stop the cluster.
+// Arguments filter test files by substring: `npm test -- gpss-server`.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn, spawnSync } = require('node:child_process');
+
+const root = path.resolve(__dirname, '..');
+const build = spawnSync(process.execPath, [path.join(__dirname, 'build.js')], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status || 1);
+
+function findTests(dir) {
+  const out = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...findTests(full));
+    else if (entry.name.endsWith('.test.js')) out.push(full);
+  }
+  return out.sort();
+}
+
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const passThrough = process.argv.slice(2).filter((a) => a.startsWith('-'));
+let files = findTests(path.join(root, 'test'));
+if (filters.length) files = files.filter((f) => filters.some((s) => path.relative(root, f).includes(s)));
+if (!files.length) {
+  console.error('test: no test files matched', filters.join(' '));
+  process.exit(1);
+}
+
+(async () => {
+  const { startThrowawayCluster } = require('../test/support/pg');
+  let cluster = null;
+  const env = { ...process.env };
+  if (!env.TEST_DATABASE_URL) {
+    const t0 = Date.now();
+    cluster = await startThrowawayCluster();
+    env.TEST_DATABASE_URL = cluster.url;
+    console.log(`test: throwaway PostgreSQL cluster ready in ${Date.now() - t0} ms`);
+  }
+  const stop = () => {
+    if (cluster) cluster.stop();
+    cluster = null;
+  };
+  const child = spawn(
+    process.execPath,
+    ['--test', '--test-concurrency=1', '--test-timeout=900000', ...passThrough, ...files.map((f) => path.relative(root, f))],
+    { stdio: 'inherit', env, cwd: root },
+  );
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      child.kill(signal);
+    });
+  }
+  child.on('exit', (code, signal) => {
+    stop();
+    process.exit(code ?? (signal ? 1 : 0));
+  });
+})().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

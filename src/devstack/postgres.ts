@@ -1,0 +1,181 @@
+/**
+ * A private PostgreSQL cluster started from the system's PostgreSQL binaries.
+ * Used by the test harness (a throwaway cluster per run) and by `npm start`
+ * (a persistent cluster under .devstack/). PostgreSQL refuses to run as root, so
+ * when we are root every server-side command runs as the `postgres` OS user.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface PostgresCluster {
+  /** postgres://user:password@127.0.0.1:port/postgres */
+  url: string;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  dataDir: string;
+  /** Stops the server; with removeData also deletes the data directory. */
+  stop(options?: { removeData?: boolean }): void;
+}
+
+export interface StartPostgresOptions {
+  /** Data directory; created and initialised when empty or missing. */
+  dataDir: string;
+  /** TCP port on 127.0.0.1; 0 or undefined picks a free one. */
+  port?: number;
+  user?: string;
+  password?: string;
+  /** Turns off fsync and friends: for throwaway clusters only. */
+  fast?: boolean;
+  /** Extra postgresql.conf lines. */
+  settings?: Record<string, string | number>;
+  log?: (line: string) => void;
+}
+
+const POSTGRES_INSTALL_HINT =
+  'PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them with ' +
+  '`sudo apt-get install -y postgresql` (Debian/Ubuntu), or set DATABASE_URL / TEST_DATABASE_URL ' +
+  'to an existing server.';
+
+/** Finds the directory holding initdb and pg_ctl: PG_BIN, then Debian's layout, then PATH. */
+export function findPostgresBinDir(): string {
+  const candidates: string[] = [];
+  if (process.env.PG_BIN) candidates.push(process.env.PG_BIN);
+  const debianRoot = '/usr/lib/postgresql';
+  if (fs.existsSync(debianRoot)) {
+    const versions = fs
+      .readdirSync(debianRoot)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
+    for (const v of versions) candidates.push(path.join(debianRoot, v, 'bin'));
+  }
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) if (dir) candidates.push(dir);
+  for (const dir of candidates) {
+    if (fs.existsSync(path.join(dir, 'initdb')) && fs.existsSync(path.join(dir, 'pg_ctl'))) {
+      // /usr/local/bin/initdb may be a symlink into the real bin dir; pg_ctl finds postgres beside itself.
+      return path.dirname(fs.realpathSync(path.join(dir, 'pg_ctl')));
+    }
+  }
+  throw new Error(POSTGRES_INSTALL_HINT);
+}
+
+/** Asks the kernel for a free loopback TCP port. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** Runs a PostgreSQL server-side binary, as the postgres OS user when we are root. */
+function runPg(binDir: string, command: string, args: string[]): string {
+  const file = path.join(binDir, command);
+  const [exe, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args];
+  try {
+    return execFileSync(exe, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { stderr?: string; stdout?: string; message: string };
+    throw new Error(`${command} failed: ${(e.stderr || e.stdout || e.message).trim()}`);
+  }
+}
+
+function chownToPostgres(target: string): void {
+  if (isRoot()) execFileSync('chown', ['-R', 'postgres:', target]);
+}
+
+/** Initialises (if needed) and starts a cluster listening on 127.0.0.1 only. */
+export async function startPostgres(options: StartPostgresOptions): Promise<PostgresCluster> {
+  const binDir = findPostgresBinDir();
+  const user = options.user ?? 'postgres';
+  const password = options.password ?? 'postgres';
+  const dataDir = path.resolve(options.dataDir);
+  const log = options.log ?? (() => undefined);
+  const port = options.port || (await freePort());
+
+  fs.mkdirSync(dataDir, { recursive: true });
+  // The parent must be traversable by the postgres user (mkdtemp makes 0700 dirs).
+  fs.chmodSync(path.dirname(dataDir), fs.statSync(path.dirname(dataDir)).mode | 0o011);
+  if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    log(`initialising PostgreSQL cluster in ${dataDir}`);
+    fs.chmodSync(dataDir, 0o700);
+    chownToPostgres(dataDir);
+    const pwFile = path.join(os.tmpdir(), `pgpw-${process.pid}-${Date.now()}`);
+    fs.writeFileSync(pwFile, password + '\n', { mode: 0o644 });
+    try {
+      runPg(binDir, 'initdb', [
+        '-D', dataDir,
+        '-U', user,
+        `--pwfile=${pwFile}`,
+        '--auth-local=trust',
+        '--auth-host=scram-sha-256',
+        '-E', 'UTF8',
+        '--locale=C',
+        '--no-instructions',
+        ...(options.fast ? ['--no-sync'] : []),
+      ]);
+    } finally {
+      fs.rmSync(pwFile, { force: true });
+    }
+  }
+  const settings: Record<string, string | number> = {
+    listen_addresses: "'127.0.0.1'",
+    port,
+    unix_socket_directories: `'${dataDir}'`,
+    max_connections: 200,
+    shared_buffers: "'128MB'",
+    ...(options.fast
+      ? { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_wal_size: "'2GB'" }
+      : {}),
+    ...options.settings,
+  };
+  const confLines = Object.entries(settings).map(([k, v]) => `${k} = ${v}`);
+  fs.writeFileSync(path.join(dataDir, 'postgresql.auto.conf'), confLines.join('\n') + '\n');
+  chownToPostgres(path.join(dataDir, 'postgresql.auto.conf'));
+
+  log(`starting PostgreSQL on 127.0.0.1:${port}`);
+  runPg(binDir, 'pg_ctl', ['-D', dataDir, '-l', path.join(dataDir, 'server.log'), '-w', '-t', '60', 'start']);
+
+  const host = '127.0.0.1';
+  const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/postgres`;
+  let stopped = false;
+  return {
+    url,
+    host,
+    port,
+    user,
+    password,
+    dataDir,
+    stop({ removeData = false } = {}) {
+      if (!stopped) {
+        stopped = true;
+        const mode = removeData ? 'immediate' : 'fast';
+        const file = path.join(binDir, 'pg_ctl');
+        const args = ['-D', dataDir, '-m', mode, '-w', 'stop'];
+        const [exe, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args];
+        spawnSync(exe, argv, { stdio: 'ignore' });
+      }
+      if (removeData) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** True when a server answers on this data directory's pid file (used to reuse a running cluster). */
+export function isClusterRunning(dataDir: string): boolean {
+  const binDir = findPostgresBinDir();
+  const file = path.join(binDir, 'pg_ctl');
+  const args = ['-D', dataDir, 'status'];
+  const [exe, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args];
+  return spawnSync(exe, argv, { stdio: 'ignore' }).status === 0;
+}

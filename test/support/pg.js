@@ -1,0 +1,78 @@
+'use strict';
+// PostgreSQL fixture for tests. Uses TEST_DATABASE_URL when set (the test runner sets
+// it to one throwaway cluster per run); otherwise starts its own throwaway cluster.
+// Either way each test file gets a fresh database of its own, dropped afterwards.
+const { before, after } = require('node:test');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const { Client } = require('pg');
+const { startPostgres } = require('../../dist/devstack/postgres');
+
+function withDatabase(url, database) {
+  const u = new URL(url);
+  u.pathname = '/' + database;
+  return u.toString();
+}
+
+async function adminQuery(url, sql) {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Starts a throwaway cluster in a temp dir (fsync off, free loopback port). */
+async function startThrowawayCluster() {
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-pg-'));
+  const cluster = await startPostgres({ dataDir: path.join(parent, 'data'), fast: true });
+  return {
+    url: cluster.url,
+    cluster,
+    stop() {
+      cluster.stop({ removeData: true });
+      fs.rmSync(parent, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Registers before/after hooks and returns a handle whose fields are filled in `before`:
+ * url (a fresh database), serverUrl (the cluster's postgres database), host, port, user, password.
+ */
+function usePostgres() {
+  const handle = { url: '', serverUrl: '', host: '', port: 0, user: '', password: '', database: '' };
+  let own = null;
+  before(async () => {
+    let serverUrl = process.env.TEST_DATABASE_URL;
+    if (!serverUrl) {
+      own = await startThrowawayCluster();
+      serverUrl = own.url;
+    }
+    const database = 't_' + crypto.randomBytes(6).toString('hex');
+    await adminQuery(serverUrl, `CREATE DATABASE ${database}`);
+    const u = new URL(serverUrl);
+    Object.assign(handle, {
+      serverUrl,
+      url: withDatabase(serverUrl, database),
+      database,
+      host: u.hostname,
+      port: Number(u.port || 5432),
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+    });
+  });
+  after(async () => {
+    if (handle.database && !own) {
+      await adminQuery(handle.serverUrl, `DROP DATABASE IF EXISTS ${handle.database} WITH (FORCE)`).catch(() => {});
+    }
+    if (own) own.stop();
+  });
+  return handle;
+}
+
+module.exports = { usePostgres, startThrowawayCluster, withDatabase, adminQuery };
