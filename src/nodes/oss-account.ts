@@ -1,0 +1,144 @@
+// Config node `oss-account`: one OSS account + bucket, shared by every oss-export/oss-import
+// that names it. Holds one ali-oss client with its own keep-alive agents (ali-oss's
+// `maxSockets` option would mutate agents shared by every client in the process), tracks its
+// users (so Node-RED delegates its errors/status to their flows), and on close waits for
+// users to release it before destroying the sockets.
+import * as http from 'node:http';
+import * as https from 'node:https';
+import OSS = require('ali-oss');
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import {
+  clientOptions,
+  describeAccount,
+  locationEndpoint,
+  readAccountSettings,
+  validateAccount,
+  type OssAccountCredentials,
+  type OssAccountSettings,
+} from './oss-shared/account-options';
+import { redact } from './oss-shared/errors';
+import type { OssAccountNode } from './oss-shared/account-node';
+
+type AccountDef = NodeDef & Record<string, unknown>;
+
+const CLOSE_WAIT_MS = 10000;
+
+export = function (RED: NodeAPI) {
+  function OssAccount(this: OssAccountNode, def: AccountDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    node.settings = readAccountSettings(def);
+    const users: Record<string, { id: string }> = {};
+    // Node-RED delegates error()/status() of a config node with `users` to its users' flows.
+    (node as unknown as { users: typeof users }).users = users;
+    const releases = new Map<string, () => void>();
+    const httpAgent = new http.Agent({ keepAlive: true, maxSockets: node.settings.maxSockets, scheduling: 'lifo' });
+    const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: node.settings.maxSockets, scheduling: 'lifo' });
+    let shared: OSS | null = null;
+
+    const creds = (): OssAccountCredentials => ({
+      accessKeyId: (node.credentials?.accessKeyId ?? '').trim(),
+      accessKeySecret: (node.credentials?.accessKeySecret ?? '').trim(),
+    });
+
+    node.newClient = () => {
+      const c = creds();
+      validateAccount(node.settings, c);
+      const opts = { ...clientOptions(node.settings, c), agent: httpAgent, httpsAgent };
+      return new OSS(opts as OSS.Options);
+    };
+    node.client = () => {
+      if (!shared) shared = node.newClient();
+      return shared;
+    };
+    node.location = () => {
+      const c = creds();
+      validateAccount(node.settings, c);
+      return { endpoint: locationEndpoint(node.settings), bucket: node.settings.bucket, ...c };
+    };
+    node.secrets = () => [creds().accessKeySecret].filter((s) => s.length > 0);
+    node.describe = () => describeAccount(node.settings);
+    node.register = (user) => {
+      users[user.id] = user;
+    };
+    node.deregister = (user) => {
+      delete users[user.id];
+      const r = releases.get(user.id);
+      if (r) r();
+      return Promise.resolve();
+    };
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      void removed;
+      // Users close concurrently with us: give them time to finish in-flight transfers
+      // (aborting multipart uploads needs the sockets) before we destroy the agents.
+      const pending = Object.keys(users).map(
+        (id) => new Promise<void>((resolve) => releases.set(id, resolve)),
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      });
+      void Promise.race([Promise.all(pending), deadline]).then(() => {
+        if (timer) clearTimeout(timer);
+        shared = null;
+        httpAgent.destroy();
+        httpsAgent.destroy();
+        done();
+      });
+    });
+  }
+
+  RED.nodes.registerType('oss-account', OssAccount as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
+    credentials: { accessKeyId: { type: 'text' }, accessKeySecret: { type: 'password' } },
+  });
+
+  // Admin endpoint for the dialog's "Test connection" button: lists the first level under a
+  // prefix using either the values typed in the dialog or, for the secret left untouched
+  // (the editor sends '__PWRD__' or nothing), the credentials stored for the deployed node.
+  RED.httpAdmin.post('/oss-account/test', RED.auth.needsPermission('oss-account.write'), (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const id = typeof body.id === 'string' ? body.id : '';
+    const stored = (id ? (RED.nodes.getCredentials(id) as Partial<OssAccountCredentials> | undefined) : undefined) ?? {};
+    const typedSecret = typeof body.accessKeySecret === 'string' ? body.accessKeySecret : '';
+    const c: OssAccountCredentials = {
+      accessKeyId: (typeof body.accessKeyId === 'string' && body.accessKeyId.trim()) || stored.accessKeyId || '',
+      accessKeySecret: (typedSecret && typedSecret !== '__PWRD__' ? typedSecret : stored.accessKeySecret) || '',
+    };
+    const prefix = typeof body.prefix === 'string' ? body.prefix : '';
+    const run = async () => {
+      const s = readAccountSettings(body);
+      validateAccount(s, c);
+      const agent = new http.Agent({ keepAlive: false });
+      const httpsAgent = new https.Agent({ keepAlive: false });
+      try {
+        const client = new OSS({ ...clientOptions(s, c), agent, httpsAgent } as OSS.Options);
+        const t0 = Date.now();
+        const r = (await client.listV2({ prefix, delimiter: '/', 'max-keys': '100' }, {})) as unknown as {
+          prefixes?: string[] | null;
+          objects?: { name: string; size: number }[] | null;
+          isTruncated?: boolean;
+        };
+        return {
+          ok: true,
+          ms: Date.now() - t0,
+          target: describeAccount(s),
+          prefixes: r.prefixes ?? [],
+          objects: (r.objects ?? []).map((o) => ({ name: o.name, size: o.size })),
+          truncated: !!r.isTruncated,
+        };
+      } finally {
+        agent.destroy();
+        httpsAgent.destroy();
+      }
+    };
+    run().then(
+      (out) => res.json(out),
+      (err: unknown) => {
+        const e = err as { message?: string; code?: string; status?: number };
+        const message = redact(String(e?.message ?? err), [c.accessKeySecret]);
+        res.json({ ok: false, error: message, code: e?.code, status: e?.status });
+      },
+    );
+  });
+};
