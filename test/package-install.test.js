@@ -1,0 +1,72 @@
+'use strict';
+// Packaging check: what `npm pack` publishes, and that the tarball installed into a fresh
+// Node-RED userDir registers all eight node types with no warnings.
+// `--ignore-scripts` skips `prepack` (a clean rebuild that would delete dist/ under tests running
+// beside us); `npm test` has just built dist/, so the tarball holds the current build.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { startTestNodeRed, REPO } = require('./support/nodered');
+
+const pkg = require('../package.json');
+const TYPES = Object.keys(pkg['node-red'].nodes);
+const NPM_ENV = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+
+function npm(args, cwd) {
+  return execFileSync('npm', args, { cwd, env: NPM_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+}
+
+test('npm pack publishes only dist/, proto/, examples/, README, LICENSE and package.json', () => {
+  const [result] = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], REPO));
+  const files = result.files.map((f) => f.path).sort();
+  const allowed = /^(dist\/|proto\/|examples\/|README\.md$|LICENSE$|package\.json$)/;
+  assert.deepEqual(files.filter((f) => !allowed.test(f)), [], 'files outside the allowed set');
+  const forbidden = files.filter((f) => /oss-emulator|devstack|(^|\/)test\/|bench\/|\.map$|tsbuildinfo|\.test\.js$/.test(f));
+  assert.deepEqual(forbidden, [], 'emulator, devstack, tests, benchmarks or build leftovers would be published');
+  for (const type of TYPES) {
+    assert.ok(files.includes(`dist/nodes/${type}.js`), `dist/nodes/${type}.js not packed`);
+    assert.ok(files.includes(`dist/nodes/${type}.html`), `dist/nodes/${type}.html not packed`);
+  }
+  for (const required of ['README.md', 'LICENSE', 'package.json', 'proto/gpss.proto']) {
+    assert.ok(files.includes(required), `${required} not packed`);
+  }
+  assert.ok(files.some((f) => /^examples\/.+\.json$/.test(f)), 'no examples packed');
+  assert.ok(files.some((f) => /^dist\/nodes\/locales\/en-US\/.+\.json$/.test(f)), 'no locales packed');
+  assert.ok(files.some((f) => /^dist\/nodes\/icons\/.+\.svg$/.test(f)), 'no icons packed');
+});
+
+test('the packed tarball installed into a fresh userDir registers all eight node types with no warnings', async (t) => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-pack-'));
+  t.after(() => fs.rmSync(work, { recursive: true, force: true }));
+  const tarball = npm(['pack', '--ignore-scripts', '--pack-destination', work], REPO).trim().split('\n').pop();
+  const userDir = path.join(work, 'userDir');
+  fs.mkdirSync(userDir);
+  fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', version: '0.0.1', private: true }));
+  npm(['install', '--prefer-offline', '--omit=dev', '--no-audit', '--no-fund', path.join(work, tarball)], userDir);
+  const installed = path.join(userDir, 'node_modules', '@gpflow', 'node-red-greenplum');
+  assert.ok(fs.existsSync(path.join(installed, 'package.json')), 'package not installed');
+  assert.ok(!fs.lstatSync(installed).isSymbolicLink(), 'installed a link, not the tarball');
+  assert.ok(!fs.existsSync(path.join(installed, 'src')), 'sources were packed');
+
+  const red = await startTestNodeRed({ userDir, link: false });
+  t.after(() => red.cleanup());
+  const sets = (await red.getNodeSets()).filter((s) => s.module === pkg.name);
+  assert.deepEqual(sets.map((s) => s.name).sort(), [...TYPES].sort());
+  for (const set of sets) {
+    assert.equal(set.err, undefined, `${set.name}: ${set.err}`);
+    assert.ok(set.enabled && set.loaded, `${set.name} not loaded`);
+  }
+  assert.deepEqual(sets.flatMap((s) => s.types).sort(), [...TYPES].sort());
+  // The module's examples are served by the runtime.
+  const examples = await red.request('GET', `/library/examples/flows/${pkg.name}/`);
+  assert.equal(examples.status, 200);
+  assert.ok(examples.json().length > 0, 'no examples listed');
+
+  const log = red.readLog();
+  const bad = log.split('\n').filter((l) => /\[(warn|error)\]/.test(l));
+  assert.deepEqual(bad, [], `Node-RED warned while loading the package:\n${bad.join('\n')}`);
+  assert.match(log, /Started flows/);
+});
