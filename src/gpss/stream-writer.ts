@@ -1,0 +1,298 @@
+// Stream mode of gpss-write: buffer messages, commit every N rows or T ms, acknowledge a
+// message only after the commit that holds its rows returned (DESIGN §3, spec gpss-protocol §10).
+// The commit itself (Open → Write… → Close on a session) is injected, so this module holds only
+// the delivery logic and is unit-testable without a server.
+import { BufferAccount, BufferLimits, chunkEntries } from './batcher';
+import { backoffDelay, BackoffOptions, classifyFailure } from './retry';
+
+export interface CommitStats {
+  successCount: number;
+  errorCount: number;
+  errorRows: string[];
+}
+
+/** One accepted message: its encoded rows and how to settle it. Settled exactly once. */
+export interface StreamEntry {
+  rows: readonly Uint8Array[];
+  bytes: number;
+  /** The commit that holds these rows returned success. */
+  ack(stats: CommitStats): void;
+  /** The rows were not committed (after retries, on a data error, or on close). */
+  fail(err: Error): void;
+}
+
+/** Commits a batch as one transaction; rejects when nothing was committed (or the outcome is unknown). */
+export type CommitFn = (writes: Uint8Array[][], info: { rows: number; attempt: number }) => Promise<CommitStats>;
+
+export interface StreamWriterOptions {
+  /** Commit when this many rows are buffered (GPSS's MAX_ROW). */
+  commitRows: number;
+  /** Commit at most this many ms after the first buffered message (GPSS's MINIMAL_INTERVAL). */
+  commitIntervalMs: number;
+  buffer: BufferLimits;
+  /** Size limit of one Write request. */
+  writeBytes: number;
+  /** Retries after the first failed attempt of a batch (transient failures). */
+  maxRetries: number;
+  backoff: BackoffOptions;
+}
+
+export interface StreamWriterEvents {
+  /** A batch committed. */
+  committed?(info: { rows: number; messages: number; stats: CommitStats; ms: number }): void;
+  /** An attempt failed; `willRetry` says whether the batch is tried again. */
+  attemptFailed?(info: { error: unknown; attempt: number; rows: number; willRetry: boolean }): void;
+  /** The held rows/bytes changed (for status). */
+  changed?(): void;
+}
+
+export class WriterClosedError extends Error {
+  readonly code = 'WRITER_CLOSED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'WriterClosedError';
+  }
+}
+
+export class CommitFailedError extends Error {
+  readonly code = 'COMMIT_FAILED';
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'CommitFailedError';
+  }
+}
+
+interface Held {
+  entry: StreamEntry;
+  rows: number;
+  settled: boolean;
+  arrivedAt: number;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class StreamWriter {
+  private readonly account: BufferAccount;
+  private pending: Held[] = [];
+  private pendingRows = 0;
+  private inFlight: Held[] = [];
+  private flushing = false;
+  private timer: NodeJS.Timeout | null = null;
+  private closing = false;
+  private closeDeadline = Infinity;
+  private wake: (() => void) | null = null;
+  private idleWaiters: (() => void)[] = [];
+  /** Total rows committed since start (status). */
+  committedRows = 0;
+
+  constructor(
+    private readonly options: StreamWriterOptions,
+    private readonly commit: CommitFn,
+    private readonly events: StreamWriterEvents = {},
+  ) {
+    this.account = new BufferAccount(options.buffer);
+  }
+
+  /** Rows held (buffered or being committed). */
+  get heldRows(): number {
+    return this.account.rows;
+  }
+  get heldBytes(): number {
+    return this.account.bytes;
+  }
+  get heldMessages(): number {
+    return this.pending.length + this.inFlight.length;
+  }
+
+  /** Takes a message. Throws BufferFullError or WriterClosedError synchronously; never blocks. */
+  accept(entry: StreamEntry): void {
+    if (this.closing) throw new WriterClosedError('gpss-write is closing (redeploy or shutdown): message not accepted');
+    const rows = entry.rows.length;
+    this.account.reserve(rows, entry.bytes);
+    this.pending.push({ entry, rows, settled: false, arrivedAt: Date.now() });
+    this.pendingRows += rows;
+    this.events.changed?.();
+    this.schedule();
+  }
+
+  /**
+   * Commits everything held, waiting at most `timeoutMs`; whatever is still not committed then
+   * is failed (its messages go to Catch). Resolves when every accepted message is settled.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    this.closeDeadline = Date.now() + timeoutMs;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.wake?.();
+    this.schedule();
+    const idle = this.whenIdle();
+    let t: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      t = setTimeout(() => resolve('timeout'), Math.max(0, timeoutMs));
+    });
+    const outcome = await Promise.race([idle.then(() => 'idle' as const), timedOut]);
+    if (t) clearTimeout(t);
+    if (outcome === 'timeout') {
+      const err = new WriterClosedError(
+        `gpss-write closed before these rows were committed (close timeout ${timeoutMs} ms); they may or may not be in the table`,
+      );
+      this.failAll(this.inFlight, err);
+      this.failAll(this.pending, err);
+      this.pending = [];
+      this.pendingRows = 0;
+      this.wake?.();
+    }
+  }
+
+  private whenIdle(): Promise<void> {
+    if (!this.flushing && this.pending.length === 0 && this.inFlight.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isDue(now: number): boolean {
+    if (this.pending.length === 0) return false;
+    return (
+      this.closing ||
+      this.pendingRows >= this.options.commitRows ||
+      now - this.pending[0].arrivedAt >= this.options.commitIntervalMs
+    );
+  }
+
+  private schedule(): void {
+    if (this.flushing) return;
+    const now = Date.now();
+    if (this.isDue(now)) {
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = null;
+      }
+      this.flushing = true;
+      void this.flushLoop();
+      return;
+    }
+    if (this.pending.length > 0 && !this.timer) {
+      const wait = Math.max(0, this.pending[0].arrivedAt + this.options.commitIntervalMs - now);
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.schedule();
+      }, wait);
+    }
+    if (this.pending.length === 0 && this.inFlight.length === 0) this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private takeBatch(): Held[] {
+    let rows = 0;
+    let n = 0;
+    while (n < this.pending.length && (n === 0 || rows + this.pending[n].rows <= this.options.commitRows)) {
+      rows += this.pending[n].rows;
+      n++;
+    }
+    const batch = this.pending.splice(0, n);
+    this.pendingRows -= rows;
+    return batch;
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.isDue(Date.now())) {
+        const batch = this.takeBatch();
+        this.inFlight = batch;
+        await this.commitBatch(batch);
+        this.inFlight = [];
+      }
+    } catch (err) {
+      // commitBatch settles its entries itself; this only guards against bugs escaping.
+      this.failAll(this.inFlight, new CommitFailedError(`gpss-write internal error: ${messageOf(err)}`, err));
+      this.inFlight = [];
+    } finally {
+      this.flushing = false;
+      this.schedule();
+    }
+  }
+
+  /** Commits a batch with retries; on a data error splits it to isolate the bad message(s). */
+  private async commitBatch(batch: Held[]): Promise<void> {
+    const live = batch.filter((h) => !h.settled);
+    if (live.length === 0) return;
+    const rows = live.reduce((n, h) => n + h.rows, 0);
+    const writes = chunkEntries(
+      live.map((h) => h.entry),
+      this.options.writeBytes,
+    );
+    let lastError: unknown;
+    for (let attempt = 0; ; attempt++) {
+      const started = Date.now();
+      try {
+        const stats = await this.commit(writes, { rows, attempt });
+        this.committedRows += rows;
+        for (const h of live) this.settle(h, () => h.entry.ack(stats));
+        this.events.committed?.({ rows, messages: live.length, stats, ms: Date.now() - started });
+        return;
+      } catch (err) {
+        lastError = err;
+        if (live.every((h) => h.settled)) return; // failed by close() meanwhile
+        const kind = classifyFailure(err);
+        if (kind === 'data' && live.length > 1) {
+          this.events.attemptFailed?.({ error: err, attempt, rows, willRetry: true });
+          // Bisect: the good halves commit, the bad message ends alone and fails below.
+          const half = Math.ceil(live.length / 2);
+          await this.commitBatch(live.slice(0, half));
+          await this.commitBatch(live.slice(half));
+          return;
+        }
+        const delay = backoffDelay(attempt, this.options.backoff);
+        const willRetry =
+          kind === 'transient' && attempt < this.options.maxRetries && Date.now() + delay < this.closeDeadline;
+        this.events.attemptFailed?.({ error: err, attempt, rows, willRetry });
+        if (!willRetry) break;
+        await this.sleep(delay);
+        if (live.every((h) => h.settled)) return;
+      }
+    }
+    const attempts = classifyFailure(lastError) === 'transient' ? ' after retries' : '';
+    const err = new CommitFailedError(
+      `rows not committed${attempts}: ${messageOf(lastError)}`,
+      lastError,
+    );
+    this.failAll(live, err);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(t);
+        if (self.wake === done) self.wake = null;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private settle(h: Held, fn: () => void): void {
+    if (h.settled) return;
+    h.settled = true;
+    this.account.release(h.rows, h.entry.bytes);
+    try {
+      fn();
+    } finally {
+      this.events.changed?.();
+    }
+  }
+
+  private failAll(list: Held[], err: Error): void {
+    for (const h of list) this.settle(h, () => h.entry.fail(err));
+  }
+}

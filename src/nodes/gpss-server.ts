@@ -1,0 +1,193 @@
+// Config node `gpss-server`: a GPSS endpoint — remote (host, port, optional TLS) or embedded (an
+// in-process gpss-pg on the referenced greenplum-db, started on first use). Holds the one gRPC
+// channel, the session pool and the open load jobs (GpssService) for all gpss nodes naming it,
+// and closes them only after those nodes have finished their own close.
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { Request, Response } from 'express';
+import { GpssService, ServiceState } from '../gpss/session-registry';
+import type { GpssEndpoint } from '../gpss/client';
+import { startGpssServer } from '../gpss-server';
+import type { RunningGpssServer } from '../gpss-server';
+import { ConfigUsers } from './shared/users';
+import { redact } from './shared/redact';
+import type { GpssServerConfigNode, GreenplumDbConfigNode } from './shared/types';
+
+interface GpssServerDef extends NodeDef {
+  mode: 'embedded' | 'remote';
+  host: string;
+  port: string | number;
+  tls: boolean | string;
+  db: string;
+  embeddedPort?: string | number;
+  rpcTimeout?: string | number;
+  sessionTimeout?: string | number;
+  closeTimeout?: string | number;
+}
+
+interface GpssServerCreds {
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+function int(v: unknown, dflt: number, min: number, max: number): number {
+  const n = typeof v === 'number' ? v : parseInt(String(v ?? ''), 10);
+  if (!Number.isFinite(n)) return dflt;
+  return Math.min(max, Math.max(min, Math.trunc(n)));
+}
+
+function text(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export = function (RED: NodeAPI): void {
+  function GpssServerNode(this: GpssServerConfigNode & { credentials: GpssServerCreds }, def: GpssServerDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    node.mode = def.mode === 'remote' ? 'remote' : 'embedded';
+    const creds: GpssServerCreds = node.credentials ?? {};
+    const remoteHost = (def.host || '127.0.0.1').trim();
+    const remotePort = int(def.port, 5000, 1, 65535);
+    const useTls = def.tls === true || def.tls === 'true';
+    const embeddedPort = int(def.embeddedPort, 0, 0, 65535);
+    const rpcTimeoutMs = int(def.rpcTimeout, 60, 1, 3600) * 1000;
+    const sessionTimeoutSec = int(def.sessionTimeout, 300, 0, 86400);
+    const closeTimeoutMs = int(def.closeTimeout, 12, 1, 14) * 1000;
+    const db = (def.db ? RED.nodes.getNode(def.db) : null) as GreenplumDbConfigNode | null;
+    const users = new ConfigUsers();
+    (node as unknown as { users: Record<string, object> }).users = users.users;
+    let embedded: Promise<RunningGpssServer> | null = null;
+    let address = node.mode === 'remote' ? `${remoteHost}:${remotePort}` : '';
+
+    node.redact = (t: string): string => redact(db ? db.redact(t) : t, [creds.tlsKey]);
+    node.address = () => address;
+    if (db) db.register(node);
+
+    const endpoint = async (): Promise<GpssEndpoint> => {
+      if (!db) throw new Error('gpss-server: no greenplum-db config node selected (the database GPSS logs into)');
+      if (node.mode === 'remote') {
+        const tls = useTls
+          ? {
+              ca: creds.tlsCa ? Buffer.from(creds.tlsCa) : undefined,
+              cert: creds.tlsCert ? Buffer.from(creds.tlsCert) : undefined,
+              key: creds.tlsKey ? Buffer.from(creds.tlsKey) : undefined,
+            }
+          : undefined;
+        return { host: remoteHost, port: remotePort, tls };
+      }
+      if (!embedded) {
+        const starting = startGpssServer({
+          listen: `127.0.0.1:${embeddedPort}`,
+          databaseUrl: db.connectionUrl(),
+          allowHosts: [db.host],
+          log: (line: string) => node.trace(node.redact(line)),
+        });
+        embedded = starting;
+        starting.then(
+          (s) => {
+            address = s.address;
+            node.log(`embedded gpss-pg listening on ${s.address} for ${db.host}:${db.port}/${db.database}`);
+          },
+          () => {
+            if (embedded === starting) embedded = null; // try again on next use
+          },
+        );
+      }
+      const s = await embedded;
+      return { host: s.host, port: s.port };
+    };
+
+    node.service = new GpssService({
+      endpoint,
+      login: () => {
+        if (!db) throw new Error('gpss-server: no greenplum-db config node selected');
+        const c = db.clientConfig();
+        return {
+          host: db.host,
+          port: db.port,
+          user: db.user,
+          password: typeof c.password === 'string' ? c.password : '',
+          database: db.database,
+          sessionTimeoutSec,
+        };
+      },
+      deadlineMs: rpcTimeoutMs,
+      redact: (t) => node.redact(t),
+      onState: (state: ServiceState, detail?: string) => {
+        node.emit('state', state, detail ? node.redact(detail) : undefined);
+      },
+    });
+    // Users subscribe to 'state'; many of them is normal.
+    node.setMaxListeners(0);
+
+    node.register = (user: object): void => users.add(user);
+    node.deregister = (user: object): Promise<void> => {
+      users.remove(user);
+      return Promise.resolve();
+    };
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      void (async () => {
+        try {
+          // Flow nodes flush concurrently with this close: let them finish first.
+          const allGone = await users.whenEmpty(closeTimeoutMs);
+          if (!allGone) node.warn(`gpss-server: ${users.count} node(s) still busy after ${closeTimeoutMs} ms; closing the channel anyway`);
+          await node.service.shutdown();
+          if (embedded) {
+            const s = await embedded.catch(() => null);
+            embedded = null;
+            if (s) await s.stop().catch((err: unknown) => node.warn(node.redact(`embedded gpss-pg stop: ${text(err)}`)));
+          }
+        } catch (err) {
+          node.warn(node.redact(`gpss-server close: ${text(err)}`));
+        } finally {
+          if (db) await db.deregister(node).catch(() => undefined);
+          done();
+        }
+      })();
+    });
+  }
+
+  RED.nodes.registerType('gpss-server', GpssServerNode as unknown as (this: Node, def: NodeDef) => void, {
+    credentials: {
+      tlsCa: { type: 'text' },
+      tlsCert: { type: 'text' },
+      tlsKey: { type: 'password' },
+    },
+  });
+
+  // Admin endpoints for the editor's table and column pickers (deployed config nodes only).
+  const lookup = (req: Request, res: Response): GpssServerConfigNode | null => {
+    const n = RED.nodes.getNode(String(req.params.id)) as GpssServerConfigNode | null;
+    if (!n || n.type !== 'gpss-server' || !n.service) {
+      res.status(404).json({ error: 'gpss-server not deployed: deploy it first, then pick tables' });
+      return null;
+    }
+    return n;
+  };
+  const reply = (res: Response, n: GpssServerConfigNode, p: Promise<unknown>): void => {
+    p.then(
+      (v) => res.json(v),
+      (err: unknown) => res.status(502).json({ error: n.redact(text(err)) }),
+    );
+  };
+  const read = RED.auth.needsPermission('gpss-server.read');
+  RED.httpAdmin.get('/gpflow/gpss/:id/schemas', read, (req: Request, res: Response) => {
+    const n = lookup(req, res);
+    if (n) reply(res, n, n.service.listSchemas());
+  });
+  RED.httpAdmin.get('/gpflow/gpss/:id/tables', read, (req: Request, res: Response) => {
+    const n = lookup(req, res);
+    if (n) reply(res, n, n.service.listTables(String(req.query.schema || 'public')));
+  });
+  RED.httpAdmin.get('/gpflow/gpss/:id/columns', read, (req: Request, res: Response) => {
+    const n = lookup(req, res);
+    const table = String(req.query.table || '');
+    if (!n) return;
+    if (!table) {
+      res.status(400).json({ error: 'query parameter "table" is required' });
+      return;
+    }
+    reply(res, n, n.service.describeTable(String(req.query.schema || 'public'), table));
+  });
+};
