@@ -6,7 +6,11 @@
  * the blocks' CRCs, and ISIZE). The result is a standard single-member gzip stream, which is
  * what oss_ext and every reader decode whole.
  */
-import { Transform } from 'node:stream';
+import os from 'node:os';
+import path from 'node:path';
+import { Transform, TransformCallback } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import type { DeflateJob, DeflateResult } from './gzip-worker';
 
 export interface GzipPoolOptions {
   /** Worker threads. Default: number of CPUs. */
@@ -26,25 +30,294 @@ export interface ParallelGzipOptions {
   workers?: number;
 }
 
-export declare class GzipPool {
-  constructor(options?: GzipPoolOptions);
+const DICT = 32 * 1024;
+
+export class GzipError extends Error {
+  readonly code = 'OSS_GZIP';
+  constructor(message: string) {
+    super(message);
+    this.name = 'GzipError';
+  }
+}
+
+interface Pending {
+  job: DeflateJob;
+  resolve: (r: { data: Buffer; crc: number }) => void;
+  reject: (e: Error) => void;
+}
+
+/** A fixed set of worker threads that deflate blocks. Idle workers do not keep the process alive. */
+export class GzipPool {
   readonly size: number;
-  /** Compresses one block: raw deflate primed with `dictionary`, sync-flushed unless `last`. */
-  deflateBlock(input: Buffer, dictionary: Buffer | null, level: number, last: boolean): Promise<{ data: Buffer; crc: number }>;
-  /** Terminates the workers. */
-  close(): Promise<void>;
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly queue: Pending[] = [];
+  private readonly running = new Map<Worker, Pending>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(options: GzipPoolOptions = {}) {
+    this.size = Math.max(1, Math.floor(options.size ?? os.availableParallelism?.() ?? os.cpus().length));
+  }
+
+  private spawn(): Worker {
+    const w = new Worker(path.join(__dirname, 'gzip-worker.js'));
+    w.on('message', (r: DeflateResult) => {
+      const p = this.running.get(w);
+      this.running.delete(w);
+      if (p) {
+        if (r.error !== undefined || !r.data) p.reject(new GzipError(`deflate failed: ${r.error ?? 'no data'}`));
+        else p.resolve({ data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), crc: r.crc ?? 0 });
+      }
+      this.release(w);
+    });
+    w.on('error', (err) => this.fail(w, err));
+    w.on('exit', (code) => {
+      if (!this.closed) this.fail(w, new GzipError(`gzip worker exited with code ${code}`));
+    });
+    this.workers.push(w);
+    return w;
+  }
+
+  private fail(w: Worker, err: Error): void {
+    const p = this.running.get(w);
+    this.running.delete(w);
+    const i = this.workers.indexOf(w);
+    if (i >= 0) this.workers.splice(i, 1);
+    const j = this.idle.indexOf(w);
+    if (j >= 0) this.idle.splice(j, 1);
+    p?.reject(new GzipError(`gzip worker failed: ${err.message}`));
+    this.pump();
+  }
+
+  private release(w: Worker): void {
+    const next = this.queue.shift();
+    if (next) this.start(w, next);
+    else {
+      w.unref();
+      this.idle.push(w);
+    }
+  }
+
+  private start(w: Worker, p: Pending): void {
+    w.ref();
+    this.running.set(w, p);
+    const transfer = [p.job.input.buffer as ArrayBuffer];
+    w.postMessage(p.job, transfer);
+  }
+
+  private pump(): void {
+    while (this.queue.length) {
+      let w = this.idle.pop();
+      if (!w && this.workers.length < this.size) w = this.spawn();
+      if (!w) return;
+      this.start(w, this.queue.shift()!);
+    }
+  }
+
+  /**
+   * Compresses one block: raw deflate primed with `dictionary`, sync-flushed unless `last`.
+   * `input` must own its ArrayBuffer entirely: it is transferred to the worker (detached here).
+   */
+  deflateBlock(input: Uint8Array, dictionary: Uint8Array | null, level: number, last: boolean): Promise<{ data: Buffer; crc: number }> {
+    if (this.closed) return Promise.reject(new GzipError('gzip pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job: { id: this.nextId++, input, dictionary, level, last }, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Terminates the workers; queued blocks are rejected. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.queue.splice(0)) p.reject(new GzipError('gzip pool closed'));
+    for (const p of this.running.values()) p.reject(new GzipError('gzip pool closed'));
+    this.running.clear();
+    await Promise.all(this.workers.splice(0).map((w) => w.terminate()));
+    this.idle.length = 0;
+  }
+}
+
+function gf2Times(mat: Uint32Array, vec: number): number {
+  let sum = 0;
+  let i = 0;
+  while (vec) {
+    if (vec & 1) sum ^= mat[i];
+    vec >>>= 1;
+    i++;
+  }
+  return sum >>> 0;
+}
+function gf2Square(square: Uint32Array, mat: Uint32Array): void {
+  for (let n = 0; n < 32; n++) square[n] = gf2Times(mat, mat[n]);
+}
+
+/** CRC-32 of A‖B from crc(A), crc(B) and len(B) (zlib's crc32_combine). */
+export function crc32Combine(crcA: number, crcB: number, lenB: number): number {
+  if (lenB <= 0) return crcA >>> 0;
+  const even = new Uint32Array(32);
+  const odd = new Uint32Array(32);
+  odd[0] = 0xedb88320;
+  let row = 1;
+  for (let n = 1; n < 32; n++) {
+    odd[n] = row;
+    row <<= 1;
+  }
+  gf2Square(even, odd);
+  gf2Square(odd, even);
+  let crc1 = crcA >>> 0;
+  let len = lenB;
+  do {
+    gf2Square(even, odd);
+    if (len & 1) crc1 = gf2Times(even, crc1);
+    len = Math.floor(len / 2);
+    if (len === 0) break;
+    gf2Square(odd, even);
+    if (len & 1) crc1 = gf2Times(odd, crc1);
+    len = Math.floor(len / 2);
+  } while (len !== 0);
+  return (crc1 ^ crcB) >>> 0;
+}
+
+interface InFlight {
+  promise: Promise<{ data: Buffer; crc: number }>;
+  length: number;
+  settled: { data: Buffer; crc: number } | null;
+  error: Error | null;
 }
 
 /** A Transform: bytes in, one single-member gzip stream out; output order = input order. */
-export declare class ParallelGzip extends Transform {
-  constructor(options?: ParallelGzipOptions);
+export class ParallelGzip extends Transform {
+  private readonly level: number;
+  private readonly blockSize: number;
+  private readonly maxInFlight: number;
+  private readonly pool: GzipPool;
+  private readonly ownPool: boolean;
+  private parts: Buffer[] = [];
+  private partsLen = 0;
+  private dict: Buffer | null = null;
+  private readonly inflight: InFlight[] = [];
+  private crc = 0;
+  private headerSent = false;
+  private _bytesIn = 0;
+  private _bytesOut = 0;
+
+  constructor(options: ParallelGzipOptions = {}) {
+    super({ readableHighWaterMark: 1024 * 1024, writableHighWaterMark: 1024 * 1024 });
+    const level = options.level ?? 6;
+    if (!Number.isInteger(level) || level < 1 || level > 9) throw new GzipError(`gzip level must be an integer 1–9, got ${level}`);
+    const blockSize = options.blockSize ?? 256 * 1024;
+    if (!Number.isInteger(blockSize) || blockSize < DICT) throw new GzipError(`gzip blockSize must be at least ${DICT} bytes`);
+    this.level = level;
+    this.blockSize = blockSize;
+    this.ownPool = !options.pool;
+    this.pool = options.pool ?? new GzipPool({ size: options.workers });
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? this.pool.size * 2 + 2);
+  }
+
   /** Uncompressed bytes consumed so far. */
-  readonly bytesIn: number;
-  /** Compressed bytes produced so far. */
-  readonly bytesOut: number;
+  get bytesIn(): number {
+    return this._bytesIn;
+  }
+  /** Compressed bytes produced so far (header and trailer included). */
+  get bytesOut(): number {
+    return this._bytesOut;
+  }
+
+  private out(b: Buffer): void {
+    this._bytesOut += b.length;
+    this.push(b);
+  }
+
+  private header(): void {
+    if (this.headerSent) return;
+    this.headerSent = true;
+    // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL (2 = max compression, 4 = fastest) OS=3 (Unix), as pigz/gzip.
+    this.out(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, this.level === 9 ? 2 : this.level === 1 ? 4 : 0, 3]));
+  }
+
+  private submit(last: boolean): void {
+    const len = this.partsLen;
+    // A fresh, unpooled ArrayBuffer: it is transferred to the worker.
+    const block = new Uint8Array(len);
+    let off = 0;
+    for (const p of this.parts) {
+      block.set(p, off);
+      off += p.length;
+    }
+    this.parts = [];
+    this.partsLen = 0;
+    const dict = this.dict;
+    // The next block's dictionary: the last 32 KiB of input before it (may span blocks when small).
+    if (len >= DICT) this.dict = Buffer.from(block.subarray(len - DICT));
+    else if (len > 0) {
+      const prev = dict ?? Buffer.alloc(0);
+      const joined = Buffer.concat([prev, Buffer.from(block)]);
+      this.dict = joined.subarray(Math.max(0, joined.length - DICT));
+    }
+    const entry: InFlight = { promise: this.pool.deflateBlock(block, dict, this.level, last), length: len, settled: null, error: null };
+    entry.promise.then(
+      (r) => {
+        entry.settled = r;
+      },
+      (e: Error) => {
+        entry.error = e;
+      },
+    );
+    this.inflight.push(entry);
+  }
+
+  /** Writes out finished blocks in order; waits for the oldest while more than `keep` are pending. */
+  private async drain(keep: number): Promise<void> {
+    while (this.inflight.length > 0) {
+      const head = this.inflight[0];
+      if (!head.settled && !head.error) {
+        if (this.inflight.length <= keep) return;
+        await head.promise.catch(() => undefined);
+      }
+      this.inflight.shift();
+      if (head.error) throw head.error;
+      const r = head.settled!;
+      this.crc = crc32Combine(this.crc, r.crc, head.length);
+      this.out(r.data);
+    }
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.header();
+    this._bytesIn += chunk.length;
+    let off = 0;
+    while (off < chunk.length) {
+      const take = Math.min(chunk.length - off, this.blockSize - this.partsLen);
+      this.parts.push(off === 0 && take === chunk.length ? chunk : chunk.subarray(off, off + take));
+      this.partsLen += take;
+      off += take;
+      if (this.partsLen === this.blockSize) this.submit(false);
+    }
+    this.drain(this.maxInFlight - 1).then(() => cb(), (e: Error) => cb(e));
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.header();
+    this.submit(true);
+    this.drain(0)
+      .then(() => {
+        const t = Buffer.alloc(8);
+        t.writeUInt32LE(this.crc >>> 0, 0);
+        t.writeUInt32LE(this._bytesIn % 0x100000000, 4);
+        this.out(t);
+        return this.ownPool ? this.pool.close() : undefined;
+      })
+      .then(() => cb(), (e: Error) => cb(e));
+  }
+
+  override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
+    if (this.ownPool) this.pool.close().then(() => cb(err), () => cb(err));
+    else cb(err);
+  }
 }
 
-export declare function createParallelGzip(options?: ParallelGzipOptions): ParallelGzip;
-
-/** CRC-32 of A‖B from crc(A), crc(B) and len(B) (zlib's crc32_combine). */
-export declare function crc32Combine(crcA: number, crcB: number, lenB: number): number;
+export function createParallelGzip(options?: ParallelGzipOptions): ParallelGzip {
+  return new ParallelGzip(options);
+}
