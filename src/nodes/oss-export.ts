@@ -1,0 +1,432 @@
+// Flow node `oss-export`: database → OSS. A thin adapter over src/oss:
+//  - source table/query, client mode: exportQueryToOss (COPY TO STDOUT → parallel gzip →
+//    multipart upload, objects rolled by size);
+//  - source table/query, external mode (Greenplum with oss_ext): a writable oss:// external
+//    table and INSERT … SELECT, so the segments upload; the table is dropped in `finally`;
+//  - source messages: rows in msg.payload roll into objects by size or age, flushed on
+//    msg.flush / topic "flush" and on close; each message is acknowledged only after the
+//    object holding its rows is uploaded.
+import { PassThrough, pipeline, type Readable } from 'node:stream';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import {
+  buildCreateExternalTable,
+  buildDropExternalTable,
+  chooseTransferMode,
+  createParallelGzip,
+  createRowEncoder,
+  exportQueryToOss,
+  externalTableName,
+  GzipPool,
+  hasOssExt,
+  listObjects,
+  objectKey,
+  objectMime,
+  quoteIdent,
+  resolveFormat,
+  uploadStream,
+  type FormatOptions,
+  type RowEncoder,
+  type TransferStats,
+} from '../oss';
+import type { OssAccountNode } from './oss-shared/account-node';
+import { withClient, qualified, tableColumns } from './oss-shared/db';
+import { toNodeError } from './oss-shared/errors';
+import {
+  bool,
+  checkPrefix,
+  formatOptions,
+  int,
+  mode as readMode,
+  nameStem,
+  parseTableName,
+  str,
+  type Mode,
+} from './oss-shared/options';
+import { ThrottledStatus, formatBytes, formatCount } from './oss-shared/progress';
+import { ObjectRoller, type ObjectSink, type RolledObject } from './oss-shared/roller';
+import { parseColumnList, payloadToRows } from './oss-shared/rows';
+import { SerialQueue } from './oss-shared/serial';
+import type { GreenplumDbConfigNode } from './shared/types';
+
+type Source = 'table' | 'query' | 'messages';
+
+interface ExportConfig {
+  source: Source;
+  table: string;
+  query: string;
+  columns: string[] | null;
+  prefix: string;
+  objectName: string;
+  format: FormatOptions;
+  level: number; // 0 = no gzip
+  gzipWorkers: number;
+  objectSizeMB: number;
+  partSizeMB: number;
+  parallelParts: number;
+  rollSeconds: number;
+  maxBufferMB: number;
+  mode: Mode;
+}
+
+const MB = 1048576;
+const CLOSE_FLUSH_MS = 10000;
+
+function readConfig(def: Record<string, unknown>): ExportConfig {
+  const source = (str(def.source) || 'table') as Source;
+  if (!['table', 'query', 'messages'].includes(source)) throw new Error(`oss-export: unknown source ${JSON.stringify(source)}`);
+  const format = formatOptions(def);
+  resolveFormat(format); // validate now: a bad delimiter is a deploy-time error
+  return {
+    source,
+    table: str(def.table),
+    query: typeof def.query === 'string' ? def.query.trim() : '',
+    columns: parseColumnList(def.columns),
+    prefix: checkPrefix(typeof def.prefix === 'string' ? def.prefix.trim() : ''),
+    objectName: str(def.objectName),
+    format,
+    level: int(def.compression, 1, 0, 9, 'gzip level'),
+    gzipWorkers: int(def.gzipWorkers, 2, 1, 16, 'gzip workers'),
+    objectSizeMB: int(def.objectSizeMB, 256, 1, 1024 * 1024, 'object size (MB)'),
+    partSizeMB: int(def.partSizeMB, 8, 1, 5120, 'part size (MB)'),
+    parallelParts: int(def.parallelParts, 4, 1, 64, 'parallel parts'),
+    rollSeconds: int(def.rollSeconds, 60, 0, 7 * 86400, 'roll after (s)'),
+    maxBufferMB: int(def.maxBufferMB, 64, 1, 4096, 'max buffer (MB)'),
+    mode: readMode(def.mode),
+  };
+}
+
+function summary(objects: RolledObject[], ms: number): TransferStats {
+  let rows = 0;
+  let bytesIn = 0;
+  let bytesOut = 0;
+  for (const o of objects) {
+    rows += o.rows;
+    bytesIn += o.bytesIn;
+    bytesOut += o.bytes;
+  }
+  return { objects: objects.map((o) => ({ key: o.key, bytes: o.bytes, rows: o.rows })), rows, bytesIn, bytesOut, ms };
+}
+
+interface ExportNode extends Node {
+  account?: OssAccountNode;
+  db?: GreenplumDbConfigNode;
+}
+
+export = function (RED: NodeAPI) {
+  function OssExport(this: ExportNode, def: NodeDef & Record<string, unknown>) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const account = RED.nodes.getNode(String(def.account ?? '')) as OssAccountNode | undefined;
+    const db = RED.nodes.getNode(String(def.database ?? '')) as GreenplumDbConfigNode | undefined;
+    node.account = account;
+    node.db = db;
+    const status = new ThrottledStatus((s) => node.status(s));
+
+    let cfg: ExportConfig;
+    try {
+      cfg = readConfig(def);
+    } catch (err) {
+      const msg = (err as Error).message;
+      status.set({ fill: 'red', shape: 'ring', text: msg.slice(0, 40) });
+      node.on('input', (_m: NodeMessageInFlow, _s: unknown, done: (e?: Error) => void) => done(new Error(msg)));
+      return;
+    }
+    if (!account) status.set({ fill: 'red', shape: 'ring', text: 'no OSS account' });
+    else if (!db && cfg.source !== 'messages') status.set({ fill: 'red', shape: 'ring', text: 'no database' });
+    account?.register(node);
+    db?.register(node);
+
+    const secrets = (): string[] => [...(account?.secrets() ?? []), ...(db?.credentials?.password ? [db.credentials.password] : [])];
+    const queue = new SerialQueue(100);
+    const active = new Set<AbortController>();
+    let closing = false;
+    let pool: GzipPool | null = null;
+    const gzipPool = (): GzipPool => {
+      if (!pool) pool = new GzipPool({ size: cfg.gzipWorkers });
+      return pool;
+    };
+
+    // ---- table / query ---------------------------------------------------------------
+
+    async function runExport(msg: NodeMessageInFlow & Record<string, unknown>): Promise<TransferStats> {
+      if (!account) throw new Error('oss-export: no oss-account configured');
+      if (!db) throw new Error('oss-export: no greenplum-db configured');
+      const query = str(msg.query) || (cfg.source === 'query' && !str(msg.table) ? cfg.query : '');
+      const table = query ? null : parseTableName(str(msg.table) || cfg.table);
+      const prefix = msg.prefix !== undefined ? checkPrefix(str(msg.prefix)) : cfg.prefix;
+      const stem = nameStem(str(msg.objectName) || cfg.objectName, table);
+      const mode = msg.mode !== undefined ? readMode(msg.mode) : cfg.mode;
+      const what = table ? qualified(table) : 'query';
+      const context = `oss-export of ${what} to ${account.describe()}/${prefix}`;
+      const ac = new AbortController();
+      active.add(ac);
+      const t0 = Date.now();
+      status.set({ fill: 'yellow', shape: 'ring', text: 'starting…' });
+      try {
+        const stats = await withClient(db, async (pg) => {
+          if (table) await tableColumns(pg, table); // clear "does not exist" before any upload
+          const chosen = await chooseTransferMode(pg, mode);
+          if (chosen === 'external') {
+            if (!(await hasOssExt(pg))) {
+              throw new Error(`mode "external" needs the oss_ext extension in database "${db.database}" (CREATE EXTENSION oss_ext); use mode auto or client`);
+            }
+            return exportExternal(pg, { table, query, prefix, stem }, ac.signal);
+          }
+          return exportQueryToOss({
+            pgClient: pg,
+            ...(query ? { query } : { table: table! }),
+            oss: account.newClient(),
+            prefix,
+            name: stem,
+            format: cfg.format,
+            gzipLevel: cfg.level,
+            rolloverBytes: cfg.objectSizeMB * MB,
+            upload: { partSize: cfg.partSizeMB * MB, parallel: cfg.parallelParts },
+            gzipPool: cfg.level > 0 ? gzipPool() : undefined,
+            signal: ac.signal,
+            onProgress: (p) => status.progress({ bytes: p.bytesIn, rows: p.rows }, t0),
+          });
+        });
+        status.set({ fill: 'green', shape: 'dot', text: `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesOut)}` });
+        return stats;
+      } catch (err) {
+        const e = toNodeError(ac.signal.aborted && closing ? new Error('cancelled: the node was closed during the transfer') : err, `${context} failed`, secrets());
+        status.set({ fill: 'red', shape: 'dot', text: e.message.slice(0, 60) });
+        throw e;
+      } finally {
+        active.delete(ac);
+      }
+    }
+
+    /** Greenplum + oss_ext: the segments write the objects themselves. */
+    async function exportExternal(
+      pg: import('pg').PoolClient,
+      p: { table: { schema?: string; table: string } | null; query: string; prefix: string; stem: string },
+      signal: AbortSignal,
+    ): Promise<TransferStats> {
+      const t0 = Date.now();
+      if (!p.prefix) throw new Error('external mode needs a non-empty prefix (oss_ext writes under prefix= or dir=)');
+      const loc = account!.location();
+      const ext = externalTableName(p.stem.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40) || 'export');
+      let like: { schema: string; table: string };
+      if (p.table) {
+        like = { schema: p.table.schema ?? 'public', table: p.table.table };
+      } else {
+        // LIKE needs a relation: an empty temp table with the query's columns.
+        const shape = `${ext}_shape`;
+        await pg.query(`CREATE TEMP TABLE ${quoteIdent(shape)} AS SELECT * FROM (${p.query}) q LIMIT 0`);
+        like = { schema: 'pg_temp', table: shape };
+      }
+      const f = resolveFormat(cfg.format);
+      const built = buildCreateExternalTable(
+        {
+          direction: 'writable',
+          name: ext,
+          like,
+          format: f.format,
+          delimiter: f.delimiter,
+          nullString: f.nullString,
+          ...(f.format === 'csv' ? { quote: f.quote, escape: f.escape } : {}),
+          distributedBy: 'RANDOMLY',
+        },
+        {
+          endpoint: loc.endpoint,
+          bucket: loc.bucket,
+          accessKeyId: loc.accessKeyId,
+          accessKeySecret: loc.accessKeySecret,
+          mode: p.prefix.endsWith('/') ? 'dir' : 'prefix',
+          path: p.prefix,
+          compression: cfg.level > 0 ? 'gzip' : 'none',
+          ...(cfg.level > 0 ? { compressionLevel: cfg.level, parallelWorkers: Math.min(8, cfg.gzipWorkers) } : {}),
+          fileMaxMB: Math.min(4000, Math.max(8, cfg.objectSizeMB)),
+          flushBlockMB: Math.min(32, Math.max(8, cfg.objectSizeMB)),
+        },
+      );
+      node.debug(`oss-export: ${built.redacted}`);
+      let rows = 0;
+      try {
+        await pg.query(built.sql);
+        const onAbort = () => void pg.query('SELECT pg_cancel_backend(pg_backend_pid())').catch(() => undefined);
+        signal.addEventListener('abort', onAbort, { once: true });
+        const source = p.table ? qualified(p.table) : `(${p.query}) q`;
+        const r = await pg.query(`INSERT INTO ${quoteIdent(ext)} SELECT * FROM ${source}`);
+        signal.removeEventListener('abort', onAbort);
+        rows = r.rowCount ?? 0;
+      } finally {
+        await pg.query(buildDropExternalTable(ext)).catch(() => undefined);
+      }
+      const listed = await listObjects(account!.newClient(), `${p.prefix}${ext}`);
+      const bytesOut = listed.reduce((a, o) => a + o.size, 0);
+      // Per-object row counts are not reported by the segments.
+      return { objects: listed.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn: 0, bytesOut, ms: Date.now() - t0 };
+    }
+
+    // ---- rows in messages --------------------------------------------------------------
+
+    let roller: ObjectRoller | null = null;
+    let encoder: RowEncoder | null = null;
+    let layout: readonly string[] | null = null;
+    let layoutReady: Promise<void> | null = null;
+    const startedAt = new Date();
+    let rollerT0 = Date.now();
+
+    function openSink(seq: number): ObjectSink {
+      const acct = account!;
+      const gzip = cfg.level > 0;
+      const key = objectKey({ prefix: cfg.prefix, name: nameStem(cfg.objectName, cfg.table ? parseTableName(cfg.table) : null), at: startedAt, seq, format: cfg.format.format, gzip });
+      const ac = new AbortController();
+      active.add(ac);
+      const input = new PassThrough({ highWaterMark: MB });
+      let source: Readable = input;
+      if (gzip) {
+        const gz = createParallelGzip({ level: cfg.level, pool: gzipPool() });
+        source = pipeline(input, gz, () => undefined);
+      }
+      const result = uploadStream(acct.newClient(), key, source, {
+        mime: objectMime(cfg.format.format, gzip),
+        partSize: cfg.partSizeMB * MB,
+        parallel: cfg.parallelParts,
+        signal: ac.signal,
+      });
+      const settled = result.finally(() => active.delete(ac));
+      // A failed upload must stop buffering rows for it; end() reports the error.
+      settled.catch(() => input.destroy());
+      return {
+        key,
+        write: (c) => {
+          if (!input.destroyed) input.write(c);
+        },
+        buffered: () => input.writableLength + input.readableLength,
+        end: async () => {
+          input.end();
+          const r = await settled;
+          return { bytes: r.bytes };
+        },
+        abort: async () => {
+          ac.abort();
+          input.destroy();
+          await settled.catch(() => undefined);
+        },
+      };
+    }
+
+    function ensureLayout(): Promise<void> {
+      if (!layoutReady) {
+        layoutReady = (async () => {
+          if (cfg.columns) layout = cfg.columns;
+          else if (cfg.table && db) layout = await withClient(db, (pg) => tableColumns(pg, parseTableName(cfg.table)));
+        })();
+      }
+      return layoutReady;
+    }
+
+    function getRoller(): ObjectRoller {
+      if (roller) return roller;
+      encoder = createRowEncoder(cfg.format);
+      if (encoder.format.header && !layout) throw new Error('header: true needs the column names (set columns or table, or send row objects)');
+      rollerT0 = Date.now();
+      roller = new ObjectRoller({
+        rollBytes: cfg.objectSizeMB * MB,
+        rollMs: cfg.rollSeconds * 1000,
+        maxBufferBytes: cfg.maxBufferMB * MB,
+        header: encoder.format.header && layout ? encoder.encodeHeader(layout) : '',
+        open: openSink,
+        onObject: (o, err) => {
+          if (err) {
+            status.set({ fill: 'red', shape: 'dot', text: toNodeError(err, 'upload', secrets()).message.slice(0, 60) });
+            return;
+          }
+          node.send({ topic: 'object', payload: summary([o], Date.now() - rollerT0) } as NodeMessage);
+          const t = roller!.totals;
+          status.set({ fill: 'green', shape: 'dot', text: `${t.objects} obj ${formatCount(t.rows)} rows ${formatBytes(t.bytesOut)}` });
+        },
+      });
+      return roller;
+    }
+
+    async function handleRows(msg: NodeMessageInFlow & Record<string, unknown>, send: (m: NodeMessage) => void, done: (e?: Error) => void) {
+      const context = `oss-export to ${account?.describe() ?? 'OSS'}/${cfg.prefix}`;
+      try {
+        if (!account) throw new Error('oss-export: no oss-account configured');
+        await ensureLayout();
+        if (msg.flush === true || msg.topic === 'flush') {
+          const t0 = Date.now();
+          const r = roller ? await roller.flush() : { objects: [], errors: [] };
+          if (r.errors.length) throw r.errors[0];
+          msg.payload = summary(r.objects, Date.now() - t0);
+          send(msg);
+          done();
+          return;
+        }
+        const { rows, columns } = payloadToRows(msg.payload, layout);
+        if (!layout && columns) layout = columns;
+        const r = getRoller();
+        let text = '';
+        for (const row of rows) text += encoder!.encodeRow(row);
+        const buf = Buffer.from(text, 'utf8');
+        r.add(buf, rows.length, (err) => (err ? done(toNodeError(err, `${context} failed`, secrets())) : done()));
+        status.progress({ bytes: r.totals.bytesIn + r.buffered(), rows: r.totals.rows }, rollerT0, `${r.pending()} open `);
+      } catch (err) {
+        done(toNodeError(err, `${context} failed`, secrets()));
+      }
+    }
+
+    node.on('input', (msg: NodeMessageInFlow, send: (m: NodeMessage | NodeMessage[]) => void, done: (e?: Error) => void) => {
+      const m = msg as NodeMessageInFlow & Record<string, unknown>;
+      if (closing) {
+        done(new Error('oss-export is closing; message not processed'));
+        return;
+      }
+      if (cfg.source === 'messages') {
+        void handleRows(m, send, done);
+        return;
+      }
+      queue
+        .run(() => runExport(m))
+        .then(
+          (stats) => {
+            m.payload = stats;
+            send(m);
+            done();
+          },
+          (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+        );
+    });
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      void removed;
+      closing = true;
+      // Cancel running table/query transfers: the library aborts their multipart uploads.
+      for (const ac of active) if (!roller) ac.abort();
+      const finish = async () => {
+        if (roller) {
+          // Messages mode: upload what we hold, within Node-RED's close timeout; past the
+          // deadline abort (no dangling multipart uploads) and fail the waiting messages.
+          roller.stop();
+          let timer: NodeJS.Timeout | undefined;
+          const flushed = await Promise.race([
+            roller.flush().then(() => true),
+            new Promise<boolean>((r) => {
+              timer = setTimeout(() => r(false), CLOSE_FLUSH_MS);
+            }),
+          ]);
+          if (timer) clearTimeout(timer);
+          if (!flushed) await roller.abort(new Error('oss-export closed before the upload finished'));
+        }
+        await queue.idle();
+        if (pool) await pool.close();
+        pool = null;
+      };
+      finish()
+        .catch((err: unknown) => node.warn(toNodeError(err, 'oss-export close', secrets()).message))
+        .finally(() => {
+          const left: Promise<void>[] = [];
+          if (account) left.push(account.deregister(node));
+          if (db) left.push(db.deregister(node));
+          void Promise.allSettled(left).then(() => done());
+        });
+    });
+  }
+
+  RED.nodes.registerType('oss-export', OssExport as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};

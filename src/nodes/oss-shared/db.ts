@@ -1,0 +1,45 @@
+// Database helpers of the OSS nodes: resolve the referenced config nodes, read a table's
+// column names, and run a task on a pooled connection that is released (or destroyed, when
+// the task failed mid-protocol) in every case.
+import type { PoolClient } from 'pg';
+import type { GreenplumDbConfigNode } from '../shared/types';
+import { quoteIdent } from '../../oss/format';
+
+export async function withClient<T>(db: GreenplumDbConfigNode, task: (c: PoolClient) => Promise<T>): Promise<T> {
+  const client = await db.getPool().connect();
+  let broken: Error | undefined;
+  // A pool client emits 'error' when its connection dies; without a listener that would be
+  // an uncaught exception that stops Node-RED.
+  const onError = (e: Error) => {
+    broken = e;
+  };
+  client.on('error', onError);
+  try {
+    return await task(client);
+  } catch (err) {
+    broken = broken ?? (err as Error);
+    // After a failed COPY or a cancelled transfer the connection state is unknown: roll back
+    // what we can and let the pool discard it.
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.removeListener('error', onError);
+    client.release(broken);
+  }
+}
+
+export function qualified(t: { schema?: string; table: string }): string {
+  return t.schema ? `${quoteIdent(t.schema)}.${quoteIdent(t.table)}` : quoteIdent(t.table);
+}
+
+/** Column names of a table in attribute order; throws a clear error when it does not exist. */
+export async function tableColumns(c: PoolClient, t: { schema?: string; table: string }): Promise<string[]> {
+  const name = qualified(t);
+  const exists = await c.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [name]);
+  if (!exists.rows[0]?.oid) throw new Error(`table ${name} does not exist`);
+  const r = await c.query<{ attname: string }>(
+    'SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum',
+    [name],
+  );
+  return r.rows.map((x) => x.attname);
+}

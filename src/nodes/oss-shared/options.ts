@@ -1,0 +1,130 @@
+// Dialog values and per-message overrides of oss-export / oss-import, read into typed options.
+// Pure: unit-tested without Node-RED.
+import type { FormatOptions, Newline } from '../../oss/format';
+
+export type Mode = 'auto' | 'client' | 'external';
+
+export class NodeOptionError extends Error {
+  readonly code = 'OSS_NODE_OPTION';
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NodeOptionError';
+  }
+}
+
+export function str(v: unknown): string {
+  return typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '';
+}
+
+export function int(v: unknown, dflt: number, min: number, max: number, option: string): number {
+  if (v === undefined || v === null || v === '') return dflt;
+  const n = typeof v === 'number' ? v : Number(String(v).trim());
+  if (!Number.isFinite(n) || Math.trunc(n) !== n) throw new NodeOptionError(option, `${option} must be a whole number, got ${JSON.stringify(v)}`);
+  if (n < min || n > max) throw new NodeOptionError(option, `${option} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+export function bool(v: unknown, dflt: boolean): boolean {
+  if (v === undefined || v === null || v === '') return dflt;
+  return v === true || v === 'true';
+}
+
+export function mode(v: unknown): Mode {
+  const m = str(v) || 'auto';
+  if (m !== 'auto' && m !== 'client' && m !== 'external') throw new NodeOptionError('mode', `mode must be auto, client or external, got ${JSON.stringify(m)}`);
+  return m;
+}
+
+/** Dialog escapes: the editor stores a TAB typed as "\t" (two characters). */
+function unescapeControl(s: string): string {
+  return s === '\\t' ? '\t' : s;
+}
+
+/** The COPY format options of a dialog (only the ones set, so the library applies defaults). */
+export function formatOptions(def: Record<string, unknown>): FormatOptions {
+  const format = str(def.format) || 'csv';
+  if (format !== 'csv' && format !== 'text') throw new NodeOptionError('format', `format must be csv or text, got ${JSON.stringify(format)}`);
+  const f: FormatOptions = { format };
+  const raw = (k: string) => (typeof def[k] === 'string' ? (def[k] as string) : undefined);
+  const delimiter = raw('delimiter');
+  if (delimiter) f.delimiter = unescapeControl(delimiter);
+  if (format === 'csv') {
+    const q = raw('quote');
+    if (q) f.quote = q;
+    const e = raw('escape');
+    if (e) f.escape = e;
+  }
+  // Empty means the format's default (TEXT `\N`, CSV unquoted empty string).
+  const n = raw('nullString');
+  if (n) f.nullString = n;
+  f.header = bool(def.header, false);
+  const nl = str(def.newline) || 'LF';
+  if (nl !== 'LF' && nl !== 'CR' && nl !== 'CRLF') throw new NodeOptionError('newline', `newline must be LF, CR or CRLF`);
+  f.newline = nl as Newline;
+  return f;
+}
+
+/** "schema.table", "table" or "\"My Schema\".\"T\"" → { schema?, table }. */
+export function parseTableName(v: string): { schema?: string; table: string } {
+  const s = v.trim();
+  if (!s) throw new NodeOptionError('table', 'no table given (set it in the dialog or msg.table)');
+  const parts: string[] = [];
+  let i = 0;
+  while (i < s.length) {
+    if (s[i] === '"') {
+      let j = i + 1;
+      let name = '';
+      for (;;) {
+        if (j >= s.length) throw new NodeOptionError('table', `unterminated quoted name in table ${JSON.stringify(v)}`);
+        if (s[j] === '"') {
+          if (s[j + 1] === '"') {
+            name += '"';
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        name += s[j++];
+      }
+      parts.push(name);
+      i = j + 1;
+    } else {
+      let j = i;
+      while (j < s.length && s[j] !== '.') j++;
+      parts.push(s.slice(i, j).trim());
+      i = j;
+    }
+    if (i < s.length) {
+      if (s[i] !== '.') throw new NodeOptionError('table', `unexpected character in table ${JSON.stringify(v)}`);
+      i++;
+    }
+  }
+  if (parts.length > 2 || parts.some((p) => !p)) throw new NodeOptionError('table', `table must be "table" or "schema.table", got ${JSON.stringify(v)}`);
+  return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { table: parts[0] };
+}
+
+/** An object-name stem from a table or a given name: letters, digits, '.', '_' and '-'. */
+export function nameStem(given: string, table: { table: string } | null): string {
+  const base = given || table?.table || 'export';
+  const stem = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
+  return stem || 'export';
+}
+
+/** A key prefix: no leading '/', no '..' segments. '' is allowed (bucket root). */
+export function checkPrefix(prefix: string): string {
+  if (prefix.startsWith('/')) throw new NodeOptionError('prefix', `prefix must not start with "/": ${JSON.stringify(prefix)}`);
+  if (prefix.split('/').includes('..')) throw new NodeOptionError('prefix', `prefix must not contain "..": ${JSON.stringify(prefix)}`);
+  if (/[\u0000-\u001f]/.test(prefix)) throw new NodeOptionError('prefix', 'prefix must not contain control characters');
+  return prefix;
+}
+
+/** msg.keys: an array of non-empty strings (or one string). */
+export function parseKeys(v: unknown): string[] | null {
+  if (v === undefined || v === null) return null;
+  const list = Array.isArray(v) ? v : [v];
+  if (!list.every((k) => typeof k === 'string' && k.length > 0)) throw new NodeOptionError('keys', 'msg.keys must be an array of object keys (strings)');
+  return list as string[];
+}

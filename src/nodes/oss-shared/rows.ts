@@ -1,0 +1,79 @@
+// Rows in messages (DESIGN §3 "Rows in messages") for oss-export's messages source:
+// `msg.payload` is one row object, an array of row objects, or an array of arrays (values in
+// column order). Objects are laid out in the column order; missing keys become NULL; a key
+// that is not a column is an error naming it, so a typo never silently drops data.
+import type { CodecValue } from '../../oss/codec';
+
+export class RowShapeError extends Error {
+  readonly code = 'OSS_ROW_SHAPE';
+  constructor(
+    message: string,
+    readonly column?: string,
+  ) {
+    super(message);
+    this.name = 'RowShapeError';
+  }
+}
+
+function cell(v: unknown): CodecValue {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return v;
+  if (v instanceof Date || Buffer.isBuffer(v) || v instanceof Uint8Array) return v;
+  // Objects and arrays go to json/jsonb/text columns as JSON text.
+  return JSON.stringify(v);
+}
+
+function isRowObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !(v instanceof Date);
+}
+
+/**
+ * Converts a payload to row arrays. `columns` is the layout (null = not known yet: taken from
+ * the first object's keys, or positional for arrays). Returns the rows and the layout used.
+ */
+export function payloadToRows(
+  payload: unknown,
+  columns: readonly string[] | null,
+): { rows: CodecValue[][]; columns: readonly string[] | null } {
+  let items: unknown[];
+  if (Array.isArray(payload)) {
+    // An array of scalars is one row given positionally; an array of rows is many rows.
+    items = payload.length > 0 && payload.every((x) => isRowObject(x) || Array.isArray(x)) ? payload : [payload];
+  } else if (isRowObject(payload)) {
+    items = [payload];
+  } else {
+    throw new RowShapeError('msg.payload must be a row object, an array of row objects or an array of arrays');
+  }
+  let layout = columns;
+  const rows: CodecValue[][] = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (Array.isArray(item)) {
+      if (layout && item.length !== layout.length) {
+        throw new RowShapeError(`row ${i + 1} has ${item.length} values but there are ${layout.length} columns (${layout.join(', ')})`);
+      }
+      rows.push(item.map(cell));
+      continue;
+    }
+    if (!isRowObject(item)) throw new RowShapeError(`row ${i + 1} is neither an object nor an array`);
+    if (!layout) layout = Object.keys(item);
+    const index = new Map(layout.map((c, k) => [c, k]));
+    const out: CodecValue[] = new Array(layout.length).fill(null);
+    for (const key of Object.keys(item)) {
+      const k = index.get(key);
+      if (k === undefined) {
+        throw new RowShapeError(`row ${i + 1} has "${key}", which is not one of the columns (${layout.join(', ')})`, key);
+      }
+      out[k] = cell(item[key]);
+    }
+    rows.push(out);
+  }
+  return { rows, columns: layout };
+}
+
+/** Parses a dialog/message column list: "a, b,c" or ["a","b"]; empty → null. */
+export function parseColumnList(v: unknown): string[] | null {
+  const list = Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(',') : [];
+  const out = list.map((s) => s.trim()).filter((s) => s.length > 0);
+  return out.length ? out : null;
+}
