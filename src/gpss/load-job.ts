@@ -124,7 +124,7 @@ export class LoadJob {
   }
 
   /** Waits for queued writes, then commits (or aborts). The job is finished afterwards. */
-  async close(options: { abort?: boolean; maxErrorRows?: number } = {}): Promise<TransferStats> {
+  async close(options: { abort?: boolean; maxErrorRows?: number; disconnect?: boolean } = {}): Promise<TransferStats> {
     if (this.state === 'closing' || this.state === 'closed') {
       throw new JobError(`load job on ${this.target} is already ${this.state}`, 'JOB_NOT_OPEN');
     }
@@ -133,7 +133,8 @@ export class LoadJob {
     while (this.pumping) await this.pumping;
     try {
       const stats = await this.api.close(this.session, { abort: options.abort || wasFailed, maxErrorRows: options.maxErrorRows });
-      this.api.release(this.session);
+      if (options.disconnect) this.api.discard(this.session);
+      else this.api.release(this.session);
       if (wasFailed && this.failure) throw this.failure;
       return stats;
     } catch (err) {

@@ -1,0 +1,237 @@
+// gpss-write: msg.payload → rows → batched GPSS Writes.
+// - job mode (msg.gpss.job from gpss-connect): rows go into that job; the message is passed on
+//   once its rows were written; nothing is visible until gpss-close commits.
+// - stream mode: a job of its own per target table, committed every N rows or T ms; a message
+//   is acknowledged (send + done) only after the commit holding its rows returned (at-least-once).
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { createRowEncoder } from '../gpss/value-mapping';
+import { findJob, LoadJob } from '../gpss/load-job';
+import { StreamWriter, StreamWriterOptions } from '../gpss/stream-writer';
+import { DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss/batcher';
+import { backoffDelay } from '../gpss/retry';
+import type { OpenOptions } from '../gpss/client';
+import { buildOpenOptions, intSetting, TargetDef } from './shared/target';
+import { encodePayload, RowEncoderLike } from './shared/rows';
+import { useServer, shortError } from './shared/server-user';
+import { shortCount } from './shared/status';
+import type { GpssServerConfigNode } from './shared/types';
+
+interface GpssWriteDef extends NodeDef, TargetDef {
+  server: string;
+  writeMode?: 'auto' | 'stream' | 'job';
+  tableType?: string;
+  schemaType?: string;
+  commitRows?: string | number;
+  commitInterval?: string | number;
+  bufferRows?: string | number;
+  bufferMb?: string | number;
+  writeKb?: string | number;
+  maxRetries?: string | number;
+  retryDelay?: string | number;
+  closeTimeout?: string | number;
+}
+
+type Msg = NodeMessageInFlow & { gpss?: { job?: unknown } & Record<string, unknown> };
+
+interface Target {
+  key: string;
+  options: OpenOptions;
+  writer: StreamWriter;
+  encoder: RowEncoderLike | null;
+  encoderPromise: Promise<RowEncoderLike>;
+}
+
+export = function (RED: NodeAPI): void {
+  function GpssWriteNode(this: Node, def: GpssWriteDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const use = useServer(RED, node, def.server);
+    const mode = def.writeMode === 'stream' || def.writeMode === 'job' ? def.writeMode : 'auto';
+    const writerOptions: StreamWriterOptions = {
+      commitRows: intSetting(def.commitRows, 10000, 1, 1e8),
+      commitIntervalMs: intSetting(def.commitInterval, 1000, 0, 3600000),
+      buffer: {
+        maxRows: intSetting(def.bufferRows, 100000, 1, 1e9),
+        maxBytes: intSetting(def.bufferMb, 64, 1, 4096) * 1024 * 1024,
+      },
+      writeBytes: Math.min(MAX_WRITE_BYTES, intSetting(def.writeKb, DEFAULT_WRITE_BYTES / 1024, 16, 3584) * 1024),
+      maxRetries: intSetting(def.maxRetries, 5, 0, 100),
+      backoff: { baseMs: intSetting(def.retryDelay, 250, 1, 60000), maxMs: 10000, jitter: 0.3 },
+    };
+    // The buffer can never hold less than one commit's worth.
+    writerOptions.buffer.maxRows = Math.max(writerOptions.buffer.maxRows, 1);
+    const closeTimeoutMs = intSetting(def.closeTimeout, 10, 1, 14) * 1000;
+    const targets = new Map<string, Target>();
+    const jobEncoders = new WeakMap<LoadJob, RowEncoderLike>();
+    let closing = false;
+
+    // Status: rows/s over a short window, held rows, total committed.
+    const window: { t: number; rows: number }[] = [];
+    let committedTotal = 0;
+    let lastError = '';
+    const rate = (): number => {
+      const now = Date.now();
+      while (window.length && now - window[0].t > 2000) window.shift();
+      const rows = window.reduce((n, w) => n + w.rows, 0);
+      return window.length ? rows / Math.max(1, Math.min(2000, now - window[0].t + 100) / 1000) : 0;
+    };
+    const held = (): number => {
+      let n = 0;
+      for (const t of targets.values()) n += t.writer.heldRows;
+      return n;
+    };
+    const showStatus = (): void => {
+      const h = held();
+      if (lastError) use.status.set({ fill: 'red', shape: 'ring', text: shortError(lastError) });
+      else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: `writing ${shortCount(rate())} rows/s, ${shortCount(h)} held` });
+      else if (committedTotal > 0) use.status.set({ fill: 'green', shape: 'dot', text: `committed ${shortCount(committedTotal)}` });
+    };
+    let ticker: NodeJS.Timeout | null = setInterval(showStatus, 1000);
+    ticker.unref();
+
+    function describeWithRetry(server: GpssServerConfigNode, schema: string, table: string): Promise<RowEncoderLike> {
+      // The table's columns are needed before any row can be encoded; the server may be
+      // starting, so retry like a commit would.
+      return (async () => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const columns = await server.service.describeTable(schema, table);
+            return createRowEncoder(columns);
+          } catch (err) {
+            if (attempt >= writerOptions.maxRetries || closing) throw err;
+            await new Promise((r) => setTimeout(r, backoffDelay(attempt, writerOptions.backoff)));
+          }
+        }
+      })();
+    }
+
+    function targetFor(server: GpssServerConfigNode, msg: Msg): Target {
+      const table = RED.util.evaluateNodeProperty(def.table ?? '', def.tableType || 'str', node, msg) as unknown;
+      const schema = RED.util.evaluateNodeProperty(def.schema ?? '', def.schemaType || 'str', node, msg) as unknown;
+      const options = buildOpenOptions({
+        ...def,
+        table: typeof table === 'string' ? table : '',
+        schema: typeof schema === 'string' ? schema : '',
+      });
+      const key = `${options.schema}.${options.table}`;
+      let t = targets.get(key);
+      if (t) return t;
+      const writer = new StreamWriter(
+        writerOptions,
+        (writes) => server.service.commitRows(options, writes, 0),
+        {
+          committed: ({ rows }) => {
+            committedTotal += rows;
+            window.push({ t: Date.now(), rows });
+            lastError = '';
+            showStatus();
+          },
+          attemptFailed: ({ error, willRetry }) => {
+            lastError = (willRetry ? 'retrying: ' : '') + (error instanceof Error ? error.message : String(error));
+            showStatus();
+          },
+        },
+      );
+      const created: Target = { key, options, writer, encoder: null, encoderPromise: describeWithRetry(server, options.schema ?? 'public', options.table) };
+      created.encoderPromise.then(
+        (e) => (created.encoder = e),
+        () => {
+          // Forget the target so the next message describes again.
+          if (targets.get(key) === created && created.writer.heldMessages === 0) targets.delete(key);
+        },
+      );
+      targets.set(key, created);
+      return created;
+    }
+
+    function streamWrite(server: GpssServerConfigNode, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void): void {
+      const t = targetFor(server, msg);
+      const accept = (encoder: RowEncoderLike): void => {
+        const { rows, bytes } = encodePayload(msg.payload, encoder);
+        if (rows.length === 0) {
+          send(msg);
+          done();
+          return;
+        }
+        t.writer.accept({
+          rows,
+          bytes,
+          ack: () => {
+            send(msg);
+            done();
+          },
+          fail: (err) => done(err),
+        });
+        showStatus();
+      };
+      if (t.encoder) {
+        accept(t.encoder); // hot path: no await
+        return;
+      }
+      t.encoderPromise.then(
+        (enc) => {
+          try {
+            accept(enc);
+          } catch (err) {
+            done(err instanceof Error ? err : new Error(String(err)));
+          }
+        },
+        (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+      );
+    }
+
+    function jobWrite(job: LoadJob, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void): void {
+      let enc: RowEncoderLike | undefined = jobEncoders.get(job);
+      if (!enc) {
+        const created: RowEncoderLike = createRowEncoder(job.columns);
+        jobEncoders.set(job, created);
+        enc = created;
+      }
+      const { rows, bytes } = encodePayload(msg.payload, enc);
+      job.write(rows, bytes).then(
+        () => {
+          window.push({ t: Date.now(), rows: rows.length });
+          use.status.set({ fill: 'blue', shape: 'dot', text: `written ${shortCount(job.rowsWritten)} (${job.target})` });
+          send(msg);
+          done();
+        },
+        (err: unknown) => {
+          done(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    }
+
+    node.on('input', (msg: Msg, send, done) => {
+      try {
+        if (closing) throw new Error('gpss-write is closing (redeploy or shutdown): message not accepted');
+        if (!use.server) throw new Error('gpss-write: no gpss-server config node selected');
+        const jobId = msg.gpss?.job;
+        if (mode === 'job' || (mode === 'auto' && jobId !== undefined && jobId !== null && jobId !== '')) {
+          const job = findJob(jobId);
+          if (!job) {
+            throw new Error(
+              `gpss-write: no open load job ${JSON.stringify(jobId ?? null)} (msg.gpss.job): it was closed, aborted by a redeploy, or never opened; wire gpss-connect before gpss-write`,
+            );
+          }
+          jobWrite(job, msg, send as (m: Msg) => void, done);
+        } else {
+          streamWrite(use.server, msg, send as (m: Msg) => void, done);
+        }
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closing = true;
+      if (ticker) clearInterval(ticker);
+      ticker = null;
+      // Commit what we hold within the close timeout (or fail it to Catch), then let the
+      // config node close the channel.
+      Promise.allSettled([...targets.values()].map((t) => t.writer.close(closeTimeoutMs)))
+        .then(() => use.release())
+        .then(done, done);
+    });
+  }
+  RED.nodes.registerType('gpss-write', GpssWriteNode as unknown as (this: Node, def: NodeDef) => void);
+};

@@ -1,0 +1,58 @@
+// msg.payload → encoded GPSS rows (DESIGN §3 "Rows in messages"): one row object, an array of
+// row objects, or an array of arrays in the job's column order. A value that cannot be
+// converted fails this message only, with an error naming the row and the column.
+
+export interface RowEncoderLike {
+  encodeObject(row: Record<string, unknown>): Buffer;
+  encodeArray(values: unknown[]): Buffer;
+}
+
+export class PayloadError extends Error {
+  readonly code = 'BAD_PAYLOAD';
+  constructor(
+    message: string,
+    readonly column?: string,
+  ) {
+    super(message);
+    this.name = 'PayloadError';
+  }
+}
+
+function isRowObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !(v instanceof Date);
+}
+
+export interface EncodedRows {
+  rows: Buffer[];
+  bytes: number;
+}
+
+export function encodePayload(payload: unknown, encoder: RowEncoderLike): EncodedRows {
+  let list: unknown[];
+  if (Array.isArray(payload)) list = payload;
+  else if (isRowObject(payload)) list = [payload];
+  else {
+    throw new PayloadError(
+      `msg.payload must be a row object, an array of row objects or an array of value arrays; got ${payload === null ? 'null' : typeof payload}`,
+    );
+  }
+  const rows: Buffer[] = new Array(list.length);
+  let bytes = 0;
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    let buf: Buffer;
+    try {
+      if (Array.isArray(item)) buf = encoder.encodeArray(item);
+      else if (isRowObject(item)) buf = encoder.encodeObject(item);
+      else throw new PayloadError(`expected an object or an array, got ${item === null ? 'null' : typeof item}`);
+    } catch (err) {
+      const column = typeof err === 'object' && err !== null ? (err as { column?: unknown }).column : undefined;
+      const m = err instanceof Error ? err.message : String(err);
+      const where = list.length > 1 || Array.isArray(payload) ? `row ${i}` : 'row';
+      throw new PayloadError(`msg.payload ${where}: ${m}`, typeof column === 'string' ? column : undefined);
+    }
+    rows[i] = buf;
+    bytes += buf.length + 6;
+  }
+  return { rows, bytes };
+}

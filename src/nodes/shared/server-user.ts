@@ -1,0 +1,54 @@
+// The user side of a gpss-server config node: find it, register, mirror its connection state in
+// this node's status, and deregister on close (after the node's own flush).
+import type { EventEmitter } from 'node:events';
+import type { Node, NodeAPI, NodeStatus } from 'node-red';
+import type { GpssServerConfigNode } from './types';
+import { ThrottledStatus } from './status';
+
+export interface ServerUse {
+  server: GpssServerConfigNode | null;
+  status: ThrottledStatus;
+  /** Status for a connection state; connection states use Node-RED's common i18n ids. */
+  stateStatus(state: string, detail?: string): NodeStatus;
+  release(): Promise<void>;
+}
+
+export function shortError(text: string, max = 40): string {
+  const t = text.replace(/^Error:\s*/, '').replace(/\s+/g, ' ');
+  return t.length > max ? t.slice(0, max - 1) + '…' : t;
+}
+
+export function useServer(RED: NodeAPI, node: Node, serverId: string | undefined): ServerUse {
+  const status = new ThrottledStatus(node);
+  const server = (serverId ? RED.nodes.getNode(serverId) : null) as GpssServerConfigNode | null;
+  const stateStatus = (state: string, detail?: string): NodeStatus => {
+    switch (state) {
+      case 'connecting':
+        return { fill: 'yellow', shape: 'ring', text: 'node-red:common.status.connecting' };
+      case 'connected':
+        return { fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' };
+      case 'error':
+        return { fill: 'red', shape: 'ring', text: detail ? shortError(detail) : 'node-red:common.status.error' };
+      default:
+        return { fill: 'grey', shape: 'ring', text: 'node-red:common.status.disconnected' };
+    }
+  };
+  let listener: ((state: string, detail?: string) => void) | null = null;
+  if (!server || !server.service) {
+    status.set({ fill: 'red', shape: 'ring', text: 'no gpss-server' });
+  } else {
+    server.register(node);
+    listener = (state: string, detail?: string) => status.set(stateStatus(state, detail));
+    (server as unknown as EventEmitter).on('state', listener);
+  }
+  return {
+    server: server && server.service ? server : null,
+    status,
+    stateStatus,
+    async release() {
+      status.dispose();
+      if (server && listener) (server as unknown as EventEmitter).removeListener('state', listener);
+      if (server && server.service) await server.deregister(node);
+    },
+  };
+}
