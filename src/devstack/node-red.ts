@@ -41,6 +41,8 @@ export interface RunningNodeRed {
   pid: number;
   /** The runtime log so far. */
   readLog(): string;
+  /** Resolves when the runtime process has exited (for whatever reason). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGINT (Node-RED stops its flows and exits), SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -121,6 +123,9 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningNode
       [redJs, '--userDir', userDir, '--settings', settingsFile, '--port', String(options.port)],
       {
         cwd: userDir,
+        // Its own process group: a terminal's Ctrl-C reaches only us, and we stop the stack
+        // in order (Node-RED first, so its flows can still commit to the database).
+        detached: true,
         // An IPC channel only so the child notices when we are gone (see the settings file).
         stdio: ['ignore', logFd, logFd, 'ipc'],
         env: { ...process.env, NODE_RED_ENABLE_TOURS: 'false', ...options.env },
@@ -130,10 +135,10 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningNode
     fs.closeSync(logFd);
   }
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  const exitPromise = new Promise<void>((resolve) => {
+  const exitPromise = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
       exited = { code, signal };
-      resolve();
+      resolve(exited);
     });
   });
   // The IPC channel must not keep our event loop alive on its own.
@@ -183,6 +188,7 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningNode
     credFile: path.join(userDir, 'flows_cred.json'),
     pid: child.pid ?? 0,
     readLog,
+    exited: exitPromise,
     stop,
   };
 }

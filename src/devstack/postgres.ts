@@ -179,3 +179,25 @@ export function isClusterRunning(dataDir: string): boolean {
   const [exe, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args];
   return spawnSync(exe, argv, { stdio: 'ignore' }).status === 0;
 }
+
+/**
+ * Stops the server running on this data directory, if any (a cluster left running by a
+ * previous `npm start` that was killed). `fast` rolls back open transactions and exits cleanly.
+ */
+export function stopCluster(dataDir: string, mode: 'fast' | 'immediate' = 'fast'): void {
+  const binDir = findPostgresBinDir();
+  const file = path.join(binDir, 'pg_ctl');
+  const args = ['-D', dataDir, '-m', mode, '-w', '-t', '60', 'stop'];
+  const [exe, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args];
+  spawnSync(exe, argv, { stdio: 'ignore' });
+}
+
+/** The postmaster's pid from postmaster.pid, or 0 when the file is missing or unreadable. */
+export function postmasterPid(dataDir: string): number {
+  try {
+    const first = fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0];
+    return Number(first) || 0;
+  } catch {
+    return 0;
+  }
+}
