@@ -1,0 +1,271 @@
+'use strict';
+// Unit tests of the pure parts behind the gpss nodes: batching, retry policy, the stream
+// writer's delivery logic (commit then ack, retries, bisecting, buffer limit, close), the
+// dialog → OpenOptions mapping, payload shapes, status throttling, secret redaction, config users.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { splitIntoWrites, estimateRowsBytes, BufferAccount, BufferFullError, WRITE_REQUEST_OVERHEAD } = require('../dist/gpss/batcher');
+const { classifyFailure, backoffDelay } = require('../dist/gpss/retry');
+const { StreamWriter } = require('../dist/gpss/stream-writer');
+const { buildOpenOptions, parseColumnList, OptionError } = require('../dist/nodes/shared/target');
+const { encodePayload } = require('../dist/nodes/shared/rows');
+const { ThrottledStatus } = require('../dist/nodes/shared/status');
+const { redact } = require('../dist/nodes/shared/redact');
+const { ConfigUsers } = require('../dist/nodes/shared/users');
+
+const row = (n) => Buffer.alloc(n, 1);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+test('splitIntoWrites keeps every chunk under the byte limit, in order, one oversized row alone', () => {
+  const rows = [row(100), row(100), row(100), row(5000), row(10), row(10)];
+  const chunks = splitIntoWrites(rows, 400);
+  assert.deepEqual(chunks.flat(), rows, 'order and content preserved');
+  for (const c of chunks) {
+    if (c.length > 1) assert.ok(WRITE_REQUEST_OVERHEAD + estimateRowsBytes(c) <= 400, 'multi-row chunk over limit');
+  }
+  assert.ok(chunks.some((c) => c.length === 1 && c[0].length === 5000));
+  assert.deepEqual(splitIntoWrites([], 100), []);
+});
+
+test('BufferAccount refuses beyond rows or bytes with a BUFFER_FULL error, and frees on release', () => {
+  const a = new BufferAccount({ maxRows: 10, maxBytes: 1000 });
+  a.reserve(6, 100);
+  assert.throws(() => a.reserve(5, 10), (e) => e instanceof BufferFullError && e.code === 'BUFFER_FULL' && /buffer full/.test(e.message));
+  assert.throws(() => a.reserve(1, 950), BufferFullError);
+  a.release(6, 100);
+  a.reserve(10, 1000);
+  assert.equal(a.rows, 10);
+});
+
+test('classifyFailure: unavailable is transient, bad data is data, auth is fatal', () => {
+  assert.equal(classifyFailure({ code: 14 }), 'transient');
+  assert.equal(classifyFailure({ code: 4 }), 'transient');
+  assert.equal(classifyFailure(new Error('socket hang up')), 'transient');
+  assert.equal(classifyFailure({ code: 3 }), 'data');
+  assert.equal(classifyFailure({ code: 10 }), 'data');
+  assert.equal(classifyFailure({ code: 16 }), 'fatal');
+  assert.equal(classifyFailure({ code: 7 }), 'fatal');
+});
+
+test('backoffDelay grows exponentially, is capped and jittered within bounds', () => {
+  const o = { baseMs: 100, maxMs: 1000, jitter: 0.5 };
+  assert.equal(backoffDelay(0, o, () => 0), 50);
+  assert.equal(backoffDelay(0, o, () => 1), 100);
+  assert.equal(backoffDelay(3, o, () => 1), 800);
+  assert.equal(backoffDelay(10, o, () => 1), 1000);
+  assert.equal(backoffDelay(10, o, () => 0), 500);
+});
+
+function writerOptions(over = {}) {
+  return {
+    commitRows: 100,
+    commitIntervalMs: 50,
+    buffer: { maxRows: 1000, maxBytes: 1e9 },
+    writeBytes: 1 << 20,
+    maxRetries: 3,
+    backoff: { baseMs: 5, maxMs: 20, jitter: 0 },
+    ...over,
+  };
+}
+
+function entry(n, log, tag) {
+  const rows = Array.from({ length: n }, () => Buffer.from(tag));
+  return {
+    rows,
+    bytes: estimateRowsBytes(rows),
+    ack: (stats) => log.push(['ack', tag, stats.successCount]),
+    fail: (err) => log.push(['fail', tag, err.message]),
+  };
+}
+
+test('stream writer commits at the row threshold and acks only after the commit returned', async () => {
+  const committed = [];
+  const log = [];
+  let release;
+  const gate = new Promise((r) => (release = r));
+  const w = new StreamWriter(writerOptions({ commitRows: 10, commitIntervalMs: 60000 }), async (writes) => {
+    await gate;
+    const rows = writes.flat();
+    committed.push(rows.length);
+    return { successCount: rows.length, errorCount: 0, errorRows: [] };
+  });
+  w.accept(entry(4, log, 'a'));
+  w.accept(entry(6, log, 'b'));
+  await sleep(10);
+  assert.deepEqual(log, [], 'nothing acked before the commit returned');
+  release();
+  await sleep(10);
+  assert.deepEqual(committed, [10]);
+  assert.deepEqual(log.map((l) => l[0] + l[1]), ['acka', 'ackb']);
+  assert.equal(w.heldRows, 0);
+});
+
+test('stream writer commits by interval when the row threshold is not reached', async () => {
+  const log = [];
+  const times = [];
+  const t0 = Date.now();
+  const w = new StreamWriter(writerOptions({ commitRows: 1000, commitIntervalMs: 80 }), async (writes) => {
+    times.push(Date.now() - t0);
+    return { successCount: writes.flat().length, errorCount: 0, errorRows: [] };
+  });
+  w.accept(entry(1, log, 'x'));
+  await sleep(30);
+  assert.equal(log.length, 0);
+  await sleep(120);
+  assert.deepEqual(log.map((l) => l[0]), ['ack']);
+  assert.ok(times[0] >= 70, `committed after ${times[0]} ms`);
+});
+
+test('stream writer: one commit in flight; later messages form the next batch in order', async () => {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const batches = [];
+  const w = new StreamWriter(writerOptions({ commitRows: 2, commitIntervalMs: 1 }), async (writes) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    await sleep(15);
+    batches.push(writes.flat().map((b) => b.toString()).join(''));
+    inFlight--;
+    return { successCount: 1, errorCount: 0, errorRows: [] };
+  });
+  const log = [];
+  for (const t of ['a', 'b', 'c', 'd', 'e']) w.accept(entry(1, log, t));
+  await w.close(2000);
+  assert.equal(maxInFlight, 1);
+  assert.equal(batches.join(''), 'abcde');
+  assert.equal(log.filter((l) => l[0] === 'ack').length, 5);
+});
+
+test('stream writer retries transient failures with backoff, then fails each message with its error', async () => {
+  let calls = 0;
+  const log = [];
+  const w = new StreamWriter(writerOptions({ commitRows: 1, maxRetries: 2 }), async () => {
+    calls++;
+    throw Object.assign(new Error('GPSS server unavailable'), { code: 14 });
+  });
+  w.accept(entry(3, log, 'p'));
+  await sleep(200);
+  assert.equal(calls, 3, 'first attempt + 2 retries');
+  assert.equal(log.length, 1);
+  assert.equal(log[0][0], 'fail');
+  assert.match(log[0][2], /unavailable/);
+  assert.equal(w.heldRows, 0);
+});
+
+test('stream writer succeeds on a later attempt: acked once, not failed', async () => {
+  let calls = 0;
+  const log = [];
+  const w = new StreamWriter(writerOptions({ commitRows: 1 }), async () => {
+    if (++calls < 3) throw Object.assign(new Error('down'), { code: 14 });
+    return { successCount: 1, errorCount: 0, errorRows: [] };
+  });
+  w.accept(entry(1, log, 'r'));
+  await sleep(150);
+  assert.deepEqual(log.map((l) => l[0]), ['ack']);
+});
+
+test('stream writer bisects a batch on a data error: good messages commit, the bad one fails alone', async () => {
+  const log = [];
+  const committed = [];
+  const w = new StreamWriter(writerOptions({ commitRows: 100, commitIntervalMs: 5 }), async (writes) => {
+    const tags = writes.flat().map((b) => b.toString());
+    if (tags.includes('X')) throw Object.assign(new Error('value too long for column "c"'), { code: 3 });
+    committed.push(...tags);
+    return { successCount: tags.length, errorCount: 0, errorRows: [] };
+  });
+  for (const t of ['a', 'b', 'X', 'c', 'd']) w.accept(entry(1, log, t));
+  await w.close(2000);
+  assert.deepEqual(committed.sort(), ['a', 'b', 'c', 'd']);
+  const failed = log.filter((l) => l[0] === 'fail');
+  assert.equal(failed.length, 1);
+  assert.equal(failed[0][1], 'X');
+  assert.match(failed[0][2], /column "c"/);
+});
+
+test('stream writer buffer limit: excess messages are refused synchronously, memory bounded', async () => {
+  const log = [];
+  const w = new StreamWriter(writerOptions({ commitRows: 1, buffer: { maxRows: 5, maxBytes: 1e9 } }), () => new Promise(() => {}));
+  for (let i = 0; i < 5; i++) w.accept(entry(1, log, 's'));
+  assert.throws(() => w.accept(entry(1, log, 't')), BufferFullError);
+  assert.equal(w.heldRows, 5);
+  await w.close(50); // stalled: fails what it holds
+  assert.equal(log.filter((l) => l[0] === 'fail').length, 5);
+  assert.match(log[0][2], /close timeout/);
+});
+
+test('stream writer close commits what it holds immediately and refuses new messages', async () => {
+  const log = [];
+  const w = new StreamWriter(writerOptions({ commitRows: 1000, commitIntervalMs: 60000 }), async (writes) => ({
+    successCount: writes.flat().length, errorCount: 0, errorRows: [],
+  }));
+  w.accept(entry(2, log, 'k'));
+  await w.close(1000);
+  assert.deepEqual(log.map((l) => l[0]), ['ack']);
+  assert.throws(() => w.accept(entry(1, log, 'z')), /closing/);
+});
+
+test('buildOpenOptions maps the dialog and validates modes and limits', () => {
+  assert.deepEqual(buildOpenOptions({ table: ' t ', mode: 'insert' }), {
+    schema: 'public', table: 't', mode: 'insert', truncate: false, errorLimitCount: 0, errorLimitPercentage: 0,
+  });
+  const m = buildOpenOptions({ schema: 's', table: 't', mode: 'merge', matchColumns: 'id', updateColumns: 'v, w', condition: 'x > 1', errorLimitCount: '5', truncate: 'true' });
+  assert.deepEqual(m.matchColumns, ['id']);
+  assert.deepEqual(m.updateColumns, ['v', 'w']);
+  assert.equal(m.condition, 'x > 1');
+  assert.equal(m.errorLimitCount, 5);
+  assert.equal(m.truncate, true);
+  assert.throws(() => buildOpenOptions({ table: '' }), OptionError);
+  assert.throws(() => buildOpenOptions({ table: 't', mode: 'update', updateColumns: 'v' }), /match columns/);
+  assert.throws(() => buildOpenOptions({ table: 't', mode: 'upsert' }), /mode/);
+  assert.throws(() => buildOpenOptions({ table: 't', errorLimitPercentage: 101 }), /error limit \(%\)/);
+  assert.deepEqual(parseColumnList(['a', ' b ']), ['a', 'b']);
+});
+
+test('encodePayload accepts one object, objects and arrays; names the row and column on errors', () => {
+  const enc = {
+    encodeObject(o) {
+      if ('bad' in o) throw Object.assign(new Error('column "n": expected int4, got "x"'), { column: 'n' });
+      return Buffer.from(JSON.stringify(o));
+    },
+    encodeArray(a) {
+      return Buffer.from(JSON.stringify(a));
+    },
+  };
+  assert.equal(encodePayload({ a: 1 }, enc).rows.length, 1);
+  assert.equal(encodePayload([{ a: 1 }, [1, 2]], enc).rows.length, 2);
+  assert.equal(encodePayload([], enc).rows.length, 0);
+  assert.throws(() => encodePayload('text', enc), /msg.payload must be/);
+  assert.throws(() => encodePayload([{ a: 1 }, { bad: 1 }], enc), (e) => e.column === 'n' && /row 1/.test(e.message) && /column "n"/.test(e.message));
+  assert.throws(() => encodePayload([{ a: 1 }, 5], enc), /row 1/);
+});
+
+test('ThrottledStatus emits at most once per interval and ends on the latest state', async () => {
+  const seen = [];
+  const s = new ThrottledStatus({ status: (x) => seen.push(x.text) }, 100);
+  for (let i = 0; i < 50; i++) s.set({ text: 'n' + i });
+  assert.deepEqual(seen, ['n0']);
+  await sleep(150);
+  assert.deepEqual(seen, ['n0', 'n49']);
+  s.dispose();
+});
+
+test('redact removes secrets, their URL-encoded forms and URL passwords', () => {
+  assert.equal(redact('auth failed for p@ss/w0rd', ['p@ss/w0rd']), 'auth failed for ***');
+  assert.equal(redact('url postgres://u:p%40ss%2Fw0rd@h/db', ['p@ss/w0rd']), 'url postgres://u:***@h/db');
+  assert.equal(redact('postgres://bob:other@host:5432/x', []), 'postgres://bob:***@host:5432/x');
+});
+
+test('ConfigUsers: whenEmpty waits for the last user, or times out', async () => {
+  const u = new ConfigUsers();
+  const a = { id: 'a' };
+  const b = { id: 'b' };
+  u.add(a);
+  u.add(b);
+  assert.deepEqual(Object.keys(u.users).sort(), ['a', 'b']);
+  const p = u.whenEmpty(1000);
+  u.remove(a);
+  setTimeout(() => u.remove(b), 20);
+  assert.equal(await p, true);
+  u.add(a);
+  assert.equal(await u.whenEmpty(20), false);
+});
