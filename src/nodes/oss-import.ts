@@ -1,0 +1,363 @@
+// Flow node `oss-import`: OSS → database, or OSS → messages. A thin adapter over src/oss:
+//  - target table, client mode: importFromOss (parallel downloads, gunzip by magic bytes,
+//    COPY FROM STDIN, all objects in one transaction);
+//  - target table, external mode (Greenplum with oss_ext): a readable oss:// external table
+//    with optional SEGMENT REJECT LIMIT and INSERT … SELECT; the table is dropped in `finally`;
+//  - target messages: readRowsFromOss, re-batched into messages of N rows (every row exactly
+//    once, in object order), paced so downstream nodes get each batch before the next is read.
+// Output 1: the stats message. Output 2: row batches (messages target).
+import { randomUUID } from 'node:crypto';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { PoolClient } from 'pg';
+import {
+  buildCreateExternalTable,
+  buildDropExternalTable,
+  chooseTransferMode,
+  externalTableName,
+  hasOssExt,
+  importFromOss,
+  isGzipMagic,
+  listObjects,
+  quoteIdent,
+  readRowsFromOss,
+  resolveFormat,
+  type FormatOptions,
+  type ParsedRow,
+  type TransferStats,
+} from '../oss';
+import type { OssAccountNode } from './oss-shared/account-node';
+import { qualified, tableColumns, withClient } from './oss-shared/db';
+import { toNodeError } from './oss-shared/errors';
+import {
+  bool,
+  checkPrefix,
+  formatOptions,
+  int,
+  mode as readMode,
+  NodeOptionError,
+  parseKeys,
+  parseTableName,
+  str,
+  type Mode,
+} from './oss-shared/options';
+import { ThrottledStatus, formatBytes, formatCount } from './oss-shared/progress';
+import { parseColumnList } from './oss-shared/rows';
+import { SerialQueue } from './oss-shared/serial';
+import type { GreenplumDbConfigNode } from './shared/types';
+
+type Target = 'table' | 'messages';
+
+interface ImportConfig {
+  target: Target;
+  table: string;
+  columns: string[] | null;
+  prefix: string;
+  format: FormatOptions;
+  parallel: number;
+  truncate: boolean;
+  rejectLimit: number; // 0 = none (external mode)
+  rejectUnit: 'ROWS' | 'PERCENT';
+  batchSize: number;
+  rowShape: 'array' | 'object';
+  mode: Mode;
+}
+
+function readConfig(def: Record<string, unknown>): ImportConfig {
+  const target = (str(def.target) || 'table') as Target;
+  if (target !== 'table' && target !== 'messages') throw new Error(`oss-import: unknown target ${JSON.stringify(target)}`);
+  const format = formatOptions(def);
+  resolveFormat(format);
+  const unit = str(def.rejectUnit) === 'PERCENT' ? 'PERCENT' : 'ROWS';
+  return {
+    target,
+    table: str(def.table),
+    columns: parseColumnList(def.columns),
+    prefix: checkPrefix(typeof def.prefix === 'string' ? def.prefix.trim() : ''),
+    format,
+    parallel: int(def.parallel, 2, 1, 32, 'parallel downloads'),
+    truncate: bool(def.truncate, false),
+    rejectLimit: int(def.rejectLimit, 0, 0, unit === 'PERCENT' ? 100 : 2 ** 31 - 1, 'reject limit'),
+    rejectUnit: unit,
+    batchSize: int(def.batchSize, 1000, 1, 1000000, 'rows per message'),
+    rowShape: str(def.rowShape) === 'object' ? 'object' : 'array',
+    mode: readMode(def.mode),
+  };
+}
+
+export = function (RED: NodeAPI) {
+  function OssImport(this: Node, def: NodeDef & Record<string, unknown>) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const account = RED.nodes.getNode(String(def.account ?? '')) as OssAccountNode | undefined;
+    const db = RED.nodes.getNode(String(def.database ?? '')) as GreenplumDbConfigNode | undefined;
+    const status = new ThrottledStatus((s) => node.status(s));
+    let cfg: ImportConfig;
+    try {
+      cfg = readConfig(def);
+    } catch (err) {
+      const msg = (err as Error).message;
+      status.set({ fill: 'red', shape: 'ring', text: msg.slice(0, 40) });
+      node.on('input', (_m: NodeMessageInFlow, _s: unknown, done: (e?: Error) => void) => done(new Error(msg)));
+      return;
+    }
+    if (!account) status.set({ fill: 'red', shape: 'ring', text: 'no OSS account' });
+    else if (!db && cfg.target === 'table') status.set({ fill: 'red', shape: 'ring', text: 'no database' });
+    account?.register(node);
+    db?.register(node);
+    const secrets = (): string[] => [...(account?.secrets() ?? []), ...(db?.credentials?.password ? [db.credentials.password] : [])];
+    const queue = new SerialQueue(100);
+    const active = new Set<AbortController>();
+    let closing = false;
+
+    /** Where to read: msg.keys wins over msg.prefix over the dialog's prefix. */
+    function sourceOf(msg: Record<string, unknown>): { keys: string[] | null; prefix: string } {
+      const keys = parseKeys(msg.keys);
+      const prefix = msg.prefix !== undefined ? checkPrefix(str(msg.prefix)) : cfg.prefix;
+      if (!keys && !prefix) throw new NodeOptionError('prefix', 'no objects to import: set a prefix (dialog or msg.prefix) or msg.keys');
+      return { keys, prefix };
+    }
+
+    // ---- into a table ---------------------------------------------------------------------
+
+    async function runTableImport(msg: Record<string, unknown>, signal: AbortSignal): Promise<TransferStats> {
+      if (!account) throw new Error('oss-import: no oss-account configured');
+      if (!db) throw new Error('oss-import: no greenplum-db configured');
+      const table = parseTableName(str(msg.table) || cfg.table);
+      const src = sourceOf(msg);
+      const mode = msg.mode !== undefined ? readMode(msg.mode) : cfg.mode;
+      const t0 = Date.now();
+      return withClient(db, async (pg) => {
+        await tableColumns(pg, table); // "table … does not exist" before any download
+        let chosen = await chooseTransferMode(pg, mode);
+        if (chosen === 'external' && src.keys) {
+          if (mode === 'external') throw new NodeOptionError('keys', 'external mode reads a prefix; msg.keys needs client mode');
+          chosen = 'client';
+        }
+        if (chosen === 'external') {
+          if (!(await hasOssExt(pg))) {
+            throw new Error(`mode "external" needs the oss_ext extension in database "${db.database}" (CREATE EXTENSION oss_ext); use mode auto or client`);
+          }
+          return importExternal(pg, table, src.prefix, signal);
+        }
+        const common = {
+          pgClient: pg,
+          table,
+          ...(cfg.columns ? { columns: cfg.columns } : {}),
+          format: cfg.format,
+          oss: account.newClient(),
+          ...(src.keys ? { keys: src.keys } : { prefix: src.prefix }),
+          parallel: cfg.parallel,
+          signal,
+          onProgress: (p: { bytesOut: number; rows: number }) => status.progress({ bytes: p.bytesOut, rows: p.rows }, t0),
+        };
+        if (!cfg.truncate) return importFromOss(common);
+        // TRUNCATE and the load in one transaction: readers never see an empty table.
+        await pg.query('BEGIN');
+        await pg.query(`TRUNCATE ${qualified(table)}`);
+        const stats = await importFromOss({ ...common, transaction: false });
+        await pg.query('COMMIT');
+        return stats;
+      });
+    }
+
+    async function importExternal(pg: PoolClient, table: { schema?: string; table: string }, prefix: string, signal: AbortSignal): Promise<TransferStats> {
+      const t0 = Date.now();
+      const loc = account!.location();
+      // oss_ext inflates every object when compressiontype=gzip and none otherwise, so look
+      // at the first object's first bytes (gpossext output has no .gz suffix).
+      const client = account!.newClient();
+      const objects = await listObjects(client, prefix, { signal });
+      if (!objects.length) throw new Error(`no objects under ${account!.describe()}/${prefix}`);
+      const head = await client.getStream(objects[0].key, { headers: { Range: 'bytes=0-1' } });
+      const first = await readAll(head.stream as NodeJS.ReadableStream);
+      const gzip = isGzipMagic(first);
+      const ext = externalTableName(table.table.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40) || 'import');
+      const f = resolveFormat(cfg.format);
+      const built = buildCreateExternalTable(
+        {
+          direction: 'readable',
+          name: ext,
+          like: { schema: table.schema ?? 'public', table: table.table },
+          format: f.format,
+          delimiter: f.delimiter,
+          nullString: f.nullString,
+          ...(f.format === 'csv' ? { quote: f.quote, escape: f.escape } : {}),
+          ...(cfg.rejectLimit > 0 ? { reject: { limit: cfg.rejectLimit, unit: cfg.rejectUnit, logErrors: true } } : {}),
+        },
+        {
+          endpoint: loc.endpoint,
+          bucket: loc.bucket,
+          accessKeyId: loc.accessKeyId,
+          accessKeySecret: loc.accessKeySecret,
+          mode: prefix.endsWith('/') ? 'dir' : 'prefix',
+          path: prefix,
+          compression: gzip ? 'gzip' : 'none',
+          async: true,
+        },
+      );
+      node.debug(`oss-import: ${built.redacted}`);
+      const onAbort = () => void pg.query('SELECT pg_cancel_backend(pg_backend_pid())').catch(() => undefined);
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        await pg.query(built.sql);
+        await pg.query('BEGIN');
+        if (cfg.truncate) await pg.query(`TRUNCATE ${qualified(table)}`);
+        const r = await pg.query(`INSERT INTO ${qualified(table)} SELECT * FROM ${quoteIdent(ext)}`);
+        await pg.query('COMMIT');
+        const bytesIn = objects.reduce((a, o) => a + o.size, 0);
+        return { objects: objects.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows: r.rowCount ?? 0, bytesIn, bytesOut: 0, ms: Date.now() - t0 };
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        await pg.query('ROLLBACK').catch(() => undefined);
+        await pg.query(buildDropExternalTable(ext)).catch(() => undefined);
+      }
+    }
+
+    // ---- into messages ----------------------------------------------------------------------
+
+    let objectColumns: Promise<string[] | null> | null = null;
+    function rowColumns(msg: Record<string, unknown>): Promise<string[] | null> {
+      if (cfg.rowShape !== 'object') return Promise.resolve(null);
+      const t = str(msg.table) || cfg.table;
+      if (cfg.columns) return Promise.resolve(cfg.columns);
+      if (!t || !db) return Promise.reject(new NodeOptionError('columns', 'rows as objects need the column names: set columns, or a table and database'));
+      if (!objectColumns || str(msg.table)) objectColumns = withClient(db, (pg) => tableColumns(pg, parseTableName(t)));
+      return objectColumns;
+    }
+
+    async function runMessages(msg: NodeMessageInFlow & Record<string, unknown>, send: (m: (NodeMessage | null)[]) => void, signal: AbortSignal): Promise<TransferStats> {
+      if (!account) throw new Error('oss-import: no oss-account configured');
+      const src = sourceOf(msg);
+      const columns = await rowColumns(msg);
+      const t0 = Date.now();
+      const id = randomUUID();
+      const perObject = new Map<string, number>();
+      let batch: ParsedRow[] = [];
+      let index = 0;
+      let rows = 0;
+      let bytes = 0;
+      // A full batch is held back until the next row shows it is not the last one, so the
+      // final message of the sequence always carries parts.count (as the split node does).
+      let held: ParsedRow[] | null = null;
+      const emit = async (rowsOut: ParsedRow[], last: boolean) => {
+        const payload = columns ? rowsOut.map((r) => toObject(r, columns)) : rowsOut;
+        const out: NodeMessage & Record<string, unknown> = {
+          topic: msg.topic,
+          payload,
+          parts: { id, index, ...(last ? { count: index + 1 } : {}) } as NodeMessage['parts'],
+        };
+        index++;
+        send([null, out]);
+        // Pacing: Node-RED delivers with setImmediate, so yielding one turn here lets the
+        // downstream nodes take this batch before we parse (and download) the next one.
+        await new Promise<void>((r) => setImmediate(r));
+      };
+      for await (const chunk of readRowsFromOss({
+        oss: account.newClient(),
+        format: cfg.format,
+        ...(src.keys ? { keys: src.keys } : { prefix: src.prefix }),
+        batchSize: cfg.batchSize,
+        parallel: cfg.parallel,
+        signal,
+      })) {
+        perObject.set(chunk.key, (perObject.get(chunk.key) ?? 0) + chunk.rows.length);
+        for (const r of chunk.rows) {
+          if (held) {
+            const h = held;
+            held = null;
+            await emit(h, false);
+          }
+          batch.push(r);
+          bytes += rowBytes(r);
+          if (batch.length >= cfg.batchSize) {
+            held = batch;
+            batch = [];
+          }
+        }
+        rows += chunk.rows.length;
+        status.progress({ bytes, rows }, t0);
+      }
+      if (held) await emit(held, batch.length === 0);
+      // An empty import still sends one (empty) final batch so sequence-aware nodes see an end.
+      if (batch.length || index === 0) await emit(batch, true);
+      return {
+        objects: [...perObject].map(([key, n]) => ({ key, bytes: 0, rows: n })),
+        rows,
+        bytesIn: 0,
+        bytesOut: bytes,
+        ms: Date.now() - t0,
+      };
+    }
+
+    node.on('input', (msg: NodeMessageInFlow, send: (m: NodeMessage | (NodeMessage | null)[]) => void, done: (e?: Error) => void) => {
+      const m = msg as NodeMessageInFlow & Record<string, unknown>;
+      if (closing) {
+        done(new Error('oss-import is closing; message not processed'));
+        return;
+      }
+      const what = cfg.target === 'table' ? `into ${str(m.table) || cfg.table || '?'}` : 'as messages';
+      const context = `oss-import from ${account?.describe() ?? 'OSS'}/${str(m.prefix) || cfg.prefix} ${what}`;
+      queue
+        .run(async () => {
+          const ac = new AbortController();
+          active.add(ac);
+          status.set({ fill: 'yellow', shape: 'ring', text: 'starting…' });
+          try {
+            return cfg.target === 'table' ? await runTableImport(m, ac.signal) : await runMessages(m, send, ac.signal);
+          } catch (err) {
+            throw ac.signal.aborted && closing ? new Error('cancelled: the node was closed during the transfer') : err;
+          } finally {
+            active.delete(ac);
+          }
+        })
+        .then(
+          (stats) => {
+            status.set({ fill: 'green', shape: 'dot', text: `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesIn || stats.bytesOut)}` });
+            m.payload = stats;
+            send([m, null]);
+            done();
+          },
+          (err: unknown) => {
+            const e = toNodeError(err, `${context} failed`, secrets());
+            status.set({ fill: 'red', shape: 'dot', text: e.message.slice(0, 60) });
+            done(e);
+          },
+        );
+    });
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      void removed;
+      closing = true;
+      for (const ac of active) ac.abort();
+      queue
+        .idle()
+        .catch(() => undefined)
+        .finally(() => {
+          const left: Promise<void>[] = [];
+          if (account) left.push(account.deregister(node));
+          if (db) left.push(db.deregister(node));
+          void Promise.allSettled(left).then(() => done());
+        });
+    });
+  }
+
+  RED.nodes.registerType('oss-import', OssImport as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};
+
+function toObject(row: ParsedRow, columns: readonly string[]): Record<string, string | null> {
+  const o: Record<string, string | null> = {};
+  for (let i = 0; i < columns.length; i++) o[columns[i]] = i < row.length ? row[i] : null;
+  return o;
+}
+
+function rowBytes(row: ParsedRow): number {
+  let n = row.length;
+  for (const v of row) if (v) n += v.length;
+  return n;
+}
+
+async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of s as AsyncIterable<Buffer | string>) parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  return Buffer.concat(parts);
+}
