@@ -1,3 +1,6 @@
+import crypto from 'node:crypto';
+import { quoteIdent, resolveFormat, sqlLiteral, FormatOptionError } from './format';
+
 /**
  * DDL builder for gpossext `oss://` external tables (spec/oss.md §1.2, §1.3, §1.7). Pure
  * functions: each returns `{ sql, redacted }` — `sql` to execute, `redacted` (id=XXX key=XXX)
@@ -57,10 +60,186 @@ export class ExternalTableError extends Error {
   }
 }
 
-export declare function buildCreateExternalTable(def: ExternalTableDef, loc: OssLocation): BuiltSql;
+const NAME_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+const BUCKET_RE = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const PATH_RE = /^[A-Za-z0-9._/-]+$/;
+// Whitespace separates options and `=` could fake a `name=` match (oss_ext finds an option by
+// the first `name=` anywhere after the endpoint); quotes and backslash excluded as defence in depth.
+const VALUE_RE = /^[^\s'"\\=]+$/;
+
+function fail(field: string, message: string): never {
+  throw new ExternalTableError(field, message);
+}
+
+/** Endpoint host: scheme stripped, lower-cased, no port or path. */
+export function normaliseOssEndpoint(endpoint: string): string {
+  const host = String(endpoint ?? '').trim().replace(/^https?:\/\//i, '').replace(/\/+$/, '').toLowerCase();
+  if (!/^[a-z0-9.-]+$/.test(host) || host.startsWith('.') || host.startsWith('-')) {
+    fail('endpoint', 'endpoint must be a host name such as oss-cn-hangzhou-internal.aliyuncs.com (letters, digits, "." and "-"; no port, path or spaces)');
+  }
+  return host;
+}
+
+function checkInt(field: string, v: number | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < min || v > max) fail(field, `${field} must be an integer from ${min} to ${max}, got ${String(v).slice(0, 20)}`);
+  return v;
+}
+
+function checkCredential(field: 'accessKeyId' | 'accessKeySecret', v: string): string {
+  // Never echo the value: it is (part of) a credential.
+  if (typeof v !== 'string' || !VALUE_RE.test(v)) fail(field, `${field} is missing or contains whitespace, quotes, backslash or "="`);
+  return v;
+}
+
+function checkPath(loc: OssLocation, direction: 'readable' | 'writable'): string {
+  const p = loc.path;
+  if (typeof p !== 'string' || p.length === 0) fail('path', `${loc.mode} must not be empty`);
+  if (!PATH_RE.test(p)) fail('path', `${loc.mode} may contain only letters, digits, ".", "_", "-" and "/" (no spaces, quotes or "="), got ${JSON.stringify(p).slice(0, 80)}`);
+  if (p.startsWith('/')) fail('path', `${loc.mode} must not start with "/"`);
+  if (p.includes('//')) fail('path', `${loc.mode} must not contain "//"`);
+  if (p.split('/').includes('..')) fail('path', `${loc.mode} must not contain ".." segments`);
+  if (loc.mode === 'dir' && !p.endsWith('/')) fail('path', 'dir must end with "/"');
+  if (loc.mode === 'filepath' && direction === 'writable') fail('mode', 'filepath works only for readable tables; use dir or prefix to export');
+  return p;
+}
+
+/** The `oss://…` LOCATION text (unquoted) and its redacted form. */
+export function buildOssLocation(loc: OssLocation, direction: 'readable' | 'writable'): BuiltSql {
+  const endpoint = normaliseOssEndpoint(loc.endpoint);
+  if (typeof loc.bucket !== 'string' || !BUCKET_RE.test(loc.bucket)) fail('bucket', 'bucket must be 3–63 characters of lower-case letters, digits and "-", starting and ending with a letter or digit');
+  if (loc.mode !== 'prefix' && loc.mode !== 'dir' && loc.mode !== 'filepath') fail('mode', `mode must be prefix, dir or filepath, got ${JSON.stringify(loc.mode)}`);
+  const path = checkPath(loc, direction);
+  const id = checkCredential('accessKeyId', loc.accessKeyId);
+  const key = checkCredential('accessKeySecret', loc.accessKeySecret);
+  if (loc.compression !== 'none' && loc.compression !== 'gzip') fail('compression', `compression must be none or gzip, got ${JSON.stringify(loc.compression)}`);
+  const writable = direction === 'writable';
+  const gzipOut = writable && loc.compression === 'gzip';
+  if (loc.async !== undefined && writable) fail('async', 'async applies to readable tables only');
+  if (loc.async !== undefined && typeof loc.async !== 'boolean') fail('async', 'async must be true or false');
+  if (loc.compressionLevel !== undefined && !gzipOut) fail('compressionLevel', 'compressionLevel applies to writable gzip tables only');
+  if (loc.parallelWorkers !== undefined && !gzipOut) fail('parallelWorkers', 'parallelWorkers applies to writable gzip tables only');
+  if (loc.flushBlockMB !== undefined && !writable) fail('flushBlockMB', 'flushBlockMB applies to writable tables only');
+  if (loc.fileMaxMB !== undefined && !writable) fail('fileMaxMB', 'fileMaxMB applies to writable tables only');
+  const level = checkInt('compressionLevel', loc.compressionLevel, 1, 9);
+  const workers = checkInt('parallelWorkers', loc.parallelWorkers, 1, 8);
+  const fileMax = checkInt('fileMaxMB', loc.fileMaxMB, 8, 4000);
+  const flush = checkInt('flushBlockMB', loc.flushBlockMB, 1, 128);
+  if (flush !== undefined && flush > (fileMax ?? 1024)) fail('flushBlockMB', `flushBlockMB (${flush}) must not exceed fileMaxMB (${fileMax ?? 1024})`);
+  const connect = checkInt('connectTimeoutS', loc.connectTimeoutS, 1, 86400);
+  const dns = checkInt('dnsCacheTimeoutS', loc.dnsCacheTimeoutS, 1, 86400);
+  const speed = checkInt('speedLimitBps', loc.speedLimitBps, 1, 2 ** 31 - 1);
+  const speedTime = checkInt('speedTimeS', loc.speedTimeS, 1, 86400);
+
+  const head = [`oss://${endpoint}`, `${loc.mode}=${path}`];
+  const tail = [`bucket=${loc.bucket}`, `compressiontype=${loc.compression}`];
+  if (loc.async !== undefined) tail.push(`async=${loc.async}`);
+  if (level !== undefined) tail.push(`compressionlevel=${level}`);
+  if (workers !== undefined) tail.push(`num_parallel_worker=${workers}`);
+  if (fileMax !== undefined) tail.push(`oss_file_max_size=${fileMax}`);
+  if (flush !== undefined) tail.push(`oss_flush_block_size=${flush}`);
+  if (connect !== undefined) tail.push(`oss_connect_timeout=${connect}`);
+  if (dns !== undefined) tail.push(`oss_dns_cache_timeout=${dns}`);
+  if (speed !== undefined) tail.push(`oss_speed_limit=${speed}`);
+  if (speedTime !== undefined) tail.push(`oss_speed_time=${speedTime}`);
+  return {
+    sql: [...head, `id=${id}`, `key=${key}`, ...tail].join(' '),
+    redacted: [...head, 'id=XXX', 'key=XXX', ...tail].join(' '),
+  };
+}
+
+function formatClause(def: ExternalTableDef): string {
+  let f;
+  try {
+    f = resolveFormat({ format: def.format, delimiter: def.delimiter, nullString: def.nullString, quote: def.quote, escape: def.escape });
+  } catch (err) {
+    if (err instanceof FormatOptionError) fail(err.option, err.message);
+    throw err;
+  }
+  if (f.format === 'csv') {
+    return `FORMAT 'csv' (DELIMITER ${sqlLiteral(f.delimiter)} QUOTE ${sqlLiteral(f.quote)} ESCAPE ${sqlLiteral(f.escape)} NULL ${sqlLiteral(f.nullString)})`;
+  }
+  const opts: string[] = [];
+  if (f.delimiter !== '\t') opts.push(`DELIMITER ${sqlLiteral(f.delimiter)}`);
+  // sqlLiteral writes E'\\N' for a backslash: '\N' would change meaning with standard_conforming_strings off.
+  if (f.nullString !== '\\N') opts.push(`NULL ${sqlLiteral(f.nullString)}`);
+  return opts.length ? `FORMAT 'text' (${opts.join(' ')})` : `FORMAT 'text'`;
+}
+
+/** CREATE [READABLE|WRITABLE] EXTERNAL TABLE … per spec §1.2/§1.7. */
+export function buildCreateExternalTable(def: ExternalTableDef, loc: OssLocation): BuiltSql {
+  if (def.direction !== 'readable' && def.direction !== 'writable') fail('direction', 'direction must be readable or writable');
+  if (typeof def.name !== 'string' || !NAME_RE.test(def.name)) fail('name', `external table name must match ${NAME_RE.source}, got ${JSON.stringify(def.name).slice(0, 80)}`);
+  if (!def.like || !def.like.table) fail('like', 'like.table is required');
+  let like: string;
+  try {
+    like = `${def.like.schema ? quoteIdent(def.like.schema) + '.' : ''}${quoteIdent(def.like.table)}`;
+  } catch {
+    fail('like', 'like.schema / like.table must be non-empty and contain no NUL');
+  }
+  const writable = def.direction === 'writable';
+  if (def.reject && writable) fail('reject', 'SEGMENT REJECT LIMIT applies to readable tables only');
+  if (def.distributedBy && !writable) fail('distributedBy', 'DISTRIBUTED BY applies to writable tables only');
+  const location = buildOssLocation(loc, def.direction);
+  const fmt = formatClause(def);
+  let trailer = ` ENCODING 'UTF8'`;
+  if (def.reject) {
+    const { limit, unit, logErrors } = def.reject;
+    if (unit !== 'ROWS' && unit !== 'PERCENT') fail('reject', 'reject.unit must be ROWS or PERCENT');
+    if (!Number.isInteger(limit) || limit < (unit === 'ROWS' ? 2 : 1) || (unit === 'PERCENT' && limit > 100)) {
+      fail('reject', unit === 'ROWS' ? 'reject.limit must be an integer ≥ 2 rows' : 'reject.limit must be an integer percentage from 1 to 100');
+    }
+    trailer += `${logErrors ? ' LOG ERRORS' : ''} SEGMENT REJECT LIMIT ${limit} ${unit}`;
+  }
+  if (writable && def.distributedBy !== undefined) {
+    if (def.distributedBy === 'RANDOMLY') trailer += ' DISTRIBUTED RANDOMLY';
+    else if (Array.isArray(def.distributedBy) && def.distributedBy.length > 0) {
+      try {
+        trailer += ` DISTRIBUTED BY (${def.distributedBy.map(quoteIdent).join(', ')})`;
+      } catch {
+        fail('distributedBy', 'distributedBy column names must be non-empty');
+      }
+    } else fail('distributedBy', "distributedBy must be a non-empty column list or 'RANDOMLY'");
+  }
+  const kind = writable ? 'WRITABLE' : 'READABLE';
+  const make = (l: string) => `CREATE ${kind} EXTERNAL TABLE ${quoteIdent(def.name)} (LIKE ${like}) LOCATION (${sqlLiteral(l)}) ${fmt}${trailer}`;
+  return { sql: make(location.sql), redacted: make(location.redacted) };
+}
+
 /** `DROP EXTERNAL TABLE IF EXISTS "name"` */
-export declare function buildDropExternalTable(name: string): string;
+export function buildDropExternalTable(name: string): string {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) fail('name', `external table name must match ${NAME_RE.source}`);
+  return `DROP EXTERNAL TABLE IF EXISTS ${quoteIdent(name)}`;
+}
+
 /** `<stem>_<6 hex>`: readable (it appears in export object names) and unique. */
-export declare function externalTableName(stem: string): string;
-/** Replaces `id=…`/`key=…` values and any occurrence of the given secrets with XXX. */
-export declare function redactSecrets(text: string, secrets?: readonly string[]): string;
+export function externalTableName(stem: string): string {
+  let s = String(stem ?? '').toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  if (!/^[a-z_]/.test(s)) s = 'ext_' + s;
+  s = s.slice(0, 55).replace(/_+$/, '');
+  return `${s || 'ext'}_${crypto.randomBytes(3).toString('hex')}`;
+}
+
+/** INSERT INTO the writable external table from a query (export via segments). */
+export function buildExternalExportSql(extName: string, source: { query: string } | { schema?: string; table: string }): string {
+  if (!NAME_RE.test(extName)) fail('name', 'invalid external table name');
+  const from = 'query' in source ? `(${source.query}) AS src` : `${source.schema ? quoteIdent(source.schema) + '.' : ''}${quoteIdent(source.table)}`;
+  return `INSERT INTO ${quoteIdent(extName)} SELECT * FROM ${from}`;
+}
+
+/** INSERT INTO the target from the readable external table (import via segments). */
+export function buildExternalImportSql(target: { schema?: string; table: string }, extName: string): string {
+  if (!NAME_RE.test(extName)) fail('name', 'invalid external table name');
+  return `INSERT INTO ${target.schema ? quoteIdent(target.schema) + '.' : ''}${quoteIdent(target.table)} SELECT * FROM ${quoteIdent(extName)}`;
+}
+
+/**
+ * Replaces `id=…`/`key=…` option values and every occurrence of the given secrets with XXX,
+ * for anything that may reach a log, a status or an error message (e.g. a database error that
+ * quotes the LOCATION).
+ */
+export function redactSecrets(text: string, secrets: readonly (string | undefined)[] = []): string {
+  let out = String(text).replace(/(^|[\s'(])(id|key)=[^\s')]+/g, '$1$2=XXX');
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('XXX');
+  return out;
+}
