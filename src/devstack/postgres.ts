@@ -54,6 +54,11 @@ export function findPostgresBinDir(): string {
     for (const v of versions) candidates.push(path.join(debianRoot, v, 'bin'));
   }
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) if (dir) candidates.push(dir);
+  return postgresBinDirFrom(candidates);
+}
+
+/** The first directory holding initdb and pg_ctl, or an error saying how to install them. */
+export function postgresBinDirFrom(candidates: readonly string[]): string {
   for (const dir of candidates) {
     if (fs.existsSync(path.join(dir, 'initdb')) && fs.existsSync(path.join(dir, 'pg_ctl'))) {
       // /usr/local/bin/initdb may be a symlink into the real bin dir; pg_ctl finds postgres beside itself.

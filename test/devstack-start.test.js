@@ -1,0 +1,209 @@
+'use strict';
+// `npm start` itself: the CLI started as a child process with free ports and a temp data dir
+// (GPFLOW_DEVSTACK_DIR), the editor answers, the demo flow's rows reach the table, SIGINT
+// stops everything with no process left behind, and a second start reuses the data.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { Client } = require('pg');
+const admin = require('../dist/devstack/admin-api');
+
+const ROOT = path.resolve(__dirname, '..');
+const CLI = path.join(ROOT, 'dist', 'devstack', 'cli.js');
+
+function alive(pid) {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(what, fn, timeoutMs = 60_000, everyMs = 250) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last && last.message ? last.message : last})`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Starts the CLI; resolves when it printed "Ready." with its output so far and a handle. */
+function startCli(dir, extraEnv = {}) {
+  const child = spawn(process.execPath, [CLI], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      GPFLOW_DEVSTACK_DIR: dir,
+      NODE_RED_PORT: '0',
+      GPSS_PORT: '0',
+      OSS_PORT: '0',
+      PG_PORT: '0',
+      DATABASE_URL: '',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start not ready in 120 s:\n${output}`)), 120_000);
+    const check = () => {
+      if (/^Ready\./m.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', check);
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited (code ${code}, signal ${signal}) before ready:\n${output}`));
+    });
+  });
+  return { child, ready, exited, output: () => output };
+}
+
+async function stopCli(cli) {
+  if (cli.child.exitCode !== null || cli.child.signalCode) return cli.exited;
+  cli.child.kill('SIGINT');
+  const timer = setTimeout(() => cli.child.kill('SIGKILL'), 60_000);
+  const result = await cli.exited;
+  clearTimeout(timer);
+  return result;
+}
+
+function readState(dir) {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'));
+}
+
+/** The gpss-write nodes of the deployed flows and the table each writes to. */
+function streamWriters(flows) {
+  return flows.filter((n) => n.type === 'gpss-write' && n.table);
+}
+
+test('npm start brings up the stack, the demo flow writes rows, Ctrl-C stops everything, a second start reuses the data', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-devstack-'));
+  const clis = [];
+  t.after(async () => {
+    for (const cli of clis) await stopCli(cli);
+    if (!process.env.KEEP_DEVSTACK_DIR) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  // First start: a new cluster.
+  const first = startCli(dir);
+  clis.push(first);
+  await first.ready;
+  const out = first.output();
+  for (const step of ['PostgreSQL', 'demo tables', 'gpss-pg', 'OSS emulator', 'Node-RED', 'example flows']) {
+    assert.match(out, new RegExp(`✓ ${step}`), `progress line for ${step}`);
+  }
+  const state = readState(dir);
+  assert.match(out, new RegExp(`Node-RED editor\\s+${state.editorUrl.replace(/[/.]/g, '\\$&')}`));
+  for (const addr of [state.gpss.address, state.oss.endpoint]) assert.ok(out.includes(addr), `address ${addr} printed`);
+  assert.match(state.editorUrl, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  assert.match(state.gpss.address, /^127\.0\.0\.1:\d+$/);
+  assert.match(state.oss.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const secrets = JSON.parse(fs.readFileSync(path.join(dir, 'secrets.json'), 'utf8'));
+  assert.ok(!out.includes(secrets.pgPassword), 'the database password is not printed');
+  assert.ok(!out.includes(secrets.ossAccessKeySecret), 'the OSS secret is not printed');
+
+  // The editor answers.
+  const editor = await admin.adminRequest(state.nodeRed.url, 'GET', '/', undefined, { Accept: 'text/html' });
+  assert.equal(editor.status, 200);
+  assert.match(editor.body, /Node-RED/);
+
+  // The examples are deployed with config nodes pointing at this stack, secrets not in flows.
+  const { flows } = await admin.getFlows(state.nodeRed.url);
+  const db = flows.find((n) => n.type === 'greenplum-db');
+  const srv = flows.find((n) => n.type === 'gpss-server');
+  const acct = flows.find((n) => n.type === 'oss-account');
+  assert.ok(db && srv && acct, 'the three config nodes are deployed');
+  assert.equal(`${srv.host}:${srv.port}`, state.gpss.address);
+  assert.equal(acct.endpoint, state.oss.endpoint);
+  assert.equal(Number(db.port), Number(new URL(state.postgres.url).port));
+  const flowText = JSON.stringify(flows);
+  assert.ok(!flowText.includes(secrets.pgPassword) && !flowText.includes(secrets.ossAccessKeySecret), 'no secret in /flows');
+  const cred = await admin.adminRequest(state.nodeRed.url, 'GET', `/credentials/greenplum-db/${db.id}`);
+  assert.equal(cred.json().has_password, true, 'the database password is stored as a credential');
+
+  // The demo stream flow: trigger its injects and see the rows committed in the table.
+  const writers = streamWriters(flows);
+  assert.ok(writers.length > 0, 'a gpss-write example is deployed');
+  const writer = writers.find((w) => w.mode === 'stream') || writers[0];
+  const injects = flows.filter((n) => n.type === 'inject' && n.z === writer.z);
+  assert.ok(injects.length > 0, 'the stream example has an inject node');
+  const pgUrl = new URL(state.postgres.url);
+  pgUrl.password = secrets.pgPassword;
+  const client = new Client({ connectionString: pgUrl.toString() });
+  await client.connect();
+  try {
+    const table = writer.schema ? `"${writer.schema}"."${writer.table}"` : `"${writer.table}"`;
+    const count = async () => Number((await client.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
+    const before = await count();
+    for (const inject of injects) {
+      const res = await admin.adminRequest(state.nodeRed.url, 'POST', `/inject/${inject.id}`);
+      assert.equal(res.status, 200);
+    }
+    const after = await waitFor(`rows in ${table}`, async () => {
+      const n = await count();
+      return n > before ? n : 0;
+    });
+    assert.ok(after > before);
+  } finally {
+    await client.end();
+  }
+
+  // Ctrl-C: everything stops, nothing left behind.
+  const nodeRedPid = state.nodeRed.pid;
+  const pgPid = state.postgres.pid;
+  assert.ok(alive(nodeRedPid) && alive(pgPid), 'Node-RED and PostgreSQL run as processes');
+  const { code } = await stopCli(first);
+  assert.equal(code, 0, `exit code (output:\n${first.output()})`);
+  assert.match(first.output(), /Stopped\./);
+  await waitFor('Node-RED and PostgreSQL to exit', () => !alive(nodeRedPid) && !alive(pgPid), 15_000);
+  assert.ok(!fs.existsSync(path.join(dir, 'state.json')), 'state file removed');
+  assert.ok(!fs.existsSync(path.join(dir, 'pg', 'postmaster.pid')), 'PostgreSQL shut down cleanly');
+
+  // Second start: same data, no new cluster; the rows written before are still there.
+  const second = startCli(dir);
+  clis.push(second);
+  await second.ready;
+  assert.match(second.output(), /reused data/);
+  assert.match(second.output(), /kept your \d+ node\(s\)/);
+  const state2 = readState(dir);
+  const pgUrl2 = new URL(state2.postgres.url);
+  pgUrl2.password = secrets.pgPassword;
+  const client2 = new Client({ connectionString: pgUrl2.toString() });
+  await client2.connect();
+  try {
+    const n = Number((await client2.query(`SELECT count(*) AS n FROM "${writer.table}"`)).rows[0].n);
+    assert.ok(n > 0, 'rows from the first run persisted');
+  } finally {
+    await client2.end();
+  }
+  // SIGTERM works as well as Ctrl-C.
+  second.child.kill('SIGTERM');
+  const res2 = await second.exited;
+  assert.equal(res2.code, 0);
+  await waitFor('processes to exit', () => !alive(state2.nodeRed.pid) && !alive(state2.postgres.pid), 15_000);
+});
+
+test('without PostgreSQL binaries the lookup npm start runs first says exactly how to install them', () => {
+  const { postgresBinDirFrom } = require('../dist/devstack/postgres');
+  assert.throws(() => postgresBinDirFrom(['/nonexistent/bin']), /sudo apt-get install -y postgresql.*DATABASE_URL/s);
+  const found = postgresBinDirFrom(['/nonexistent/bin', ...fs.readdirSync('/usr/lib/postgresql').map((v) => `/usr/lib/postgresql/${v}/bin`)]);
+  assert.ok(fs.existsSync(path.join(found, 'pg_ctl')));
+});
