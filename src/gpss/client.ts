@@ -5,7 +5,7 @@
 // from the pre-encoded Row bytes.
 import * as grpc from '@grpc/grpc-js';
 import { gpssServiceDefinition, GpssMethod } from './proto';
-import { DEFAULT_MAX_WRITE_BYTES, encodeWriteRequest, splitIntoWrites } from './write-request';
+import { encodeWriteRequest, splitIntoWrites } from './write-request';
 
 export interface GpssEndpoint {
   host: string;
@@ -64,7 +64,11 @@ export interface GpssClientOptions {
   deadlineMs?: number;
   /** Deadline of Close, which commits (ms). Default max(4 × deadlineMs, 120 s): the longest (spec §4). */
   closeDeadlineMs?: number;
-  /** Cap for one serialized WriteRequest; write() splits larger batches. Default 2 MiB. */
+  /**
+   * Hard cap for one serialized WriteRequest; write() splits larger batches. Default 3.5 MiB
+   * (spec §9's maximum, under GPSS's 4 MiB receive limit) so that callers' own, finer batching
+   * (e.g. 1 MiB) passes through unchanged.
+   */
   maxWriteBytes?: number;
 }
 
@@ -138,6 +142,7 @@ type Serialize = (value: unknown) => Buffer;
 type Deserialize = (bytes: Buffer) => unknown;
 
 const DEFAULT_DEADLINE_MS = 30_000;
+export const CLIENT_MAX_WRITE_BYTES = 3.5 * 1024 * 1024;
 
 function formatAddress(host: string, port: number): string {
   const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
@@ -235,7 +240,7 @@ export class GpssClient {
     this.address = formatAddress(endpoint.host, endpoint.port);
     this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
     this.closeDeadlineMs = options.closeDeadlineMs ?? Math.max(4 * this.deadlineMs, 120_000);
-    this.maxWriteBytes = options.maxWriteBytes ?? DEFAULT_MAX_WRITE_BYTES;
+    this.maxWriteBytes = options.maxWriteBytes ?? CLIENT_MAX_WRITE_BYTES;
     const channelOptions: grpc.ChannelOptions = {};
     if (endpoint.maxMessageBytes !== undefined) {
       channelOptions['grpc.max_send_message_length'] = endpoint.maxMessageBytes;
