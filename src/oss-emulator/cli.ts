@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// `oss-emulator` CLI: runs the loopback OSS emulator until SIGINT/SIGTERM.
+import { parseFaultKinds, startOssEmulator, FaultKind } from './index';
+
+const USAGE = `Usage: oss-emulator [options]
+  --listen HOST:PORT         address to listen on (default 127.0.0.1:9000; port 0 = free port)
+  --data DIR                 data directory (default ./.oss-emulator)
+  --access-key-id ID         access key id clients sign with (default: env OSS_EMULATOR_ACCESS_KEY_ID or "devkey")
+  --access-key-secret SECRET secret (default: env OSS_EMULATOR_ACCESS_KEY_SECRET or "devsecret")
+  --bucket NAME              bucket to create at start; repeatable; the first is the default bucket
+  --fault-rate R             probability 0..1 of injecting a fault into a request (default 0)
+  --fault-kinds K[,K...]     fault kinds: 500,503,reset,slow,truncate (default: all)
+  --quiet                    do not log requests
+  -h, --help                 this help`;
+
+interface CliOptions {
+  listen: string; data: string; accessKeyId: string; accessKeySecret: string; buckets: string[];
+  faultRate: number; faultKinds?: FaultKind[]; quiet: boolean;
+}
+
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions | 'help' {
+  const o: CliOptions = {
+    listen: '127.0.0.1:9000', data: '.oss-emulator',
+    accessKeyId: env.OSS_EMULATOR_ACCESS_KEY_ID || 'devkey',
+    accessKeySecret: env.OSS_EMULATOR_ACCESS_KEY_SECRET || 'devsecret',
+    buckets: [], faultRate: 0, quiet: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (arg.startsWith('--') && eq > 0) return arg.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${name} needs a value`);
+      return v;
+    };
+    switch (name) {
+      case '-h': case '--help': return 'help';
+      case '--listen': o.listen = value(); break;
+      case '--data': o.data = value(); break;
+      case '--access-key-id': o.accessKeyId = value(); break;
+      case '--access-key-secret': o.accessKeySecret = value(); break;
+      case '--bucket': o.buckets.push(value()); break;
+      case '--fault-rate': {
+        const v = value();
+        o.faultRate = Number(v);
+        if (!(o.faultRate >= 0 && o.faultRate <= 1)) throw new Error(`--fault-rate must be a number between 0 and 1, got "${v}"`);
+        break;
+      }
+      case '--fault-kinds': o.faultKinds = parseFaultKinds(value()); break;
+      case '--quiet': o.quiet = true; break;
+      default: throw new Error(`unknown option "${arg}"`);
+    }
+  }
+  return o;
+}
+
+async function main(): Promise<void> {
+  let opts: CliOptions | 'help';
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`oss-emulator: ${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (opts === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  const emu = await startOssEmulator({
+    listen: opts.listen, dataDir: opts.data, accessKeyId: opts.accessKeyId, accessKeySecret: opts.accessKeySecret,
+    buckets: opts.buckets, faultRate: opts.faultRate, faultKinds: opts.faultKinds,
+    log: opts.quiet ? undefined : (line) => process.stdout.write(line + '\n'),
+  });
+  process.stdout.write(`oss-emulator listening on ${emu.endpoint} (data ${emu.dataDir}; buckets ${opts.buckets.join(', ') || 'none'}; access key id ${opts.accessKeyId})\n`);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    emu.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`oss-emulator: ${(err as Error).message ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,246 @@
+// Loopback OSS-compatible emulator (DESIGN §7, spec/oss.md §3.6): the real ali-oss client
+// talks to it with verified V1/V4 signatures; objects live on disk, written atomically.
+import * as crypto from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolveAddress, parseQuery, hostName } from './addressing';
+import { authenticate } from './auth';
+import { Errors, OssError } from './errors';
+import { FaultInjector, FaultKind, FaultSettings, RequestInfo } from './faults';
+import * as ops from './operations';
+import { ResponseContext, sendError } from './respond';
+import { Store } from './store';
+
+export type { FaultKind, FaultSettings, RequestInfo } from './faults';
+export { FAULT_KINDS, parseFaultKinds } from './faults';
+
+export interface OssEmulatorOptions {
+  /** 'HOST:PORT'; default '127.0.0.1:9000'; port 0 picks a free port. */
+  listen?: string;
+  dataDir: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+  /** Created at start (if missing). The first is the default bucket for cname-style requests. */
+  buckets?: string[];
+  faultRate?: number;
+  faultKinds?: FaultKind[];
+  /** One line per request (method, bucket, key, operation, status, bytes, ms); never secrets. */
+  log?: (line: string) => void;
+}
+
+export interface RequestRecord {
+  method: string;
+  bucket: string;
+  key: string;
+  operation: string;
+  status: number;
+  bytes: number;
+  fault?: FaultKind;
+  requestId: string;
+}
+
+export interface RunningOssEmulator {
+  host: string;
+  port: number;
+  /** 'http://127.0.0.1:PORT' */
+  endpoint: string;
+  dataDir: string;
+  setFaults(f: FaultSettings): void;
+  createBucket(name: string): Promise<void>;
+  /** For tests: uploads initiated and neither completed nor aborted. */
+  listMultipartUploads(bucket: string): Promise<{ key: string; uploadId: string }[]>;
+  /** The most recent requests (at most 10,000), oldest first. */
+  requests(): readonly RequestRecord[];
+  clearRequests(): void;
+  stop(): Promise<void>;
+}
+
+function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(listen);
+  if (!m || Number(m[2]) > 65535) throw new Error(`listen must be HOST:PORT (e.g. 127.0.0.1:9000), got "${listen}"`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+function newRequestId(): string {
+  const t = Math.floor(Date.now() / 1000).toString(16).toUpperCase().padStart(8, '0');
+  return t + crypto.randomBytes(8).toString('hex').toUpperCase();
+}
+
+/** Names the operation from method, key and query, as the router dispatches it. */
+export function operationOf(method: string, key: string, query: Map<string, string>): string {
+  const has = (k: string) => query.has(k);
+  if (key === '') {
+    if (method === 'GET' && has('uploads')) return 'ListMultipartUploads';
+    if (method === 'GET' && query.get('list-type') === '2') return 'ListObjectsV2';
+    if (method === 'GET' && ![...query.keys()].some((k) => BUCKET_SUBRESOURCES.has(k))) return 'ListObjects';
+    if (method === 'POST' && has('delete')) return 'DeleteMultipleObjects';
+    return 'Unsupported';
+  }
+  switch (method) {
+    case 'PUT':
+      if (has('partNumber') && has('uploadId')) return 'UploadPart';
+      if ([...query.keys()].some((k) => OBJECT_SUBRESOURCES.has(k))) return 'Unsupported';
+      return 'PutObject';
+    case 'GET':
+      if (has('uploadId')) return 'ListParts';
+      if ([...query.keys()].some((k) => OBJECT_SUBRESOURCES.has(k))) return 'Unsupported';
+      return 'GetObject';
+    case 'HEAD':
+      return 'HeadObject';
+    case 'DELETE':
+      if (has('uploadId')) return 'AbortMultipartUpload';
+      if ([...query.keys()].some((k) => OBJECT_SUBRESOURCES.has(k))) return 'Unsupported';
+      return 'DeleteObject';
+    case 'POST':
+      if (has('uploads')) return 'InitiateMultipartUpload';
+      if (has('uploadId')) return 'CompleteMultipartUpload';
+      if (has('append')) return 'AppendObject';
+      return 'Unsupported';
+    default:
+      return 'Unsupported';
+  }
+}
+
+// Sub-resources of features the emulator does not have; requests using them get 501.
+const BUCKET_SUBRESOURCES = new Set(['acl', 'location', 'cors', 'logging', 'website', 'referer', 'lifecycle', 'bucketInfo',
+  'tagging', 'versions', 'replication', 'policy', 'stat', 'encryption', 'inventory', 'worm', 'qos', 'uploads', 'delete', 'cname']);
+const OBJECT_SUBRESOURCES = new Set(['acl', 'tagging', 'symlink', 'restore', 'objectMeta', 'x-oss-process', 'versionId', 'uploads', 'append', 'delete', 'comp', 'position']);
+
+export async function startOssEmulator(options: OssEmulatorOptions): Promise<RunningOssEmulator> {
+  if (!options.accessKeyId || !options.accessKeySecret) throw new Error('startOssEmulator: accessKeyId and accessKeySecret are required');
+  if (!options.dataDir) throw new Error('startOssEmulator: dataDir is required');
+  const { host, port } = parseListen(options.listen ?? '127.0.0.1:9000');
+  const store = await Store.open(options.dataDir);
+  for (const b of options.buckets ?? []) await store.createBucket(b);
+  const defaultBucket = options.buckets?.[0];
+  const faults = new FaultInjector({ rate: options.faultRate ?? 0, kinds: options.faultKinds });
+  const log = options.log;
+  const records: RequestRecord[] = [];
+  const secrets = new Map([[options.accessKeyId, options.accessKeySecret]]);
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = Date.now();
+    const method = (req.method ?? 'GET').toUpperCase();
+    const requestId = newRequestId();
+    const hostHeader = typeof req.headers.host === 'string' ? req.headers.host : '';
+    const ctx: ResponseContext = {
+      requestId, hostId: hostName(hostHeader) || host, method, status: 0, bytesSent: 0,
+      slowBytesPerSecond: faults.slowBytesPerSecond, slowDelayMs: faults.slowDelayMs,
+    };
+    res.setHeader('Server', 'AliyunOSS');
+    res.setHeader('Date', new Date().toUTCString());
+    res.setHeader('x-oss-request-id', requestId);
+    let info: RequestInfo = { method, bucket: '', key: '', operation: 'Unknown' };
+    let fault: FaultKind | undefined;
+    try {
+      const url = req.url ?? '/';
+      const qi = url.indexOf('?');
+      const rawPath = qi >= 0 ? url.slice(0, qi) : url;
+      const pairs = parseQuery(qi >= 0 ? url.slice(qi + 1) : '');
+      const query = new Map<string, string>();
+      for (const [k, v] of pairs) if (!query.has(k)) query.set(k, v);
+      const addr = resolveAddress(hostHeader, rawPath, (b) => store.hasBucket(b), defaultBucket);
+      const operation = operationOf(method, addr.key, query);
+      info = { method, bucket: addr.bucket ?? '', key: addr.key, operation };
+
+      fault = faults.pick(info);
+      if (fault === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      if (fault === '500' || fault === '503') {
+        req.resume();
+        throw fault === '500' ? Errors.internal() : Errors.unavailable();
+      }
+      if (fault === 'slow' || fault === 'truncate') ctx.fault = fault;
+
+      authenticate({ method, headers: req.headers, bucket: addr.bucket, key: addr.key, query: pairs }, (id) => secrets.get(id));
+      if (!addr.bucket) throw Errors.invalidArgument('No bucket in the Host header or path, and no default bucket.', 'bucket', '');
+      if (!store.hasBucket(addr.bucket)) throw Errors.noSuchBucket(addr.bucket);
+
+      const r: ops.OpRequest = { req, res, ctx, store, bucket: addr.bucket, key: addr.key, query, host: hostHeader || `${host}:${port}` };
+      switch (operation) {
+        case 'PutObject': return await ops.putObject(r);
+        case 'AppendObject': return await ops.appendObject(r);
+        case 'GetObject': return await ops.getObject(r, false);
+        case 'HeadObject': return await ops.getObject(r, true);
+        case 'DeleteObject': return await ops.deleteObject(r);
+        case 'DeleteMultipleObjects': return await ops.deleteMultiple(r);
+        case 'ListObjects': return await ops.listObjects(r, false);
+        case 'ListObjectsV2': return await ops.listObjects(r, true);
+        case 'InitiateMultipartUpload': return await ops.initiateMultipart(r);
+        case 'UploadPart': return await ops.uploadPart(r);
+        case 'CompleteMultipartUpload': return await ops.completeMultipart(r);
+        case 'AbortMultipartUpload': return await ops.abortMultipart(r);
+        case 'ListParts': return await ops.listParts(r);
+        case 'ListMultipartUploads': return await ops.listMultipartUploads(r);
+        default: throw Errors.notImplemented(`${method} ${[...query.keys()].join('&') || '(no sub-resource)'} on ${addr.key === '' ? 'a bucket' : 'an object'}`);
+      }
+    } catch (err) {
+      if (!(err instanceof OssError)) {
+        const e = err as NodeJS.ErrnoException;
+        // A client that went away mid-body is not a server error worth an answer.
+        if (e && (e.code === 'ERR_STREAM_PREMATURE_CLOSE' || e.code === 'ECONNRESET' || req.destroyed)) {
+          ctx.status = 499;
+          res.destroy();
+          return;
+        }
+        log?.(`oss-emulator: internal error ${method} ${info.bucket}/${info.key}: ${e?.stack ?? String(err)}`);
+      }
+      const ossErr = err instanceof OssError ? err : Errors.internal();
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // Do not leave the rest of a rejected upload unread on a keep-alive connection.
+      if (!req.readableEnded) req.resume();
+      await sendError(ctx, res, ossErr);
+    } finally {
+      const rec: RequestRecord = {
+        method, bucket: info.bucket, key: info.key, operation: info.operation,
+        status: fault === 'reset' ? 0 : ctx.status, bytes: ctx.bytesSent, requestId,
+        ...(fault ? { fault } : {}),
+      };
+      records.push(rec);
+      if (records.length > 10000) records.splice(0, records.length - 10000);
+      log?.(`${method} /${info.bucket}/${info.key} ${info.operation} ${rec.status}${fault ? ` fault=${fault}` : ''} ${rec.bytes}B ${Date.now() - started}ms`);
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log?.(`oss-emulator: unhandled ${String(err)}`);
+      res.destroy();
+    });
+  });
+  // Outlive agentkeepalive's 15 s free-socket timeout so reused sockets never race our
+  // close (spec/oss.md §3.6.1); no overall request timeout, multi-GB uploads take time.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actual = (server.address() as AddressInfo).port;
+  const hostForUrl = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    host,
+    port: actual,
+    endpoint: `http://${hostForUrl}:${actual}`,
+    dataDir: store.root,
+    setFaults: (f) => faults.set(f),
+    createBucket: (name) => store.createBucket(name),
+    listMultipartUploads: async (bucket) => store.listUploads(bucket).map((u) => ({ key: u.key, uploadId: u.uploadId })),
+    requests: () => records,
+    clearRequests: () => { records.length = 0; },
+    stop: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
