@@ -508,12 +508,13 @@ export function createRowEncoder(columns: readonly ColumnInfo[], options: RowEnc
       if (row === null || typeof row !== 'object' || Array.isArray(row)) {
         throw new RowValueError('', row, `a row must be an object keyed by column name, got ${previewValue(row)}`);
       }
-      const values = scratch;
+      // Re-entered (a toJSON encoding another row): the scratch array is in use.
+      const values = writer.busy ? new Array<unknown>(n) : scratch;
       try {
         for (const key in row) {
           const i = index.get(key);
           if (i === undefined) {
-            if (ignoreUnknown) continue;
+            if (ignoreUnknown || !Object.prototype.hasOwnProperty.call(row, key)) continue;
             throw new RowValueError(key, row[key], `unknown column "${key}": the table has ${describeColumns(cols)}`);
           }
           values[i] = row[key];
