@@ -1,0 +1,111 @@
+// Catalog queries behind ListSchema, ListTable, DescribeTable and Open (spec §3.2, §13).
+import type { Client } from 'pg';
+import { ColumnKind, columnKindForOid } from './copy-text';
+
+export interface TableColumn {
+  name: string;
+  sqlType: string; // format_type(): usable in CREATE TABLE
+  typeName: string; // upper-case pg_type.typname, lib/pq style (INT4, VARCHAR, _INT4)
+  typmod: number;
+  baseOid: number;
+  notNull: boolean;
+  generated: boolean;
+  kind: ColumnKind;
+}
+
+export interface TableInfo {
+  schema: string;
+  table: string;
+  relkind: string;
+  columns: TableColumn[];
+}
+
+/** Finds a relation by exact name, then by a unique case-insensitive match. */
+export async function findTable(client: Client, schema: string, table: string): Promise<TableInfo | null> {
+  const { rows } = await client.query<{ nspname: string; relname: string; relkind: string; oid: number }>(
+    `SELECT n.nspname, c.relname, c.relkind, c.oid::int AS oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE lower(n.nspname) = lower($1) AND lower(c.relname) = lower($2) AND c.relkind IN ('r','p','v','m','f')`,
+    [schema, table],
+  );
+  const exact = rows.filter((r) => r.nspname === schema && r.relname === table);
+  const pick = exact.length === 1 ? exact[0] : rows.length === 1 ? rows[0] : null;
+  if (!pick) return null;
+  const cols = await client.query<{ attname: string; sqltype: string; typname: string; atttypmod: number; baseoid: number; attnotnull: boolean; generated: boolean }>(
+    `SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS sqltype, upper(t.typname) AS typname, a.atttypmod,
+            (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)::int AS baseoid, a.attnotnull, a.attgenerated <> '' AS generated
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    [pick.oid],
+  );
+  return {
+    schema: pick.nspname,
+    table: pick.relname,
+    relkind: pick.relkind,
+    columns: cols.rows.map((c) => ({
+      name: c.attname,
+      sqlType: c.sqltype,
+      typeName: c.typname,
+      typmod: c.atttypmod,
+      baseOid: c.baseoid,
+      notNull: c.attnotnull,
+      generated: c.generated,
+      kind: columnKindForOid(c.baseoid),
+    })),
+  };
+}
+
+const INT64_MAX = '9223372036854775807';
+
+export interface ColumnInfoMessage {
+  Name: string;
+  DatabaseType: string;
+  HasLength: boolean;
+  Length: string;
+  HasPrecisionScale: boolean;
+  Precision: string;
+  Scale: string;
+  HasNullable: boolean;
+  Nullable: boolean;
+}
+
+/** ColumnInfo as lib/pq's ColumnType would report it (spec §3.2), with real nullability. */
+export function columnInfo(c: TableColumn): ColumnInfoMessage {
+  let hasLength = false;
+  let length = '0';
+  const oid = c.baseOid;
+  if (oid === 25 || oid === 17) {
+    hasLength = true;
+    length = INT64_MAX;
+  } else if (oid === 1043 || oid === 1042) {
+    hasLength = true;
+    length = c.typmod > 4 ? String(c.typmod - 4) : INT64_MAX;
+  }
+  let hasPS = false;
+  let precision = '0';
+  let scale = '0';
+  if (oid === 1700 && c.typmod >= 4) {
+    hasPS = true;
+    precision = String(((c.typmod - 4) >> 16) & 0xffff);
+    scale = String((c.typmod - 4) & 0xffff);
+  }
+  return { Name: c.name, DatabaseType: c.typeName, HasLength: hasLength, Length: length, HasPrecisionScale: hasPS, Precision: precision, Scale: scale, HasNullable: true, Nullable: !c.notNull };
+}
+
+export async function listSchemas(client: Client): Promise<{ Name: string; Owner: string }[]> {
+  const { rows } = await client.query<{ name: string; owner: string }>(
+    `SELECT nspname AS name, pg_get_userbyid(nspowner) AS owner FROM pg_namespace
+      WHERE nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%' ORDER BY nspname`,
+  );
+  return rows.map((r) => ({ Name: r.name, Owner: r.owner }));
+}
+
+const RELATION_TYPE: Record<string, string> = { r: 'Table', p: 'Table', v: 'View', m: 'View', i: 'Index', I: 'Index', S: 'Sequence', f: 'Special' };
+
+export async function listTables(client: Client, schema: string): Promise<{ Name: string; Type: string }[]> {
+  const { rows } = await client.query<{ name: string; relkind: string }>(
+    `SELECT c.relname AS name, c.relkind::text AS relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 ORDER BY c.relname`,
+    [schema],
+  );
+  return rows.map((r) => ({ Name: r.name, Type: RELATION_TYPE[r.relkind] ?? 'Other' }));
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// gpss-pg: run the GPSS-compatible server over a PostgreSQL database.
+import * as fs from 'node:fs';
+import { startGpssServer, type GpssServerOptions } from './index';
+
+const USAGE = `Usage: gpss-pg --database postgres://USER@HOST:PORT/DB [options]
+
+  --listen HOST:PORT       gRPC listen address (default 127.0.0.1:5000; port 0 = any free port)
+  --database URL           the PostgreSQL served; Connect requests log in with their own
+                           Username/Password/DB (the URL's credentials are not used for them)
+  --allow-host HOST:PORT   database host a Connect may name (repeatable; default: the --database host)
+  --tls-cert FILE          PEM certificate for TLS on the listener (with --tls-key)
+  --tls-key FILE           PEM private key
+  --max-sessions N         concurrent sessions (default 100)
+  --max-message-mb N       largest request accepted (default 64)
+  --help`;
+
+export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean } {
+  const opts: GpssServerOptions & { help?: boolean } = { databaseUrl: '', allowHosts: [] };
+  let cert: string | undefined;
+  let key: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (arg.startsWith('--') && eq > 0) return arg.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${name} needs a value`);
+      return v;
+    };
+    switch (name) {
+      case '--help':
+      case '-h':
+        opts.help = true;
+        break;
+      case '--listen':
+        opts.listen = value();
+        break;
+      case '--database':
+        opts.databaseUrl = value();
+        break;
+      case '--allow-host':
+        opts.allowHosts!.push(value());
+        break;
+      case '--tls-cert':
+        cert = value();
+        break;
+      case '--tls-key':
+        key = value();
+        break;
+      case '--max-sessions':
+        opts.maxSessions = positive(name, value());
+        break;
+      case '--max-message-mb':
+        opts.maxMessageMb = positive(name, value());
+        break;
+      default:
+        throw new Error(`unknown option ${arg}`);
+    }
+  }
+  if (opts.help) return opts;
+  if (!opts.databaseUrl) opts.databaseUrl = process.env.DATABASE_URL ?? '';
+  if (!opts.databaseUrl) throw new Error('--database URL is required');
+  if (!!cert !== !!key) throw new Error('--tls-cert and --tls-key go together');
+  if (cert && key) opts.tls = { cert: fs.readFileSync(cert), key: fs.readFileSync(key) };
+  return opts;
+}
+
+function positive(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  let opts: ReturnType<typeof parseArgs>;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`gpss-pg: ${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    console.log(USAGE);
+    return;
+  }
+  const server = await startGpssServer({ ...opts, log: (line) => console.log(`${new Date().toISOString()} ${line}`) });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${new Date().toISOString()} ${signal}: stopping`);
+    server.stop().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(`gpss-pg: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(`gpss-pg: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,273 @@
+// Streams COPY text into PostgreSQL with per-row isolation of conversion errors.
+//
+// Rows are appended to a *segment*: one COPY command under a savepoint, kept open across
+// Write RPCs so that PostgreSQL parses rows while the next Write is still on its way. The
+// segment's text is kept in memory (bounded by SEGMENT_BYTES plus one Write) until the COPY
+// completes, because an input error aborts the whole COPY and the good rows must be replayed:
+//
+//   error at line L  →  ROLLBACK TO SAVEPOINT; COPY rows before L again (known good);
+//                       RELEASE + new SAVEPOINT; reject row L; COPY the rows after L; repeat.
+//
+// Every row is sent at most twice, whatever the number of bad rows. Only SQLSTATE class 22
+// (data exception) errors whose context names a line of *this* COPY are row errors; anything
+// else (constraints, triggers, permissions, lost connection) fails the load.
+import type { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Writable } from 'node:stream';
+import { CopyTextBuffer } from './copy-text';
+
+/** Bytes after which a segment's COPY is completed and a new savepoint taken. */
+export const SEGMENT_BYTES = 4 << 20;
+/** COPY data is handed to the socket in messages of at least this size (DESIGN §12). */
+export const MIN_CHUNK = 64 << 10;
+const MAX_CHUNK = 256 << 10;
+const SAVEPOINT = 'gpss_segment';
+
+export interface RejectedRow {
+  rowNo: number; // 1-based arrival number in the load
+  column: string; // '' when not known
+  message: string;
+}
+
+interface CopyStream extends Writable {
+  rowCount: number;
+}
+
+/** Parses PostgreSQL's COPY error context `COPY <rel>, line <n>[, column <c>: …]`. */
+export function parseCopyContext(where: string | undefined, relName: string, columns: readonly string[]): { line: number; column: string } | null {
+  if (!where) return null;
+  const prefix = `COPY ${relName}, line `;
+  if (!where.startsWith(prefix)) return null;
+  const m = /^(\d+)/.exec(where.slice(prefix.length));
+  if (!m) return null;
+  const rest = where.slice(prefix.length + m[1].length);
+  let column = '';
+  if (rest.startsWith(', column ')) {
+    const tail = rest.slice(', column '.length);
+    for (const c of columns) if (tail.startsWith(c + ':') && c.length > column.length) column = c;
+  }
+  return { line: Number(m[1]), column };
+}
+
+export class LoadFailure extends Error {
+  constructor(readonly pgError: unknown, message: string) {
+    super(message);
+    this.name = 'LoadFailure';
+  }
+}
+
+/**
+ * One load's COPY pipeline on one connection (inside the load's transaction).
+ * `onReject` is called for each row PostgreSQL rejects, in arrival order; it throws to stop.
+ */
+export class CopyLoader {
+  readonly out: CopyTextBuffer;
+  /** Rows COPYed and kept (savepoints released). */
+  loadedRows = 0;
+  private rowStarts: number[] = []; // byte offset of each segment row; row i ends at rowStarts[i+1] or out.pos
+  private rowNos: number[] = [];
+  private sent = 0; // bytes of the segment already handed to the current COPY
+  private stream: CopyStream | null = null;
+  private streamError: Error | null = null;
+  private streamDone = false;
+  private waiters: (() => void)[] = [];
+  private savepoint: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly client: Client,
+    private readonly copySql: string,
+    private readonly relName: string,
+    private readonly columns: readonly string[],
+    private readonly onReject: (row: RejectedRow) => void,
+  ) {
+    this.out = new CopyTextBuffer(1 << 20);
+  }
+
+  /** Bytes of the current segment. */
+  get segmentBytes(): number {
+    return this.out.pos;
+  }
+
+  get segmentRows(): number {
+    return this.rowStarts.length;
+  }
+
+  /** Marks the start of a row about to be rendered into `out`. */
+  beginRow(rowNo: number): void {
+    this.rowStarts.push(this.out.pos);
+    this.rowNos.push(rowNo);
+  }
+
+  /** Forgets the row begun last (it was rejected before reaching COPY). */
+  dropRow(): void {
+    this.out.pos = this.rowStarts.pop()!;
+    this.rowNos.pop();
+  }
+
+  /**
+   * Hands rendered rows to COPY in chunks of ≥ MIN_CHUNK (all of them when `all`), waiting
+   * for the socket to drain. Completes the segment when it has grown past SEGMENT_BYTES.
+   */
+  async push(all = false): Promise<void> {
+    if (this.out.pos - this.sent >= MIN_CHUNK || (all && this.out.pos > this.sent)) {
+      if (!this.stream) this.startCopy();
+      while (!this.streamError && this.out.pos - this.sent >= (all ? 1 : MIN_CHUNK)) {
+        const end = Math.min(this.out.pos, this.sent + MAX_CHUNK);
+        const chunk = this.out.buf.subarray(this.sent, end);
+        this.sent = end;
+        if (!this.stream!.write(chunk)) await this.waitFor(() => this.streamError !== null || !this.stream!.writableNeedDrain);
+      }
+    }
+    if (this.streamError || this.out.pos >= SEGMENT_BYTES) await this.finishSegment();
+  }
+
+  /** Completes the current segment: COPY end, error recovery, RELEASE. */
+  async finishSegment(): Promise<void> {
+    if (this.rowStarts.length === 0 && !this.stream) return;
+    if (!this.stream) this.startCopy();
+    // Hand over what is left unless PostgreSQL has already failed this COPY.
+    while (!this.streamError && this.sent < this.out.pos) {
+      const end = Math.min(this.out.pos, this.sent + MAX_CHUNK);
+      const chunk = this.out.buf.subarray(this.sent, end);
+      this.sent = end;
+      if (!this.stream!.write(chunk)) await this.waitFor(() => this.streamError !== null || !this.stream!.writableNeedDrain);
+    }
+    if (!this.streamError) {
+      this.stream!.end();
+      await this.waitFor(() => this.streamError !== null || this.streamDone);
+    }
+    const spErr = await this.savepoint!.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    if (spErr) throw new LoadFailure(spErr, 'cannot start a COPY segment');
+    if (this.streamError) {
+      await this.recover(this.streamError);
+    } else {
+      this.loadedRows += this.stream!.rowCount;
+      await this.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+    }
+    this.resetSegment();
+  }
+
+  private resetSegment(): void {
+    this.stream = null;
+    this.streamError = null;
+    this.streamDone = false;
+    this.savepoint = null;
+    this.sent = 0;
+    this.rowStarts = [];
+    this.rowNos = [];
+    this.out.reset();
+  }
+
+  private startCopy(): void {
+    this.savepoint = this.client.query(`SAVEPOINT ${SAVEPOINT}`);
+    this.savepoint.catch(() => undefined);
+    this.openStream();
+  }
+
+  private openStream(): CopyStream {
+    const stream = this.client.query(copyFrom(this.copySql)) as unknown as CopyStream;
+    this.stream = stream;
+    this.streamError = null;
+    this.streamDone = false;
+    stream.on('error', (err: Error) => {
+      if (this.stream === stream) this.streamError = err;
+      this.wake();
+    });
+    stream.on('finish', () => {
+      if (this.stream === stream) this.streamDone = true;
+      this.wake();
+    });
+    return stream;
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private async waitFor(cond: () => boolean): Promise<void> {
+    while (!cond()) {
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        // 'drain' is not routed through wake(); poll it with the stream's own event.
+        this.stream?.once('drain', resolve);
+      });
+    }
+  }
+
+  /**
+   * Ends a COPY in flight (CopyFail) so that the transaction can be rolled back. Gives up
+   * after `timeoutMs` (a dead connection); the caller then closes the connection.
+   */
+  async abort(timeoutMs = 5000): Promise<void> {
+    const s = this.stream;
+    if (s && !this.streamError && !this.streamDone) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('COPY did not stop after CopyFail')), timeoutMs);
+        s.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        s.destroy();
+      });
+    }
+    if (this.savepoint) await this.savepoint.catch(() => undefined);
+    this.resetSegment();
+  }
+
+  /** Is this COPY error a rejected input row (and which)? */
+  private rowError(err: Error): { line: number; column: string } | null {
+    const e = err as Error & { code?: string; where?: string };
+    if (typeof e.code !== 'string' || !e.code.startsWith('22')) return null;
+    return parseCopyContext(e.where, this.relName, this.columns);
+  }
+
+  /** Replays the segment around rejected rows (see the file comment). */
+  private async recover(first: Error): Promise<void> {
+    const rows = this.rowStarts.length;
+    let lo = 0; // rows [lo, rows) are still to be loaded
+    let err: Error | null = first;
+    while (err) {
+      const at = this.rowError(err);
+      const index = at ? lo + at.line - 1 : -1;
+      if (!at || index >= rows) throw new LoadFailure(err, 'COPY failed');
+      await this.client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+      const e = err as Error & { message: string };
+      this.onReject({ rowNo: this.rowNos[index], column: at.column, message: e.message });
+      if (index > lo) {
+        const prefixErr = await this.copyRows(lo, index);
+        if (prefixErr) throw new LoadFailure(prefixErr, 'COPY failed when replaying rows that had been accepted');
+        await this.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+        await this.client.query(`SAVEPOINT ${SAVEPOINT}`);
+      }
+      lo = index + 1;
+      err = lo < rows ? await this.copyRows(lo, rows) : null;
+    }
+    await this.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+  }
+
+  /** COPYs segment rows [from, to) in one command; returns its error, if any. */
+  private async copyRows(from: number, to: number): Promise<Error | null> {
+    const start = this.rowStarts[from];
+    const end = to < this.rowStarts.length ? this.rowStarts[to] : this.out.pos;
+    const stream = this.openStream();
+    let off = start;
+    while (!this.streamError && off < end) {
+      const next = Math.min(end, off + MAX_CHUNK);
+      const ok = stream.write(this.out.buf.subarray(off, next));
+      off = next;
+      if (!ok) await this.waitFor(() => this.streamError !== null || !stream.writableNeedDrain);
+    }
+    if (!this.streamError) {
+      stream.end();
+      await this.waitFor(() => this.streamError !== null || this.streamDone);
+    }
+    if (this.streamError) return this.streamError;
+    this.loadedRows += stream.rowCount;
+    return null;
+  }
+}

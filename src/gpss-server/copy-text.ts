@@ -1,0 +1,474 @@
+// The server's hot path: GPSS `Row` bytes (RowData.Data) rendered straight into PostgreSQL
+// COPY text format, without building DBValue objects or JS strings for text values.
+//
+// Why not decodeRow() + a formatter: decodeRow allocates an object and a string per value and
+// a Buffer per bytea value; here a string value's UTF-8 bytes are copied (escaped) byte by byte
+// from the request buffer into the output buffer. bench/gpss-server.bench.js measures the
+// whole path; test/gpss-server-copy-text.test.js checks this decoder against decodeRow.
+//
+// Rendering rules (spec §7 "Our rule (server)"):
+//  * integers as decimal text, int64 never through a JS number above 2^53;
+//  * Float32Value as the shortest decimal that survives a float32 round trip; NaN/±Infinity;
+//  * StringValue / OtherValue unchanged; BytesValue as \x<hex> for bytea, UTF-8 text otherwise;
+//  * TimeStampValue in UTC as YYYY-MM-DD HH:MM:SS.ffffff (µs, truncated); date/time columns
+//    take their part, timestamptz/timetz get +00; out of range is a format error;
+//  * NullValue or no member → \N; backslash, tab, LF, CR escaped.
+// A NUL byte or invalid UTF-8 is a per-row format error (PostgreSQL would reject the whole COPY).
+import { isUtf8 } from 'node:buffer';
+
+/** How a target column wants a value rendered (by the column's base type). */
+export const enum ColumnKind {
+  Text = 0, // everything that is not special below
+  Bytea = 1,
+  Date = 2,
+  Time = 3,
+  TimeTz = 4,
+  Timestamp = 5,
+  TimestampTz = 6,
+}
+
+const OID_KIND: Record<number, ColumnKind> = { 17: ColumnKind.Bytea, 1082: ColumnKind.Date, 1083: ColumnKind.Time, 1266: ColumnKind.TimeTz, 1114: ColumnKind.Timestamp, 1184: ColumnKind.TimestampTz };
+
+/** Column kind from the base type OID of a column (domains resolved to their base type). */
+export function columnKindForOid(oid: number): ColumnKind {
+  return OID_KIND[oid] ?? ColumnKind.Text;
+}
+
+/** Malformed protobuf bytes or a wrong row width: a protocol error (INVALID_ARGUMENT). */
+export class RowProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RowProtocolError';
+  }
+}
+
+/** A value PostgreSQL could not accept (NUL, invalid UTF-8, Timestamp out of range): rejects one row. */
+export class ValueFormatError extends Error {
+  constructor(readonly column: string, message: string) {
+    super(message);
+    this.name = 'ValueFormatError';
+  }
+}
+
+/** Growable output buffer of COPY text. Append-only between resets, so slices handed to a stream stay valid. */
+export class CopyTextBuffer {
+  buf: Buffer;
+  pos = 0;
+  constructor(initialBytes = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+  ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + extra) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    // The old buffer may still be referenced by a pending socket write; it is not reused.
+    this.buf = next;
+  }
+  ascii(s: string): void {
+    this.ensure(s.length);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+  /** Forgets everything (call only when no slice of the buffer is still in flight). */
+  reset(): void {
+    this.pos = 0;
+  }
+}
+
+// ---- value rendering (pure, exported for unit tests) ------------------------------------
+
+/** Shortest decimal that reads back as the same float32 (0.1f → "0.1", not "0.10000000149011612"). */
+export function renderFloat32(f: number): string {
+  if (Number.isNaN(f)) return 'NaN';
+  if (f === Infinity) return 'Infinity';
+  if (f === -Infinity) return '-Infinity';
+  if (f === 0) return Object.is(f, -0) ? '-0' : '0';
+  for (let p = 1; p < 9; p++) {
+    const s = f.toPrecision(p);
+    if (Math.fround(Number(s)) === f) return String(Number(s));
+  }
+  return String(Number(f.toPrecision(9)));
+}
+
+/** float8 text: JS's shortest round-trip form is also valid PostgreSQL float8 input. */
+export function renderFloat64(d: number): string {
+  if (Number.isNaN(d)) return 'NaN';
+  if (d === Infinity) return 'Infinity';
+  if (d === -Infinity) return '-Infinity';
+  if (d === 0) return Object.is(d, -0) ? '-0' : '0';
+  return String(d);
+}
+
+export const TIMESTAMP_MIN_SECONDS = -62135596800; // 0001-01-01T00:00:00Z
+export const TIMESTAMP_MAX_SECONDS = 253402300799; // 9999-12-31T23:59:59Z
+
+function pad2(n: number): string {
+  return n < 10 ? '0' + n : String(n);
+}
+
+/**
+ * Renders a google.protobuf.Timestamp (UTC) for a column of the given kind, or throws a
+ * message string's Error when out of range. Pure: civil-from-days arithmetic, no Date.
+ */
+export function renderTimestamp(seconds: number, nanos: number, kind: ColumnKind): string {
+  if (!Number.isInteger(seconds) || seconds < TIMESTAMP_MIN_SECONDS || seconds > TIMESTAMP_MAX_SECONDS) {
+    throw new Error(`Timestamp seconds ${seconds} out of range (years 1..9999; milliseconds in the seconds field?)`);
+  }
+  if (!Number.isInteger(nanos) || nanos < 0 || nanos > 999999999) throw new Error(`Timestamp nanos ${nanos} out of range 0..999999999`);
+  let days = Math.floor(seconds / 86400);
+  const sod = seconds - days * 86400;
+  // Howard Hinnant's civil_from_days.
+  days += 719468;
+  const era = Math.floor(days / 146097);
+  const doe = days - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const date = String(y).padStart(4, '0') + '-' + pad2(m) + '-' + pad2(d);
+  const hh = Math.floor(sod / 3600);
+  const mi = Math.floor((sod % 3600) / 60);
+  const ss = sod % 60;
+  const time = pad2(hh) + ':' + pad2(mi) + ':' + pad2(ss) + '.' + String(Math.floor(nanos / 1000)).padStart(6, '0');
+  switch (kind) {
+    case ColumnKind.Date:
+      return date;
+    case ColumnKind.Time:
+      return time;
+    case ColumnKind.TimeTz:
+      return time + '+00';
+    case ColumnKind.TimestampTz:
+      return date + ' ' + time + '+00';
+    default:
+      return date + ' ' + time;
+  }
+}
+
+// ---- protobuf reading -----------------------------------------------------------------
+
+// Results of readVarint: low and high 32 bits (module-level to avoid allocating per value).
+let LO = 0;
+let HI = 0;
+
+function readVarint(src: Uint8Array, pos: number, end: number): number {
+  let lo = 0;
+  let hi = 0;
+  let b: number;
+  for (let shift = 0; shift < 28; shift += 7) {
+    if (pos >= end) throw new RowProtocolError('truncated varint');
+    b = src[pos++];
+    lo |= (b & 0x7f) << shift;
+    if (b < 0x80) {
+      LO = lo >>> 0;
+      HI = 0;
+      return pos;
+    }
+  }
+  if (pos >= end) throw new RowProtocolError('truncated varint');
+  b = src[pos++];
+  lo |= (b & 0x7f) << 28;
+  hi = (b & 0x7f) >> 4;
+  if (b < 0x80) {
+    LO = lo >>> 0;
+    HI = hi;
+    return pos;
+  }
+  for (let shift = 3; shift < 32; shift += 7) {
+    if (pos >= end) throw new RowProtocolError('truncated varint');
+    b = src[pos++];
+    hi |= (b & 0x7f) << shift;
+    if (b < 0x80) {
+      LO = lo >>> 0;
+      HI = hi >>> 0;
+      return pos;
+    }
+  }
+  throw new RowProtocolError('varint longer than 10 bytes');
+}
+
+function int64Text(lo: number, hi: number): string {
+  if (hi === 0) return String(lo);
+  if (hi < 0x200000) return String(hi * 4294967296 + lo); // < 2^53: exact as a number
+  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)).toString();
+}
+
+function int64Number(lo: number, hi: number): number {
+  // Exact for |value| < 2^53, which covers every valid Timestamp second.
+  return (hi | 0) * 4294967296 + lo;
+}
+
+const WIRE = [-1, 0, 0, -1, -1, 5, 1, 2, 2, -1, 2, 0, 2]; // expected wire type per DBValue field
+
+function skipLen(src: Uint8Array, pos: number, end: number): number {
+  pos = readVarint(src, pos, end);
+  if (HI !== 0 || LO > end - pos) throw new RowProtocolError('length runs past the end of the row');
+  return pos + LO;
+}
+
+// ---- the row renderer -------------------------------------------------------------------
+
+const BS = 92; // backslash
+
+/**
+ * Renders rows of one load. Columns are the COPY column list (the load columns) in order;
+ * `tableMap[i]` gives the COPY position of value i of a table-width row (-1 = not loaded),
+ * `insertMap` the same for InsertColumns-width rows (null when there is no such width).
+ */
+export interface RowLayout {
+  names: string[]; // COPY column names, in COPY order
+  kinds: ColumnKind[]; // per COPY column
+  tableWidth: number;
+  tableMap: Int32Array;
+  insertWidth: number; // -1 when InsertColumns is empty or equal to the table width
+  insertMap: Int32Array | null;
+}
+
+export class RowRenderer {
+  private fieldNo: Int32Array;
+  private vStart: Int32Array;
+  private vEnd: Int32Array;
+  private order: Int32Array; // COPY position → row value index
+
+  constructor(private readonly layout: RowLayout) {
+    const cap = Math.max(layout.tableWidth, layout.insertWidth, 1) + 1;
+    this.fieldNo = new Int32Array(cap);
+    this.vStart = new Int32Array(cap);
+    this.vEnd = new Int32Array(cap);
+    this.order = new Int32Array(layout.names.length);
+  }
+
+  /**
+   * Appends one row (bytes src[start, end)) as a COPY text line to `out`.
+   * Throws RowProtocolError (malformed / wrong width) or ValueFormatError (row rejected);
+   * on a throw `out.pos` is restored to where it was.
+   */
+  render(src: Buffer, start: number, end: number, out: CopyTextBuffer): void {
+    const width = this.parse(src, start, end);
+    const L = this.layout;
+    let map: Int32Array;
+    if (width === L.tableWidth) map = L.tableMap;
+    else if (L.insertMap && width === L.insertWidth) map = L.insertMap;
+    else {
+      const want = L.insertMap ? `${L.tableWidth} (all table columns) or ${L.insertWidth} (InsertColumns)` : `${L.tableWidth} (all table columns)`;
+      throw new RowProtocolError(`row has ${width} values; expected ${want}`);
+    }
+    const order = this.order;
+    order.fill(-1);
+    for (let i = 0; i < width; i++) {
+      const p = map[i];
+      if (p >= 0) order[p] = i;
+    }
+    const rowStart = out.pos;
+    try {
+      const n = order.length;
+      for (let p = 0; p < n; p++) {
+        if (p > 0) out.byte(9);
+        const i = order[p];
+        if (i < 0) out.ascii('\\N');
+        else this.value(src, i, p, out);
+      }
+      out.byte(10);
+    } catch (err) {
+      out.pos = rowStart;
+      throw err;
+    }
+  }
+
+  /** Splits a Row into its DBValues (field number + payload span); returns the width. */
+  private parse(src: Buffer, pos: number, end: number): number {
+    let n = 0;
+    while (pos < end) {
+      pos = readVarint(src, pos, end);
+      if (HI !== 0 || LO !== 0x0a) {
+        throw new RowProtocolError(LO >>> 3 === 1 && HI === 0 ? `Row.Columns with wire type ${LO & 7}` : `unknown Row field ${LO >>> 3}`);
+      }
+      const vEnd = skipLen(src, pos, end);
+      if (n >= this.fieldNo.length) this.grow();
+      let field = 0;
+      let s = 0;
+      let e = 0;
+      let p = pos;
+      while (p < vEnd) {
+        p = readVarint(src, p, vEnd);
+        const f = LO >>> 3;
+        const wire = LO & 7;
+        if (HI !== 0 || f >= WIRE.length || WIRE[f] < 0) throw new RowProtocolError(`unknown DBValue field ${HI !== 0 ? 'over 2^29' : f}`);
+        if (WIRE[f] !== wire) throw new RowProtocolError(`DBValue field ${f} with wire type ${wire}`);
+        if (field !== 0) throw new RowProtocolError('DBValue with more than one member set');
+        field = f;
+        if (wire === 0) {
+          s = p;
+          p = readVarint(src, p, vEnd);
+          e = p;
+        } else if (wire === 5) {
+          if (vEnd - p < 4) throw new RowProtocolError('truncated Float32Value');
+          s = p;
+          p += 4;
+          e = p;
+        } else if (wire === 1) {
+          if (vEnd - p < 8) throw new RowProtocolError('truncated Float64Value');
+          s = p;
+          p += 8;
+          e = p;
+        } else {
+          const q = skipLen(src, p, vEnd);
+          s = q - LO;
+          e = q;
+          p = q;
+        }
+      }
+      this.fieldNo[n] = field;
+      this.vStart[n] = s;
+      this.vEnd[n] = e;
+      n++;
+      pos = vEnd;
+    }
+    return n;
+  }
+
+  private grow(): void {
+    const cap = this.fieldNo.length * 2;
+    const f = new Int32Array(cap);
+    f.set(this.fieldNo);
+    const s = new Int32Array(cap);
+    s.set(this.vStart);
+    const e = new Int32Array(cap);
+    e.set(this.vEnd);
+    this.fieldNo = f;
+    this.vStart = s;
+    this.vEnd = e;
+  }
+
+  private value(src: Buffer, i: number, p: number, out: CopyTextBuffer): void {
+    const s = this.vStart[i];
+    const e = this.vEnd[i];
+    switch (this.fieldNo[i]) {
+      case 0:
+      case 11:
+        out.ascii('\\N');
+        return;
+      case 1:
+        readVarint(src, s, e);
+        out.ascii(String(LO | 0));
+        return;
+      case 2:
+        readVarint(src, s, e);
+        out.ascii(int64Text(LO, HI));
+        return;
+      case 5:
+        out.ascii(renderFloat32(src.readFloatLE(s)));
+        return;
+      case 6:
+        out.ascii(renderFloat64(src.readDoubleLE(s)));
+        return;
+      case 7:
+      case 12:
+        this.text(src, s, e, p, out);
+        return;
+      case 8:
+        if (this.layout.kinds[p] === ColumnKind.Bytea) {
+          out.ensure(3 + 2 * (e - s));
+          out.buf[out.pos++] = BS;
+          out.buf[out.pos++] = BS;
+          out.buf[out.pos++] = 120; // x
+          out.pos += out.buf.write(src.toString('hex', s, e), out.pos, 'hex');
+        } else {
+          this.text(src, s, e, p, out);
+        }
+        return;
+      case 10:
+        this.timestamp(src, s, e, p, out);
+        return;
+    }
+  }
+
+  private timestamp(src: Buffer, s: number, e: number, p: number, out: CopyTextBuffer): void {
+    let seconds = 0;
+    let nanos = 0;
+    let q = s;
+    while (q < e) {
+      q = readVarint(src, q, e);
+      const tag = LO;
+      if (HI === 0 && tag === 0x08) {
+        q = readVarint(src, q, e);
+        seconds = int64Number(LO, HI);
+      } else if (HI === 0 && tag === 0x10) {
+        q = readVarint(src, q, e);
+        nanos = LO | 0;
+      } else {
+        throw new RowProtocolError(`unexpected Timestamp field ${tag >>> 3} (wire type ${tag & 7})`);
+      }
+    }
+    let text: string;
+    try {
+      text = renderTimestamp(seconds, nanos, this.layout.kinds[p]);
+    } catch (err) {
+      throw new ValueFormatError(this.layout.names[p], (err as Error).message);
+    }
+    out.ascii(text);
+  }
+
+  /** Copies UTF-8 text with COPY escaping; NUL or invalid UTF-8 rejects the row. */
+  private text(src: Buffer, s: number, e: number, p: number, out: CopyTextBuffer): void {
+    out.ensure(2 * (e - s));
+    const buf = out.buf;
+    let o = out.pos;
+    let high = false;
+    for (let i = s; i < e; i++) {
+      const c = src[i];
+      if (c >= 0x20) {
+        if (c === BS) {
+          buf[o++] = BS;
+          buf[o++] = BS;
+        } else {
+          if (c >= 0x80) high = true;
+          buf[o++] = c;
+        }
+      } else if (c === 9) {
+        buf[o++] = BS;
+        buf[o++] = 116; // t
+      } else if (c === 10) {
+        buf[o++] = BS;
+        buf[o++] = 110; // n
+      } else if (c === 13) {
+        buf[o++] = BS;
+        buf[o++] = 114; // r
+      } else if (c === 0) {
+        throw new ValueFormatError(this.layout.names[p], 'invalid byte sequence for encoding "UTF8": 0x00 (NUL byte)');
+      } else {
+        buf[o++] = c;
+      }
+    }
+    if (high && !isUtf8(src.subarray(s, e))) {
+      throw new ValueFormatError(this.layout.names[p], 'invalid byte sequence for encoding "UTF8"');
+    }
+    out.pos = o;
+  }
+}
+
+/**
+ * Raw-line formats (OpenRequest `csv` / `delimited`): each RowData.Data is one line of text.
+ * Appends it with a terminating newline; NUL, invalid UTF-8 or an embedded line break
+ * (which would shift PostgreSQL's line numbers) reject the row.
+ */
+export function appendRawLine(src: Uint8Array, start: number, end: number, out: CopyTextBuffer, allowQuotedNewlines: boolean): void {
+  while (end > start && (src[end - 1] === 10 || src[end - 1] === 13)) end--;
+  const line = src.subarray(start, end);
+  if (line.includes(0)) throw new ValueFormatError('', 'invalid byte sequence for encoding "UTF8": 0x00 (NUL byte)');
+  if (!allowQuotedNewlines && (line.includes(10) || line.includes(13))) throw new ValueFormatError('', 'line break inside a delimited line');
+  if (!isUtf8(line)) throw new ValueFormatError('', 'invalid byte sequence for encoding "UTF8"');
+  out.ensure(line.length + 1);
+  out.buf.set(line, out.pos);
+  out.pos += line.length;
+  out.buf[out.pos++] = 10;
+}

@@ -1,0 +1,366 @@
+// gpss-pg: a GPSS-compatible gRPC server over PostgreSQL (DESIGN §5, spec §13).
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { Client } from 'pg';
+import { columnInfo, findTable, listSchemas, listTables } from './catalog';
+import { Load, type LoadMode, type OpenSpec } from './load';
+import { Session } from './session';
+import { type CopyFormat } from './sql';
+import { connectError, describePgError, GpssStatusError, GrpcStatus, invalid, notFound, precondition } from './status';
+import { decodeWriteRequest, type WriteRows } from './write-request';
+
+export interface GpssServerOptions {
+  listen?: string; // 'HOST:PORT', default '127.0.0.1:5000', port 0 = free
+  databaseUrl: string;
+  allowHosts?: string[];
+  tls?: { cert: Buffer; key: Buffer };
+  maxSessions?: number;
+  maxMessageMb?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningGpssServer {
+  host: string;
+  port: number;
+  address: string; // 'host:port'
+  activeSessions(): number;
+  stop(): Promise<void>; // rolls back open transactions
+}
+
+const PROTO_PATH = path.resolve(__dirname, '../../proto/gpss.proto');
+const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+
+/** Splits 'HOST:PORT' / '[v6]:PORT'. */
+export function parseHostPort(s: string, defaultPort: number): { host: string; port: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s);
+  if (!m) throw new Error(`invalid address ${JSON.stringify(s)}: expected HOST:PORT`);
+  const port = m[2] === undefined ? defaultPort : Number(m[2]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port in ${JSON.stringify(s)}`);
+  return { host: m[1].toLowerCase(), port };
+}
+
+function hostKey(host: string, port: number): string {
+  return `${host.toLowerCase().replace(/^\[|\]$/g, '')}:${port}`;
+}
+
+function sslFromUrl(url: URL): boolean | { rejectUnauthorized: boolean } {
+  const mode = url.searchParams.get('sslmode');
+  if (!mode || mode === 'disable' || mode === 'allow' || mode === 'prefer') return false;
+  return { rejectUnauthorized: mode === 'verify-ca' || mode === 'verify-full' };
+}
+
+interface SessionRef {
+  ID?: string;
+}
+
+function sessionId(ref: SessionRef | null | undefined): string {
+  return ref && typeof ref.ID === 'string' ? ref.ID : '';
+}
+
+const UNSUPPORTED_FORMATS = ['avro', 'binary', 'json', 'custom'] as const;
+
+interface OpenRequestMessage {
+  Session?: SessionRef;
+  SchemaName: string;
+  TableName: string;
+  PreSQL: string;
+  PostSQL: string;
+  StagingSchema: string;
+  csv?: { delimiter: string; quote: string; null: string; escape: string; header: boolean } | null;
+  delimited?: { delimiter: string } | null;
+  proto?: string;
+  Option?: 'InsertOption' | 'UpdateOption' | 'MergeOption';
+  InsertOption?: { InsertColumns: string[]; TruncateTable: boolean; ErrorLimitCount: string; ErrorLimitPercentage: number };
+  UpdateOption?: { MatchColumns: string[]; UpdateColumns: string[]; Condition: string; ErrorLimitCount: string; ErrorLimitPercentage: number };
+  MergeOption?: { InsertColumns: string[]; MatchColumns: string[]; UpdateColumns: string[]; Condition: string; ErrorLimitCount: string; ErrorLimitPercentage: number };
+  [format: string]: unknown;
+}
+
+/** OpenRequest → OpenSpec (pure; throws GpssStatusError). */
+export function openSpecFromRequest(req: OpenRequestMessage): OpenSpec {
+  for (const f of UNSUPPORTED_FORMATS) {
+    if (req[f] !== null && req[f] !== undefined) throw new GpssStatusError(GrpcStatus.UNIMPLEMENTED, `OpenRequest format "${f}" is not supported by gpss-pg; send Row messages (no format) or csv/delimited lines`);
+  }
+  if (req.proto) throw new GpssStatusError(GrpcStatus.UNIMPLEMENTED, 'OpenRequest format "proto" is not supported by gpss-pg; send Row messages (no format) or csv/delimited lines');
+  let format: CopyFormat = { kind: 'text' };
+  let header = false;
+  if (req.csv && req.delimited) throw invalid('OpenRequest sets both csv and delimited');
+  if (req.csv) {
+    format = { kind: 'csv', delimiter: req.csv.delimiter || undefined, quote: req.csv.quote || undefined, escape: req.csv.escape || undefined, null: req.csv.null };
+    header = !!req.csv.header;
+  } else if (req.delimited) {
+    format = { kind: 'delimited', delimiter: req.delimited.delimiter || undefined };
+  }
+  let mode: LoadMode = 'insert';
+  let insertColumns: string[] = [];
+  let matchColumns: string[] = [];
+  let updateColumns: string[] = [];
+  let condition = '';
+  let truncate = false;
+  let count = '0';
+  let percentage = 0;
+  if (req.Option === 'UpdateOption' && req.UpdateOption) {
+    const o = req.UpdateOption;
+    mode = 'update';
+    ({ MatchColumns: matchColumns, UpdateColumns: updateColumns, Condition: condition, ErrorLimitCount: count, ErrorLimitPercentage: percentage } = o);
+  } else if (req.Option === 'MergeOption' && req.MergeOption) {
+    const o = req.MergeOption;
+    mode = 'merge';
+    ({ InsertColumns: insertColumns, MatchColumns: matchColumns, UpdateColumns: updateColumns, Condition: condition, ErrorLimitCount: count, ErrorLimitPercentage: percentage } = o);
+  } else if (req.InsertOption) {
+    const o = req.InsertOption;
+    ({ InsertColumns: insertColumns, TruncateTable: truncate, ErrorLimitCount: count, ErrorLimitPercentage: percentage } = o);
+  }
+  return {
+    schema: req.SchemaName || 'public',
+    table: req.TableName,
+    preSql: req.PreSQL ?? '',
+    postSql: req.PostSQL ?? '',
+    mode,
+    insertColumns: insertColumns ?? [],
+    matchColumns: matchColumns ?? [],
+    updateColumns: updateColumns ?? [],
+    condition: condition ?? '',
+    truncate: !!truncate,
+    limits: { count: Number(count ?? 0), percentage: Number(percentage ?? 0) },
+    format,
+    header,
+  };
+}
+
+function toServiceError(err: unknown): Partial<grpc.StatusObject> {
+  if (err instanceof GpssStatusError) return { code: err.code, details: err.message };
+  return { code: GrpcStatus.INTERNAL, details: describePgError(err) };
+}
+
+export async function startGpssServer(options: GpssServerOptions): Promise<RunningGpssServer> {
+  const log = options.log ?? (() => undefined);
+  const dbUrl = new URL(options.databaseUrl);
+  const dbPort = Number(dbUrl.port || 5432);
+  const ssl = sslFromUrl(dbUrl);
+  const allowed = new Set(
+    (options.allowHosts && options.allowHosts.length ? options.allowHosts : [`${dbUrl.hostname}:${dbPort}`]).map((h) => {
+      const { host, port } = parseHostPort(h, 5432);
+      return hostKey(host, port);
+    }),
+  );
+  const maxSessions = options.maxSessions ?? 100;
+  const maxMessageBytes = Math.round((options.maxMessageMb ?? 64) * 1024 * 1024);
+  const sessions = new Map<string, Session>();
+  let connecting = 0;
+
+  const getSession = (id: string): Session => {
+    const s = id ? sessions.get(id) : undefined;
+    if (!s || s.closed) throw notFound(id ? `session ${JSON.stringify(id)} does not exist (expired, disconnected, or never connected)` : 'request carries no session ID');
+    return s;
+  };
+  const dropSession = async (s: Session, why: string): Promise<void> => {
+    sessions.delete(s.id);
+    await s.close();
+    log(`session ${s.id.slice(0, 8)} ${why}`);
+  };
+
+  /** Rolls a load back after a failed Write; a connection that cannot roll back ends the session. */
+  const failLoad = async (s: Session, load: Load): Promise<void> => {
+    load.state = 'failed';
+    try {
+      await load.rollback();
+    } catch (err) {
+      log(`session ${s.id.slice(0, 8)}: rollback failed (${describePgError(err)}); closing the session`);
+      await dropSession(s, 'closed after a failed rollback');
+    }
+  };
+  /** Catalog calls share the connection with an open COPY: complete its segment first. */
+  const settleLoad = async (s: Session): Promise<void> => {
+    const load = s.load;
+    if (!load || load.state !== 'open') return;
+    try {
+      await load.checkpoint();
+    } catch (err) {
+      load.failure = err instanceof Error ? err.message : String(err);
+      await failLoad(s, load);
+    }
+  };
+
+  const handlers: Record<string, (req: never) => Promise<unknown>> = {
+    Connect: async (req: { Host: string; Port: number; Username: string; Password: string; DB: string; SessionTimeout: number }) => {
+      if (!req.Host) throw invalid('ConnectRequest.Host is empty');
+      if (!req.DB) throw invalid('ConnectRequest.DB is empty');
+      if (!req.Username) throw invalid('ConnectRequest.Username is empty');
+      const port = req.Port || 5432;
+      const target = `${req.Host}:${port}`;
+      if (!allowed.has(hostKey(req.Host, port))) {
+        throw new GpssStatusError(GrpcStatus.PERMISSION_DENIED, `database host ${target} is not allowed by this gpss-pg (allowed: ${[...allowed].join(', ')})`);
+      }
+      if (sessions.size + connecting >= maxSessions) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, `too many sessions (max ${maxSessions}); Disconnect unused sessions`);
+      connecting++;
+      const label = `${req.Username}@${target}/${req.DB}`;
+      const client = new Client({ host: req.Host, port, user: req.Username, password: req.Password, database: req.DB, ssl, connectionTimeoutMillis: 15000, application_name: 'gpss-pg' });
+      let session: Session | null = null;
+      client.on('error', (err) => {
+        log(`${label}: connection error: ${describePgError(err)}`);
+        if (session) void dropSession(session, 'closed: connection lost');
+      });
+      try {
+        try {
+          await client.connect();
+        } catch (err) {
+          throw connectError(err, `${label}`);
+        }
+        await client.query('SET idle_in_transaction_session_timeout = 0');
+        const s = new Session(client, label, Math.max(0, req.SessionTimeout | 0), (x) => {
+          void x.run(() => dropSession(x, `expired after ${req.SessionTimeout} s idle`));
+        });
+        session = s;
+        sessions.set(s.id, s);
+        log(`session ${s.id.slice(0, 8)} connected as ${label}`);
+        return { ID: s.id };
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        throw err;
+      } finally {
+        connecting--;
+      }
+    },
+
+    Disconnect: async (req: SessionRef) => {
+      const s = getSession(sessionId(req));
+      await s.run(() => dropSession(s, 'disconnected'));
+      return {};
+    },
+
+    ListSchema: async (req: { Session?: SessionRef }) => {
+      const s = getSession(sessionId(req.Session));
+      return s.run(async () => {
+        await settleLoad(s);
+        return { Schemas: await listSchemas(s.client) };
+      });
+    },
+
+    ListTable: async (req: { Session?: SessionRef; Schema: string }) => {
+      const s = getSession(sessionId(req.Session));
+      return s.run(async () => {
+        await settleLoad(s);
+        return { Tables: await listTables(s.client, req.Schema || 'public') };
+      });
+    },
+
+    DescribeTable: async (req: { Session?: SessionRef; SchemaName: string; TableName: string }) => {
+      const s = getSession(sessionId(req.Session));
+      return s.run(async () => {
+        await settleLoad(s);
+        const schema = req.SchemaName || 'public';
+        const info = await findTable(s.client, schema, req.TableName);
+        if (!info) throw notFound(`table "${schema}"."${req.TableName}" does not exist`);
+        return { Columns: info.columns.map(columnInfo) };
+      });
+    },
+
+    Open: async (req: OpenRequestMessage) => {
+      const s = getSession(sessionId(req.Session));
+      return s.run(async () => {
+        if (s.load) throw precondition(`a table is already open on this session (${s.load.description}); Close it before opening another`);
+        const spec = openSpecFromRequest(req);
+        s.load = await Load.open(s.client, spec);
+        return {};
+      });
+    },
+
+    Write: async (req: WriteRows) => {
+      const s = getSession(req.sessionId);
+      return s.run(async () => {
+        const load = s.load;
+        if (!load) throw precondition('no table is open on this session; call Open first');
+        if (load.state === 'failed') throw precondition(`the load failed earlier and was rolled back (${load.failure}); Close it (with Abort) before writing again`);
+        try {
+          await load.write(req);
+        } catch (err) {
+          const status = err instanceof GpssStatusError ? err : new GpssStatusError(GrpcStatus.INTERNAL, describePgError(err));
+          load.failure = status.message;
+          await failLoad(s, load);
+          throw status;
+        }
+        return {};
+      });
+    },
+
+    Close: async (req: { session?: SessionRef; MaxErrorRows: number; Abort: boolean }) => {
+      const s = getSession(sessionId(req.session));
+      return s.run(async () => {
+        const load = s.load;
+        if (!load) throw precondition('no table is open on this session');
+        s.load = null;
+        if (load.state === 'failed') {
+          if (req.Abort) return { SuccessCount: '0', ErrorCount: '0', ErrorRows: [] };
+          throw new GpssStatusError(GrpcStatus.ABORTED, `the load failed earlier and was rolled back: ${load.failure}`);
+        }
+        if (req.Abort) {
+          try {
+            await load.rollback();
+          } catch (err) {
+            await dropSession(s, `closed: rollback failed (${describePgError(err)})`);
+          }
+          log(`session ${s.id.slice(0, 8)}: ${load.description} aborted by the client`);
+          return { SuccessCount: '0', ErrorCount: '0', ErrorRows: [] };
+        }
+        try {
+          const { stats, log: line } = await load.close(req.MaxErrorRows | 0);
+          log(`session ${s.id.slice(0, 8)}: ${line}`);
+          return stats;
+        } catch (err) {
+          log(`session ${s.id.slice(0, 8)}: ${load.description} failed and rolled back: ${err instanceof Error ? err.message : String(err)}`);
+          throw err;
+        }
+      });
+    },
+  };
+
+  const definition = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
+  const service = { ...(definition['api.Gpss'] as grpc.ServiceDefinition) };
+  const writeDef = service.Write as grpc.MethodDefinition<unknown, unknown>;
+  service.Write = { ...writeDef, requestDeserialize: (buf: Buffer) => decodeWriteRequest(buf) };
+
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const [name, fn] of Object.entries(handlers)) {
+    const unary: grpc.handleUnaryCall<never, unknown> = (call, callback) => {
+      Promise.resolve()
+        .then(() => fn(call.request))
+        .then(
+          (res) => callback(null, res),
+          (err: unknown) => {
+            const e = toServiceError(err);
+            if (e.code === GrpcStatus.INTERNAL) log(`${name}: internal error: ${e.details}`);
+            callback(e);
+          },
+        );
+    };
+    impl[name] = unary as grpc.UntypedHandleCall;
+  }
+
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 });
+  server.addService(service, impl);
+  const { host, port: wantPort } = parseHostPort(options.listen ?? '127.0.0.1:5000', 5000);
+  const creds = options.tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false) : grpc.ServerCredentials.createInsecure();
+  const bindHost = host.includes(':') ? `[${host}]` : host;
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${bindHost}:${wantPort}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
+  log(`gpss-pg listening on ${bindHost}:${port}${options.tls ? ' (TLS)' : ''}; database hosts allowed: ${[...allowed].join(', ')}`);
+
+  let stopped = false;
+  return {
+    host,
+    port,
+    address: `${bindHost}:${port}`,
+    activeSessions: () => sessions.size,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      server.forceShutdown();
+      // Ending a connection aborts its transaction in PostgreSQL: nothing half-committed.
+      const all = [...sessions.values()];
+      sessions.clear();
+      await Promise.all(all.map((s) => s.terminate()));
+      log(`gpss-pg stopped (${all.length} session(s) closed, open loads rolled back)`);
+    },
+  };
+}
