@@ -50,7 +50,7 @@ function load<T>(modulePath: string, exportName: string, what: string): T {
   try {
     mod = require(modulePath) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`${what} is not available (${modulePath}): ${(err as Error).message}`);
+    throw new Error(`${what} is not available (${modulePath}): ${(err as Error).message.split('\n')[0]}`);
   }
   const fn = mod[exportName];
   if (typeof fn !== 'function') throw new Error(`${what}: ${modulePath} does not export ${exportName}()`);

@@ -1,0 +1,346 @@
+'use strict';
+// Browser e2e of the editor: playwright-core driving Debian's Chromium (headless) against a real
+// Node-RED 4.1 runtime with this package, a real PostgreSQL, gpss-pg on loopback and the OSS
+// emulator. Screenshots go to test-artifacts/ (git-ignored). A missing Chromium FAILS the suite.
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { Client } = require('pg');
+const { usePostgres } = require('./support/pg');
+const { launchBrowser } = require('./support/browser');
+const { startTestNodeRed } = require('./support/nodered');
+const ui = require('./support/browser-editor');
+const { startGpssServer, startOssEmulator } = require('../dist/devstack/services');
+
+const PKG = require('../package.json');
+const FLOW_TYPES = ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import'];
+const CONFIG_TYPES = ['greenplum-db', 'gpss-server', 'oss-account'];
+const TYPED_PASSWORD = 'Typed-In-Dialog-7f3a9c';
+const OSS_KEY_ID = 'LTAIe2eKeyId';
+const OSS_SECRET = 'e2e-oss-secret-4b1d';
+
+describe('editor e2e (Chromium)', () => {
+  const pg = usePostgres();
+  let gpss;
+  let oss;
+  let ossDir;
+  let red;
+  let browser;
+  let page;
+  let shot = 0;
+  const snap = (name) => browser && browser.screenshot(`e2e-editor-${String(++shot).padStart(2, '0')}-${name}`);
+
+  before(async () => {
+    const client = new Client({ connectionString: pg.url });
+    await client.connect();
+    // The role's password becomes the one typed into the greenplum-db dialog.
+    await client.query(`ALTER ROLE "${pg.user}" PASSWORD '${TYPED_PASSWORD}'`);
+    await client.query('CREATE TABLE e2e_readings (device text, value double precision, ts timestamp)');
+    await client.end();
+    gpss = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: pg.url, allowHosts: ['127.0.0.1', 'localhost'] });
+    ossDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-e2e-oss-'));
+    oss = await startOssEmulator({
+      listen: '127.0.0.1:0',
+      dataDir: ossDir,
+      accessKeyId: OSS_KEY_ID,
+      accessKeySecret: OSS_SECRET,
+      buckets: ['e2e-bucket'],
+    });
+    red = await startTestNodeRed();
+    browser = await launchBrowser();
+    page = browser.page;
+    await ui.openEditor(page, red.url);
+  });
+
+  after(async () => {
+    if (browser) await snap('final');
+    if (browser) await browser.close();
+    if (red) await red.cleanup();
+    if (gpss) await gpss.stop();
+    if (oss) await oss.stop();
+    if (ossDir) fs.rmSync(ossDir, { recursive: true, force: true });
+    // The role password was changed for the dialog test; restore it for later test files.
+    const client = new Client({ connectionString: pg.serverUrl.replace(/:[^:@/]*@/, `:${encodeURIComponent(TYPED_PASSWORD)}@`) });
+    await client
+      .connect()
+      .then(() => client.query(`ALTER ROLE "${pg.user}" PASSWORD '${pg.password.replace(/'/g, "''")}'`))
+      .catch(() => undefined)
+      .finally(() => client.end().catch(() => undefined));
+  });
+
+  it('the palette shows the greenplum category with the five flow nodes and no config nodes', async () => {
+    const entries = await ui.paletteCategory(page, 'greenplum');
+    await snap('palette');
+    assert.ok(entries, 'no palette category "greenplum"');
+    assert.deepEqual(entries.map((e) => e.type).sort(), [...FLOW_TYPES].sort());
+    for (const e of entries) assert.ok(e.label.length > 0, `${e.type} has a palette label`);
+    for (const type of CONFIG_TYPES) {
+      assert.equal(await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).count(), 0, `${type} is not in the palette`);
+    }
+    const header = await page.locator('#red-ui-palette-header-greenplum, #red-ui-palette-base-category-greenplum .red-ui-palette-header').first().textContent();
+    assert.match(header, /greenplum/i);
+  });
+
+  it('a flow built in the editor (inject → gpss-write stream mode, config nodes from the dialogs) deploys and writes rows', async () => {
+    const inject = await ui.dropNode(page, 'inject', 150, 120);
+    const write = await ui.dropNode(page, 'gpss-write', 420, 120);
+    await ui.wire(page, inject, write);
+    assert.equal(await ui.isValid(page, write), false, 'gpss-write without a server is invalid');
+
+    // inject: a JSON row as payload.
+    await ui.editNode(page, inject);
+    await page.evaluate(() => $('#node-input-property-list').find('.node-input-typed-input'));
+    await setInjectJsonPayload(page, { device: 'ui-1', value: 21.5, ts: '2026-01-02T03:04:05Z' });
+    await ui.confirmNodeDialog(page);
+
+    // gpss-write: stream mode into e2e_readings, a new gpss-server and a new greenplum-db.
+    await ui.editNode(page, write);
+    await snap('gpss-write-dialog');
+    await fillGpssWrite(page, { table: 'e2e_readings' });
+    await page.locator('#node-input-lookup-server').click();
+    await page.locator('#node-config-input-mode').last().waitFor({ state: 'visible' });
+    await page.locator('#node-config-input-mode').last().selectOption('remote');
+    await fillVisible(page, '#node-config-input-host', gpss.host);
+    await fillVisible(page, '#node-config-input-port', String(gpss.port));
+    await page.locator('#node-config-input-lookup-db').last().click();
+    await page.locator('#node-config-input-password').last().waitFor({ state: 'visible' });
+    await fillVisible(page, '#node-config-input-host', pg.host);
+    await fillVisible(page, '#node-config-input-port', String(pg.port));
+    await fillVisible(page, '#node-config-input-database', pg.database);
+    await fillVisible(page, '#node-config-input-user', pg.user);
+    await page.locator('#node-config-input-password').last().fill(TYPED_PASSWORD);
+    await snap('greenplum-db-dialog');
+    await ui.confirmConfigDialog(page); // greenplum-db
+    await ui.confirmConfigDialog(page); // gpss-server
+    await ui.confirmNodeDialog(page); // gpss-write
+    assert.equal(await ui.isValid(page, write), true, 'gpss-write is valid once its server is set');
+
+    const status = await ui.deploy(page);
+    assert.equal(status, 200);
+    await snap('deployed');
+    for (let i = 0; i < 3; i++) assert.equal(await ui.clickInject(page, inject), 200);
+
+    const client = new Client({ connectionString: pg.url });
+    await client.connect();
+    try {
+      const rows = await waitFor('3 rows in e2e_readings', async () => {
+        const r = await client.query('SELECT device, value, ts FROM e2e_readings ORDER BY ts');
+        return r.rows.length >= 3 ? r.rows : null;
+      });
+      assert.equal(rows.length, 3);
+      assert.equal(rows[0].device, 'ui-1');
+      assert.equal(rows[0].value, 21.5);
+    } finally {
+      await client.end();
+    }
+    await snap('rows-written');
+  });
+
+  it('the password typed in the dialog is in neither the flows file nor GET /flows, only encrypted credentials', async () => {
+    const flowsFile = fs.readFileSync(red.flowFile, 'utf8');
+    assert.ok(!flowsFile.includes(TYPED_PASSWORD), 'password in flows.json');
+    const { flows } = await red.getFlows();
+    assert.ok(!JSON.stringify(flows).includes(TYPED_PASSWORD), 'password in GET /flows');
+    const credText = fs.readFileSync(red.credFile, 'utf8');
+    assert.ok(!credText.includes(TYPED_PASSWORD), 'password in clear in flows_cred.json');
+    assert.match(credText, /^\{\s*"\$"\s*:/, 'flows_cred.json is encrypted');
+    const db = flows.find((n) => n.type === 'greenplum-db');
+    assert.ok(db, 'the greenplum-db config node was deployed');
+    assert.ok(!('password' in db), 'no password property');
+    const cred = await red.request('GET', `/credentials/greenplum-db/${db.id}`);
+    assert.equal(cred.status, 200);
+    assert.deepEqual(cred.json(), { has_password: true });
+  });
+
+  it("each flow node's dialog opens, flags invalid input, and saves", async () => {
+    const existing = await page.evaluate(() => RED.nodes.filterNodes({}).map((n) => n.id));
+    let x = 150;
+    for (const type of FLOW_TYPES) {
+      const id = await ui.dropNode(page, type, x, 300);
+      x += 60;
+      await ui.editNode(page, id);
+      // The dialog rendered its template.
+      assert.ok(await page.locator('#node-input-name').isVisible(), `${type}: dialog has a name field`);
+      // A numeric field given text is flagged, and the node is invalid while it holds it.
+      const numeric = await page.evaluate((t) => {
+        const def = RED.nodes.getType(t);
+        const node = RED.editor.getEditStack ? null : null;
+        return Object.keys(def.defaults).find((k) => {
+          const v = def.defaults[k].validate;
+          return typeof v === 'function' && v.call({}, 'not-a-number') === false && $(`#node-input-${k}`).is(':visible');
+        });
+      }, type);
+      if (numeric) {
+        const field = page.locator(`#node-input-${numeric}`);
+        const good = await field.inputValue();
+        await field.fill('not-a-number');
+        await field.dispatchEvent('change');
+        await page.waitForFunction((k) => $(`#node-input-${k}`).hasClass('input-error'), numeric);
+        await field.fill(good);
+        await field.dispatchEvent('change');
+        await page.waitForFunction((k) => !$(`#node-input-${k}`).hasClass('input-error'), numeric);
+      }
+      // Required config nodes: pick an existing one, or add one through its dialog.
+      await fillConfigSelects(page, type);
+      await fillRequired(page, type);
+      await page.locator('#node-input-name').fill(`dialog ${type}`);
+      await snap(`dialog-${type}`);
+      await ui.confirmNodeDialog(page);
+      const saved = await page.evaluate((i) => ({ name: RED.nodes.node(i).name, valid: RED.nodes.node(i).valid }), id);
+      assert.equal(saved.name, `dialog ${type}`, `${type}: dialog saved`);
+      assert.equal(saved.valid, true, `${type}: valid after filling the dialog (${await invalidProps(page, id)})`);
+    }
+    assert.ok(existing.length > 0);
+  });
+
+  it('an example imported through Import > Examples deploys', async () => {
+    const examples = await red.request('GET', `/library/examples/flows/${PKG.name}/`);
+    assert.equal(examples.status, 200);
+    await page.evaluate(() => RED.workspaces.add());
+    await page.locator('#red-ui-header-button-sidemenu').click();
+    await page.locator('#menu-item-import').click();
+    await page.locator('#red-ui-clipboard-dialog').waitFor({ state: 'visible' });
+    await page.locator('#red-ui-clipboard-dialog .red-ui-tab:has-text("Examples"), #red-ui-clipboard-dialog a:has-text("Examples")').first().click();
+    const moduleEntry = page.locator(`#red-ui-clipboard-dialog .red-ui-treeList-label:has-text("${PKG.name}")`).first();
+    await moduleEntry.waitFor({ state: 'visible' });
+    await moduleEntry.click();
+    await snap('examples-dialog');
+    // Open sub-folders until an example entry (a leaf) is visible, then pick it.
+    const leaf = await openFirstExample(page);
+    assert.ok(leaf, 'no example entry under our module');
+    await page.locator('#red-ui-clipboard-dialog-ok').click();
+    await page.locator('#red-ui-clipboard-dialog').waitFor({ state: 'hidden' });
+    // Imported nodes follow the mouse until placed with a click.
+    const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
+    await page.mouse.move(chart.x + 200, chart.y + 200, { steps: 5 });
+    await page.mouse.click(chart.x + 200, chart.y + 200);
+    const imported = await page.evaluate(() => RED.nodes.filterNodes({ z: RED.workspaces.active() }).map((n) => n.type));
+    assert.ok(imported.some((t) => FLOW_TYPES.includes(t)), `the example brought our nodes (${imported.join(', ')})`);
+    await snap('example-imported');
+    const status = await ui.deploy(page);
+    assert.equal(status, 200);
+    const { flows } = await red.getFlows();
+    for (const t of new Set(imported)) assert.ok(flows.some((n) => n.type === t), `${t} deployed`);
+  });
+});
+
+async function waitFor(what, fn, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Fills the visible (top-most) input of that id: nested config dialogs reuse ids. */
+async function fillVisible(page, selector, value) {
+  const input = page.locator(`${selector}:visible`).last();
+  await input.fill(value);
+}
+
+/** Sets the inject node's msg.payload to JSON through its TypedInput. */
+async function setInjectJsonPayload(page, value) {
+  // The first property row is msg.payload; switch its TypedInput to JSON and type the value.
+  const row = page.locator('#node-input-property-container li').first();
+  await row.locator('.red-ui-typedInput-type-select').last().click();
+  await page.locator('.red-ui-typedInput-options:visible a[value="json"]').click();
+  const input = row.locator('.red-ui-typedInput-container').last().locator('input.red-ui-typedInput-input');
+  await input.fill(JSON.stringify(value));
+}
+
+/** gpss-write specifics: stream mode, the table, a short commit interval for the test. */
+async function fillGpssWrite(page, { table }) {
+  const has = (id) => page.locator(`#node-input-${id}`).count();
+  if (await has('mode')) await page.locator('#node-input-mode').selectOption('stream');
+  await page.locator('#node-input-table').fill(table);
+  for (const [id, value] of [
+    ['commitInterval', '200'],
+    ['commitMs', '200'],
+    ['flushInterval', '100'],
+  ]) {
+    if (await has(id)) await page.locator(`#node-input-${id}`).fill(value);
+  }
+}
+
+/** For every config-node property of the type: choose an existing node or create one. */
+async function fillConfigSelects(page, type) {
+  const props = await page.evaluate((t) => {
+    const def = RED.nodes.getType(t);
+    return Object.keys(def.defaults)
+      .filter((k) => def.defaults[k].type && def.defaults[k].required)
+      .map((k) => ({ prop: k, type: def.defaults[k].type }));
+  }, type);
+  for (const { prop, type: cfgType } of props) {
+    const options = await page.locator(`#node-input-${prop} option`).evaluateAll((os) => os.map((o) => o.value));
+    const existing = options.find((v) => v && v !== '_ADD_');
+    if (existing) {
+      await page.locator(`#node-input-${prop}`).selectOption(existing);
+      continue;
+    }
+    await page.locator(`#node-input-lookup-${prop}`).click();
+    if (cfgType === 'oss-account') {
+      await page.locator('#node-config-input-bucket').last().waitFor({ state: 'visible' });
+      await fillVisible(page, '#node-config-input-endpoint', 'http://127.0.0.1:9000');
+      await fillVisible(page, '#node-config-input-bucket', 'e2e-bucket');
+      await fillVisible(page, '#node-config-input-accessKeyId', OSS_KEY_ID);
+      await page.locator('#node-config-input-accessKeySecret').last().fill(OSS_SECRET);
+    } else {
+      throw new Error(`${type}.${prop}: no ${cfgType} to choose and no recipe to create one`);
+    }
+    await ui.confirmConfigDialog(page);
+  }
+}
+
+/** Values for required plain fields of each node type, set only when the field is empty. */
+const REQUIRED_VALUES = { table: 'e2e_readings', prefix: 'e2e/', query: 'SELECT 1' };
+
+async function fillRequired(page, type) {
+  const fields = await page.evaluate((t) => {
+    const def = RED.nodes.getType(t);
+    return Object.keys(def.defaults).filter((k) => def.defaults[k].required && !def.defaults[k].type);
+  }, type);
+  for (const k of fields) {
+    const input = page.locator(`#node-input-${k}`);
+    if (!(await input.count()) || !(await input.isVisible())) continue;
+    if ((await input.inputValue()) === '' && REQUIRED_VALUES[k]) await input.fill(REQUIRED_VALUES[k]);
+  }
+}
+
+/** Names of the properties the editor considers invalid (for assertion messages). */
+function invalidProps(page, id) {
+  return page.evaluate((i) => {
+    const n = RED.nodes.node(i);
+    const def = RED.nodes.getType(n.type);
+    return Object.keys(def.defaults)
+      .filter((k) => {
+        const r = RED.editor.validateNodeProperty(n, def.defaults, k, n[k]);
+        return r !== true;
+      })
+      .join(', ');
+  }, id);
+}
+
+/** Expands folders in the examples tree until a leaf is selected; returns its label. */
+async function openFirstExample(page) {
+  for (let i = 0; i < 6; i++) {
+    const selected = await page.evaluate(() => {
+      const dlg = document.getElementById('red-ui-clipboard-dialog');
+      const labels = Array.from(dlg.querySelectorAll('.red-ui-treeList-label')).filter((e) => e.offsetParent !== null);
+      // A leaf has no expand arrow ("treeList-icon" with chevron) and is not a folder.
+      const leaf = labels.find((e) => !e.querySelector('.fa-folder, .fa-folder-open, .red-ui-treeList-icon .fa-angle-right') && e.closest('li') && !e.closest('li').querySelector('ol, ul') && /\S/.test(e.textContent) && e.textContent.indexOf('@') < 0 && !/^node-red$/i.test(e.textContent.trim()));
+      return leaf ? leaf.textContent.trim() : null;
+    });
+    if (selected) {
+      await page.locator(`#red-ui-clipboard-dialog .red-ui-treeList-label:has-text("${selected}")`).first().click();
+      if (await page.locator('#red-ui-clipboard-dialog-ok').isEnabled()) return selected;
+    }
+    const folder = page.locator('#red-ui-clipboard-dialog .red-ui-treeList-label:visible .fa-folder').first();
+    if (!(await folder.count())) return null;
+    await folder.click();
+  }
+  return null;
+}
