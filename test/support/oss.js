@@ -85,13 +85,30 @@ async function startTestOssEmulator(options = {}) {
 /**
  * Registers before/after hooks around one emulator for the calling test file and returns
  * a handle whose fields (see startTestOssEmulator) are filled in `before`.
+ * `handle.ready` resolves once they are: a test file's own `before` hook that needs the
+ * emulator must `await oss.ready` (Node 20 starts root-level before hooks without waiting
+ * for earlier ones).
  */
 function useOssEmulator(options = {}) {
-  const handle = {};
+  let resolveReady;
+  let rejectReady;
+  const handle = {
+    ready: new Promise((resolve, reject) => {
+      resolveReady = resolve;
+      rejectReady = reject;
+    }),
+  };
+  handle.ready.catch(() => undefined); // reported by the failing hook itself
   let running = null;
   before(async () => {
-    running = await startTestOssEmulator(options);
+    try {
+      running = await startTestOssEmulator(options);
+    } catch (err) {
+      rejectReady(err);
+      throw err;
+    }
     Object.assign(handle, running);
+    resolveReady(handle);
   });
   after(async () => {
     if (running) await running.stop();
