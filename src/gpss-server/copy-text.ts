@@ -297,7 +297,7 @@ export class RowRenderer {
       let field = 0;
       let s = 0;
       let e = 0;
-      let p = pos;
+      let p = vEnd - LO;
       while (p < vEnd) {
         p = readVarint(src, p, vEnd);
         const f = LO >>> 3;
@@ -381,7 +381,7 @@ export class RowRenderer {
           out.buf[out.pos++] = BS;
           out.buf[out.pos++] = BS;
           out.buf[out.pos++] = 120; // x
-          out.pos += out.buf.write(src.toString('hex', s, e), out.pos, 'hex');
+          out.pos += out.buf.write(src.toString('hex', s, e), out.pos, 'latin1');
         } else {
           this.text(src, s, e, p, out);
         }
