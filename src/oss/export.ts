@@ -4,12 +4,17 @@
  * uncompressed data, always on a row boundary. Also `ObjectRollingWriter` for rows that arrive
  * as messages (oss-export's messages mode).
  */
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ClientBase } from 'pg';
-import type { FormatOptions } from './format';
+import { to as copyTo } from 'pg-copy-streams';
+import { FormatOptions, ResolvedFormat, resolveFormat, copyWithOptions, quoteIdent, newlineBytes } from './format';
 import type { OssClientLike } from './oss-client';
-import type { UploadOptions } from './multipart-upload';
-import type { CodecValue } from './codec';
-import type { GzipPool } from './parallel-gzip';
+import { MultipartUploadStream, UploadOptions, UploadResult } from './multipart-upload';
+import { CodecValue, createRowEncoder, RowBoundaryScanner, RowEncoder } from './codec';
+import { GzipPool, ParallelGzip } from './parallel-gzip';
+import { objectKey, objectMime } from './naming';
+import { OssAbortError } from './errors';
 
 export interface TransferProgress {
   rows: number;
@@ -20,7 +25,7 @@ export interface TransferProgress {
 }
 
 export interface TransferStats {
-  objects: Array<{ key: string; bytes: number; rows: number }>;
+  objects: Array<{ key: string; bytes: number; rows: number; etag?: string }>;
   rows: number;
   /** export: uncompressed bytes read from the database; import: bytes downloaded */
   bytesIn: number;
@@ -43,36 +48,342 @@ export interface ObjectWriterOptions {
   /** Column names, written as a header line in every object when `format.header`. */
   columns?: readonly string[];
   upload?: Omit<UploadOptions, 'signal' | 'onProgress' | 'mime'>;
-  /** Gzip worker pool to share; default: one private pool for this writer. */
+  /** Gzip worker pool to share; default: one private pool for this writer, closed by close()/abort(). */
   gzipPool?: GzipPool;
   gzipWorkers?: number;
+  /** Uncompressed bytes per gzip block. Default 256 KiB. */
+  gzipBlockSize?: number;
   signal?: AbortSignal;
+  /** Called at most every `progressIntervalMs` (default 250) while transferring, and at the end. */
   onProgress?: (p: TransferProgress) => void;
+  progressIntervalMs?: number;
   /** Timestamp in the object names. Default: now. */
   at?: Date;
 }
 
+interface OpenObject {
+  key: string;
+  sink: MultipartUploadStream;
+  head: Writable;
+  gzip: ParallelGzip | null;
+  bytesIn: number;
+  rows: number;
+  done: Promise<UploadResult>;
+  error: Error | null;
+}
+
+function waitDrain(w: Writable, obj: OpenObject): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      w.off('drain', onDrain);
+      w.off('error', onError);
+      w.off('close', onClose);
+    };
+    const onDrain = () => {
+      cleanup();
+      resolve();
+    };
+    const onError = (e: Error) => {
+      cleanup();
+      reject(e);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(obj.error ?? new Error('object stream closed'));
+    };
+    w.on('drain', onDrain);
+    w.on('error', onError);
+    w.on('close', onClose);
+  });
+}
+
+/** Rows (arrays, in column order) or pre-encoded row bytes → rolling objects. */
+export class ObjectRollingWriter {
+  readonly format: ResolvedFormat;
+  private readonly o: ObjectWriterOptions;
+  private readonly level: number;
+  private readonly rollover: number;
+  private readonly at: Date;
+  private pool: GzipPool | null = null;
+  private readonly ownPool: boolean;
+  private current: OpenObject | null = null;
+  private seq = 0;
+  private readonly encoder: RowEncoder;
+  private headerBytes: Buffer | null = null;
+  private readonly started = Date.now();
+  private lastProgress = 0;
+  private uploadedDone = 0;
+  private uploadedCurrent = 0;
+  private closed = false;
+  readonly stats: TransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: 0 };
+
+  constructor(options: ObjectWriterOptions) {
+    this.o = options;
+    this.format = resolveFormat(options.format);
+    this.level = options.gzipLevel ?? 1;
+    if (!Number.isInteger(this.level) || this.level < 0 || this.level > 9) throw new RangeError(`gzipLevel must be 0 (none) or 1–9, got ${options.gzipLevel}`);
+    this.rollover = options.rolloverBytes ?? 256 * 1024 * 1024;
+    if (!(this.rollover > 0)) throw new RangeError('rolloverBytes must be positive');
+    this.at = options.at ?? new Date();
+    this.ownPool = !options.gzipPool;
+    this.pool = options.gzipPool ?? null;
+    this.encoder = createRowEncoder(this.format);
+    if (this.format.header) {
+      if (options.columns) this.headerBytes = Buffer.from(this.encoder.encodeHeader(options.columns));
+    }
+    // Validate naming up front, before any data moves.
+    objectKey({ prefix: options.prefix, name: options.name, at: this.at, seq: 0, format: this.format.format, gzip: this.level > 0 });
+  }
+
+  /** Sets the header line (with its terminator) written at the start of every object. */
+  setHeaderLine(line: Buffer): void {
+    this.headerBytes = line;
+  }
+
+  private progress(force = false): void {
+    const cb = this.o.onProgress;
+    if (!cb) return;
+    const now = Date.now();
+    if (!force && now - this.lastProgress < (this.o.progressIntervalMs ?? 250)) return;
+    this.lastProgress = now;
+    cb({ rows: this.stats.rows, bytesIn: this.stats.bytesIn, bytesOut: this.uploadedDone + this.uploadedCurrent, objects: this.stats.objects.length, ms: now - this.started });
+  }
+
+  private open(): OpenObject {
+    if (this.o.signal?.aborted) throw new OssAbortError();
+    const gz = this.level > 0;
+    const key = objectKey({ prefix: this.o.prefix, name: this.o.name, at: this.at, seq: this.seq++, format: this.format.format, gzip: gz });
+    this.uploadedCurrent = 0;
+    const sink = new MultipartUploadStream(this.o.oss, key, {
+      ...this.o.upload,
+      mime: objectMime(this.format.format, gz),
+      signal: this.o.signal,
+      onProgress: (n) => {
+        this.uploadedCurrent = n;
+        this.progress();
+      },
+    });
+    let gzip: ParallelGzip | null = null;
+    if (gz) {
+      this.pool ??= new GzipPool({ size: this.o.gzipWorkers });
+      gzip = new ParallelGzip({ level: this.level, pool: this.pool, blockSize: this.o.gzipBlockSize });
+    }
+    const obj: OpenObject = { key, sink, head: gzip ?? sink, gzip, bytesIn: 0, rows: 0, done: null as unknown as Promise<UploadResult>, error: null };
+    const piped = gzip ? pipeline(gzip, sink) : new Promise<void>((res, rej) => sink.on('finish', res).on('error', rej));
+    obj.done = piped.then(() => sink.result);
+    obj.done.catch((e: Error) => {
+      obj.error ??= e;
+    });
+    this.current = obj;
+    if (this.headerBytes) {
+      obj.head.write(this.headerBytes);
+      obj.bytesIn += this.headerBytes.length;
+      this.stats.bytesIn += this.headerBytes.length;
+    }
+    return obj;
+  }
+
+  private async finishCurrent(): Promise<void> {
+    const obj = this.current;
+    if (!obj) return;
+    this.current = null;
+    obj.head.end();
+    const r = await obj.done;
+    this.uploadedDone += r.bytes;
+    this.uploadedCurrent = 0;
+    this.stats.bytesOut = this.uploadedDone;
+    this.stats.objects.push({ key: r.key, bytes: r.bytes, rows: obj.rows, etag: r.etag });
+    this.progress(true);
+  }
+
+  /** Appends bytes that hold whole rows already encoded in the writer's format; resolves when accepted (backpressure). */
+  async writeEncoded(chunk: Buffer, rows: number): Promise<void> {
+    if (this.closed) throw new Error('ObjectRollingWriter is closed');
+    if (this.o.signal?.aborted) throw new OssAbortError();
+    const obj = this.current ?? this.open();
+    if (obj.error) throw obj.error;
+    obj.bytesIn += chunk.length;
+    obj.rows += rows;
+    this.stats.bytesIn += chunk.length;
+    this.stats.rows += rows;
+    if (!obj.head.write(chunk)) await waitDrain(obj.head, obj);
+    if (obj.error) throw obj.error;
+    this.progress();
+    if (obj.bytesIn >= this.rollover) await this.finishCurrent();
+  }
+
+  /** Appends rows (arrays in column order); resolves when accepted (backpressure). */
+  async writeRows(rows: readonly (readonly CodecValue[])[]): Promise<void> {
+    let text = '';
+    let n = 0;
+    for (const r of rows) {
+      text += this.encoder.encodeRow(r);
+      n++;
+      if (text.length >= 256 * 1024) {
+        await this.writeEncoded(Buffer.from(text), n);
+        text = '';
+        n = 0;
+      }
+    }
+    if (n) await this.writeEncoded(Buffer.from(text), n);
+  }
+
+  /** Finishes the current object now (control message / timer), if it has rows. */
+  async flush(): Promise<void> {
+    if (this.current && this.current.rows > 0) await this.finishCurrent();
+  }
+
+  /** The number of objects finished or open. */
+  get objectCount(): number {
+    return this.stats.objects.length + (this.current ? 1 : 0);
+  }
+
+  /**
+   * Finishes the last object and returns the stats. With `emptyObject`, an export that wrote
+   * no rows still produces one (empty or header-only) object, so "no data" is visible in OSS.
+   */
+  async close(opts: { emptyObject?: boolean } = {}): Promise<TransferStats> {
+    if (this.closed) return this.stats;
+    try {
+      if (opts.emptyObject && this.objectCount === 0) this.open();
+      await this.finishCurrent();
+      this.closed = true;
+      this.stats.ms = Date.now() - this.started;
+      this.progress(true);
+      return this.stats;
+    } catch (err) {
+      await this.abort(err as Error);
+      throw err;
+    } finally {
+      if (this.ownPool && this.pool) await this.pool.close();
+    }
+  }
+
+  /** Aborts the object being uploaded (no dangling multipart upload); finished objects stay. */
+  async abort(err?: Error): Promise<void> {
+    this.closed = true;
+    const obj = this.current;
+    this.current = null;
+    if (obj) {
+      const e = err ?? new OssAbortError();
+      obj.gzip?.destroy(e);
+      obj.sink.destroy(e);
+      await obj.sink.result.catch(() => undefined);
+      await obj.done.catch(() => undefined);
+    }
+    if (this.ownPool && this.pool) await this.pool.close();
+  }
+}
+
 export interface ExportQueryOptions extends Omit<ObjectWriterOptions, 'columns'> {
+  /** A connected client; it is not released here. After a failure or cancellation mid-COPY, discard it. */
   pgClient: ClientBase;
   /** SELECT statement; or `table` */
   query?: string;
-  /** Table to export; `schema.table` as { schema, table } or a plain name. */
+  /** Table to export: a plain name or { schema, table }. */
   table?: string | { schema?: string; table: string };
+  /** With no rows, still write one (empty or header-only) object. Default true. */
+  emptyObject?: boolean;
 }
 
-export declare function exportQueryToOss(options: ExportQueryOptions): Promise<TransferStats>;
+function tableRef(t: string | { schema?: string; table: string }): string {
+  if (typeof t === 'string') return quoteIdent(t);
+  return `${t.schema ? quoteIdent(t.schema) + '.' : ''}${quoteIdent(t.table)}`;
+}
 
-/** Rows (arrays, in column order) → rolling objects. `close()` finishes the last object. */
-export declare class ObjectRollingWriter {
-  constructor(options: ObjectWriterOptions);
-  /** Appends rows; resolves when they are accepted (backpressure). */
-  writeRows(rows: readonly (readonly CodecValue[])[]): Promise<void>;
-  /** Appends bytes that hold whole rows already encoded in the writer's format. */
-  writeEncoded(chunk: Buffer, rows: number): Promise<void>;
-  /** Finishes the current object now (control message / timer), if it has rows. */
-  flush(): Promise<void>;
-  /** Finishes the last object and returns the stats. */
-  close(): Promise<TransferStats>;
-  /** Aborts the object being uploaded (no dangling multipart upload). */
-  abort(err?: Error): Promise<void>;
+/**
+ * Splits COPY output into whole rows: returns the bytes up to the last row end (with the
+ * terminator rewritten when the target newline is not LF) and the number of rows in them.
+ */
+class CopyRowSplitter {
+  private readonly scanner: RowBoundaryScanner;
+  private carry: Buffer | null = null;
+  private readonly nl: Buffer | null;
+  constructor(f: ResolvedFormat) {
+    // COPY always writes LF; scan for LF whatever the target newline is.
+    this.scanner = new RowBoundaryScanner({ ...f, newline: 'LF' });
+    this.nl = f.newline === 'LF' ? null : newlineBytes(f.newline);
+  }
+  /** Whole rows from `chunk` (plus the carried partial row). */
+  push(chunk: Buffer): { data: Buffer; rows: number; firstRowLength: number } | null {
+    const base = this.carry ? this.carry.length : 0;
+    let rows = 0;
+    let last = -1;
+    const ends: number[] = [];
+    let i = this.scanner.next(chunk, 0);
+    // Terminator positions are unchanged by the rewrite up to the first row's end.
+    const firstRowLength = i === -1 ? -1 : base + i + (this.nl ? this.nl.length : 1);
+    while (i !== -1) {
+      rows++;
+      last = i;
+      if (this.nl) ends.push(base + i);
+      i = this.scanner.next(chunk, i + 1);
+    }
+    if (last === -1) {
+      this.carry = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+      return null;
+    }
+    const head = chunk.subarray(0, last + 1);
+    let data = this.carry ? Buffer.concat([this.carry, head]) : head;
+    this.carry = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : null;
+    if (this.nl) data = this.rewrite(data, ends);
+    return { data, rows, firstRowLength };
+  }
+  private rewrite(data: Buffer, ends: number[]): Buffer {
+    const parts: Buffer[] = [];
+    let from = 0;
+    for (const e of ends) {
+      parts.push(data.subarray(from, e), this.nl!);
+      from = e + 1;
+    }
+    return Buffer.concat(parts);
+  }
+  /** A final row without terminator (COPY never produces one, but be exact). */
+  end(): Buffer | null {
+    const c = this.carry;
+    this.carry = null;
+    return c && c.length ? c : null;
+  }
+}
+
+/** COPY (query | table) TO STDOUT → gzip → multipart upload, rolling objects over by size. */
+export async function exportQueryToOss(options: ExportQueryOptions): Promise<TransferStats> {
+  if (!options.query === !options.table) throw new TypeError('exportQueryToOss needs exactly one of query or table');
+  const writer = new ObjectRollingWriter(options);
+  const f = writer.format;
+  const source = options.query ? `(${options.query.trim().replace(/;\s*$/, '')})` : tableRef(options.table!);
+  const sql = `COPY ${source} TO STDOUT WITH ${copyWithOptions(f, f.header)}`;
+  const splitter = new CopyRowSplitter(f);
+  let headerPending = f.header;
+  const copy = options.pgClient.query(copyTo(sql));
+  const onAbort = () => copy.destroy(new OssAbortError());
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (options.signal?.aborted) throw new OssAbortError();
+    for await (const chunk of copy as AsyncIterable<Buffer>) {
+      const got = splitter.push(chunk);
+      if (!got) continue;
+      let { data, rows } = got;
+      if (headerPending) {
+        // The first line COPY writes is the header: keep it for every object instead.
+        const cut = got.firstRowLength;
+        writer.setHeaderLine(Buffer.from(data.subarray(0, cut)));
+        data = data.subarray(cut);
+        rows -= 1;
+        headerPending = false;
+        if (!rows) continue;
+      }
+      await writer.writeEncoded(data, rows);
+    }
+    const tail = splitter.end();
+    if (tail) await writer.writeEncoded(Buffer.concat([tail, newlineBytes(f.newline)]), 1);
+    return await writer.close({ emptyObject: options.emptyObject ?? true });
+  } catch (err) {
+    copy.destroy();
+    await writer.abort(err as Error);
+    if (options.signal?.aborted && !(err instanceof OssAbortError)) throw new OssAbortError();
+    throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
 }

@@ -25,5 +25,7 @@ export interface OssClientLike {
   abortMultipartUpload(name: string, uploadId: string, options?: { timeout?: number }): Promise<unknown>;
   listV2(query: { prefix?: string; 'continuation-token'?: string; 'max-keys'?: string | number; delimiter?: string }, options?: { timeout?: number }): Promise<{ objects?: OssObjectMeta[] | null; nextContinuationToken?: string | null; isTruncated: boolean }>;
   getStream(name: string, options?: { timeout?: number; headers?: object }): Promise<{ stream?: Readable | unknown; res: OssResponseInfo }>;
+  /** Optional (ali-oss has it): used to clean up uploads whose Initiate response was lost. */
+  listUploads?(query: { prefix?: string; 'max-uploads'?: number }, options?: { timeout?: number }): Promise<{ uploads: Array<{ name: string; uploadId: string }> }>;
   head(name: string, options?: { timeout?: number }): Promise<{ status: number; res: OssResponseInfo; meta?: unknown }>;
 }
