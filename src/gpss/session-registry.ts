@@ -64,7 +64,9 @@ export class GpssService implements JobSessionApi {
   /** Wraps an error so that its message names the problem and holds no secret. */
   safeError(err: unknown, what: string): Error {
     const redact = this.options.redact ?? ((s: string) => s);
-    const e = new Error(redact(`${what}: ${errorText(err)}`));
+    const m = errorText(err);
+    // GpssError messages already name the RPC ("GPSS Write failed: …").
+    const e = new Error(redact(/^GPSS \w+ failed/.test(m) ? m : `${what}: ${m}`));
     const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
     if (code !== undefined) (e as Error & { code?: unknown }).code = code;
     return e;

@@ -79,7 +79,7 @@ export = function (RED: NodeAPI): void {
         const starting = startGpssServer({
           listen: `127.0.0.1:${embeddedPort}`,
           databaseUrl: db.connectionUrl(),
-          allowHosts: [db.host],
+          allowHosts: [`${db.host}:${db.port}`],
           log: (line: string) => node.trace(node.redact(line)),
         });
         embedded = starting;
