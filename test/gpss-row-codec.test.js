@@ -48,6 +48,10 @@ test('oneof members holding their default are still written (08 00, 58 00)', () 
   assert.deepStrictEqual(decodeRow(Buffer.from('0a00', 'hex')), [{}]);
 });
 
+test('DBValues decoded by proto-loader (oneofs: true adds DBType) encode as their member', () => {
+  assert.equal(encodeRow([{ StringValue: 'xxx', DBType: 'StringValue' }, { Int32Value: 77, DBType: 'Int32Value' }, { NullValue: 'NULL_VALUE', DBType: 'NullValue' }]).toString('hex'), '0a053a037878780a02084d0a025800');
+});
+
 test('Int32Value: limits and varint boundaries, negatives as 10-byte varints', () => {
   const vals = [0, 1, -1, 127, 128, 300, 16383, 16384, 2147483647, -2147483648, -123456];
   for (const v of vals) crossCheck([{ Int32Value: v }], `int32 ${v}`);

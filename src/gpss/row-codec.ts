@@ -477,6 +477,8 @@ function writeDBValue(w: RowWriter, v: DBValue, i: number): void {
   if (v === null || typeof v !== 'object') throw new RowEncodeError(`value ${i}: expected a DBValue object, got ${preview(v)}`, i);
   let key: string | undefined;
   for (const k in v) {
+    // proto-loader's `oneofs: true` adds a virtual DBType key naming the member: not a member.
+    if (k === 'DBType') continue;
     if (key !== undefined) throw new RowEncodeError(`value ${i}: a DBValue must set exactly one member, got ${key} and ${k}`, i);
     key = k;
   }
