@@ -115,7 +115,9 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
   const defaultBucket = options.buckets?.[0];
   const faults = new FaultInjector({ rate: options.faultRate ?? 0, kinds: options.faultKinds });
   const log = options.log;
-  const records: RequestRecord[] = [];
+  // Pushed when a request arrives and read live, so a client that has its answer already
+  // sees the request here (the handler's bookkeeping may finish a moment later).
+  const records: Array<{ rec: RequestRecord; ctx: ResponseContext }> = [];
   const secrets = new Map([[options.accessKeyId, options.accessKeySecret]]);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -132,6 +134,9 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
     res.setHeader('x-oss-request-id', requestId);
     let info: RequestInfo = { method, bucket: '', key: '', operation: 'Unknown' };
     let fault: FaultKind | undefined;
+    const rec: RequestRecord = { method, bucket: '', key: '', operation: 'Unknown', status: 0, bytes: 0, requestId };
+    records.push({ rec, ctx });
+    if (records.length > 10000) records.splice(0, records.length - 10000);
     try {
       const url = req.url ?? '/';
       const qi = url.indexOf('?');
@@ -142,8 +147,10 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
       const addr = resolveAddress(hostHeader, rawPath, (b) => store.hasBucket(b), defaultBucket);
       const operation = operationOf(method, addr.key, query);
       info = { method, bucket: addr.bucket ?? '', key: addr.key, operation };
+      Object.assign(rec, { bucket: info.bucket, key: info.key, operation });
 
       fault = faults.pick(info);
+      if (fault) rec.fault = fault;
       if (fault === 'reset') {
         req.socket.destroy();
         return;
@@ -196,13 +203,8 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
       if (!req.readableEnded) req.resume();
       await sendError(ctx, res, ossErr);
     } finally {
-      const rec: RequestRecord = {
-        method, bucket: info.bucket, key: info.key, operation: info.operation,
-        status: fault === 'reset' ? 0 : ctx.status, bytes: ctx.bytesSent, requestId,
-        ...(fault ? { fault } : {}),
-      };
-      records.push(rec);
-      if (records.length > 10000) records.splice(0, records.length - 10000);
+      rec.status = fault === 'reset' ? 0 : ctx.status;
+      rec.bytes = ctx.bytesSent;
       log?.(`${method} /${info.bucket}/${info.key} ${info.operation} ${rec.status}${fault ? ` fault=${fault}` : ''} ${rec.bytes}B ${Date.now() - started}ms`);
     }
   }
@@ -236,7 +238,7 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
     setFaults: (f) => faults.set(f),
     createBucket: (name) => store.createBucket(name),
     listMultipartUploads: async (bucket) => store.listUploads(bucket).map((u) => ({ key: u.key, uploadId: u.uploadId })),
-    requests: () => records,
+    requests: () => records.map(({ rec, ctx }) => ({ ...rec, status: rec.fault === 'reset' ? 0 : ctx.status, bytes: Math.max(rec.bytes, ctx.bytesSent) })),
     clearRequests: () => { records.length = 0; },
     stop: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
