@@ -8,6 +8,8 @@
 //   createRowEncoder   JS object → Row bytes          vs map object → DBValues + Row.encode
 //   WriteRequest       5000 encoded rows → request     vs WriteRequest.encode({Rows: [{Data}]})
 //   decodeRow          Row bytes → DBValue[]          vs Row.decode (+ toObject to the same shape)
+//   Write RPC          GpssClient.write, 5000-row batches to a do-nothing grpc-js server on loopback
+//                      vs the proto-loader generated client's Write({Session, Rows: [{Data}]})
 // Usage: node bench/row-encoder.bench.js [rows]   (npm run bench row-encoder)
 const path = require('node:path');
 const assert = require('node:assert/strict');
@@ -17,6 +19,9 @@ const dist = path.join(__dirname, '..', 'dist', 'gpss');
 const { encodeRow, decodeRow } = require(path.join(dist, 'row-codec.js'));
 const { createRowEncoder } = require(path.join(dist, 'value-mapping.js'));
 const { encodeWriteRequest } = require(path.join(dist, 'write-request.js'));
+const { GpssClient } = require(path.join(dist, 'client.js'));
+const { gpssServiceDefinition, gpssClientConstructor } = require(path.join(dist, 'proto.js'));
+const grpc = require('@grpc/grpc-js');
 
 const N = Number(process.argv[2]) || 200_000;
 const RUNS = 5;
@@ -126,6 +131,48 @@ function pbDecode() {
   }, N);
 }
 
+// A do-nothing server that does not even decode Write requests: only the client side differs.
+async function startNullServer() {
+  const def = { ...gpssServiceDefinition() };
+  def.Write = { ...def.Write, requestDeserialize: (b) => b };
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  server.addService(def, { Write: (call, cb) => cb(null, {}) });
+  const port = await new Promise((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  return { server, port };
+}
+
+async function rpcCases(results) {
+  const { server, port } = await startNullServer();
+  const ours = new GpssClient({ host: '127.0.0.1', port });
+  const Gpss = gpssClientConstructor();
+  const generated = new Gpss(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const genWrite = (rows) =>
+    new Promise((resolve, reject) =>
+      generated.Write({ Session: { ID: SESSION }, Rows: rows.map((Data) => ({ Data })) }, { deadline: Date.now() + 30000 }, (e) => (e ? reject(e) : resolve())),
+    );
+  const timeAsync = async (fn) => {
+    const t0 = process.hrtime.bigint();
+    for (const b of batches) await fn(b);
+    return N / (Number(process.hrtime.bigint() - t0) / 1e9);
+  };
+  const oursRpc = () => timeAsync((b) => ours.write(SESSION, b));
+  const genRpc = () => timeAsync(genWrite);
+  await oursRpc();
+  await genRpc();
+  let o = 0;
+  let a = 0;
+  for (let r = 0; r < RUNS; r++) {
+    o = Math.max(o, await bestOf(1, oursRpc));
+    a = Math.max(a, await bestOf(1, genRpc));
+  }
+  results.push({ case: `Write RPC, ${BATCH}-row batches, loopback null server`, unit: 'rows/s', ours: o, anchor: a, anchorName: 'proto-loader client Write' });
+  ours.shutdown();
+  grpc.Client.prototype.close.call(generated);
+  server.forceShutdown();
+}
+
 (async () => {
   // Warm both sides up so that neither pays for optimisation inside its timed runs.
   for (const f of [oursEncodeRow, pbEncodeRow, oursEncodeObject, pbEncodeObject, oursWrite, pbWrite, oursDecode, pbDecode]) f();
@@ -144,6 +191,7 @@ function pbDecode() {
   await pair('createRowEncoder.encodeObject (JS object → Row bytes)', oursEncodeObject, pbEncodeObject, 'map + protobufjs Row.encode');
   await pair(`WriteRequest of ${BATCH} encoded rows`, oursWrite, pbWrite, 'protobufjs WriteRequest.encode');
   await pair('decodeRow (Row bytes → DBValue[])', oursDecode, pbDecode, 'protobufjs Row.decode + toObject');
+  await rpcCases(results);
   console.log(`rows: ${N}, best of ${RUNS} runs each (interleaved); row size ${encoded[0].length} bytes; checksum ${sink % 1000}`);
   report('row-encoder', results);
 })().catch((err) => {
