@@ -338,3 +338,34 @@ test('splitIntoWrites keeps order, respects the byte budget and isolates oversiz
   assert.equal(rowWireSize(126), 131);
   assert.equal(rowWireSize(127), 132);
 });
+
+test('TLS: the client verifies the server against tls.ca and can present a client certificate', async () => {
+  const { makePki } = require('./support/gpss-client-tls.js');
+  const pki = makePki();
+  // Server requires a client certificate signed by the CA (mutual TLS).
+  const server = new grpc.Server();
+  const calls = [];
+  server.addService(gpssServiceDefinition(), { Connect: (call, cb) => (calls.push(call.request), cb(null, { ID: 'tls-session' })) });
+  const port = await new Promise((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createSsl(pki.ca, [{ cert_chain: pki.cert, private_key: pki.key }], true), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  const attempt = async (endpointExtra) => {
+    const c = new GpssClient({ host: '127.0.0.1', port, ...endpointExtra }, { deadlineMs: 5000 });
+    try {
+      return await c.connect(LOGIN);
+    } finally {
+      c.shutdown();
+    }
+  };
+  try {
+    assert.equal(await attempt({ tls: { ca: pki.ca, cert: pki.cert, key: pki.key } }), 'tls-session');
+    assert.equal(calls.length, 1);
+    // Plaintext, an unknown CA, or no client certificate: refused, and never a password leak.
+    for (const extra of [{}, { tls: { ca: pki.otherCa, cert: pki.cert, key: pki.key } }, { tls: { ca: pki.ca } }]) {
+      await assert.rejects(attempt(extra), (e) => e instanceof GpssError && e.code === grpc.status.UNAVAILABLE && !e.message.includes(LOGIN.password), JSON.stringify(Object.keys(extra.tls ?? {})));
+    }
+    assert.equal(calls.length, 1);
+  } finally {
+    server.forceShutdown();
+  }
+});
