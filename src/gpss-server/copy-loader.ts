@@ -66,6 +66,7 @@ export class CopyLoader {
   loadedRows = 0;
   private rowStarts: number[] = []; // byte offset of each segment row; row i ends at rowStarts[i+1] or out.pos
   private rowNos: number[] = [];
+  private extraLines: Map<number, number> | null = null; // segment row → line breaks inside it (csv)
   private sent = 0; // bytes of the segment already handed to the current COPY
   private stream: CopyStream | null = null;
   private streamError: Error | null = null;
@@ -98,10 +99,29 @@ export class CopyLoader {
     this.rowNos.push(rowNo);
   }
 
+  /** The row begun last spans `n` more physical lines (a quoted csv field with line breaks). */
+  addLines(n: number): void {
+    if (n <= 0) return;
+    if (!this.extraLines) this.extraLines = new Map();
+    this.extraLines.set(this.rowStarts.length - 1, n);
+  }
+
+  /** Segment row index of physical line `line` of a COPY that started at row `lo`. */
+  private rowAtLine(lo: number, line: number): number {
+    if (!this.extraLines) return lo + line - 1;
+    let covered = 0;
+    for (let i = lo; i < this.rowStarts.length; i++) {
+      covered += 1 + (this.extraLines.get(i) ?? 0);
+      if (covered >= line) return i;
+    }
+    return this.rowStarts.length;
+  }
+
   /** Forgets the row begun last (it was rejected before reaching COPY). */
   dropRow(): void {
     this.out.pos = this.rowStarts.pop()!;
     this.rowNos.pop();
+    this.extraLines?.delete(this.rowStarts.length);
   }
 
   /**
@@ -158,6 +178,7 @@ export class CopyLoader {
     this.sent = 0;
     this.rowStarts = [];
     this.rowNos = [];
+    this.extraLines = null;
     this.out.reset();
   }
 
@@ -233,7 +254,7 @@ export class CopyLoader {
     let err: Error | null = first;
     while (err) {
       const at = this.rowError(err);
-      const index = at ? lo + at.line - 1 : -1;
+      const index = at ? this.rowAtLine(lo, at.line) : -1;
       if (!at || index >= rows) throw new LoadFailure(err, 'COPY failed');
       await this.client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
       const e = err as Error & { message: string };

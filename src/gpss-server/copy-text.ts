@@ -461,14 +461,20 @@ export class RowRenderer {
  * Appends it with a terminating newline; NUL, invalid UTF-8 or an embedded line break
  * (which would shift PostgreSQL's line numbers) reject the row.
  */
-export function appendRawLine(src: Uint8Array, start: number, end: number, out: CopyTextBuffer, allowQuotedNewlines: boolean): void {
+export function appendRawLine(src: Uint8Array, start: number, end: number, out: CopyTextBuffer, allowQuotedNewlines: boolean): number {
   while (end > start && (src[end - 1] === 10 || src[end - 1] === 13)) end--;
   const line = src.subarray(start, end);
   if (line.includes(0)) throw new ValueFormatError('', 'invalid byte sequence for encoding "UTF8": 0x00 (NUL byte)');
   if (!allowQuotedNewlines && (line.includes(10) || line.includes(13))) throw new ValueFormatError('', 'line break inside a delimited line');
+  // PostgreSQL counts a CR inside a quoted csv field in ways that depend on the data's first
+  // line ending; refusing it keeps error line numbers exact.
+  if (line.includes(13)) throw new ValueFormatError('', 'carriage return inside a csv line is not supported');
   if (!isUtf8(line)) throw new ValueFormatError('', 'invalid byte sequence for encoding "UTF8"');
   out.ensure(line.length + 1);
   out.buf.set(line, out.pos);
   out.pos += line.length;
   out.buf[out.pos++] = 10;
+  let breaks = 0;
+  for (let i = line.indexOf(10); i >= 0; i = line.indexOf(10, i + 1)) breaks++;
+  return breaks; // extra physical lines: PostgreSQL numbers csv errors by physical line
 }

@@ -163,7 +163,7 @@ export class Load {
       loader.beginRow(rowNo);
       try {
         if (this.renderer) this.renderer.render(buf, starts[r], ends[r], out);
-        else appendRawLine(buf, starts[r], ends[r], out, this.spec.format.kind === 'csv');
+        else loader.addLines(appendRawLine(buf, starts[r], ends[r], out, this.spec.format.kind === 'csv'));
       } catch (err) {
         loader.dropRow();
         if (err instanceof ValueFormatError) {
