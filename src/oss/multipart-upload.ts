@@ -281,3 +281,23 @@ export async function uploadStream(client: OssClientLike, key: string, source: A
   }
   return sink.result;
 }
+
+/**
+ * Aborts every unfinished multipart upload whose key starts with `prefix` and returns how many.
+ * For cleanup after an outage in which the server acted on Initiate but the answers were lost
+ * (then no client can know the upload ids until listing works again). Do not run it while
+ * another export writes under the same prefix.
+ */
+export async function abortMultipartUploadsUnder(client: OssClientLike, prefix: string, options: { retry?: RetryOptions; signal?: AbortSignal } = {}): Promise<number> {
+  if (!client.listUploads) throw new TypeError('this OSS client cannot list multipart uploads');
+  const { uploads } = await withRetry(() => client.listUploads!({ prefix, 'max-uploads': 1000 }, { timeout: 30000 }), { operation: 'ListMultipartUploads', key: prefix, signal: options.signal }, options.retry);
+  let n = 0;
+  for (const u of uploads) {
+    if (!u.name.startsWith(prefix)) continue;
+    await withRetry(() => client.abortMultipartUpload(u.name, u.uploadId, { timeout: 30000 }), { operation: 'AbortMultipartUpload', key: u.name, signal: options.signal }, options.retry).catch((err: unknown) => {
+      if ((err as OssOperationError).details?.status !== 404) throw err;
+    });
+    n++;
+  }
+  return n;
+}

@@ -52,15 +52,11 @@ export function isRetryableOssError(err: unknown): boolean {
   const name = typeof e.name === 'string' ? e.name : '';
   const code = typeof e.code === 'string' ? e.code : '';
   if (RETRY_NAMES.has(name) || RETRY_CODES.has(code)) return true;
-  if (status !== undefined) {
-    if (status < 0 || status >= 500 || status === 408 || status === 429) return true;
-    if (status >= 400) return false;
-  }
-  const msg = typeof e.message === 'string' ? e.message : '';
-  if (/socket hang up|ECONNRESET|timeout|premature|aborted|Non-whitespace before first tag|Unexpected end|closed/i.test(msg)) return true;
-  // Unknown errors without an HTTP status (e.g. an unparsable or missing response) are
-  // treated as transient: the attempt count still bounds them.
-  return status === undefined;
+  // Client errors are final (auth, missing key, bad request). Everything else — network
+  // errors, 5xx, and odd answers such as a 200 whose body was cut off — is transient; the
+  // attempt count still bounds it.
+  if (status !== undefined && status >= 400 && status < 500) return status === 408 || status === 429;
+  return true;
 }
 
 /** Server-requested delay (`x-oss-qos-delay-time`, ms) when present. */
