@@ -1,0 +1,188 @@
+'use strict';
+// Delivery guarantee of gpss-write under failure, in the real Node-RED runtime against a real
+// gpss-pg and PostgreSQL: the server stopped mid-stream and restarted on the same port, the
+// server kept down, redeploy and node close with uncommitted rows, and a stalled server
+// filling the buffer.
+const { test, before, after, beforeEach, afterEach } = require('node:test');
+const assert = require('node:assert/strict');
+const { Client } = require('pg');
+const { usePostgres } = require('./support/pg');
+const S = require('./support/gpss-nodes');
+
+const pg = usePostgres();
+let server = null;
+
+before(async () => {
+  await S.until(() => pg.url, 60000);
+  await S.query(pg.url, 'CREATE TABLE r (id int4 NOT NULL, note text)');
+});
+after(async () => {
+  if (server) await server.stop();
+});
+beforeEach(async () => {
+  await S.startNodeRed();
+  await S.query(pg.url, 'TRUNCATE r');
+  if (!server) server = await S.startServer(pg);
+});
+afterEach(async () => {
+  await S.helper.unload();
+  await S.stopNodeRed();
+});
+
+function flow(port, w = {}) {
+  return [
+    ...S.configNodes(pg, { gpssPort: port, rpcTimeout: 20 }),
+    S.flowNode({
+      id: 'w1', type: 'gpss-write', server: 'gs1', writeMode: 'stream', table: 'r', mode: 'insert',
+      commitRows: 20, commitInterval: 50, bufferRows: 100000, bufferMb: 16, maxRetries: 10, retryDelay: 100, closeTimeout: 8,
+      ...w, wires: [['out1']],
+    }),
+    S.flowNode({ id: 'out1', type: 'helper' }),
+    S.flowNode({ id: 'catch1', type: 'catch', scope: ['w1'], uncaught: false, wires: [['err1']] }),
+    S.flowNode({ id: 'err1', type: 'helper' }),
+  ];
+}
+
+async function idsInTable() {
+  const r = await S.query(pg.url, 'SELECT id FROM r');
+  return new Set(r.rows.map((x) => x.id));
+}
+
+test('server stopped mid-stream and started again on the same port: every message is retried and committed', async () => {
+  const port = server.port;
+  await S.helper.load(S.NODES, flow(port), S.credentials(pg.password));
+  const out = S.collect(S.helper.getNode('out1'));
+  const errs = S.collect(S.helper.getNode('err1'));
+  const w1 = S.helper.getNode('w1');
+  const ackedAt = new Map();
+  S.helper.getNode('out1').on('input', (m) => ackedAt.set(m.payload.id, Date.now()));
+  const N = 200;
+  let restartedAt = 0;
+  for (let i = 0; i < N; i++) {
+    if (i === 60) {
+      await server.stop();
+      server = null;
+    }
+    if (i === 120) {
+      server = await S.startServer(pg, port); // same port, fresh process state: sessions are gone
+      restartedAt = Date.now();
+    }
+    w1.receive({ payload: { id: i, note: 'm' + i } });
+    await S.sleep(10);
+  }
+  await S.until(() => out.msgs.length + errs.msgs.length >= N, 40000);
+  assert.deepEqual(errs.msgs.map((m) => m.error.message), [], 'no message should fail: the server came back within the retries');
+  assert.equal(out.msgs.length, N);
+  const ids = await idsInTable();
+  const missing = out.msgs.map((m) => m.payload.id).filter((id) => !ids.has(id));
+  assert.deepEqual(missing, [], 'acknowledged but not in the table');
+  for (let id = 60; id < 120; id++) {
+    assert.ok(ackedAt.get(id) >= restartedAt, `message ${id}, sent while the server was down, was acknowledged before it came back`);
+  }
+});
+
+test('server kept down: after the retries each message reaches Catch with its rows', async () => {
+  await S.helper.load(S.NODES, flow(server.port, { maxRetries: 2, retryDelay: 50, commitRows: 2 }), S.credentials(pg.password));
+  const out = S.collect(S.helper.getNode('out1'));
+  const errs = S.collect(S.helper.getNode('err1'));
+  const w1 = S.helper.getNode('w1');
+  w1.receive({ payload: { id: 1, note: 'before' } }); // describes the table, commits
+  await out.wait(1);
+  await server.stop();
+  server = null;
+  const sent = [];
+  for (let i = 10; i < 15; i++) {
+    const payload = [{ id: i, note: 'down' }, { id: i + 100, note: 'down' }];
+    sent.push(payload);
+    w1.receive({ payload });
+  }
+  await errs.wait(5, 20000);
+  assert.equal(out.msgs.length, 1, 'nothing acknowledged while the server is down');
+  for (const m of errs.msgs) {
+    assert.match(m.error.message, /not committed after retries/);
+    assert.equal(m.error.source.id, 'w1');
+  }
+  assert.deepEqual(errs.msgs.map((m) => m.payload).sort((a, b) => a[0].id - b[0].id), sent, 'rows intact in msg.payload');
+  assert.deepEqual([...(await idsInTable())], [1]);
+});
+
+test('redeploy (setFlows) with uncommitted rows: everything is committed or in Catch, nothing lost', async () => {
+  const creds = S.credentials(pg.password);
+  const f = flow(server.port, { commitRows: 1000000, commitInterval: 60000 });
+  await S.helper.load(S.NODES, f, creds);
+  const out = S.collect(S.helper.getNode('out1'));
+  const errs = S.collect(S.helper.getNode('err1'));
+  const w1 = S.helper.getNode('w1');
+  const N = 300;
+  for (let i = 0; i < N; i++) w1.receive({ payload: { id: i, note: 'held' } });
+  await S.sleep(300);
+  assert.equal(out.msgs.length, 0, 'held: interval 60 s, 1,000,000 rows');
+  assert.equal(await S.count(pg.url, 'r'), 0);
+  // A full deploy of a changed flow stops every node: gpss-write must commit before the
+  // gpss-server closes the channel (they close concurrently).
+  const changed = f.map((n) => (n.id === 'w1' ? { ...n, name: 'renamed' } : n));
+  await S.redeploy(changed, creds);
+  // Node-RED stopped the old flow (helper and Catch nodes included) before the commit returned,
+  // so the acknowledgements have nowhere to go; what matters is that the rows are durable by
+  // the time the deploy completed, exactly once.
+  const r = await S.query(pg.url, 'SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM r');
+  assert.deepEqual(r.rows[0], { n: N, d: N }, 'every held row committed once before the old flow finished stopping');
+  assert.equal(errs.msgs.length, 0);
+  // The new flow works on the restarted config nodes.
+  const out2 = S.collect(S.helper.getNode('out1'));
+  S.helper.getNode('w1').receive({ payload: { id: 9999 } });
+  await S.sleep(100);
+  await S.redeploy(changed.filter((n) => n.id !== 'w1'), creds); // remove it: flushes on close
+  await S.until(async () => (await idsInTable()).has(9999), 10000);
+  assert.ok(out2.msgs.length <= 1);
+});
+
+test('node close (unload) with uncommitted rows commits them before the channel closes', async () => {
+  await S.helper.load(S.NODES, flow(server.port, { commitRows: 1000000, commitInterval: 60000 }), S.credentials(pg.password));
+  const w1 = S.helper.getNode('w1');
+  for (let i = 0; i < 500; i++) w1.receive({ payload: [[i, 'u']] });
+  await S.sleep(200);
+  assert.equal(await S.count(pg.url, 'r'), 0);
+  await S.helper.unload(); // afterEach unloads again: harmless
+  assert.equal(await S.count(pg.url, 'r'), 500);
+  assert.equal(server.activeSessions(), 0, 'the config node disconnected its GPSS sessions on close');
+});
+
+test('buffer limit with a stalled server: memory stays bounded, excess messages fail fast to Catch', async () => {
+  await S.helper.load(
+    S.NODES,
+    flow(server.port, { commitRows: 100, commitInterval: 20, bufferRows: 1000, bufferMb: 64, closeTimeout: 3 }),
+    S.credentials(pg.password),
+  );
+  const out = S.collect(S.helper.getNode('out1'));
+  const errs = S.collect(S.helper.getNode('err1'));
+  const w1 = S.helper.getNode('w1');
+  w1.receive({ payload: { id: -1 } });
+  await out.wait(1);
+  // Stall the server: its COPY into r waits behind this lock.
+  const locker = new Client({ connectionString: pg.url });
+  await locker.connect();
+  await locker.query('BEGIN');
+  await locker.query('LOCK TABLE r IN ACCESS EXCLUSIVE MODE');
+  try {
+    const t0 = Date.now();
+    for (let i = 0; i < 100; i++) {
+      w1.receive({ payload: Array.from({ length: 50 }, (_, j) => ({ id: i * 50 + j, note: 'stall' })) });
+    }
+    await errs.wait(80, 10000);
+    const failFast = Date.now() - t0;
+    assert.ok(failFast < 5000, `buffer-full errors took ${failFast} ms`);
+    await S.sleep(300);
+    assert.equal(errs.msgs.length, 80, 'exactly the messages beyond 1,000 held rows were refused');
+    assert.equal(out.msgs.length, 1, 'nothing acknowledged while the server is stalled');
+    for (const m of errs.msgs) {
+      assert.match(m.error.message, /buffer full/);
+      assert.equal(m.payload.length, 50, 'rows intact');
+    }
+  } finally {
+    await locker.query('COMMIT');
+    await locker.end();
+  }
+  await out.wait(21, 20000);
+  assert.equal(await S.count(pg.url, 'r'), 1001);
+});
