@@ -228,9 +228,8 @@ test(
   withPeer(
     { Close: () => new Promise((r) => setTimeout(() => r({}), 1500)), ListSchema: () => new Promise((r) => setTimeout(() => r({}), 400)) },
     async (client) => {
-      const t0 = Date.now();
+      // The server answers after 400 ms: only the 150 ms default deadline can make this fail.
       await assert.rejects(client.listSchemas('D'), (e) => e instanceof GpssError && e.code === grpc.status.DEADLINE_EXCEEDED && e.rpc === 'ListSchema' && isOutcomeUnknown(e));
-      assert.ok(Date.now() - t0 < 1000, 'default deadline of 150 ms applied');
       assert.deepStrictEqual(await client.listSchemas('D', 2000), []);
       await assert.rejects(client.close('D', {}, 200), (e) => e.code === grpc.status.DEADLINE_EXCEEDED && e.rpc === 'Close');
     },
