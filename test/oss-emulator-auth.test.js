@@ -113,6 +113,18 @@ for (const v4 of [false, true]) {
   });
 }
 
+test('V4 AdditionalHeaders are signed too: tampering one is detected', async () => {
+  const opts = { headers: { 'Cache-Control': 'no-cache' }, additionalHeaders: ['cache-control'] };
+  const ok = await oss.client({ v4: true }).put('auth/additional', Buffer.from('x'), opts);
+  assert.equal(ok.res.status, 200);
+  assert.equal((await oss.client().head('auth/additional')).res.headers['cache-control'], 'no-cache');
+  const tampered = tamperingClient({ v4: true }, ({ headers }) => { headers['Cache-Control'] = 'max-age=99'; });
+  await rejects(tampered.put('auth/additional', Buffer.from('y'), opts), (err) => assert.equal(err.code, 'SignatureDoesNotMatch'));
+  // Without AdditionalHeaders, cache-control is not signed, so changing it goes unnoticed (as on OSS).
+  const unsigned = tamperingClient({ v4: true }, ({ headers }) => { headers['Cache-Control'] = 'max-age=99'; });
+  assert.equal((await unsigned.put('auth/additional', Buffer.from('z'), { headers: { 'Cache-Control': 'no-cache' } })).res.status, 200);
+});
+
 test('V4 signs every query parameter; V1 leaves ordinary ones (max-keys) unsigned, as OSS', async () => {
   const bump = ({ url }) => ({ url: url.replace('max-keys=5', 'max-keys=6') });
   await rejects(tamperingClient({ v4: true }, bump).list({ 'max-keys': 5 }), (err) => assert.equal(err.code, 'SignatureDoesNotMatch'));

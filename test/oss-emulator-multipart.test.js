@@ -144,3 +144,18 @@ test('multipartUpload (managed, from a Buffer) with progress, and part number bo
   await c.completeMultipartUpload('mp/bounds', uploadId, [{ number: 1, etag: b.etag }]);
   assert.equal(String((await c.get('mp/bounds')).content), 'second');
 });
+
+test('x-oss-complete-all: yes completes with every uploaded part', async () => {
+  const c = oss.client({ v4: true });
+  const { uploadId } = await c.initMultipartUpload('mp/complete-all');
+  const a = crypto.randomBytes(100 * 1024);
+  const b = Buffer.from('tail');
+  await c.uploadPart('mp/complete-all', uploadId, 2, b, 0, b.length);
+  await c.uploadPart('mp/complete-all', uploadId, 1, a, 0, a.length);
+  const r = await c.request({
+    method: 'POST', bucket: oss.bucket, object: 'mp/complete-all', subres: { uploadId },
+    headers: { 'x-oss-complete-all': 'yes' }, successStatuses: [200],
+  });
+  assert.match(r.res.headers.etag, /^"[0-9A-F]{32}-2"$/);
+  assert.deepEqual((await c.get('mp/complete-all')).content, Buffer.concat([a, b]));
+});

@@ -261,3 +261,17 @@ test('cname-style endpoint addresses the default bucket', async () => {
   const viaIp = oss.client();
   assert.equal(String((await viaIp.get('cname/obj')).content), 'via cname');
 });
+
+test('malformed request XML → 400 MalformedXML; keys list in UTF-8 byte order', async () => {
+  const c = oss.client();
+  for (const content of ['<Delete><Object><Key>a</Key></Object>', '<NotDelete/>', '<Delete><Quiet>false</Quiet></Delete>']) {
+    await rejects(c.request({ method: 'POST', bucket: oss.bucket, subres: { delete: '' }, mime: 'xml', content, successStatuses: [200] }), (err) => {
+      assert.equal(err.status, 400);
+      assert.equal(err.code, 'MalformedXML');
+    });
+  }
+  const keys = ['order/\u{1F600}', 'order/\uE000', 'order/z', 'order/\u00E9'];
+  for (const k of keys) await c.put(k, Buffer.from(k));
+  const listed = (await c.list({ prefix: 'order/' })).objects.map((o) => o.name);
+  assert.deepEqual(listed, ['order/z', 'order/\u00E9', 'order/\uE000', 'order/\u{1F600}']);
+});
