@@ -101,8 +101,15 @@ export class MultipartUploadStream extends Writable {
   /** Set when an Initiate attempt failed: the server may hold an upload we never learned the id of. */
   private initRetried = false;
 
-  private async ensureUpload(): Promise<string> {
-    if (this.uploadId) return this.uploadId;
+  private initPromise: Promise<string> | null = null;
+
+  private ensureUpload(): Promise<string> {
+    // One Initiate per object, even when parts race; abortUpload waits for it too.
+    this.initPromise ??= this.initiate();
+    return this.initPromise;
+  }
+
+  private async initiate(): Promise<string> {
     const r = await withRetry(
       (attempt) => {
         if (attempt > 1) this.initRetried = true;
@@ -230,6 +237,8 @@ export class MultipartUploadStream extends Writable {
   private abortUpload(): Promise<void> {
     this.aborting ??= (async () => {
       this.options.signal?.removeEventListener('abort', this.onAbortSignal);
+      // An Initiate still in flight would create an upload after we looked: wait for it.
+      if (this.initPromise) await this.initPromise.catch(() => undefined);
       await Promise.allSettled([...this.inflight]);
       if (this.completed) return;
       if (!this.uploadId) return this.abortStrays(null);
