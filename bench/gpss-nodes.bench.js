@@ -1,0 +1,257 @@
+#!/usr/bin/env node
+// `npm run bench gpss-nodes`: rows through the Node-RED runtime → gpss-write (stream mode) →
+// embedded gpss-pg → PostgreSQL, against two anchors measured in the same run on the same rows:
+//  1. bulk: 1,000,000 rows as 1,000 messages of 1,000 → vs a direct pg-copy-streams COPY;
+//  2. per-message: 200,000 one-row messages → vs one INSERT per message through a pg Pool
+//     (what Node-RED users do today), measured on the first ANCHOR_INSERTS messages because
+//     200,000 single-row INSERTs take minutes. Peak RSS of each run is sampled every 50 ms.
+'use strict';
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { pipeline } = require('node:stream/promises');
+const { Readable } = require('node:stream');
+const { Client, Pool } = require('pg');
+const { from: copyFrom } = require('pg-copy-streams');
+const helper = require('node-red-node-test-helper');
+const { startPostgres } = require('../dist/devstack/postgres');
+const { report } = require('./support/report');
+
+const BULK_MESSAGES = Number(process.env.BULK_MESSAGES || 1000);
+const BULK_ROWS = 1000;
+const PER_MESSAGE = Number(process.env.PER_MESSAGE || 200000);
+const ANCHOR_INSERTS = Number(process.env.ANCHOR_INSERTS || 20000);
+
+helper.init(require.resolve('node-red'));
+const NODES = ['greenplum-db', 'gpss-server', 'gpss-write'].map((t) => require(`../dist/nodes/${t}.js`));
+
+const TABLE = '(id int8, device text, ts timestamp, v float8, note text)';
+const BASE_TS = Date.UTC(2026, 0, 1);
+/** The same 5-column rows for ours and the anchors. */
+function row(i) {
+  return [i, `dev-${i % 1000}`, new Date(BASE_TS + i * 1000), i * 0.25, `note ${i}`];
+}
+function copyLine(r) {
+  return `${r[0]}\t${r[1]}\t${r[2].toISOString().replace('T', ' ').replace('Z', '')}\t${r[3]}\t${r[4]}\n`;
+}
+
+class RssSampler {
+  constructor() {
+    this.peak = process.memoryUsage.rss();
+    this.timer = setInterval(() => (this.peak = Math.max(this.peak, process.memoryUsage.rss())), 50);
+  }
+  stop() {
+    clearInterval(this.timer);
+    return Math.round(Math.max(this.peak, process.memoryUsage.rss()) / 2 ** 20);
+  }
+}
+
+async function sql(url, text) {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+async function countRows(url, table) {
+  return (await sql(url, `SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
+}
+
+/** Loads a flow: greenplum-db → embedded gpss-server → gpss-write (stream) → sink helper. */
+async function loadFlow(pg, table, writer) {
+  const u = new URL(pg.url);
+  const flow = [
+    { id: 'tab1', type: 'tab' },
+    { id: 'db1', type: 'greenplum-db', host: u.hostname, port: Number(u.port), database: u.pathname.slice(1), user: decodeURIComponent(u.username) },
+    { id: 'gs1', type: 'gpss-server', mode: 'embedded', db: 'db1', rpcTimeout: 120 },
+    { id: 'w1', type: 'gpss-write', z: 'tab1', x: 100, y: 100, server: 'gs1', writeMode: 'stream', table, ...writer, wires: [['sink']] },
+    { id: 'sink', type: 'helper', z: 'tab1', x: 300, y: 100, wires: [] },
+    { id: 'catch1', type: 'catch', z: 'tab1', x: 100, y: 200, scope: ['w1'], uncaught: false, wires: [['errs']] },
+    { id: 'errs', type: 'helper', z: 'tab1', x: 300, y: 200, wires: [] },
+  ];
+  await helper.load(NODES, flow, { db1: { password: decodeURIComponent(u.password) } });
+}
+
+/**
+ * Feeds `count` messages into w1, keeping at most `window` unacknowledged (a well-behaved
+ * source: gpss-write fails excess messages fast instead of buffering them), and resolves with
+ * the elapsed seconds when every message was acknowledged.
+ */
+function feed(count, window, makePayload) {
+  return new Promise((resolve, reject) => {
+    const w1 = helper.getNode('w1');
+    let sent = 0;
+    let acked = 0;
+    const t0 = process.hrtime.bigint();
+    helper.getNode('errs').on('input', (m) => reject(new Error(`message failed: ${m.error.message}`)));
+    const pump = () => {
+      const burstEnd = Math.min(count, acked + window);
+      let burst = 0;
+      while (sent < burstEnd && burst < 1000) {
+        w1.receive({ payload: makePayload(sent) });
+        sent++;
+        burst++;
+      }
+      if (sent < burstEnd) setImmediate(pump);
+    };
+    helper.getNode('sink').on('input', () => {
+      acked++;
+      if (acked === count) resolve(Number(process.hrtime.bigint() - t0) / 1e9);
+      else if (sent < count && sent - acked < window / 2) pump();
+    });
+    pump();
+  });
+}
+
+async function bulkOurs(pg) {
+  await sql(pg.url, `DROP TABLE IF EXISTS bulk_ours; CREATE UNLOGGED TABLE bulk_ours ${TABLE}`);
+  await loadFlow(pg, 'bulk_ours', { commitRows: 100000, commitInterval: 1000, bufferRows: 400000, bufferMb: 512, writeKb: 1024 });
+  const rss = new RssSampler();
+  const secs = await feed(BULK_MESSAGES, 300, (m) => {
+    const rows = new Array(BULK_ROWS);
+    for (let j = 0; j < BULK_ROWS; j++) rows[j] = row(m * BULK_ROWS + j);
+    return rows;
+  });
+  const peak = rss.stop();
+  await helper.unload();
+  const n = await countRows(pg.url, 'bulk_ours');
+  if (n !== BULK_MESSAGES * BULK_ROWS) throw new Error(`bulk: ${n} rows in the table`);
+  return { rate: n / secs, secs, peak };
+}
+
+async function bulkAnchor(pg) {
+  await sql(pg.url, `DROP TABLE IF EXISTS bulk_copy; CREATE UNLOGGED TABLE bulk_copy ${TABLE}`);
+  const rss = new RssSampler();
+  const t0 = process.hrtime.bigint();
+  const client = new Client({ connectionString: pg.url });
+  await client.connect();
+  function* chunks() {
+    let buf = '';
+    for (let m = 0; m < BULK_MESSAGES; m++) {
+      for (let j = 0; j < BULK_ROWS; j++) buf += copyLine(row(m * BULK_ROWS + j));
+      if (buf.length >= 65536) {
+        yield buf;
+        buf = '';
+      }
+    }
+    if (buf) yield buf;
+  }
+  await pipeline(Readable.from(chunks()), client.query(copyFrom('COPY bulk_copy FROM STDIN')));
+  await client.end();
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const peak = rss.stop();
+  const n = await countRows(pg.url, 'bulk_copy');
+  return { rate: n / secs, secs, peak };
+}
+
+async function perMessageOurs(pg) {
+  await sql(pg.url, `DROP TABLE IF EXISTS pm_ours; CREATE UNLOGGED TABLE pm_ours ${TABLE}`);
+  await loadFlow(pg, 'pm_ours', { commitRows: 20000, commitInterval: 200, bufferRows: 100000, bufferMb: 256, writeKb: 1024 });
+  const rss = new RssSampler();
+  const secs = await feed(PER_MESSAGE, 40000, (i) => {
+    const r = row(i);
+    return { id: r[0], device: r[1], ts: r[2], v: r[3], note: r[4] }; // one row object per message
+  });
+  const peak = rss.stop();
+  await helper.unload();
+  const n = await countRows(pg.url, 'pm_ours');
+  if (n !== PER_MESSAGE) throw new Error(`per-message: ${n} rows in the table`);
+  return { rate: n / secs, secs, peak };
+}
+
+/** The anchor node: what node-red-contrib-postgresql does, one pooled INSERT per message. */
+function insertNodeModule(pool) {
+  return function (RED) {
+    function InsertNode(config) {
+      RED.nodes.createNode(this, config);
+      this.on('input', (msg, send, done) => {
+        const r = msg.payload;
+        pool.query('INSERT INTO pm_insert VALUES ($1, $2, $3, $4, $5)', [r.id, r.device, r.ts, r.v, r.note]).then(
+          () => {
+            send(msg);
+            done();
+          },
+          (err) => done(err),
+        );
+      });
+    }
+    RED.nodes.registerType('bench-pg-insert', InsertNode);
+  };
+}
+
+async function perMessageAnchor(pg) {
+  await sql(pg.url, `DROP TABLE IF EXISTS pm_insert; CREATE UNLOGGED TABLE pm_insert ${TABLE}`);
+  const pool = new Pool({ connectionString: pg.url, max: 10 });
+  pool.on('error', () => {});
+  const flow = [
+    { id: 'tab1', type: 'tab' },
+    { id: 'w1', type: 'bench-pg-insert', z: 'tab1', x: 100, y: 100, wires: [['sink']] },
+    { id: 'sink', type: 'helper', z: 'tab1', x: 300, y: 100, wires: [] },
+    { id: 'catch1', type: 'catch', z: 'tab1', x: 100, y: 200, scope: ['w1'], uncaught: false, wires: [['errs']] },
+    { id: 'errs', type: 'helper', z: 'tab1', x: 300, y: 200, wires: [] },
+  ];
+  await helper.load([insertNodeModule(pool)], flow);
+  const rss = new RssSampler();
+  const secs = await feed(ANCHOR_INSERTS, 40000, (i) => {
+    const r = row(i);
+    return { id: r[0], device: r[1], ts: r[2], v: r[3], note: r[4] };
+  });
+  const peak = rss.stop();
+  await helper.unload();
+  await pool.end();
+  const n = await countRows(pg.url, 'pm_insert');
+  return { rate: n / secs, secs, peak };
+}
+
+async function main() {
+  let pg;
+  let cluster = null;
+  let tmp = null;
+  const given = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
+  if (given) pg = { url: given };
+  else {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-bench-'));
+    cluster = await startPostgres({ dataDir: path.join(tmp, 'data'), fast: true });
+    pg = { url: cluster.url };
+  }
+  await new Promise((r) => helper.startServer(r));
+  try {
+    const bulkCopy = await bulkAnchor(pg);
+    const bulk = await bulkOurs(pg);
+    const pmInsert = await perMessageAnchor(pg);
+    const pm = await perMessageOurs(pg);
+    report('gpss-nodes', [
+      {
+        case: `bulk: ${BULK_MESSAGES} msgs x ${BULK_ROWS} rows, stream mode (target >= 0.5)`,
+        unit: 'rows/s',
+        ours: bulk.rate,
+        anchor: bulkCopy.rate,
+        anchorName: 'direct pg-copy-streams COPY',
+        extra: { 'ours s': bulk.secs.toFixed(2), 'anchor s': bulkCopy.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${bulk.peak}/${bulkCopy.peak}` },
+      },
+      {
+        case: `per-message: ${PER_MESSAGE} one-row msgs, stream mode (target >= 10)`,
+        unit: 'msgs/s',
+        ours: pm.rate,
+        anchor: pmInsert.rate,
+        anchorName: `INSERT per message via pg Pool(10) in Node-RED, ${ANCHOR_INSERTS} msgs`,
+        extra: { 'ours s': pm.secs.toFixed(2), 'anchor s': pmInsert.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${pm.peak}/${pmInsert.peak}` },
+      },
+    ]);
+  } finally {
+    await new Promise((r) => helper.stopServer(r));
+    if (cluster) cluster.stop({ removeData: true });
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
