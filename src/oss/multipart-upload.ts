@@ -266,6 +266,8 @@ export class MultipartUploadStream extends Writable {
 /** Uploads an async iterable of Buffers (e.g. a Readable) to `key`. */
 export async function uploadStream(client: OssClientLike, key: string, source: AsyncIterable<Buffer | Uint8Array>, options?: UploadOptions): Promise<UploadResult> {
   const sink = new MultipartUploadStream(client, key, options);
+  // The failure is reported through `result`; without a listener the 'error' event would crash.
+  sink.on('error', () => undefined);
   try {
     for await (const chunk of source) {
       const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
