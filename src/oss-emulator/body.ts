@@ -17,7 +17,8 @@ export class HashingStream extends Transform {
   readonly crc: Crc64;
   size = 0;
 
-  constructor(private readonly limit: number, crcStart?: string) {
+  /** `withMd5: false` skips MD5 where no ETag needs it (multipart assembly). */
+  constructor(private readonly limit: number, crcStart?: string, private readonly withMd5 = true) {
     super();
     this.crc = new Crc64(crcStart);
   }
@@ -28,7 +29,7 @@ export class HashingStream extends Transform {
       cb(Errors.entityTooLarge());
       return;
     }
-    this.md5.update(chunk);
+    if (this.withMd5) this.md5.update(chunk);
     this.crc.update(chunk);
     cb(null, chunk);
   }

@@ -462,7 +462,7 @@ export class Store {
       const tmp = this.tmpPath();
       const blob = newId();
       try {
-        const hasher = new HashingStream(Number.MAX_SAFE_INTEGER);
+        const hasher = new HashingStream(Number.MAX_SAFE_INTEGER, undefined, false);
         const out = fs.createWriteStream(tmp, { flags: 'wx' });
         const sink = hasher.pipe(out);
         const finished = new Promise<void>((resolve, reject) => {
