@@ -13,7 +13,7 @@ const { pipeline } = require('node:stream/promises');
 const { Readable } = require('node:stream');
 const { Client, Pool } = require('pg');
 const { from: copyFrom } = require('pg-copy-streams');
-const helper = require('node-red-node-test-helper');
+const RED = require('node-red');
 const { startPostgres } = require('../dist/devstack/postgres');
 const { report } = require('./support/report');
 
@@ -22,8 +22,7 @@ const BULK_ROWS = 1000;
 const PER_MESSAGE = Number(process.env.PER_MESSAGE || 200000);
 const ANCHOR_INSERTS = Number(process.env.ANCHOR_INSERTS || 20000);
 
-helper.init(require.resolve('node-red'));
-const NODES = ['greenplum-db', 'gpss-server', 'gpss-write'].map((t) => require(`../dist/nodes/${t}.js`));
+const REPO = path.resolve(__dirname, '..');
 
 const TABLE = '(id int8, device text, ts timestamp, v float8, note text)';
 const BASE_TS = Date.UTC(2026, 0, 1);
@@ -60,19 +59,72 @@ async function countRows(url, table) {
   return (await sql(url, `SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
 }
 
-/** Loads a flow: greenplum-db → embedded gpss-server → gpss-write (stream) → sink helper. */
-async function loadFlow(pg, table, writer) {
+/**
+ * The real Node-RED runtime, embedded (no editor, no HTTP), with this package installed into a
+ * throwaway userDir the way `npm install` would (a link to the repository), so that the
+ * measurement includes exactly what a user's Node-RED does per message and nothing more (the
+ * test helper's spies record every call and would dominate).
+ */
+async function startRuntime(pool) {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-bench-red-'));
+  fs.mkdirSync(path.join(userDir, 'node_modules', '@gpflow'), { recursive: true });
+  fs.symlinkSync(REPO, path.join(userDir, 'node_modules', '@gpflow', 'node-red-greenplum'), 'dir');
+  fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'bench', version: '0.0.0', private: true }));
+  fs.writeFileSync(path.join(userDir, 'flows.json'), '[]');
+  RED.init({
+    userDir,
+    flowFile: 'flows.json',
+    credentialSecret: 'bench',
+    httpAdminRoot: false,
+    httpNodeRoot: false,
+    disableEditor: true,
+    telemetry: { enabled: false, updateNotification: false },
+    externalModules: { autoInstall: false, palette: { allowInstall: false } },
+    functionGlobalContext: { pool },
+    logging: { console: { level: 'warn', metrics: false, audit: false } },
+    editorTheme: { tours: false },
+  });
+  await RED.start();
+  return {
+    async deploy(flow) {
+      await RED.runtime.flows.setFlows({ flows: { flows: flow }, deploymentType: 'full' });
+      await new Promise((r) => setTimeout(r, 200));
+    },
+    node: (id) => RED.nodes.getNode(id),
+    async stop() {
+      await RED.stop();
+      fs.rmSync(userDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let runtime;
+
+/** greenplum-db → embedded gpss-server → gpss-write (stream) → sink; Catch → errs. */
+async function deployGpss(pg, table, writer) {
   const u = new URL(pg.url);
-  const flow = [
-    { id: 'tab1', type: 'tab' },
-    { id: 'db1', type: 'greenplum-db', host: u.hostname, port: Number(u.port), database: u.pathname.slice(1), user: decodeURIComponent(u.username) },
+  await runtime.deploy([
+    { id: 'tab1', type: 'tab', label: 'bench' },
+    {
+      id: 'db1', type: 'greenplum-db', host: u.hostname, port: Number(u.port), database: u.pathname.slice(1),
+      user: decodeURIComponent(u.username), credentials: { password: decodeURIComponent(u.password) },
+    },
     { id: 'gs1', type: 'gpss-server', mode: 'embedded', db: 'db1', rpcTimeout: 120 },
     { id: 'w1', type: 'gpss-write', z: 'tab1', x: 100, y: 100, server: 'gs1', writeMode: 'stream', table, ...writer, wires: [['sink']] },
-    { id: 'sink', type: 'helper', z: 'tab1', x: 300, y: 100, wires: [] },
+    ...sinks(),
+  ]);
+}
+
+function sinks() {
+  return [
+    { id: 'sink', type: 'debug', z: 'tab1', x: 300, y: 100, active: false, tosidebar: false, console: false, complete: 'false', wires: [] },
     { id: 'catch1', type: 'catch', z: 'tab1', x: 100, y: 200, scope: ['w1'], uncaught: false, wires: [['errs']] },
-    { id: 'errs', type: 'helper', z: 'tab1', x: 300, y: 200, wires: [] },
+    { id: 'errs', type: 'debug', z: 'tab1', x: 300, y: 200, active: false, tosidebar: false, console: false, complete: 'true', wires: [] },
   ];
-  await helper.load(NODES, flow, { db1: { password: decodeURIComponent(u.password) } });
+}
+
+async function undeploy() {
+  await runtime.deploy([]);
 }
 
 /**
@@ -82,11 +134,11 @@ async function loadFlow(pg, table, writer) {
  */
 function feed(count, window, makePayload) {
   return new Promise((resolve, reject) => {
-    const w1 = helper.getNode('w1');
+    const w1 = runtime.node('w1');
     let sent = 0;
     let acked = 0;
     const t0 = process.hrtime.bigint();
-    helper.getNode('errs').on('input', (m) => reject(new Error(`message failed: ${m.error.message}`)));
+    runtime.node('errs').on('input', (m) => reject(new Error(`message failed: ${m.error.message}`)));
     const pump = () => {
       const burstEnd = Math.min(count, acked + window);
       let burst = 0;
@@ -97,7 +149,7 @@ function feed(count, window, makePayload) {
       }
       if (sent < burstEnd) setImmediate(pump);
     };
-    helper.getNode('sink').on('input', () => {
+    runtime.node('sink').on('input', () => {
       acked++;
       if (acked === count) resolve(Number(process.hrtime.bigint() - t0) / 1e9);
       else if (sent < count && sent - acked < window / 2) pump();
@@ -108,7 +160,7 @@ function feed(count, window, makePayload) {
 
 async function bulkOurs(pg) {
   await sql(pg.url, `DROP TABLE IF EXISTS bulk_ours; CREATE UNLOGGED TABLE bulk_ours ${TABLE}`);
-  await loadFlow(pg, 'bulk_ours', { commitRows: 100000, commitInterval: 1000, bufferRows: 400000, bufferMb: 512, writeKb: 1024 });
+  await deployGpss(pg, 'bulk_ours', { commitRows: 100000, commitInterval: 1000, bufferRows: 400000, bufferMb: 512, writeKb: 1024 });
   const rss = new RssSampler();
   const secs = await feed(BULK_MESSAGES, 300, (m) => {
     const rows = new Array(BULK_ROWS);
@@ -116,7 +168,7 @@ async function bulkOurs(pg) {
     return rows;
   });
   const peak = rss.stop();
-  await helper.unload();
+  await undeploy();
   const n = await countRows(pg.url, 'bulk_ours');
   if (n !== BULK_MESSAGES * BULK_ROWS) throw new Error(`bulk: ${n} rows in the table`);
   return { rate: n / secs, secs, peak };
@@ -149,59 +201,44 @@ async function bulkAnchor(pg) {
 
 async function perMessageOurs(pg) {
   await sql(pg.url, `DROP TABLE IF EXISTS pm_ours; CREATE UNLOGGED TABLE pm_ours ${TABLE}`);
-  await loadFlow(pg, 'pm_ours', { commitRows: 20000, commitInterval: 200, bufferRows: 100000, bufferMb: 256, writeKb: 1024 });
+  await deployGpss(pg, 'pm_ours', { commitRows: 20000, commitInterval: 200, bufferRows: 100000, bufferMb: 256, writeKb: 1024 });
   const rss = new RssSampler();
   const secs = await feed(PER_MESSAGE, 40000, (i) => {
     const r = row(i);
     return { id: r[0], device: r[1], ts: r[2], v: r[3], note: r[4] }; // one row object per message
   });
   const peak = rss.stop();
-  await helper.unload();
+  await undeploy();
   const n = await countRows(pg.url, 'pm_ours');
   if (n !== PER_MESSAGE) throw new Error(`per-message: ${n} rows in the table`);
   return { rate: n / secs, secs, peak };
 }
 
-/** The anchor node: what node-red-contrib-postgresql does, one pooled INSERT per message. */
-function insertNodeModule(pool) {
-  return function (RED) {
-    function InsertNode(config) {
-      RED.nodes.createNode(this, config);
-      this.on('input', (msg, send, done) => {
-        const r = msg.payload;
-        pool.query('INSERT INTO pm_insert VALUES ($1, $2, $3, $4, $5)', [r.id, r.device, r.ts, r.v, r.note]).then(
-          () => {
-            send(msg);
-            done();
-          },
-          (err) => done(err),
-        );
-      });
-    }
-    RED.nodes.registerType('bench-pg-insert', InsertNode);
-  };
-}
-
-async function perMessageAnchor(pg) {
+/**
+ * The anchor: what node-red-contrib-postgresql (or a function node with a pool) does, one pooled
+ * INSERT per message, acknowledged when the INSERT returned.
+ */
+async function perMessageAnchor(pg, pool) {
   await sql(pg.url, `DROP TABLE IF EXISTS pm_insert; CREATE UNLOGGED TABLE pm_insert ${TABLE}`);
-  const pool = new Pool({ connectionString: pg.url, max: 10 });
-  pool.on('error', () => {});
-  const flow = [
-    { id: 'tab1', type: 'tab' },
-    { id: 'w1', type: 'bench-pg-insert', z: 'tab1', x: 100, y: 100, wires: [['sink']] },
-    { id: 'sink', type: 'helper', z: 'tab1', x: 300, y: 100, wires: [] },
-    { id: 'catch1', type: 'catch', z: 'tab1', x: 100, y: 200, scope: ['w1'], uncaught: false, wires: [['errs']] },
-    { id: 'errs', type: 'helper', z: 'tab1', x: 300, y: 200, wires: [] },
-  ];
-  await helper.load([insertNodeModule(pool)], flow);
+  await runtime.deploy([
+    { id: 'tab1', type: 'tab', label: 'bench' },
+    {
+      id: 'w1', type: 'function', z: 'tab1', x: 100, y: 100, outputs: 1, libs: [], wires: [['sink']],
+      func:
+        "const r = msg.payload;\n" +
+        "global.get('pool').query('INSERT INTO pm_insert VALUES ($1, $2, $3, $4, $5)', [r.id, r.device, r.ts, r.v, r.note])\n" +
+        "  .then(() => { node.send(msg); node.done(); }, (err) => node.done(err));\n" +
+        "return null;",
+    },
+    ...sinks(),
+  ]);
   const rss = new RssSampler();
   const secs = await feed(ANCHOR_INSERTS, 40000, (i) => {
     const r = row(i);
     return { id: r[0], device: r[1], ts: r[2], v: r[3], note: r[4] };
   });
   const peak = rss.stop();
-  await helper.unload();
-  await pool.end();
+  await undeploy();
   const n = await countRows(pg.url, 'pm_insert');
   return { rate: n / secs, secs, peak };
 }
@@ -217,11 +254,13 @@ async function main() {
     cluster = await startPostgres({ dataDir: path.join(tmp, 'data'), fast: true });
     pg = { url: cluster.url };
   }
-  await new Promise((r) => helper.startServer(r));
+  const pool = new Pool({ connectionString: pg.url, max: 10 });
+  pool.on('error', () => {});
+  runtime = await startRuntime(pool);
   try {
     const bulkCopy = await bulkAnchor(pg);
     const bulk = await bulkOurs(pg);
-    const pmInsert = await perMessageAnchor(pg);
+    const pmInsert = await perMessageAnchor(pg, pool);
     const pm = await perMessageOurs(pg);
     report('gpss-nodes', [
       {
@@ -237,12 +276,13 @@ async function main() {
         unit: 'msgs/s',
         ours: pm.rate,
         anchor: pmInsert.rate,
-        anchorName: `INSERT per message via pg Pool(10) in Node-RED, ${ANCHOR_INSERTS} msgs`,
+        anchorName: `INSERT per message, pg Pool(10) in a function node, ${ANCHOR_INSERTS} msgs`,
         extra: { 'ours s': pm.secs.toFixed(2), 'anchor s': pmInsert.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${pm.peak}/${pmInsert.peak}` },
       },
     ]);
   } finally {
-    await new Promise((r) => helper.stopServer(r));
+    await runtime.stop();
+    await pool.end();
     if (cluster) cluster.stop({ removeData: true });
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   }

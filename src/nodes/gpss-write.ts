@@ -105,14 +105,24 @@ export = function (RED: NodeAPI): void {
       })();
     }
 
+    // With a fixed table (the usual case) the options are built once, not per message.
+    const staticTarget = (def.tableType || 'str') === 'str' && (def.schemaType || 'str') === 'str';
+    let staticOptions: OpenOptions | null = null;
+
     function targetFor(server: GpssServerConfigNode, msg: Msg): Target {
-      const table = RED.util.evaluateNodeProperty(def.table ?? '', def.tableType || 'str', node, msg) as unknown;
-      const schema = RED.util.evaluateNodeProperty(def.schema ?? '', def.schemaType || 'str', node, msg) as unknown;
-      const options = buildOpenOptions({
-        ...def,
-        table: typeof table === 'string' ? table : '',
-        schema: typeof schema === 'string' ? schema : '',
-      });
+      let options: OpenOptions;
+      if (staticTarget && staticOptions) {
+        options = staticOptions;
+      } else {
+        const table = RED.util.evaluateNodeProperty(def.table ?? '', def.tableType || 'str', node, msg) as unknown;
+        const schema = RED.util.evaluateNodeProperty(def.schema ?? '', def.schemaType || 'str', node, msg) as unknown;
+        options = buildOpenOptions({
+          ...def,
+          table: typeof table === 'string' ? table : '',
+          schema: typeof schema === 'string' ? schema : '',
+        });
+        if (staticTarget) staticOptions = options;
+      }
       const key = `${options.schema}.${options.table}`;
       let t = targets.get(key);
       if (t) return t;
@@ -162,7 +172,7 @@ export = function (RED: NodeAPI): void {
           },
           fail: (err) => done(err),
         });
-        showStatus();
+        // No status update per message: the 1 s ticker and commit events show progress.
       };
       if (t.encoder) {
         accept(t.encoder); // hot path: no await
