@@ -5,7 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const { useOssEmulator } = require('./support/oss');
+const { useOssEmulator, startTestOssEmulator } = require('./support/oss');
 const auth = require('../dist/oss-emulator/auth');
 
 const oss = useOssEmulator();
@@ -172,4 +172,30 @@ test('presigned URLs: V1 (path style) and V4 fetch the object; expired or altere
   res = await fetch(v4.replace(/x-oss-expires=60/, 'x-oss-expires=6000'));
   assert.equal(res.status, 403);
   assert.equal(xmlField(await res.text(), 'Code'), 'SignatureDoesNotMatch');
+});
+
+test('optional clock-skew check (RequestTimeTooSkewed) and the debug no-auth switch', async () => {
+  const strict = await startTestOssEmulator({ maxClockSkewMs: 15 * 60_000 });
+  try {
+    for (const v4 of [false, true]) {
+      await strict.client({ v4 }).put('skew/ok', Buffer.from('x'));
+      await rejects(strict.client({ v4, amendTimeSkewed: -20 * 60_000 }).put('skew/late', Buffer.from('x')), (err) => {
+        assert.equal(err.status, 403);
+        assert.equal(err.code, 'RequestTimeTooSkewed');
+      });
+    }
+  } finally {
+    await strict.stop();
+  }
+  // Without the option (the default), a skewed but correctly signed request is accepted.
+  assert.equal((await oss.client({ amendTimeSkewed: -20 * 60_000 }).put('skew/default', Buffer.from('x'))).res.status, 200);
+  const open = await startTestOssEmulator({ noAuth: true });
+  try {
+    await open.client({ accessKeySecret: 'anything' }).put('noauth/obj', Buffer.from('x'));
+    const res = await fetch(`${open.endpoint}/noauth/obj`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'x');
+  } finally {
+    await open.stop();
+  }
 });

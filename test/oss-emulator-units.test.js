@@ -132,7 +132,9 @@ test('operation routing', () => {
 
 test('CLI arguments', () => {
   const o = parseArgs(['--listen', '127.0.0.1:0', '--data=/tmp/x', '--bucket', 'a-b', '--bucket', 'c-d', '--fault-rate', '0.25', '--fault-kinds', 'reset,slow'], {});
-  assert.deepEqual(o, { listen: '127.0.0.1:0', data: '/tmp/x', accessKeyId: 'devkey', accessKeySecret: 'devsecret', buckets: ['a-b', 'c-d'], faultRate: 0.25, faultKinds: ['reset', 'slow'], quiet: false });
+  assert.deepEqual(o, { listen: '127.0.0.1:0', data: '/tmp/x', accessKeyId: 'devkey', accessKeySecret: 'devsecret', buckets: ['a-b', 'c-d'], faultRate: 0.25, faultKinds: ['reset', 'slow'], quiet: false, noAuth: false });
+  assert.equal(parseArgs(['--max-clock-skew', '900', '--no-auth'], {}).maxClockSkewMs, 900_000);
+  assert.throws(() => parseArgs(['--max-clock-skew', '1.5'], {}), /whole number/);
   assert.equal(parseArgs(['-h'], {}), 'help');
   assert.equal(parseArgs([], { OSS_EMULATOR_ACCESS_KEY_ID: 'id', OSS_EMULATOR_ACCESS_KEY_SECRET: 's' }).accessKeySecret, 's');
   assert.throws(() => parseArgs(['--listen'], {}), /needs a value/);

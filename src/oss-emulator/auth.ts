@@ -2,7 +2,7 @@
 // (spec/oss.md §3.2 V1, §3.3 V4): Authorization headers and presigned URLs.
 // Pure functions over the parsed request, so they can be unit-tested against vectors.
 import * as crypto from 'node:crypto';
-import { Errors } from './errors';
+import { Errors, OssError } from './errors';
 
 /** Query parameters that V1 signs (the "sub-resources"); everything else is unsigned. */
 export const SIGNED_SUBRESOURCES: ReadonlySet<string> = new Set([
@@ -186,6 +186,25 @@ function parseV4Timestamp(ts: string): number {
 }
 
 // ---- entry point ------------------------------------------------------------------
+
+/** The request's signing time (x-oss-date in either format, else Date), in ms; NaN if none. */
+export function requestTime(req: AuthRequest): number {
+  const v = header(req, 'x-oss-date') ?? header(req, 'date');
+  if (!v) return NaN;
+  const v4 = parseV4Timestamp(v);
+  return Number.isFinite(v4) ? v4 : Date.parse(v);
+}
+
+/** 403 RequestTimeTooSkewed when the signing time is more than maxSkewMs away from now. */
+export function checkSkew(req: AuthRequest, maxSkewMs: number, now = Date.now()): void {
+  if (header(req, 'authorization') === undefined) return; // presigned URLs carry their own expiry
+  const t = requestTime(req);
+  if (!Number.isFinite(t) || Math.abs(now - t) > maxSkewMs) {
+    throw new OssError(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
+      RequestTime: header(req, 'x-oss-date') ?? header(req, 'date') ?? '', ServerTime: new Date(now).toISOString(), MaxAllowedSkewMilliseconds: String(maxSkewMs),
+    });
+  }
+}
 
 const PRESIGN_V1 = new Set(['OSSAccessKeyId', 'Expires', 'Signature']);
 const PRESIGN_V4_SIG = new Set(['x-oss-signature']);

@@ -10,12 +10,14 @@ const USAGE = `Usage: oss-emulator [options]
   --bucket NAME              bucket to create at start; repeatable; the first is the default bucket
   --fault-rate R             probability 0..1 of injecting a fault into a request (default 0)
   --fault-kinds K[,K...]     fault kinds: 500,503,reset,slow,truncate (default: all)
+  --max-clock-skew SECONDS   refuse signed requests whose date is further off (OSS uses 900); default: no check
+  --no-auth                  debugging only: accept unsigned and wrongly signed requests
   --quiet                    do not log requests
   -h, --help                 this help`;
 
 interface CliOptions {
   listen: string; data: string; accessKeyId: string; accessKeySecret: string; buckets: string[];
-  faultRate: number; faultKinds?: FaultKind[]; quiet: boolean;
+  faultRate: number; faultKinds?: FaultKind[]; quiet: boolean; noAuth: boolean; maxClockSkewMs?: number;
 }
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions | 'help' {
@@ -23,7 +25,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     listen: '127.0.0.1:9000', data: '.oss-emulator',
     accessKeyId: env.OSS_EMULATOR_ACCESS_KEY_ID || 'devkey',
     accessKeySecret: env.OSS_EMULATOR_ACCESS_KEY_SECRET || 'devsecret',
-    buckets: [], faultRate: 0, quiet: false,
+    buckets: [], faultRate: 0, quiet: false, noAuth: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -50,6 +52,13 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       }
       case '--fault-kinds': o.faultKinds = parseFaultKinds(value()); break;
       case '--quiet': o.quiet = true; break;
+      case '--no-auth': o.noAuth = true; break;
+      case '--max-clock-skew': {
+        const v = value();
+        if (!/^\d+$/.test(v)) throw new Error(`--max-clock-skew must be a whole number of seconds, got "${v}"`);
+        o.maxClockSkewMs = Number(v) * 1000;
+        break;
+      }
       default: throw new Error(`unknown option "${arg}"`);
     }
   }
@@ -71,9 +80,11 @@ async function main(): Promise<void> {
   const emu = await startOssEmulator({
     listen: opts.listen, dataDir: opts.data, accessKeyId: opts.accessKeyId, accessKeySecret: opts.accessKeySecret,
     buckets: opts.buckets, faultRate: opts.faultRate, faultKinds: opts.faultKinds,
+    noAuth: opts.noAuth, maxClockSkewMs: opts.maxClockSkewMs,
     log: opts.quiet ? undefined : (line) => process.stdout.write(line + '\n'),
   });
   process.stdout.write(`oss-emulator listening on ${emu.endpoint} (data ${emu.dataDir}; buckets ${opts.buckets.join(', ') || 'none'}; access key id ${opts.accessKeyId})\n`);
+  if (opts.noAuth) process.stdout.write('oss-emulator: WARNING --no-auth: signatures are not checked\n');
   let stopping = false;
   const stop = () => {
     if (stopping) return;

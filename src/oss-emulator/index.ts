@@ -4,7 +4,7 @@ import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolveAddress, parseQuery, hostName } from './addressing';
-import { authenticate } from './auth';
+import { authenticate, checkSkew } from './auth';
 import { Errors, OssError } from './errors';
 import { FaultInjector, FaultKind, FaultSettings, RequestInfo } from './faults';
 import * as ops from './operations';
@@ -24,6 +24,10 @@ export interface OssEmulatorOptions {
   buckets?: string[];
   faultRate?: number;
   faultKinds?: FaultKind[];
+  /** Debugging only: accept requests without checking signatures. */
+  noAuth?: boolean;
+  /** Refuse signed requests whose x-oss-date/Date is further than this from now (OSS: 15 min); default off. */
+  maxClockSkewMs?: number;
   /** One line per request (method, bucket, key, operation, status, bytes, ms); never secrets. */
   log?: (line: string) => void;
 }
@@ -161,7 +165,11 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
       }
       if (fault === 'slow' || fault === 'truncate') ctx.fault = fault;
 
-      authenticate({ method, headers: req.headers, bucket: addr.bucket, key: addr.key, query: pairs }, (id) => secrets.get(id));
+      if (!options.noAuth) {
+        const authReq = { method, headers: req.headers, bucket: addr.bucket, key: addr.key, query: pairs };
+        authenticate(authReq, (id) => secrets.get(id));
+        if (options.maxClockSkewMs !== undefined) checkSkew(authReq, options.maxClockSkewMs);
+      }
       if (!addr.bucket) throw Errors.invalidArgument('No bucket in the Host header or path, and no default bucket.', 'bucket', '');
       if (!store.hasBucket(addr.bucket)) throw Errors.noSuchBucket(addr.bucket);
 
