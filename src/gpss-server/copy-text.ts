@@ -73,6 +73,34 @@ export class CopyTextBuffer {
     for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
     this.pos = p;
   }
+  /** Decimal digits of a safe integer, without making a string. */
+  int(n: number): void {
+    this.ensure(21);
+    const buf = this.buf;
+    if (n < 0) {
+      buf[this.pos++] = 45; // '-'
+      n = -n;
+    }
+    if (n < 10) {
+      buf[this.pos++] = 48 + n;
+      return;
+    }
+    let digits = 0;
+    for (let t = n; t >= 1; t = Math.floor(t / 10)) digits++;
+    let p = this.pos + digits;
+    this.pos = p;
+    while (n >= 1) {
+      const q = Math.floor(n / 10);
+      buf[--p] = 48 + (n - q * 10);
+      n = q;
+    }
+  }
+  /** Two digits, zero-padded (0..99). */
+  int2(n: number): void {
+    const q = (n / 10) | 0;
+    this.buf[this.pos++] = 48 + q;
+    this.buf[this.pos++] = 48 + n - q * 10;
+  }
   byte(b: number): void {
     this.ensure(1);
     this.buf[this.pos++] = b;
@@ -359,11 +387,12 @@ export class RowRenderer {
         return;
       case 1:
         readVarint(src, s, e);
-        out.ascii(String(LO | 0));
+        out.int(LO | 0);
         return;
       case 2:
         readVarint(src, s, e);
-        out.ascii(int64Text(LO, HI));
+        if (HI < 0x200000) out.int(HI * 4294967296 + LO);
+        else out.ascii(int64Text(LO, HI));
         return;
       case 5:
         out.ascii(renderFloat32(src.readFloatLE(s)));
@@ -409,14 +438,48 @@ export class RowRenderer {
         throw new RowProtocolError(`unexpected Timestamp field ${tag >>> 3} (wire type ${tag & 7})`);
       }
     }
-    let text: string;
-    try {
-      text = renderTimestamp(seconds, nanos, this.layout.kinds[p]);
-    } catch (err) {
-      throw new ValueFormatError(this.layout.names[p], (err as Error).message);
+    const kind = this.layout.kinds[p];
+    if (seconds < TIMESTAMP_MIN_SECONDS || seconds > TIMESTAMP_MAX_SECONDS || nanos < 0 || nanos > 999999999) {
+      try {
+        renderTimestamp(seconds, nanos, kind); // throws the descriptive message
+      } catch (err) {
+        throw new ValueFormatError(this.layout.names[p], (err as Error).message);
+      }
     }
-    out.ascii(text);
+    // Same arithmetic as renderTimestamp, written straight into the buffer; the date part of
+    // the previous value is reused (loads tend to carry many timestamps of the same day).
+    const days = Math.floor(seconds / 86400);
+    const sod = seconds - days * 86400;
+    out.ensure(40);
+    if (kind !== ColumnKind.Time && kind !== ColumnKind.TimeTz) {
+      if (days !== this.lastDays) {
+        this.lastDays = days;
+        this.lastDate = renderTimestamp(days * 86400, 0, ColumnKind.Date);
+      }
+      out.ascii(this.lastDate);
+      if (kind === ColumnKind.Date) return;
+      out.buf[out.pos++] = 32; // ' '
+    }
+    const hh = Math.floor(sod / 3600);
+    const mi = Math.floor((sod - hh * 3600) / 60);
+    out.int2(hh);
+    out.buf[out.pos++] = 58;
+    out.int2(mi);
+    out.buf[out.pos++] = 58;
+    out.int2(sod - hh * 3600 - mi * 60);
+    out.buf[out.pos++] = 46; // '.'
+    let us = Math.floor(nanos / 1000);
+    for (let i = 5; i >= 0; i--) {
+      const q = Math.floor(us / 10);
+      out.buf[out.pos + i] = 48 + us - q * 10;
+      us = q;
+    }
+    out.pos += 6;
+    if (kind === ColumnKind.TimestampTz || kind === ColumnKind.TimeTz) out.ascii('+00');
   }
+
+  private lastDays = NaN;
+  private lastDate = '';
 
   /** Copies UTF-8 text with COPY escaping; NUL or invalid UTF-8 rejects the row. */
   private text(src: Buffer, s: number, e: number, p: number, out: CopyTextBuffer): void {

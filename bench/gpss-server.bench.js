@@ -1,0 +1,183 @@
+'use strict';
+// `npm run bench gpss-server`: 1,000,000 rows (id bigint, ts timestamp, device text,
+// value double precision, payload text ~40 chars) sent by our GpssClient in batched Writes
+// through gpss-pg into PostgreSQL, against the anchor: the same rows COPYed directly with
+// pg-copy-streams (rows formatted in Node, ≥ 64 KiB chunks, backpressure respected), same
+// table definition, same run. Target: ours ≥ 0.7 × the direct COPY rows/s.
+//
+// Two placements of gpss-pg are measured: in the benchmark's own process (the embedded
+// default of the gpss-server config node) and as a separate `gpss-pg` process (the CLI).
+// Env: TEST_DATABASE_URL (else a throwaway cluster), BENCH_ROWS (default 1,000,000).
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { Client } = require('pg');
+const { from: copyFrom } = require('pg-copy-streams');
+const { startPostgres } = require('../dist/devstack/postgres');
+const { startGpssServer } = require('../dist/gpss-server');
+const { GpssClient } = require('../dist/gpss/client');
+const { createRowEncoder } = require('../dist/gpss/value-mapping');
+const { report, bestOf } = require('./support/report');
+
+const ROWS = Number(process.env.BENCH_ROWS || 1000000);
+const BATCH = 10000; // rows per client write() call (the client splits at its byte cap)
+const TABLE_DDL = (name) => `CREATE UNLOGGED TABLE IF NOT EXISTS ${name} (id bigint, ts timestamp, device text, value double precision, payload text)`;
+const T0 = Date.UTC(2026, 0, 1);
+
+/** The benchmark row i as JS values (what a flow would hand to gpss-write). */
+function values(i) {
+  return [i, T0 + i * 10, 'device-' + (i % 1000), i * 0.5, 'payload-' + i.toString(36).padStart(8, '0') + '-lorem-ipsum-dolor-sit'];
+}
+
+function pad(n, w) {
+  return String(n).padStart(w, '0');
+}
+
+/** The same row as COPY text, formatted in Node for the anchor. */
+function copyLine(i) {
+  const v = values(i);
+  const d = new Date(v[1]);
+  const ts = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)} ${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}.${pad(d.getUTCMilliseconds(), 3)}`;
+  return `${v[0]}\t${ts}\t${v[2]}\t${v[3]}\t${v[4]}\n`;
+}
+
+async function directCopy(url, table) {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`TRUNCATE ${table}`);
+    const t = process.hrtime.bigint();
+    const stream = c.query(copyFrom(`COPY ${table} FROM STDIN`));
+    const done = new Promise((resolve, reject) => {
+      stream.on('finish', resolve);
+      stream.on('error', reject);
+    });
+    let chunk = '';
+    for (let i = 0; i < ROWS; i++) {
+      chunk += copyLine(i);
+      if (chunk.length >= 65536) {
+        if (!stream.write(chunk)) await new Promise((r) => stream.once('drain', r));
+        chunk = '';
+      }
+    }
+    if (chunk) stream.write(chunk);
+    stream.end();
+    await done;
+    const secs = Number(process.hrtime.bigint() - t) / 1e9;
+    const { rows } = await c.query(`SELECT count(*)::int AS n FROM ${table}`);
+    if (rows[0].n !== ROWS) throw new Error(`anchor loaded ${rows[0].n} rows`);
+    return ROWS / secs;
+  } finally {
+    await c.end();
+  }
+}
+
+async function throughGpss(endpoint, login, url, table) {
+  const admin = new Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`TRUNCATE ${table}`);
+  const client = new GpssClient(endpoint, { deadlineMs: 120000 });
+  try {
+    const session = await client.connect(login);
+    const columns = await client.describeTable(session, 'public', table);
+    const encoder = createRowEncoder(columns);
+    const encodeBatch = (from) => {
+      const n = Math.min(BATCH, ROWS - from);
+      const rows = new Array(n);
+      for (let i = 0; i < n; i++) rows[i] = encoder.encodeArray(values(from + i));
+      return rows;
+    };
+    const t = process.hrtime.bigint();
+    await client.open(session, { table, mode: 'insert' });
+    // One Write in flight while the next batch is encoded: calls stay strictly ordered.
+    let inFlight = Promise.resolve();
+    for (let from = 0; from < ROWS; from += BATCH) {
+      const rows = encodeBatch(from);
+      await inFlight;
+      inFlight = client.write(session, rows);
+    }
+    await inFlight;
+    const stats = await client.close(session);
+    const secs = Number(process.hrtime.bigint() - t) / 1e9;
+    if (stats.successCount !== ROWS) throw new Error(`gpss-pg loaded ${stats.successCount} rows`);
+    await client.disconnect(session);
+    return ROWS / secs;
+  } finally {
+    client.shutdown();
+    await admin.end();
+  }
+}
+
+async function startCliServer(url) {
+  const child = spawn(process.execPath, [path.join(__dirname, '../dist/gpss-server/cli.js'), '--listen', '127.0.0.1:0', '--database', url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  for (let i = 0; !/listening on (\S+);/.test(out); i++) {
+    if (i > 400 || child.exitCode !== null) throw new Error(`gpss-pg did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const [, address] = /listening on (\S+);/.exec(out);
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  return {
+    port,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function main() {
+  let cluster = null;
+  let tmp = null;
+  let serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpss-bench-'));
+    cluster = await startPostgres({ dataDir: path.join(tmp, 'data'), fast: true });
+    serverUrl = cluster.url;
+  }
+  const dbName = 'bench_gpss_' + process.pid;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const u = new URL(serverUrl);
+  u.pathname = '/' + dbName;
+  const url = u.toString();
+  const login = { host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), database: dbName };
+  let embedded = null;
+  let cli = null;
+  try {
+    const db = new Client({ connectionString: url });
+    await db.connect();
+    // Same table definition for both paths (unlogged: the figure is about the loading path, not WAL).
+    await db.query(TABLE_DDL('bench_direct'));
+    await db.query(TABLE_DDL('bench_gpss'));
+    await db.end();
+    embedded = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: url });
+    cli = await startCliServer(url);
+    // Warm-up (JIT, connections), then best-of runs of each.
+    await directCopy(url, 'bench_direct');
+    await throughGpss({ host: '127.0.0.1', port: embedded.port }, login, url, 'bench_gpss');
+    const anchor = await bestOf(3, () => directCopy(url, 'bench_direct'));
+    const inProcess = await bestOf(3, () => throughGpss({ host: '127.0.0.1', port: embedded.port }, login, url, 'bench_gpss'));
+    const separate = await bestOf(3, () => throughGpss({ host: '127.0.0.1', port: cli.port }, login, url, 'bench_gpss'));
+    report('gpss-server', [
+      { case: `${ROWS.toLocaleString('en-US')} rows, gpss-pg in process`, unit: 'rows/s', ours: inProcess, anchor, anchorName: 'direct COPY (pg-copy-streams)' },
+      { case: `${ROWS.toLocaleString('en-US')} rows, gpss-pg as its own process`, unit: 'rows/s', ours: separate, anchor, anchorName: 'direct COPY (pg-copy-streams)' },
+    ]);
+  } finally {
+    if (cli) await cli.stop();
+    if (embedded) await embedded.stop();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    await admin.end();
+    if (cluster) cluster.stop({ removeData: true });
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
