@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as crypto from 'node:crypto';
 import { Errors, OssError } from './errors';
+import { compareKeys } from './keyorder';
 import { decodeToken, encodeToken, listKeys } from './listing';
 import { ResponseContext, sendSmall, sendStream, sendXml } from './respond';
 import { MAX_PART_NUMBER, ObjectMeta, Store, WriteAttributes } from './store';
@@ -416,7 +417,7 @@ export async function listMultipartUploads(r: OpRequest): Promise<void> {
   const idMarker = r.query.get('upload-id-marker') ?? '';
   const maxUploads = intParam(r.query, 'max-uploads', 1000, 1, 1000);
   const all = r.store.listUploads(r.bucket).filter((u) => u.key.startsWith(prefix)).filter((u) =>
-    keyMarker === '' || u.key > keyMarker || (u.key === keyMarker && idMarker !== '' && u.uploadId > idMarker));
+    keyMarker === '' || compareKeys(u.key, keyMarker) > 0 || (u.key === keyMarker && idMarker !== '' && u.uploadId > idMarker));
   const page = all.slice(0, maxUploads);
   const truncated = all.length > page.length;
   const last = page[page.length - 1];

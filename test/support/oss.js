@@ -8,8 +8,19 @@
 //     const client = oss.client();           // V1, IP endpoint (Host: <bucket>.oss-cn-hangzhou.aliyuncs.com)
 //     const v4 = oss.client({ v4: true });   // signature V4
 //     const p = oss.client({ style: 'path' });   // http://localhost:PORT/<bucket>/<key> (sldEnable)
-//     oss.emu.setFaults({ rate: 1, kinds: ['503'], limit: 1 });
+//     oss.emu.setFaults({ rate: 1, kinds: ['503'], limit: 1 });          // the next request gets a 503
+//     let n = 0;                                                          // fail only the 3rd UploadPart:
+//     oss.emu.setFaults({ rate: 1, kinds: ['reset'], match: (r) => r.operation === 'UploadPart' && ++n === 3 });
+//     oss.emu.setFaults({ rate: 1, kinds: ['slow'], slowBytesPerSecond: 64 * 1024, slowDelayMs: 2000 });
+//     oss.emu.requests();                                                 // [{ method, bucket, key, operation, status, bytes, fault? }]
+//     await oss.emu.listMultipartUploads(oss.bucket);                     // dangling uploads
 //   });
+// How ali-oss 6.23 reports each fault kind (see test/oss-emulator-faults.test.js):
+//   500 → InternalErrorError (status 500)   503 → ServiceUnavailableError (status 503)
+//   reset → ResponseError, status -1, "socket hang up" (the only kind ali-oss's retryMax retries)
+//   slow → ResponseTimeoutError when the call's timeout passes (buffered get, put); getStream reads on
+//   truncate → get: plain Error, status 200, no code; getStream: stream error ECONNRESET "aborted";
+//              put: UnknownError, status 200 (the write happened, the answer was lost)
 const { before, after } = require('node:test');
 const fs = require('node:fs');
 const os = require('node:os');
