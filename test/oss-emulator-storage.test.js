@@ -9,6 +9,7 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { Readable } = require('node:stream');
+const { spawnSync } = require('node:child_process');
 // ali-oss's own signer, so these hand-made requests are signed independently of the emulator.
 const signUtils = require('ali-oss/lib/common/signUtils');
 const { startTestOssEmulator, ACCESS_KEY_ID, ACCESS_KEY_SECRET } = require('./support/oss');
@@ -72,7 +73,7 @@ test('traversal and odd keys stay inside the data directory and round-trip', asy
     assert.deepEqual(fs.readdirSync(parent), ['data']);
     for (const file of listTree(dataDir)) {
       const rel = path.relative(dataDir, file);
-      assert.match(rel, /^buckets\/test-bucket\/(bucket\.json|objects\/[0-9a-f]{64}\.json|blobs\/[0-9a-f]{32})$/, rel);
+      assert.match(rel, /^(emulator\.pid|buckets\/test-bucket\/(bucket\.json|objects\/[0-9a-f]{64}\.json|blobs\/[0-9a-f]{32}))$/, rel);
     }
     const listed = await h.client().list({ 'max-keys': 100 });
     assert.equal(listed.objects.length, cases.length);
@@ -169,5 +170,27 @@ test('concurrent writers to one key never tear an object; readers see one whole 
     assert.equal(blobs.length, 1, 'replaced versions are removed');
   } finally {
     await h.stop();
+  }
+});
+
+test('one emulator per data directory; a lock left by a dead process is taken over', async () => {
+  const parent = tempParent();
+  const dataDir = path.join(parent, 'data');
+  const first = await startTestOssEmulator({ dataDir });
+  try {
+    await assert.rejects(startTestOssEmulator({ dataDir }), /in use by process \d+/);
+    await first.client().put('still/works', Buffer.from('x'));
+  } finally {
+    await first.stop({ keepData: true });
+  }
+  assert.equal(fs.existsSync(path.join(dataDir, 'emulator.pid')), false, 'stop releases the lock');
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  fs.writeFileSync(path.join(dataDir, 'emulator.pid'), dead.stdout);
+  const second = await startTestOssEmulator({ dataDir });
+  try {
+    assert.equal(String((await second.client().get('still/works')).content), 'x');
+  } finally {
+    await second.stop();
+    fs.rmSync(parent, { recursive: true, force: true });
   }
 });

@@ -115,7 +115,12 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
   if (!options.dataDir) throw new Error('startOssEmulator: dataDir is required');
   const { host, port } = parseListen(options.listen ?? '127.0.0.1:9000');
   const store = await Store.open(options.dataDir);
-  for (const b of options.buckets ?? []) await store.createBucket(b);
+  try {
+    for (const b of options.buckets ?? []) await store.createBucket(b);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const defaultBucket = options.buckets?.[0];
   const faults = new FaultInjector({ rate: options.faultRate ?? 0, kinds: options.faultKinds });
   const log = options.log;
@@ -228,13 +233,18 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    await store.close();
+    throw new Error(`OSS emulator cannot listen on ${host}:${port}: ${(err as Error).message}`);
+  }
   const actual = (server.address() as AddressInfo).port;
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
 
@@ -248,9 +258,12 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
     listMultipartUploads: async (bucket) => store.listUploads(bucket).map((u) => ({ key: u.key, uploadId: u.uploadId })),
     requests: () => records.map(({ rec, ctx }) => ({ ...rec, status: rec.fault === 'reset' ? 0 : ctx.status, bytes: Math.max(rec.bytes, ctx.bytesSent) })),
     clearRequests: () => { records.length = 0; },
-    stop: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await store.close();
+    },
   };
 }

@@ -102,8 +102,53 @@ export class Store {
 
   static async open(root: string): Promise<Store> {
     const store = new Store(path.resolve(root));
-    await store.load();
+    await fsp.mkdir(store.root, { recursive: true });
+    await store.lock();
+    try {
+      await store.load();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
     return store;
+  }
+
+  private get lockPath(): string { return path.join(this.root, 'emulator.pid'); }
+
+  /**
+   * One emulator per data directory: a second one would sweep the first one's temporary
+   * files at start. A lock left by a dead process is taken over.
+   */
+  private async lock(): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await fsp.writeFile(this.lockPath, String(process.pid), { flag: 'wx' });
+        return;
+      } catch (err) {
+        if (!isErrno(err, 'EEXIST')) throw err;
+      }
+      const owner = Number((await fsp.readFile(this.lockPath, 'utf8').catch(() => '')).trim());
+      let alive = false;
+      if (Number.isInteger(owner) && owner > 0) {
+        try {
+          process.kill(owner, 0);
+          alive = true;
+        } catch (err) {
+          alive = isErrno(err, 'EPERM');
+        }
+      }
+      if (alive) {
+        throw new Error(`OSS emulator data directory ${this.root} is in use by process ${owner}${owner === process.pid ? ' (this process: stop the other emulator first)' : ''}`);
+      }
+      await unlinkQuiet(this.lockPath);
+    }
+    throw new Error(`could not lock the OSS emulator data directory ${this.root}`);
+  }
+
+  /** Releases the data directory. */
+  async close(): Promise<void> {
+    const owner = (await fsp.readFile(this.lockPath, 'utf8').catch(() => '')).trim();
+    if (owner === String(process.pid)) await unlinkQuiet(this.lockPath);
   }
 
   private get tmpDir(): string { return path.join(this.root, 'tmp'); }
