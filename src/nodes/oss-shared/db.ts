@@ -17,10 +17,10 @@ export async function withClient<T>(db: GreenplumDbConfigNode, task: (c: PoolCli
   try {
     return await task(client);
   } catch (err) {
-    broken = broken ?? (err as Error);
-    // After a failed COPY or a cancelled transfer the connection state is unknown: roll back
-    // what we can and let the pool discard it.
-    await client.query('ROLLBACK').catch(() => undefined);
+    // After a failed or cancelled COPY the connection may still be inside the COPY protocol,
+    // where a ROLLBACK would queue forever. Discarding the connection is always safe: the
+    // server rolls back whatever transaction it had open.
+    broken = broken ?? (err instanceof Error ? err : new Error(String(err)));
     throw err;
   } finally {
     client.removeListener('error', onError);
