@@ -51,7 +51,7 @@ export interface ObjectWriterOptions {
   /** Gzip worker pool to share; default: one private pool for this writer, closed by close()/abort(). */
   gzipPool?: GzipPool;
   gzipWorkers?: number;
-  /** Uncompressed bytes per gzip block. Default 256 KiB. */
+  /** Uncompressed bytes per gzip block. Default 1 MiB. */
   gzipBlockSize?: number;
   signal?: AbortSignal;
   /** Called at most every `progressIntervalMs` (default 250) while transferring, and at the end. */
