@@ -115,6 +115,16 @@ for (const v4 of [false, true]) {
   });
 }
 
+test('path style (V1 and V4): list and listV2 with delimiter and paging', async () => {
+  for (const v4 of [false, true]) {
+    const c = oss.client({ style: 'path', v4, bucket: 'list-bucket' });
+    const v1 = await allV1(c, { delimiter: '/', 'max-keys': 10 });
+    assert.deepEqual(v1.prefixes, DIRS);
+    const v2 = await allV2(c, { prefix: 'dir05/', 'max-keys': 40 });
+    assert.deepEqual(v2.keys, SORTED.filter((k) => k.startsWith('dir05/')));
+  }
+});
+
 test('listing edge cases: empty prefix match, max-keys bounds, url encoding', async () => {
   const c = oss.client({ bucket: 'list-bucket' });
   const none = await c.list({ prefix: 'nothing-here/' });

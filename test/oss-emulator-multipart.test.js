@@ -8,7 +8,7 @@ const crypto = require('node:crypto');
 const { useOssEmulator } = require('./support/oss');
 const { crc64 } = require('../dist/oss-emulator/crc64');
 
-const oss = useOssEmulator();
+const oss = useOssEmulator({ buckets: ['test-bucket', 'path-bucket'] });
 
 async function rejects(promise, check) {
   try {
@@ -159,3 +159,23 @@ test('x-oss-complete-all: yes completes with every uploaded part', async () => {
   assert.match(r.res.headers.etag, /^"[0-9A-F]{32}-2"$/);
   assert.deepEqual((await c.get('mp/complete-all')).content, Buffer.concat([a, b]));
 });
+
+for (const v4 of [false, true]) {
+  test(`path style ${v4 ? 'V4' : 'V1'}: initiate, upload, list parts and uploads, complete, abort`, async () => {
+    const c = oss.client({ style: 'path', v4, bucket: 'path-bucket' });
+    const key = `path/${v4 ? 'v4' : 'v1'}/obj (1).bin`;
+    const a = crypto.randomBytes(100 * 1024);
+    const b = crypto.randomBytes(10);
+    const { uploadId } = await c.initMultipartUpload(key);
+    const pa = await c.uploadPart(key, uploadId, 1, a, 0, a.length);
+    const pb = await c.uploadPart(key, uploadId, 2, b, 0, b.length);
+    assert.equal((await c.listParts(key, uploadId)).parts.length, 2);
+    assert.deepEqual((await c.listUploads({ prefix: 'path/' })).uploads.map((u) => u.name), [key]);
+    await c.completeMultipartUpload(key, uploadId, [{ number: 1, etag: pa.etag }, { number: 2, etag: pb.etag }]);
+    assert.deepEqual((await c.get(key)).content, Buffer.concat([a, b]));
+    const other = await c.initMultipartUpload(`${key}.2`);
+    await c.abortMultipartUpload(`${key}.2`, other.uploadId);
+    assert.deepEqual(await oss.emu.listMultipartUploads('path-bucket'), []);
+    await rejects(oss.client().head(key), (err) => assert.equal(err.status, 404, 'the object is in path-bucket, not the default bucket'));
+  });
+}
