@@ -146,6 +146,19 @@ export class RowBoundaryScanner {
     this.quote = this.csv ? f.quote.charCodeAt(0) : -1;
     this.escape = this.csv ? f.escape.charCodeAt(0) : -1;
   }
+  // Cache of the next quote position in the current chunk: without it every row of a chunk
+  // with no quotes would rescan the rest of the chunk (quadratic in rows per chunk).
+  private qBuf: Uint8Array | null = null;
+  private qFrom = 0;
+  private qAt = -1;
+  private nextQuote(buf: Uint8Array, i: number): number {
+    if (buf === this.qBuf && i >= this.qFrom && (this.qAt === -1 || this.qAt >= i)) return this.qAt;
+    this.qBuf = buf;
+    this.qFrom = i;
+    this.qAt = buf.indexOf(this.quote, i);
+    return this.qAt;
+  }
+
   /** Index of the next row terminator at or after `from`, or -1 (state carried to the next chunk). */
   next(buf: Uint8Array, from: number): number {
     const len = buf.length;
@@ -156,7 +169,7 @@ export class RowBoundaryScanner {
     while (i < len) {
       if (!this.inQuote) {
         const t = buf.indexOf(this.term, i);
-        const qi = buf.indexOf(q, i);
+        const qi = this.nextQuote(buf, i);
         if (qi === -1 || (t !== -1 && t < qi)) return t;
         this.inQuote = true;
         i = qi + 1;
