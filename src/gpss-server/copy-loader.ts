@@ -17,7 +17,13 @@ import type { Writable } from 'node:stream';
 import { CopyTextBuffer } from './copy-text';
 
 /** Bytes after which a segment's COPY is completed and a new savepoint taken. */
-export const SEGMENT_BYTES = 4 << 20;
+export const SEGMENT_BYTES = 16 << 20;
+/**
+ * COPY data handed to the stream but not yet to the socket, above which push() waits. The
+ * queued chunks are views of the segment buffer (no copies), so memory stays bounded by the
+ * segment; not waiting below it lets the client encode its next Write while PostgreSQL works.
+ */
+const MAX_BACKLOG = 4 << 20;
 /** COPY data is handed to the socket in messages of at least this size (DESIGN §12). */
 export const MIN_CHUNK = 64 << 10;
 const MAX_CHUNK = 256 << 10;
@@ -49,6 +55,29 @@ export function parseCopyContext(where: string | undefined, relName: string, col
   return { line: Number(m[1]), column };
 }
 
+/** A number list that grows without per-element boxing (two per row on the hot path). */
+class GrowableArray {
+  private data = new Float64Array(4096);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Float64Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  pop(): number {
+    return this.data[--this.length];
+  }
+  at(i: number): number {
+    return this.data[i];
+  }
+  clear(): void {
+    this.length = 0;
+  }
+}
+
 export class LoadFailure extends Error {
   constructor(readonly pgError: unknown, message: string) {
     super(message);
@@ -64,14 +93,15 @@ export class CopyLoader {
   readonly out: CopyTextBuffer;
   /** Rows COPYed and kept (savepoints released). */
   loadedRows = 0;
-  private rowStarts: number[] = []; // byte offset of each segment row; row i ends at rowStarts[i+1] or out.pos
-  private rowNos: number[] = [];
+  private rowStarts = new GrowableArray(); // byte offset of each segment row; row i ends at rowStarts[i+1] or out.pos
+  private rowNos = new GrowableArray();
   private extraLines: Map<number, number> | null = null; // segment row → line breaks inside it (csv)
   private sent = 0; // bytes of the segment already handed to the current COPY
   private stream: CopyStream | null = null;
   private streamError: Error | null = null;
   private streamDone = false;
   private waiters: (() => void)[] = [];
+  private backlog = 0; // bytes written to the stream and not yet handed to the socket
   private savepoint: Promise<unknown> | null = null;
 
   constructor(
@@ -135,7 +165,9 @@ export class CopyLoader {
         const end = Math.min(this.out.pos, this.sent + MAX_CHUNK);
         const chunk = this.out.buf.subarray(this.sent, end);
         this.sent = end;
-        if (!this.stream!.write(chunk)) await this.waitFor(() => this.streamError !== null || !this.stream!.writableNeedDrain);
+        this.backlog += chunk.length;
+        this.stream!.write(chunk, this.chunkDone(this.stream!, chunk.length));
+        if (this.backlog > MAX_BACKLOG) await this.waitFor(() => this.streamError !== null || this.backlog <= MAX_BACKLOG / 2);
       }
     }
     if (this.streamError || this.out.pos >= SEGMENT_BYTES) await this.finishSegment();
@@ -176,8 +208,9 @@ export class CopyLoader {
     this.streamDone = false;
     this.savepoint = null;
     this.sent = 0;
-    this.rowStarts = [];
-    this.rowNos = [];
+    this.backlog = 0;
+    this.rowStarts.clear();
+    this.rowNos.clear();
     this.extraLines = null;
     this.out.reset();
   }
@@ -202,6 +235,15 @@ export class CopyLoader {
       this.wake();
     });
     return stream;
+  }
+
+  /** Write callback: the chunk has reached the socket. */
+  private chunkDone(stream: CopyStream, bytes: number): () => void {
+    return () => {
+      if (this.stream !== stream) return; // a completed or abandoned COPY
+      this.backlog -= bytes;
+      this.wake();
+    };
   }
 
   private wake(): void {
@@ -258,7 +300,7 @@ export class CopyLoader {
       if (!at || index >= rows) throw new LoadFailure(err, 'COPY failed');
       await this.client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
       const e = err as Error & { message: string };
-      this.onReject({ rowNo: this.rowNos[index], column: at.column, message: e.message });
+      this.onReject({ rowNo: this.rowNos.at(index), column: at.column, message: e.message });
       if (index > lo) {
         const prefixErr = await this.copyRows(lo, index);
         if (prefixErr) throw new LoadFailure(prefixErr, 'COPY failed when replaying rows that had been accepted');
@@ -273,8 +315,8 @@ export class CopyLoader {
 
   /** COPYs segment rows [from, to) in one command; returns its error, if any. */
   private async copyRows(from: number, to: number): Promise<Error | null> {
-    const start = this.rowStarts[from];
-    const end = to < this.rowStarts.length ? this.rowStarts[to] : this.out.pos;
+    const start = this.rowStarts.at(from);
+    const end = to < this.rowStarts.length ? this.rowStarts.at(to) : this.out.pos;
     const stream = this.openStream();
     let off = start;
     while (!this.streamError && off < end) {

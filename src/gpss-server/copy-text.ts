@@ -397,9 +397,13 @@ export class RowRenderer {
       case 5:
         out.ascii(renderFloat32(src.readFloatLE(s)));
         return;
-      case 6:
-        out.ascii(renderFloat64(src.readDoubleLE(s)));
+      case 6: {
+        const d = src.readDoubleLE(s);
+        // Integral values print as integers in JS too; skip making a string for them.
+        if (Number.isSafeInteger(d) && !(d === 0 && 1 / d < 0)) out.int(d);
+        else out.ascii(renderFloat64(d));
         return;
+      }
       case 7:
       case 12:
         this.text(src, s, e, p, out);

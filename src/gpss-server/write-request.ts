@@ -14,14 +14,21 @@ export interface WriteRows {
 
 export class WireError extends Error {}
 
-function varint(buf: Buffer, pos: number, end: number): [number, number] {
+// The value of the last varint read (module-level: no allocation per call on the hot path).
+let VALUE = 0;
+
+/** Reads a varint at `pos`; returns the position after it and leaves the value in VALUE. */
+function varint(buf: Buffer, pos: number, end: number): number {
   let value = 0;
   let mul = 1;
   for (let i = 0; i < 10; i++) {
     if (pos >= end) throw new WireError('truncated varint');
     const b = buf[pos++];
     value += (b & 0x7f) * mul;
-    if (b < 0x80) return [value, pos];
+    if (b < 0x80) {
+      VALUE = value;
+      return pos;
+    }
     mul *= 128;
   }
   throw new WireError('varint longer than 10 bytes');
@@ -30,15 +37,13 @@ function varint(buf: Buffer, pos: number, end: number): [number, number] {
 function skip(buf: Buffer, pos: number, end: number, wire: number): number {
   switch (wire) {
     case 0:
-      return varint(buf, pos, end)[1];
+      return varint(buf, pos, end);
     case 1:
       pos += 8;
       break;
-    case 2: {
-      const [len, p] = varint(buf, pos, end);
-      pos = p + len;
+    case 2:
+      pos = varint(buf, pos, end) + VALUE;
       break;
-    }
     case 5:
       pos += 4;
       break;
@@ -58,25 +63,25 @@ export function decodeWriteRequest(buf: Buffer): WriteRows {
   let pos = 0;
   const end = buf.length;
   while (pos < end) {
-    const [tag, p] = varint(buf, pos, end);
-    pos = p;
+    pos = varint(buf, pos, end);
+    const tag = VALUE;
     const field = Math.floor(tag / 8);
     const wire = tag % 8;
     if ((field === 1 || field === 2) && wire === 2) {
-      const [len, q] = varint(buf, pos, end);
-      const msgEnd = q + len;
+      const q = varint(buf, pos, end);
+      const msgEnd = q + VALUE;
       if (msgEnd > end) throw new WireError('field runs past the end of the message');
       let r = q;
       let s = -1;
       let e = -1;
       while (r < msgEnd) {
-        const [t, r2] = varint(buf, r, msgEnd);
-        r = r2;
+        r = varint(buf, r, msgEnd);
+        const t = VALUE;
         if (t === 0x0a) {
-          const [l, r3] = varint(buf, r, msgEnd);
-          if (r3 + l > msgEnd) throw new WireError('field runs past the end of the message');
+          const r3 = varint(buf, r, msgEnd);
+          if (r3 + VALUE > msgEnd) throw new WireError('field runs past the end of the message');
           s = r3;
-          e = r3 + l;
+          e = r3 + VALUE;
           r = e;
         } else r = skip(buf, r, msgEnd, t % 8);
       }
