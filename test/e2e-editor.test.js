@@ -9,7 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { Client } = require('pg');
 const { usePostgres } = require('./support/pg');
-const { launchBrowser } = require('./support/browser');
+const { launchBrowser, ARTIFACTS } = require('./support/browser');
 const { startTestNodeRed } = require('./support/nodered');
 const ui = require('./support/browser-editor');
 const { startGpssServer, startOssEmulator } = require('../dist/devstack/services');
@@ -17,9 +17,11 @@ const { startGpssServer, startOssEmulator } = require('../dist/devstack/services
 const PKG = require('../package.json');
 const FLOW_TYPES = ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import'];
 const CONFIG_TYPES = ['greenplum-db', 'gpss-server', 'oss-account'];
-const TYPED_PASSWORD = 'Typed-In-Dialog-7f3a9c';
+const TYPED_PASSWORD = 'Typed-In-Dialog-' + require('node:crypto').randomBytes(6).toString('hex');
+const E2E_ROLE = 'e2e_dialog_user';
 const OSS_KEY_ID = 'LTAIe2eKeyId';
 const OSS_SECRET = 'e2e-oss-secret-4b1d';
+const EXAMPLE = 'gpss/stream-ingest';
 
 describe('editor e2e (Chromium)', () => {
   const pg = usePostgres();
@@ -35,11 +37,13 @@ describe('editor e2e (Chromium)', () => {
   before(async () => {
     const client = new Client({ connectionString: pg.url });
     await client.connect();
-    // The role's password becomes the one typed into the greenplum-db dialog.
-    await client.query(`ALTER ROLE "${pg.user}" PASSWORD '${TYPED_PASSWORD}'`);
+    // A role of our own whose password is the one typed into the greenplum-db dialog.
+    await client.query(`DROP ROLE IF EXISTS ${E2E_ROLE}`).catch(() => undefined);
+    await client.query(`CREATE ROLE ${E2E_ROLE} LOGIN PASSWORD '${TYPED_PASSWORD}'`);
     await client.query('CREATE TABLE e2e_readings (device text, value double precision, ts timestamp)');
+    await client.query(`GRANT ALL ON e2e_readings TO ${E2E_ROLE}`);
     await client.end();
-    gpss = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: pg.url, allowHosts: ['127.0.0.1', 'localhost'] });
+    gpss = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: pg.url, allowHosts: [`${pg.host}:${pg.port}`] });
     ossDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-e2e-oss-'));
     oss = await startOssEmulator({
       listen: '127.0.0.1:0',
@@ -57,17 +61,20 @@ describe('editor e2e (Chromium)', () => {
   after(async () => {
     if (browser) await snap('final');
     if (browser) await browser.close();
-    if (red) await red.cleanup();
+    if (red) {
+      // The runtime log is kept as an artifact beside the screenshots.
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      fs.writeFileSync(path.join(ARTIFACTS, 'e2e-editor-node-red.log'), red.readLog());
+      await red.cleanup();
+    }
     if (gpss) await gpss.stop();
     if (oss) await oss.stop();
     if (ossDir) fs.rmSync(ossDir, { recursive: true, force: true });
-    // The role password was changed for the dialog test; restore it for later test files.
-    const client = new Client({ connectionString: pg.serverUrl.replace(/:[^:@/]*@/, `:${encodeURIComponent(TYPED_PASSWORD)}@`) });
-    await client
-      .connect()
-      .then(() => client.query(`ALTER ROLE "${pg.user}" PASSWORD '${pg.password.replace(/'/g, "''")}'`))
-      .catch(() => undefined)
-      .finally(() => client.end().catch(() => undefined));
+    const client = new Client({ connectionString: pg.serverUrl });
+    await client.connect();
+    await client.query(`DROP OWNED BY ${E2E_ROLE}`).catch(() => undefined);
+    await client.query(`DROP ROLE IF EXISTS ${E2E_ROLE}`).catch(() => undefined);
+    await client.end();
   });
 
   it('the palette shows the greenplum category with the five flow nodes and no config nodes', async () => {
@@ -91,7 +98,6 @@ describe('editor e2e (Chromium)', () => {
 
     // inject: a JSON row as payload.
     await ui.editNode(page, inject);
-    await page.evaluate(() => $('#node-input-property-list').find('.node-input-typed-input'));
     await setInjectJsonPayload(page, { device: 'ui-1', value: 21.5, ts: '2026-01-02T03:04:05Z' });
     await ui.confirmNodeDialog(page);
 
@@ -99,18 +105,18 @@ describe('editor e2e (Chromium)', () => {
     await ui.editNode(page, write);
     await snap('gpss-write-dialog');
     await fillGpssWrite(page, { table: 'e2e_readings' });
-    await page.locator('#node-input-lookup-server').click();
-    await page.locator('#node-config-input-mode').last().waitFor({ state: 'visible' });
-    await page.locator('#node-config-input-mode').last().selectOption('remote');
+    await page.locator('#node-input-btn-server-add').click();
+    await page.locator('#node-config-input-mode').waitFor({ state: 'visible' });
+    await page.locator('#node-config-input-mode').selectOption('remote');
     await fillVisible(page, '#node-config-input-host', gpss.host);
     await fillVisible(page, '#node-config-input-port', String(gpss.port));
-    await page.locator('#node-config-input-lookup-db').last().click();
-    await page.locator('#node-config-input-password').last().waitFor({ state: 'visible' });
+    await page.locator('#node-config-input-btn-db-add').click();
+    await page.locator('#node-config-input-password').waitFor({ state: 'visible' });
     await fillVisible(page, '#node-config-input-host', pg.host);
     await fillVisible(page, '#node-config-input-port', String(pg.port));
     await fillVisible(page, '#node-config-input-database', pg.database);
-    await fillVisible(page, '#node-config-input-user', pg.user);
-    await page.locator('#node-config-input-password').last().fill(TYPED_PASSWORD);
+    await fillVisible(page, '#node-config-input-user', E2E_ROLE);
+    await page.locator('#node-config-input-password').fill(TYPED_PASSWORD);
     await snap('greenplum-db-dialog');
     await ui.confirmConfigDialog(page); // greenplum-db
     await ui.confirmConfigDialog(page); // gpss-server
@@ -151,7 +157,10 @@ describe('editor e2e (Chromium)', () => {
     assert.ok(!('password' in db), 'no password property');
     const cred = await red.request('GET', `/credentials/greenplum-db/${db.id}`);
     assert.equal(cred.status, 200);
-    assert.deepEqual(cred.json(), { has_password: true });
+    const creds = cred.json();
+    assert.equal(creds.has_password, true);
+    assert.ok(!('password' in creds), 'the admin API never returns the password');
+    assert.ok(!JSON.stringify(creds).includes(TYPED_PASSWORD));
   });
 
   it("each flow node's dialog opens, flags invalid input, and saves", async () => {
@@ -202,14 +211,16 @@ describe('editor e2e (Chromium)', () => {
     await page.locator('#red-ui-header-button-sidemenu').click();
     await page.locator('#menu-item-import').click();
     await page.locator('#red-ui-clipboard-dialog').waitFor({ state: 'visible' });
-    await page.locator('#red-ui-clipboard-dialog .red-ui-tab:has-text("Examples"), #red-ui-clipboard-dialog a:has-text("Examples")').first().click();
-    const moduleEntry = page.locator(`#red-ui-clipboard-dialog .red-ui-treeList-label:has-text("${PKG.name}")`).first();
-    await moduleEntry.waitFor({ state: 'visible' });
-    await moduleEntry.click();
+    await page.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a').click();
+    // The tree: Examples > flows > <our module> > gpss > stream-ingest (examples/gpss/stream-ingest.json).
+    const tree = '#red-ui-clipboard-dialog-import-tab-examples .red-ui-treeList-label';
+    for (const label of [PKG.name, ...EXAMPLE.split('/')]) {
+      const entry = page.locator(tree, { hasText: new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\s*$`) }).first();
+      await entry.waitFor({ state: 'visible' });
+      await entry.click();
+    }
     await snap('examples-dialog');
-    // Open sub-folders until an example entry (a leaf) is visible, then pick it.
-    const leaf = await openFirstExample(page);
-    assert.ok(leaf, 'no example entry under our module');
+    assert.ok(await page.locator('#red-ui-clipboard-dialog-ok').isEnabled(), 'Import is enabled for the chosen example');
     await page.locator('#red-ui-clipboard-dialog-ok').click();
     await page.locator('#red-ui-clipboard-dialog').waitFor({ state: 'hidden' });
     // Imported nodes follow the mouse until placed with a click.
@@ -254,16 +265,9 @@ async function setInjectJsonPayload(page, value) {
 
 /** gpss-write specifics: stream mode, the table, a short commit interval for the test. */
 async function fillGpssWrite(page, { table }) {
-  const has = (id) => page.locator(`#node-input-${id}`).count();
-  if (await has('mode')) await page.locator('#node-input-mode').selectOption('stream');
-  await page.locator('#node-input-table').fill(table);
-  for (const [id, value] of [
-    ['commitInterval', '200'],
-    ['commitMs', '200'],
-    ['flushInterval', '100'],
-  ]) {
-    if (await has(id)) await page.locator(`#node-input-${id}`).fill(value);
-  }
+  await page.locator('#node-input-writeMode').selectOption('stream');
+  await ui.fillTypedInput(page, '#node-input-table', table);
+  await page.locator('#node-input-commitInterval').fill('200');
 }
 
 /** For every config-node property of the type: choose an existing node or create one. */
@@ -281,7 +285,7 @@ async function fillConfigSelects(page, type) {
       await page.locator(`#node-input-${prop}`).selectOption(existing);
       continue;
     }
-    await page.locator(`#node-input-lookup-${prop}`).click();
+    await page.locator(`#node-input-btn-${prop}-add`).click();
     if (cfgType === 'oss-account') {
       await page.locator('#node-config-input-bucket').last().waitFor({ state: 'visible' });
       await fillVisible(page, '#node-config-input-endpoint', 'http://127.0.0.1:9000');
@@ -310,37 +314,7 @@ async function fillRequired(page, type) {
   }
 }
 
-/** Names of the properties the editor considers invalid (for assertion messages). */
+/** The editor's validation errors of a node (for assertion messages). */
 function invalidProps(page, id) {
-  return page.evaluate((i) => {
-    const n = RED.nodes.node(i);
-    const def = RED.nodes.getType(n.type);
-    return Object.keys(def.defaults)
-      .filter((k) => {
-        const r = RED.editor.validateNodeProperty(n, def.defaults, k, n[k]);
-        return r !== true;
-      })
-      .join(', ');
-  }, id);
-}
-
-/** Expands folders in the examples tree until a leaf is selected; returns its label. */
-async function openFirstExample(page) {
-  for (let i = 0; i < 6; i++) {
-    const selected = await page.evaluate(() => {
-      const dlg = document.getElementById('red-ui-clipboard-dialog');
-      const labels = Array.from(dlg.querySelectorAll('.red-ui-treeList-label')).filter((e) => e.offsetParent !== null);
-      // A leaf has no expand arrow ("treeList-icon" with chevron) and is not a folder.
-      const leaf = labels.find((e) => !e.querySelector('.fa-folder, .fa-folder-open, .red-ui-treeList-icon .fa-angle-right') && e.closest('li') && !e.closest('li').querySelector('ol, ul') && /\S/.test(e.textContent) && e.textContent.indexOf('@') < 0 && !/^node-red$/i.test(e.textContent.trim()));
-      return leaf ? leaf.textContent.trim() : null;
-    });
-    if (selected) {
-      await page.locator(`#red-ui-clipboard-dialog .red-ui-treeList-label:has-text("${selected}")`).first().click();
-      if (await page.locator('#red-ui-clipboard-dialog-ok').isEnabled()) return selected;
-    }
-    const folder = page.locator('#red-ui-clipboard-dialog .red-ui-treeList-label:visible .fa-folder').first();
-    if (!(await folder.count())) return null;
-    await folder.click();
-  }
-  return null;
+  return page.evaluate((i) => (RED.nodes.node(i).validationErrors || []).join(', '), id);
 }

@@ -63,7 +63,7 @@ module.exports = {
   credentialSecret: ${JSON.stringify(options.credentialSecret)},
   telemetry: { enabled: false, updateNotification: false },
   diagnostics: { enabled: false },
-  editorTheme: { tours: false, projects: { enabled: false } },
+  editorTheme: { tours: false },
   logging: { console: { level: 'info', metrics: false, audit: false } },
   exportGlobalContextKeys: false,
 };

@@ -223,7 +223,8 @@ export async function startDevstack(config: DevstackConfig, progress: Progress):
       gpss = await startGpssServer({
         listen: `127.0.0.1:${config.gpssPort}`,
         databaseUrl: db.url,
-        allowHosts: [db.pg.host, ...(db.pg.host === '127.0.0.1' ? ['localhost'] : [])],
+        // Connect may name only the stack's database server (host:port).
+        allowHosts: [`${db.pg.host}:${db.pg.port}`, ...(db.pg.host === '127.0.0.1' ? [`localhost:${db.pg.port}`] : [])],
         log: (line) => appendLog(config.dir, 'gpss-pg.log', line),
       });
       stops.push({ name: 'gpss-pg', stop: () => gpss.stop() });

@@ -78,17 +78,19 @@ async function editNode(page, id) {
   await page.locator('#node-dialog-ok').waitFor({ state: 'visible' });
 }
 
-/** Clicks Done in the node dialog; waits for the tray to close. */
+/** Clicks Done in the node dialog; waits for its tray to close. */
 async function confirmNodeDialog(page) {
-  await page.locator('#node-dialog-ok').click();
-  await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+  const button = await page.locator('#node-dialog-ok').elementHandle();
+  await button.click();
+  await button.waitForElementState('hidden');
 }
 
-/** Clicks Add/Update in the (top-most) config dialog and waits for it to close. */
+/** Clicks Add/Update in the (top-most) config dialog and waits for its tray to close. */
 async function confirmConfigDialog(page) {
-  const ok = page.locator('#node-config-dialog-ok').last();
-  await ok.click();
-  await ok.waitFor({ state: 'detached' });
+  // Nested dialogs reuse the button id, so follow this very element until it goes away.
+  const button = await page.locator('#node-config-dialog-ok').elementHandle();
+  await button.click();
+  await button.waitForElementState('hidden');
 }
 
 /** Deploys with the Deploy button; resolves with the POST /flows response status. */
@@ -115,6 +117,13 @@ function nodesOfType(page, type) {
   return page.evaluate((t) => RED.nodes.filterNodes({ type: t }).map((n) => n.id), type);
 }
 
+/** Types into the visible input of a TypedInput whose (hidden) value element is `selector`. */
+async function fillTypedInput(page, selector, value) {
+  const input = page.locator(`.form-row:has(${selector}) .red-ui-typedInput-input-wrap input.red-ui-typedInput-input`).first();
+  await input.fill(value);
+  await input.press('Tab');
+}
+
 /** Validation state of a node in the editor (RED.nodes.node(id).valid). */
 function isValid(page, id) {
   return page.evaluate((i) => RED.nodes.node(i).valid, id);
@@ -132,4 +141,5 @@ module.exports = {
   clickInject,
   nodesOfType,
   isValid,
+  fillTypedInput,
 };

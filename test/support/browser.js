@@ -32,7 +32,7 @@ function assertChromium() {
  * Launches Chromium with a fresh user-data directory (a persistent context on a new empty
  * directory, removed on close) and returns { context, page, screenshot(name), close() }.
  */
-async function launchBrowser({ viewport = { width: 1400, height: 900 } } = {}) {
+async function launchBrowser({ viewport = { width: 1600, height: 1000 } } = {}) {
   assertChromium();
   const { chromium } = require('playwright-core');
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-chromium-'));
@@ -43,6 +43,8 @@ async function launchBrowser({ viewport = { width: 1400, height: 900 } } = {}) {
     viewport,
   });
   const page = context.pages()[0] || (await context.newPage());
+  // Fail fast on a missing element instead of Playwright's 30 s default.
+  page.setDefaultTimeout(10_000);
   const pageErrors = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   fs.mkdirSync(ARTIFACTS, { recursive: true });
