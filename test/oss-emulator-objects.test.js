@@ -91,7 +91,7 @@ for (const { name, opts } of VARIANTS) {
     const keys = [
       'dir/obj 1+x.csv', "bang!quote'paren()star*.txt", '中文/目录/文件.csv', 'emoji/🚀 launch.txt',
       'percent%20literal%2F.txt', 'amp&lt;<>"\'.xml', 'tab\there', 'a/..b/.c./...', '~tilde=eq;semi,comma@at$dollar#hash[br]{c}',
-      'ü/é/ß/ø', 'space at end ',
+      'ü/é/ß/ø', 'space at end ', 'question?mark=1&x', '100%', 'back\\slash', 'dir//double//slash', 'trailing/',
     ];
     for (const key of keys) {
       const body = Buffer.from(`body of ${key}`);
