@@ -69,7 +69,7 @@ test('export: 100,000 rows in messages roll into objects by size; done only afte
 
   for (let m = 0; m < ROWS / PER_MSG; m++) exp.receive({ payload: rowsOf(m), m });
   // Before the flush, some objects are already uploaded by size and their messages completed.
-  await new Promise((r) => setTimeout(r, 1500));
+  for (let t0 = Date.now(); objectMsgs.length < 2 && Date.now() - t0 < 30000; ) await new Promise((r) => setTimeout(r, 50));
   assert.ok(objectMsgs.length >= 2, `objects rolled by size before the flush: ${objectMsgs.length}`);
   assert.ok(completions.length < ROWS / PER_MSG, 'the messages of the open object are not complete yet');
   exp.receive({ topic: 'flush', m: 'flush' });
@@ -124,6 +124,76 @@ test('export: 100,000 rows in messages roll into objects by size; done only afte
   assert.equal(first[1], `1,"row 1 ""q"", ${PAD}",n\t1`);
   const uploads = await oss.emu.listMultipartUploads('msg-bucket');
   assert.deepEqual(uploads, [], 'no dangling multipart uploads');
+  exportedKeys = keys;
+});
+
+let exportedKeys = [];
+
+test('import: the 100,000 exported rows come back as batches of 1,000, every row exactly once, in order', async () => {
+  assert.ok(exportedKeys.length >= 4, 'needs the export test');
+  const flow = [
+    { id: TAB, type: 'tab' },
+    accountDef(oss),
+    flowNode({ id: 'imp1', type: 'oss-import', account: 'acct1', target: 'messages', prefix: 'msgs/', format: 'csv', batchSize: 1000, rowShape: 'object', columns: 'id,name,note', parallel: 2, wires: [['stats1'], ['rows1']] }),
+    flowNode({ id: 'stats1', type: 'helper' }),
+    flowNode({ id: 'rows1', type: 'helper' }),
+    flowNode({ id: 'catch1', type: 'catch', scope: ['imp1'], wires: [['caught1']] }),
+    flowNode({ id: 'caught1', type: 'helper' }),
+  ];
+  await helper.load([accountNode, importNode], flow, credentials(oss));
+  const caught = [];
+  helper.getNode('caught1').on('input', (m) => caught.push(m.error.message));
+  let next = 0;
+  let batches = 0;
+  let lastParts = null;
+  let heapPeak = 0;
+  helper.getNode('rows1').on('input', (m) => {
+    assert.equal(m.parts.index, batches);
+    batches++;
+    lastParts = m.parts;
+    for (const row of m.payload) {
+      assert.equal(row.id, String(next), 'rows in order, none twice, none missing');
+      next++;
+    }
+    heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+  });
+  const stats = collect(helper.getNode('stats1'), 1, 120000);
+  helper.getNode('imp1').receive({ payload: 'go' });
+  const [s] = await stats;
+  assert.deepEqual(caught, []);
+  assert.equal(next, ROWS);
+  assert.equal(batches, ROWS / 1000);
+  assert.equal(lastParts.count, batches);
+  assert.equal(s.payload.rows, ROWS);
+  assert.deepEqual(s.payload.objects.map((o) => o.key), exportedKeys);
+  assert.equal(s.payload.objects.reduce((a, o) => a + o.rows, 0), ROWS);
+  // The first rows keep NULL vs text and the CSV quoting.
+  assert.ok(heapPeak < 1024 * 1048576, `heap stayed bounded: ${Math.round(heapPeak / 1048576)} MB`);
+});
+
+test('export: closing the flow uploads the rows it holds and completes their messages', async () => {
+  const flow = [
+    { id: TAB, type: 'tab' },
+    accountDef(oss),
+    flowNode({ id: 'exp1', type: 'oss-export', account: 'acct1', source: 'messages', columns: 'a,b', prefix: 'onclose/', compression: 1, objectSizeMB: 64, rollSeconds: 3600, wires: [['out1']] }),
+    flowNode({ id: 'out1', type: 'helper' }),
+    flowNode({ id: 'done1', type: 'complete', scope: ['exp1'], wires: [['completed1']] }),
+    flowNode({ id: 'completed1', type: 'helper' }),
+  ];
+  await helper.load([accountNode, exportNode], flow, credentials(oss));
+  let completed = 0;
+  helper.getNode('completed1').on('input', () => completed++);
+  for (let i = 0; i < 10; i++) helper.getNode('exp1').receive({ payload: [[i, `v${i}`]] });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(completed, 0, 'nothing is complete while the object is open');
+  const listedBefore = await oss.client({ bucket: 'msg-bucket' }).listV2({ prefix: 'onclose/' });
+  assert.deepEqual(listedBefore.objects || [], []);
+  await helper.unload();
+  const listed = await oss.client({ bucket: 'msg-bucket' }).listV2({ prefix: 'onclose/' });
+  assert.equal((listed.objects || []).length, 1, 'the open object was uploaded on close');
+  const body = zlib.gunzipSync((await oss.client({ bucket: 'msg-bucket' }).get(listed.objects[0].name)).content).toString();
+  assert.equal(body, Array.from({ length: 10 }, (_, i) => `${i},v${i}\n`).join(''));
+  assert.deepEqual(await oss.emu.listMultipartUploads('msg-bucket'), []);
 });
 
 test('export: a row with an unknown column fails only that message, naming the column', async () => {

@@ -83,6 +83,12 @@ function importDef(extra) {
 const sinks = () => ['out1', 'out2', 'rows2', 'caught1'].map((id) => flowNode({ id, type: 'helper' }));
 const catcher = () => flowNode({ id: 'catch1', type: 'catch', scope: null, uncaught: false, wires: [['caught1']] });
 
+/** Texts of every status a node has shown (node-red-node-test-helper spies on status). */
+function statusTexts(id) {
+  const node = helper.getNode(id);
+  return node.status.getCalls().filter((c) => c.thisValue === node).map((c) => String((c.args[0] && c.args[0].text) || ''));
+}
+
 async function run(nodeId, msg, okId) {
   if (process.env.DBG) console.error('run', nodeId, JSON.stringify(msg));
   const o = outcome(helper.getNode(okId), helper.getNode('caught1'), 120000);
@@ -118,6 +124,8 @@ for (const variant of [
       assert.equal(st.bytesOut, st.bytesIn);
     }
     assert.ok(st.ms >= 0);
+    const texts = statusTexts('exp1');
+    assert.match(texts[texts.length - 1], new RegExp(`^${st.objects.length} obj 20.0k rows `), 'final status');
     const im = await run('imp1', { payload: 'go' }, 'out2');
     assert.ok(im.ok, im.error && im.error.error.message);
     assert.equal(im.ok.payload.rows, N);
@@ -215,8 +223,10 @@ test('errors reach Catch with a clear message and no secret: missing table, bad 
     assert.ok(im.error, 'import must fail');
     assert.match(im.error.error.message, /SignatureDoesNotMatch|403/);
     assert.ok(!JSON.stringify(im.error).includes(wrongSecret));
-    const st = helper.getNode('exp1');
-    assert.ok(st, 'node still running');
+    // Status: the error is shown (short), the secret never.
+    const texts = statusTexts('exp1');
+    assert.ok(texts.some((t) => /SignatureDoesNotMatch|403/.test(t)), texts.join(' | '));
+    assert.ok(!texts.join('\n').includes(wrongSecret));
     await helper.unload();
   }
   assert.equal((await sql('SELECT count(*)::int AS n FROM dst3')).rows[0].n, 0, 'failed import left no rows');

@@ -78,6 +78,15 @@ test('errors: redact secrets, LOCATION keys and URL passwords; keep OSS code and
   assert.match(e.message, /SignatureDoesNotMatch, HTTP 403/);
   assert.ok(!e.message.includes(SECRET));
   assert.equal(errors.toNodeError('plain', 'ctx', []).message, 'ctx: plain');
+  assert.equal(e.brief, 'SignatureDoesNotMatch (403)');
+  // src/oss errors keep the details apart.
+  const lib = Object.assign(new Error('OSS PutObject of "k" failed'), { code: 'OSS_AccessDenied', details: { status: 403, requestId: 'R2' } });
+  const le = errors.toNodeError(lib, 'ctx', []);
+  assert.equal(le.status, 403);
+  assert.equal(le.requestId, 'R2');
+  assert.equal(le.brief, 'AccessDenied (403)');
+  const long = errors.toNodeError(new Error(`relation "x" does not exist and more words here ${SECRET}`), 'ctx', [SECRET]);
+  assert.ok(long.brief.length <= 40 && !long.brief.includes(SECRET), long.brief);
 });
 
 test('rows: objects, arrays of objects, arrays of arrays; missing → NULL; unknown key → error naming it', () => {

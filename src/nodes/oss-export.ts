@@ -191,7 +191,7 @@ export = function (RED: NodeAPI) {
         return stats;
       } catch (err) {
         const e = toNodeError(ac.signal.aborted && closing ? new Error('cancelled: the node was closed during the transfer') : err, `${context} failed`, secrets());
-        status.set({ fill: 'red', shape: 'dot', text: e.message.slice(0, 60) });
+        status.set({ fill: 'red', shape: 'dot', text: e.brief });
         throw e;
       } finally {
         active.delete(ac);
@@ -333,7 +333,7 @@ export = function (RED: NodeAPI) {
         open: openSink,
         onObject: (o, err) => {
           if (err) {
-            status.set({ fill: 'red', shape: 'dot', text: toNodeError(err, 'upload', secrets()).message.slice(0, 60) });
+            status.set({ fill: 'red', shape: 'dot', text: toNodeError(err, 'upload', secrets()).brief });
             return;
           }
           node.send({ topic: 'object', payload: summary([o], Date.now() - rollerT0) } as NodeMessage);

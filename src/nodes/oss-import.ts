@@ -319,7 +319,7 @@ export = function (RED: NodeAPI) {
           },
           (err: unknown) => {
             const e = toNodeError(err, `${context} failed`, secrets());
-            status.set({ fill: 'red', shape: 'dot', text: e.message.slice(0, 60) });
+            status.set({ fill: 'red', shape: 'dot', text: e.brief });
             done(e);
           },
         );

@@ -10,6 +10,8 @@ export interface OssNodeErrorInfo {
 
 export class OssNodeError extends Error implements OssNodeErrorInfo {
   code: string;
+  /** A short form for node status: the OSS/PG code, or the start of the cause. */
+  brief = '';
   status?: number;
   requestId?: string;
   constructor(message: string, info: OssNodeErrorInfo = {}) {
@@ -33,7 +35,12 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
 }
 
 function field(e: unknown, k: string): unknown {
-  return e && typeof e === 'object' ? (e as Record<string, unknown>)[k] : undefined;
+  if (!e || typeof e !== 'object') return undefined;
+  const v = (e as Record<string, unknown>)[k];
+  if (v !== undefined) return v;
+  // src/oss's OssOperationError keeps status/requestId/ossCode under `details`.
+  const d = (e as { details?: unknown }).details;
+  return d && typeof d === 'object' ? (d as Record<string, unknown>)[k === 'code' ? 'ossCode' : k] : undefined;
 }
 
 /**
@@ -50,9 +57,14 @@ export function toNodeError(err: unknown, context: string, secrets: readonly (st
   if (typeof status === 'number' && status > 0) parts.push(`HTTP ${status}`);
   const detail = parts.length ? ` (${parts.join(', ')})` : '';
   const msg = redact(`${context}: ${causeMsg}${detail}`, secrets);
-  return new OssNodeError(msg, {
+  const e = new OssNodeError(msg, {
     code: typeof code === 'string' && code ? code : 'OSS_NODE',
     ...(typeof status === 'number' ? { status } : {}),
     ...(typeof requestId === 'string' ? { requestId } : {}),
   });
+  const bare = typeof code === 'string' ? code.replace(/^OSS_/, '') : '';
+  const ossCode = /^[A-Z][A-Za-z]+$/.test(bare) ? bare : '';
+  const short = ossCode ? `${ossCode}${typeof status === 'number' && status > 0 ? ` (${status})` : ''}` : redact(causeMsg, secrets);
+  e.brief = short.length > 40 ? `${short.slice(0, 39)}…` : short;
+  return e;
 }
