@@ -269,3 +269,27 @@ test('ConfigUsers: whenEmpty waits for the last user, or times out', async () =>
   u.add(a);
   assert.equal(await u.whenEmpty(20), false);
 });
+
+test('stream writer: an ack callback that throws never causes a second commit of durable rows', async () => {
+  let commits = 0;
+  const failures = [];
+  const w = new StreamWriter(
+    writerOptions({ commitRows: 2 }),
+    async (writes) => {
+      commits++;
+      return { successCount: writes.flat().length, errorCount: 0, errorRows: [] };
+    },
+    { callbackFailed: (e) => failures.push(e.message) },
+  );
+  const log = [];
+  const bad = entry(1, log, 'a');
+  bad.ack = () => {
+    throw new Error('downstream clone failed');
+  };
+  w.accept(bad);
+  w.accept(entry(1, log, 'b'));
+  await w.close(1000);
+  assert.equal(commits, 1);
+  assert.deepEqual(failures, ['downstream clone failed']);
+  assert.deepEqual(log.map((l) => l[0] + l[1]), ['ackb'], 'the other message is still acknowledged, none failed');
+});

@@ -44,6 +44,8 @@ export interface StreamWriterEvents {
   attemptFailed?(info: { error: unknown; attempt: number; rows: number; willRetry: boolean }): void;
   /** The held rows/bytes changed (for status). */
   changed?(): void;
+  /** An ack/fail callback threw; the writer carries on (the commit itself succeeded or failed as reported). */
+  callbackFailed?(error: unknown): void;
 }
 
 export class WriterClosedError extends Error {
@@ -113,7 +115,7 @@ export class StreamWriter {
     this.account.reserve(rows, entry.bytes);
     this.pending.push({ entry, rows, settled: false, arrivedAt: Date.now() });
     this.pendingRows += rows;
-    this.events.changed?.();
+    this.guard(() => this.events.changed?.());
     this.schedule();
   }
 
@@ -236,15 +238,16 @@ export class StreamWriter {
       try {
         const stats = await this.commit(writes, { rows, attempt });
         this.committedRows += rows;
+        // From here on the rows are durable: nothing below may lead to a retry.
         for (const h of live) this.settle(h, () => h.entry.ack(stats));
-        this.events.committed?.({ rows, messages: live.length, stats, ms: Date.now() - started });
+        this.guard(() => this.events.committed?.({ rows, messages: live.length, stats, ms: Date.now() - started }));
         return;
       } catch (err) {
         lastError = err;
         if (live.every((h) => h.settled)) return; // failed by close() meanwhile
         const kind = classifyFailure(err);
         if (kind === 'data' && live.length > 1) {
-          this.events.attemptFailed?.({ error: err, attempt, rows, willRetry: true });
+          this.guard(() => this.events.attemptFailed?.({ error: err, attempt, rows, willRetry: true }));
           // Bisect: the good halves commit, the bad message ends alone and fails below.
           const half = Math.ceil(live.length / 2);
           await this.commitBatch(live.slice(0, half));
@@ -254,7 +257,7 @@ export class StreamWriter {
         const delay = backoffDelay(attempt, this.options.backoff);
         const willRetry =
           kind === 'transient' && attempt < this.options.maxRetries && Date.now() + delay < this.closeDeadline;
-        this.events.attemptFailed?.({ error: err, attempt, rows, willRetry });
+        this.guard(() => this.events.attemptFailed?.({ error: err, attempt, rows, willRetry }));
         if (!willRetry) break;
         await this.sleep(delay);
         if (live.every((h) => h.settled)) return;
@@ -285,10 +288,20 @@ export class StreamWriter {
     if (h.settled) return;
     h.settled = true;
     this.account.release(h.rows, h.entry.bytes);
+    this.guard(fn);
+    this.guard(() => this.events.changed?.());
+  }
+
+  /** Runs a callback of the user of this writer; its failure must not look like a failed commit. */
+  private guard(fn: () => void): void {
     try {
       fn();
-    } finally {
-      this.events.changed?.();
+    } catch (err) {
+      try {
+        this.events.callbackFailed?.(err);
+      } catch {
+        /* nothing more to do */
+      }
     }
   }
 

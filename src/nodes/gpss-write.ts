@@ -7,7 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { createRowEncoder } from '../gpss/value-mapping';
 import { findJob, LoadJob } from '../gpss/load-job';
 import { StreamWriter, StreamWriterOptions } from '../gpss/stream-writer';
-import { DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss/batcher';
+import { BufferFullError, DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss/batcher';
 import { backoffDelay } from '../gpss/retry';
 import type { OpenOptions } from '../gpss/client';
 import { buildOpenOptions, intSetting, TargetDef } from './shared/target';
@@ -64,6 +64,7 @@ export = function (RED: NodeAPI): void {
     const targets = new Map<string, Target>();
     const jobEncoders = new WeakMap<LoadJob, RowEncoderLike>();
     let closing = false;
+    let waitingRows = 0;
 
     // Status: rows/s over a short window, held rows, total committed.
     const window: { t: number; rows: number }[] = [];
@@ -140,6 +141,7 @@ export = function (RED: NodeAPI): void {
             lastError = (willRetry ? 'retrying: ' : '') + (error instanceof Error ? error.message : String(error));
             showStatus();
           },
+          callbackFailed: (error) => node.warn(`gpss-write: passing a committed message on failed: ${error instanceof Error ? error.message : String(error)}`),
         },
       );
       const created: Target = { key, options, writer, encoder: null, encoderPromise: describeWithRetry(server, options.schema ?? 'public', options.table) };
@@ -178,15 +180,28 @@ export = function (RED: NodeAPI): void {
         accept(t.encoder); // hot path: no await
         return;
       }
+      // Until the table is described the rows cannot be encoded; count them against the buffer
+      // anyway so that a flood while the server is starting cannot grow the heap.
+      const estimate = Array.isArray(msg.payload) ? msg.payload.length : 1;
+      if (waitingRows + estimate + t.writer.heldRows > writerOptions.buffer.maxRows) {
+        throw new BufferFullError(
+          `buffer full: ${waitingRows} rows are waiting for the description of ${t.key} (limit ${writerOptions.buffer.maxRows} rows); message not accepted`,
+        );
+      }
+      waitingRows += estimate;
       t.encoderPromise.then(
         (enc) => {
+          waitingRows -= estimate;
           try {
             accept(enc);
           } catch (err) {
             done(err instanceof Error ? err : new Error(String(err)));
           }
         },
-        (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => {
+          waitingRows -= estimate;
+          done(err instanceof Error ? err : new Error(String(err)));
+        },
       );
     }
 
