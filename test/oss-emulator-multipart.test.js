@@ -157,6 +157,8 @@ test('x-oss-complete-all: yes completes with every uploaded part', async () => {
     headers: { 'x-oss-complete-all': 'yes' }, successStatuses: [200],
   });
   assert.match(r.res.headers.etag, /^"[0-9A-F]{32}-2"$/);
+  assert.match(String(r.data), /<Location>http:\/\/test-bucket\.oss-cn-hangzhou\.aliyuncs\.com\/mp\/complete-all<\/Location>/);
+  assert.match(String(r.data), /<ETag>"[0-9A-F]{32}-2"<\/ETag>/);
   assert.deepEqual((await c.get('mp/complete-all')).content, Buffer.concat([a, b]));
 });
 

@@ -16,8 +16,8 @@ export interface OpRequest {
   bucket: string;
   key: string;
   query: Map<string, string>;
-  /** Host used in Location URLs. */
-  host: string;
+  /** `http://host[/bucket]`: the prefix of Location URLs. */
+  baseUrl: string;
 }
 
 const OWNER = { ID: '1000000000000000', DisplayName: '1000000000000000' };
@@ -380,7 +380,7 @@ export async function completeMultipart(r: OpRequest): Promise<void> {
     });
   }
   const meta = await r.store.completeUpload(r.bucket, r.key, uploadId, requested);
-  const location = `http://${r.host}/${r.key.split('/').map(encodeURIComponent).join('/')}`;
+  const location = `${r.baseUrl}/${r.key.split('/').map(encodeURIComponent).join('/')}`;
   await sendXml(r.ctx, r.res, 200, xmlDocument('CompleteMultipartUploadResult', {
     EncodingType: r.query.get('encoding-type') === 'url' ? 'url' : undefined,
     Location: location, Bucket: r.bucket, Key: urlEncodeIf(r.query.get('encoding-type') === 'url', r.key), ETag: quote(meta.etag),

@@ -131,7 +131,10 @@ export function createRequestHandler(o: HandlerOptions): (req: http.IncomingMess
       if (!addr.bucket) throw Errors.invalidArgument('No bucket in the Host header or path, and no default bucket.', 'bucket', '');
       if (!store.hasBucket(addr.bucket)) throw Errors.noSuchBucket(addr.bucket);
 
-      const r: ops.OpRequest = { req, res, ctx, store, bucket: addr.bucket, key: addr.key, query, host: hostHeader || `${host}:${o.port()}` };
+      const r: ops.OpRequest = { req, res, ctx, store, bucket: addr.bucket, key: addr.key, query,
+        // Location URLs name the object the way this request addressed it.
+        baseUrl: `http://${hostHeader || `${host}:${o.port()}`}${addr.style === 'virtual-host' ? '' : `/${addr.bucket}`}`,
+      };
       switch (operation) {
         case 'PutObject': return await ops.putObject(r);
         case 'AppendObject': return await ops.appendObject(r);

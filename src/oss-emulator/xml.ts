@@ -4,10 +4,9 @@
 
 export const OSS_XMLNS = 'http://doc.oss-cn-hangzhou.aliyuncs.com';
 
+/** Escapes element text. Quotes stay literal, as in OSS's own documents (`<ETag>"…"</ETag>`). */
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) =>
-    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
-  );
+  return s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 }
 
 export function unescapeXml(s: string): string {
