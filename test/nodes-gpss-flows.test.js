@@ -191,6 +191,30 @@ test('stream: bad rows (wrong type, unknown column) go to Catch naming the colum
     assert.deepEqual(r.rows.map((x) => x.id), [1, 4, 6]);
   });
 
+test('stream: merge mode on a key makes re-sent rows idempotent (update, not duplicate)', async () => {
+  await S.query(pg.url, 'CREATE TABLE IF NOT EXISTS kv (k int4 PRIMARY KEY, val text)');
+  await S.helper.load(
+    S.NODES,
+    [
+      ...S.configNodes(pg, { gpssPort: server.port }),
+      S.flowNode({
+        id: 'w1', type: 'gpss-write', server: 'gs1', writeMode: 'stream', table: 'kv', mode: 'merge',
+        matchColumns: 'k', updateColumns: 'val', commitRows: 2, commitInterval: 50, wires: [['out1']],
+      }),
+      S.flowNode({ id: 'out1', type: 'helper' }),
+    ],
+    S.credentials(pg.password),
+  );
+  const out = S.collect(S.helper.getNode('out1'));
+  const w1 = S.helper.getNode('w1');
+  w1.receive({ payload: [{ k: 1, val: 'a' }, { k: 2, val: 'b' }] });
+  await out.wait(1);
+  w1.receive({ payload: [{ k: 2, val: 'b2' }, { k: 3, val: 'c' }] });
+  await out.wait(2);
+  const r = await S.query(pg.url, 'SELECT k, val FROM kv ORDER BY k');
+  assert.deepEqual(r.rows, [{ k: 1, val: 'a' }, { k: 2, val: 'b2' }, { k: 3, val: 'c' }]);
+});
+
 // ---- embedded gpss-server
 test('embedded: starts gpss-pg in-process on the greenplum-db and serves stream and ETL loads; admin endpoint lists tables', async () => {
     const flow = [
