@@ -4,7 +4,7 @@ import { parseFaultKinds, startOssEmulator, FaultKind } from './index';
 
 const USAGE = `Usage: oss-emulator [options]
   --listen HOST:PORT         address to listen on (default 127.0.0.1:9000; port 0 = free port)
-  --data DIR                 data directory (default ./.oss-emulator)
+  --data DIR                 data directory (default ./.devstack/oss-emulator, git-ignored)
   --access-key-id ID         access key id clients sign with (default: env OSS_EMULATOR_ACCESS_KEY_ID or "devkey")
   --access-key-secret SECRET secret (default: env OSS_EMULATOR_ACCESS_KEY_SECRET or "devsecret")
   --bucket NAME              bucket to create at start; repeatable; the first is the default bucket
@@ -22,7 +22,7 @@ interface CliOptions {
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions | 'help' {
   const o: CliOptions = {
-    listen: '127.0.0.1:9000', data: '.oss-emulator',
+    listen: '127.0.0.1:9000', data: '.devstack/oss-emulator',
     accessKeyId: env.OSS_EMULATOR_ACCESS_KEY_ID || 'devkey',
     accessKeySecret: env.OSS_EMULATOR_ACCESS_KEY_SECRET || 'devsecret',
     buckets: [], faultRate: 0, quiet: false, noAuth: false,
