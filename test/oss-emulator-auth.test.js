@@ -158,6 +158,10 @@ test('presigned URLs: V1 (path style) and V4 fetch the object; expired or altere
   let res = await fetch(v1);
   assert.equal(res.status, 200);
   assert.equal(await res.text(), 'presigned body');
+  res = await fetch(c.signatureUrl('signed/obj.txt', { expires: 60, response: { 'content-type': 'text/x-custom', 'content-disposition': 'attachment' } }));
+  assert.equal(res.status, 200, 'response-* overrides are signed sub-resources');
+  assert.equal(res.headers.get('content-type'), 'text/x-custom');
+  assert.equal(res.headers.get('content-disposition'), 'attachment');
   res = await fetch(c.signatureUrl('signed/obj.txt', { expires: -10 }));
   assert.equal(res.status, 403);
   assert.equal(xmlField(await res.text(), 'Code'), 'AccessDenied');
