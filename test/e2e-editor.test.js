@@ -70,11 +70,18 @@ describe('editor e2e (Chromium)', () => {
     if (gpss) await gpss.stop();
     if (oss) await oss.stop();
     if (ossDir) fs.rmSync(ossDir, { recursive: true, force: true });
+    // The role is cluster-wide: drop it. (A throwaway cluster of this file alone may already be
+    // gone, usePostgres's own after hook runs first; then so is the role.)
     const client = new Client({ connectionString: pg.serverUrl });
-    await client.connect();
-    await client.query(`DROP OWNED BY ${E2E_ROLE}`).catch(() => undefined);
-    await client.query(`DROP ROLE IF EXISTS ${E2E_ROLE}`).catch(() => undefined);
-    await client.end();
+    try {
+      await client.connect();
+      await client.query(`DROP OWNED BY ${E2E_ROLE}`).catch(() => undefined);
+      await client.query(`DROP ROLE IF EXISTS ${E2E_ROLE}`).catch(() => undefined);
+    } catch {
+      /* cluster already stopped */
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   });
 
   it('the palette shows the greenplum category with the five flow nodes and no config nodes', async () => {
@@ -175,10 +182,9 @@ describe('editor e2e (Chromium)', () => {
       // A numeric field given text is flagged, and the node is invalid while it holds it.
       const numeric = await page.evaluate((t) => {
         const def = RED.nodes.getType(t);
-        const node = RED.editor.getEditStack ? null : null;
         return Object.keys(def.defaults).find((k) => {
           const v = def.defaults[k].validate;
-          return typeof v === 'function' && v.call({}, 'not-a-number') === false && $(`#node-input-${k}`).is(':visible');
+          return typeof v === 'function' && v.call({}, 'not-a-number') === false && $(`#node-input-${k}`).is('input:visible');
         });
       }, type);
       if (numeric) {
@@ -207,7 +213,16 @@ describe('editor e2e (Chromium)', () => {
   it('an example imported through Import > Examples deploys', async () => {
     const examples = await red.request('GET', `/library/examples/flows/${PKG.name}/`);
     assert.equal(examples.status, 200);
-    await page.evaluate(() => RED.workspaces.add());
+    const exampleNodes = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'examples', `${EXAMPLE}.json`), 'utf8'));
+    const allNodes = () =>
+      page.evaluate(() => {
+        const out = [];
+        RED.nodes.eachWorkspace((n) => out.push({ id: n.id, type: n.type, label: n.label }));
+        RED.nodes.eachNode((n) => out.push({ id: n.id, type: n.type, z: n.z }));
+        RED.nodes.eachConfig((n) => out.push({ id: n.id, type: n.type }));
+        return out;
+      });
+    const before = new Set((await allNodes()).map((n) => n.id));
     await page.locator('#red-ui-header-button-sidemenu').click();
     await page.locator('#menu-item-import').click();
     await page.locator('#red-ui-clipboard-dialog').waitFor({ state: 'visible' });
@@ -223,17 +238,27 @@ describe('editor e2e (Chromium)', () => {
     assert.ok(await page.locator('#red-ui-clipboard-dialog-ok').isEnabled(), 'Import is enabled for the chosen example');
     await page.locator('#red-ui-clipboard-dialog-ok').click();
     await page.locator('#red-ui-clipboard-dialog').waitFor({ state: 'hidden' });
-    // Imported nodes follow the mouse until placed with a click.
-    const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
-    await page.mouse.move(chart.x + 200, chart.y + 200, { steps: 5 });
-    await page.mouse.click(chart.x + 200, chart.y + 200);
-    const imported = await page.evaluate(() => RED.nodes.filterNodes({ z: RED.workspaces.active() }).map((n) => n.type));
-    assert.ok(imported.some((t) => FLOW_TYPES.includes(t)), `the example brought our nodes (${imported.join(', ')})`);
+    if (!exampleNodes.some((n) => n.type === 'tab')) {
+      // Nodes imported without a tab of their own follow the mouse until placed with a click.
+      const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
+      await page.mouse.move(chart.x + 200, chart.y + 200, { steps: 5 });
+      await page.mouse.click(chart.x + 200, chart.y + 200);
+    }
+    const added = (await allNodes()).filter((n) => !before.has(n.id));
+    const count = (nodes) => nodes.reduce((m, n) => m.set(n.type, (m.get(n.type) || 0) + 1), new Map());
+    const want = count(exampleNodes.filter((n) => typeof n.x === 'number' || n.type === 'tab'));
+    const got = count(added);
+    for (const [type, n] of want) assert.equal(got.get(type), n, `imported ${type} nodes (${[...got].join(' ')})`);
     await snap('example-imported');
     const status = await ui.deploy(page);
     assert.equal(status, 200);
     const { flows } = await red.getFlows();
-    for (const t of new Set(imported)) assert.ok(flows.some((n) => n.type === t), `${t} deployed`);
+    const deployed = new Set(flows.map((n) => n.id));
+    for (const n of added) assert.ok(deployed.has(n.id), `${n.type} ${n.id} deployed`);
+    if (exampleNodes.some((n) => n.type === 'tab')) {
+      const label = exampleNodes.find((n) => n.type === 'tab').label;
+      assert.ok(flows.some((n) => n.type === 'tab' && n.label === label), `tab "${label}" deployed`);
+    }
   });
 });
 
