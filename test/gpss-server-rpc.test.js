@@ -7,6 +7,10 @@ const { usePostgres } = require('./support/pg');
 const { useGpssServer, rawClient, rpc, rowsOf, V, status } = require('./support/gpss-server');
 const { startGpssServer } = require('../dist/gpss-server');
 const grpc = require('@grpc/grpc-js');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 
 const pg = usePostgres();
 const g = useGpssServer(pg);
@@ -205,6 +209,27 @@ test('Disconnect with an open table rolls it back', async () => {
   assert.equal(rows[0].n, 0);
 });
 
+test('a failed Write, Close{Abort} and Disconnect each end a COPY that is in flight; the session stays usable', async () => {
+  await g.query('CREATE TABLE inflight (id int, v text)');
+  const s = await g.connect();
+  // ~400 KB of COPY text: the COPY is running when the next call arrives
+  const many = rowsOf(Array.from({ length: 20000 }, (_, i) => [V.i32(i), V.s('some text ' + i)]));
+  await g.call('Open', { ...S(s), TableName: 'inflight' });
+  await g.call('Write', { ...S(s), Rows: many });
+  await rejects(g.call('Write', { ...S(s), Rows: [{ Data: Buffer.from([0xff]) }] }), status.INVALID_ARGUMENT);
+  await g.call('Close', { session: { ID: s }, Abort: true });
+  await g.call('Open', { ...S(s), TableName: 'inflight' });
+  await g.call('Write', { ...S(s), Rows: many });
+  assert.deepEqual(await g.call('Close', { session: { ID: s }, Abort: true }), { SuccessCount: '0', ErrorCount: '0', ErrorRows: [] });
+  await g.call('Open', { ...S(s), TableName: 'inflight' });
+  await g.call('Write', { ...S(s), Rows: many });
+  assert.equal((await g.call('Close', { session: { ID: s } })).SuccessCount, '20000');
+  await g.call('Open', { ...S(s), TableName: 'inflight' });
+  await g.call('Write', { ...S(s), Rows: many });
+  await g.call('Disconnect', { ID: s });
+  assert.equal(await g.count('inflight'), 20000);
+});
+
 test('SessionTimeout expires an idle session and rolls back its open load; activity keeps it alive', async () => {
   await g.query('CREATE TABLE idle (id int)');
   const live = await g.connect({ SessionTimeout: 1 });
@@ -270,6 +295,30 @@ test('csv and delimited formats carry one raw line per RowData', async () => {
     { id: 6, name: null, d: null },
   ]);
   await g.call('Disconnect', { ID: s });
+});
+
+test('TLS on the listener: a client trusting the certificate works, a plaintext client does not', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpss-tls-'));
+  try {
+    const key = path.join(dir, 'key.pem');
+    const cert = path.join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    const srv = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: pg.url, tls: { cert: fs.readFileSync(cert), key: fs.readFileSync(key) } });
+    const tls = rawClient(srv.address, { creds: grpc.credentials.createSsl(fs.readFileSync(cert)) });
+    const plain = rawClient(srv.address);
+    try {
+      const { ID } = await rpc(tls, 'Connect', g.login());
+      assert.ok((await rpc(tls, 'ListSchema', S(ID))).Schemas.length > 0);
+      await assert.rejects(rpc(plain, 'Connect', g.login(), 3000), (e) => e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED);
+      await rpc(tls, 'Disconnect', { ID });
+    } finally {
+      grpc.Client.prototype.close.call(tls);
+      grpc.Client.prototype.close.call(plain);
+      await srv.stop();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('stop() rolls back open loads and refuses further calls', async () => {
