@@ -194,3 +194,45 @@ test('one emulator per data directory; a lock left by a dead process is taken ov
     fs.rmSync(parent, { recursive: true, force: true });
   }
 });
+
+/** Sends a signed request whose body stops half-way (the client "crashes"). */
+function abortedUpload(port, bucket, method, key, subres, announced, sent) {
+  const headers = { 'x-oss-date': new Date().toUTCString(), 'content-type': 'application/octet-stream' };
+  const sts = signUtils.buildCanonicalString(method, `/${bucket}/${key}`, { headers, parameters: subres });
+  headers.authorization = `OSS ${ACCESS_KEY_ID}:${signUtils.computeSignature(ACCESS_KEY_SECRET, sts)}`;
+  headers.host = `${bucket}.oss-cn-hangzhou.aliyuncs.com`;
+  headers['content-length'] = announced;
+  const query = Object.entries(subres).map(([k, v]) => (v === '' ? k : `${k}=${v}`)).join('&');
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: `/${key}${query ? `?${query}` : ''}`, headers });
+    req.on('error', () => resolve());
+    req.on('response', (res) => { res.resume(); res.on('end', resolve); });
+    req.write(Buffer.alloc(sent, 'z'), () => setTimeout(() => { req.destroy(); resolve(); }, 100));
+  });
+}
+
+test('an upload cut off mid-body changes nothing: put, append and part', async () => {
+  const h = await startTestOssEmulator();
+  try {
+    const c = h.client();
+    await c.put('cut/put', Buffer.from('original'));
+    await abortedUpload(h.port, h.bucket, 'PUT', 'cut/put', {}, 100_000, 50_000);
+    await c.append('cut/log', Buffer.from('12345'));
+    await abortedUpload(h.port, h.bucket, 'POST', 'cut/log', { append: '', position: '5' }, 100_000, 50_000);
+    const { uploadId } = await c.initMultipartUpload('cut/mp');
+    await abortedUpload(h.port, h.bucket, 'PUT', 'cut/mp', { partNumber: '1', uploadId }, 100_000, 50_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const cut = h.emu.requests().filter((r) => r.status === 499).map((r) => r.operation);
+    assert.deepEqual(cut, ['PutObject', 'AppendObject', 'UploadPart'], 'the three bodies were accepted, then cut');
+
+    assert.equal(String((await c.get('cut/put')).content), 'original');
+    assert.equal((await c.head('cut/log')).res.headers['x-oss-next-append-position'], '5');
+    const next = await c.append('cut/log', Buffer.from('678'), { position: 5 });
+    assert.equal(next.nextAppendPosition, '8');
+    assert.equal(String((await c.get('cut/log')).content), '12345678', 'no bytes of the cut append leak in');
+    assert.deepEqual((await c.listParts('cut/mp', uploadId)).parts, []);
+    assert.deepEqual(fs.readdirSync(path.join(h.dataDir, 'tmp')), [], 'partial bodies are discarded');
+  } finally {
+    await h.stop();
+  }
+});
