@@ -12,7 +12,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { receiveBody, HashingStream, MAX_OBJECT_SIZE } from './body';
 import { Errors, OssError } from './errors';
@@ -508,18 +508,10 @@ export class Store {
       const blob = newId();
       try {
         const hasher = new HashingStream(Number.MAX_SAFE_INTEGER, undefined, false);
-        const out = fs.createWriteStream(tmp, { flags: 'wx' });
-        const sink = hasher.pipe(out);
-        const finished = new Promise<void>((resolve, reject) => {
-          sink.on('finish', resolve);
-          sink.on('error', reject);
-          hasher.on('error', reject);
-        });
-        for (const part of chosen) {
-          await pipeline(fs.createReadStream(path.join(dir, part.blob)), new PassOn(hasher));
+        async function* concatenated(): AsyncGenerator<Buffer> {
+          for (const part of chosen) yield* fs.createReadStream(path.join(dir, part.blob));
         }
-        hasher.end();
-        await finished;
+        await pipeline(Readable.from(concatenated()), hasher, fs.createWriteStream(tmp, { flags: 'wx' }));
         await fsp.rename(tmp, this.blobPath(bucket, blob));
         const md5s = Buffer.concat(chosen.map((p) => Buffer.from(p.etag, 'hex')));
         const meta: ObjectMeta = {
@@ -541,15 +533,6 @@ export class Store {
         await unlinkQuiet(tmp);
       }
     });
-  }
-}
-
-/** Writes into a shared writable without ending it, honouring its back-pressure. */
-class PassOn extends Writable {
-  constructor(private readonly target: Writable) { super(); }
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.target.write(chunk)) cb();
-    else this.target.once('drain', () => cb());
   }
 }
 
