@@ -191,6 +191,20 @@ test('stream: bad rows (wrong type, unknown column) go to Catch naming the colum
     assert.deepEqual(r.rows.map((x) => x.id), [1, 4, 6]);
   });
 
+test('stream: with "ignore keys that are not columns" extra keys are dropped instead of failing the message', async () => {
+  await S.query(pg.url, 'TRUNCATE stream');
+  await S.helper.load(
+    S.NODES,
+    streamFlow(S.configNodes(pg, { gpssPort: server.port }), { commitRows: 1, commitInterval: 10, ignoreUnknownKeys: true }),
+    S.credentials(pg.password),
+  );
+  const out = S.collect(S.helper.getNode('out1'));
+  S.helper.getNode('w1').receive({ payload: { id: 42, name: 'x', _msgmeta: 'ignored', colour: 'red' } });
+  await out.wait(1);
+  const r = await S.query(pg.url, 'SELECT id, name FROM stream');
+  assert.deepEqual(r.rows, [{ id: 42, name: 'x' }]);
+});
+
 test('stream: merge mode on a key makes re-sent rows idempotent (update, not duplicate)', async () => {
   await S.query(pg.url, 'CREATE TABLE IF NOT EXISTS kv (k int4 PRIMARY KEY, val text)');
   await S.helper.load(

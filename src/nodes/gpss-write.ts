@@ -29,6 +29,7 @@ interface GpssWriteDef extends NodeDef, TargetDef {
   maxRetries?: string | number;
   retryDelay?: string | number;
   closeTimeout?: string | number;
+  ignoreUnknownKeys?: boolean | string;
 }
 
 type Msg = NodeMessageInFlow & { gpss?: { job?: unknown } & Record<string, unknown> };
@@ -61,6 +62,7 @@ export = function (RED: NodeAPI): void {
     // The buffer can never hold less than one commit's worth.
     writerOptions.buffer.maxRows = Math.max(writerOptions.buffer.maxRows, 1);
     const closeTimeoutMs = intSetting(def.closeTimeout, 10, 1, 14) * 1000;
+    const encoderOptions = { ignoreUnknownKeys: def.ignoreUnknownKeys === true || def.ignoreUnknownKeys === 'true' };
     const targets = new Map<string, Target>();
     const jobEncoders = new WeakMap<LoadJob, RowEncoderLike>();
     let closing = false;
@@ -97,7 +99,7 @@ export = function (RED: NodeAPI): void {
         for (let attempt = 0; ; attempt++) {
           try {
             const columns = await server.service.describeTable(schema, table);
-            return createRowEncoder(columns);
+            return createRowEncoder(columns, encoderOptions);
           } catch (err) {
             if (attempt >= writerOptions.maxRetries || closing) throw err;
             await new Promise((r) => setTimeout(r, backoffDelay(attempt, writerOptions.backoff)));
@@ -208,7 +210,7 @@ export = function (RED: NodeAPI): void {
     function jobWrite(job: LoadJob, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void): void {
       let enc: RowEncoderLike | undefined = jobEncoders.get(job);
       if (!enc) {
-        const created: RowEncoderLike = createRowEncoder(job.columns);
+        const created: RowEncoderLike = createRowEncoder(job.columns, encoderOptions);
         jobEncoders.set(job, created);
         enc = created;
       }
