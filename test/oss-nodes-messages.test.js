@@ -222,3 +222,26 @@ test('export: a row with an unknown column fails only that message, naming the c
   assert.equal(body, '1,a\n3,c\n');
   assert.match(flushMsg.payload.objects[0].key, /\.csv$/);
 });
+
+test('export: a failing upload (bad secret → 403) fails its messages at once, with no secret in the error', async () => {
+  const wrong = 'wrong-secret-for-messages-77';
+  const flow = [
+    { id: TAB, type: 'tab' },
+    accountDef(oss),
+    flowNode({ id: 'exp1', type: 'oss-export', account: 'acct1', source: 'messages', columns: 'a', prefix: 'denied/', compression: 0, objectSizeMB: 64, rollSeconds: 3600, partSizeMB: 1, wires: [['out1']] }),
+    flowNode({ id: 'out1', type: 'helper' }),
+    flowNode({ id: 'catch1', type: 'catch', scope: ['exp1'], wires: [['caught1']] }),
+    flowNode({ id: 'caught1', type: 'helper' }),
+  ];
+  await helper.load([accountNode, exportNode], flow, credentials(oss, null, { acct1: { accessKeyId: oss.accessKeyId, accessKeySecret: wrong } }));
+  const caught = collect(helper.getNode('caught1'), 3, 30000);
+  // More than one part's worth of rows, so the multipart upload starts (and fails) before any roll.
+  const big = Array.from({ length: 30000 }, (_, i) => [`${i}-${'y'.repeat(40)}`]);
+  for (let i = 0; i < 3; i++) helper.getNode('exp1').receive({ payload: big });
+  const errs = await caught;
+  for (const e of errs) {
+    assert.match(e.error.message, /oss-export to oss:\/\/msg-bucket .* failed: .*(SignatureDoesNotMatch|403)/);
+    assert.ok(!JSON.stringify(e).includes(wrong));
+  }
+  assert.deepEqual(await oss.emu.listMultipartUploads('msg-bucket'), []);
+});

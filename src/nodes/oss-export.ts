@@ -289,8 +289,12 @@ export = function (RED: NodeAPI) {
         signal: ac.signal,
       });
       const settled = result.finally(() => active.delete(ac));
-      // A failed upload must stop buffering rows for it; end() reports the error.
-      settled.catch(() => input.destroy());
+      // A failed upload must stop buffering rows for it; end() reports the error, and the
+      // object is rolled at once so its messages fail now rather than at the next roll.
+      settled.catch(() => {
+        input.destroy();
+        roller?.rollKey(key);
+      });
       return {
         key,
         write: (c) => {
@@ -298,7 +302,7 @@ export = function (RED: NodeAPI) {
         },
         buffered: () => input.writableLength + input.readableLength,
         end: async () => {
-          input.end();
+          if (!input.destroyed) input.end();
           const r = await settled;
           return { bytes: r.bytes };
         },

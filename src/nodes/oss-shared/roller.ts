@@ -114,6 +114,14 @@ export class ObjectRoller {
     if (obj.bytesIn >= this.o.rollBytes) this.roll();
   }
 
+  /**
+   * Closes the current object if it is `key` (its upload failed early): its messages get the
+   * error now instead of at the next size/age roll, and later messages start a new object.
+   */
+  rollKey(key: string): void {
+    if (this.current && this.current.sink.key === key) this.roll();
+  }
+
   /** Closes the current object (if any); its upload completes in the background. */
   roll(): void {
     const obj = this.current;
