@@ -52,6 +52,10 @@ describe('editor e2e (Chromium)', () => {
       accessKeySecret: OSS_SECRET,
       buckets: ['e2e-bucket'],
     });
+    // Screenshots of this run only.
+    if (fs.existsSync(ARTIFACTS)) {
+      for (const f of fs.readdirSync(ARTIFACTS)) if (f.startsWith('e2e-editor-')) fs.rmSync(path.join(ARTIFACTS, f), { force: true });
+    }
     red = await startTestNodeRed();
     browser = await launchBrowser();
     page = browser.page;
@@ -172,10 +176,10 @@ describe('editor e2e (Chromium)', () => {
 
   it("each flow node's dialog opens, flags invalid input, and saves", async () => {
     const existing = await page.evaluate(() => RED.nodes.filterNodes({}).map((n) => n.id));
-    let x = 150;
+    let y = 260;
     for (const type of FLOW_TYPES) {
-      const id = await ui.dropNode(page, type, x, 300);
-      x += 60;
+      const id = await ui.dropNode(page, type, 260, y);
+      y += 50;
       await ui.editNode(page, id);
       // The dialog rendered its template.
       assert.ok(await page.locator('#node-input-name').isVisible(), `${type}: dialog has a name field`);

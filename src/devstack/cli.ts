@@ -28,9 +28,15 @@ function consoleProgress(): Progress {
   };
 }
 
+/** Relative to the working directory when inside it, else absolute. */
+function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return !rel ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? p : rel;
+}
+
 function printReady(stack: RunningDevstack, config: DevstackConfig): void {
   const s = stack.state;
-  const rel = (p: string): string => path.relative(process.cwd(), p) || '.';
+  const rel = displayPath;
   out('');
   out('Ready. The local stack (everything on 127.0.0.1):');
   out(`  Node-RED editor  ${s.editorUrl}`);
@@ -71,7 +77,7 @@ async function main(): Promise<number> {
       stopping = (async () => {
         try {
           if (stack) await stack.stop();
-          out('Stopped. Data kept in ' + (path.relative(process.cwd(), config.dir) || '.') + '/');
+          out(`Stopped. Data kept in ${displayPath(config.dir)}/`);
           return code;
         } catch (err) {
           out(`npm start: ${(err as Error).message}`);

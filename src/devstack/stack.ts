@@ -228,7 +228,7 @@ export async function startDevstack(config: DevstackConfig, progress: Progress):
         log: (line) => appendLog(config.dir, 'gpss-pg.log', line),
       });
       stops.push({ name: 'gpss-pg', stop: () => gpss.stop() });
-      step.done(`${gpss.address} (gRPC, plaintext; log .devstack/gpss-pg.log)`);
+      step.done(`${gpss.address} (gRPC, plaintext; log ${path.join(config.dir, 'gpss-pg.log')})`);
     } catch (err) {
       step.fail(err as Error);
       throw err;
@@ -275,7 +275,7 @@ export async function startDevstack(config: DevstackConfig, progress: Progress):
         startTimeoutMs: 120_000,
       });
       stops.push({ name: 'Node-RED', stop: () => nodeRed.stop() });
-      step.done(`${nodeRed.url} (userDir ${nodeRed.userDir}, log ${path.relative(config.dir, nodeRed.logFile)})`);
+      step.done(`${nodeRed.url} (userDir ${nodeRed.userDir}, log ${nodeRed.logFile})`);
     } catch (err) {
       step.fail(err as Error);
       throw err;
