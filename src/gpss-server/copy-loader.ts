@@ -23,7 +23,7 @@ export const SEGMENT_BYTES = 16 << 20;
  * queued chunks are views of the segment buffer (no copies), so memory stays bounded by the
  * segment; not waiting below it lets the client encode its next Write while PostgreSQL works.
  */
-const MAX_BACKLOG = 4 << 20;
+const MAX_BACKLOG = 2 << 20;
 /** COPY data is handed to the socket in messages of at least this size (DESIGN §12). */
 export const MIN_CHUNK = 64 << 10;
 const MAX_CHUNK = 256 << 10;
