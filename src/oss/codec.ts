@@ -11,7 +11,7 @@
  *   parser and by the export pipeline, which cuts objects only on row boundaries.
  */
 import { Transform, TransformCallback } from 'node:stream';
-import { FormatOptions, ResolvedFormat, resolveFormat, newlineBytes } from './format';
+import { FormatOptions, ResolvedFormat, resolveFormat } from './format';
 
 /** A value the encoder accepts. Buffer = bytea (written as `\x<hex>`), Date = ISO 8601 text. */
 export type CodecValue = string | number | bigint | boolean | Date | Buffer | Uint8Array | null | undefined;
@@ -444,4 +444,3 @@ export function parseRows(data: Buffer | string, options: FormatOptions): Parsed
   return rows;
 }
 
-export { newlineBytes };

@@ -89,12 +89,19 @@ export class MultipartUploadStream extends Writable {
     return { operation, key: this.key, signal: this.options.signal };
   }
 
+  /** Cuts the first `len` buffered bytes into one part Buffer with a single copy. */
   private takePart(len: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.chunksLen);
-    const part = Buffer.from(all.subarray(0, len)); // own copy: the rest may be retained much longer
-    const rest = all.subarray(len);
-    this.chunks = rest.length ? [Buffer.from(rest)] : [];
-    this.chunksLen = rest.length;
+    const part = Buffer.allocUnsafeSlow(len); // unpooled: it may live through retries
+    let off = 0;
+    while (off < len) {
+      const c = this.chunks[0];
+      const n = Math.min(c.length, len - off);
+      c.copy(part, off, 0, n);
+      off += n;
+      if (n === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(n);
+    }
+    this.chunksLen -= len;
     return part;
   }
 
