@@ -186,3 +186,28 @@ test('buffer limit with a stalled server: memory stays bounded, excess messages 
   await out.wait(21, 20000);
   assert.equal(await S.count(pg.url, 'r'), 1001);
 });
+
+test('gpss-connect after a server restart: the stale pooled session is replaced, the job opens and commits', async () => {
+  const port = server.port;
+  const f = [
+    ...S.configNodes(pg, { gpssPort: port, rpcTimeout: 20 }),
+    S.flowNode({ id: 'c1', type: 'gpss-connect', server: 'gs1', table: 'r', wires: [['w1']] }),
+    S.flowNode({ id: 'w1', type: 'gpss-write', server: 'gs1', writeMode: 'job', wires: [['cl1']] }),
+    S.flowNode({ id: 'cl1', type: 'gpss-close', server: 'gs1', wires: [['out1']] }),
+    S.flowNode({ id: 'out1', type: 'helper' }),
+    S.flowNode({ id: 'catch1', type: 'catch', scope: null, uncaught: false, wires: [['err1']] }),
+    S.flowNode({ id: 'err1', type: 'helper' }),
+  ];
+  await S.helper.load(S.NODES, f, S.credentials(pg.password));
+  const out = S.collect(S.helper.getNode('out1'));
+  const errs = S.collect(S.helper.getNode('err1'));
+  S.helper.getNode('c1').receive({ payload: [{ id: 1, note: 'first' }] });
+  await out.wait(1);
+  await server.stop();
+  server = await S.startServer(pg, port);
+  S.helper.getNode('c1').receive({ payload: [{ id: 2, note: 'after restart' }] });
+  await S.until(() => out.msgs.length + errs.msgs.length >= 2, 20000);
+  assert.deepEqual(errs.msgs.map((m) => m.error.message), []);
+  assert.equal(out.msgs[1].payload.successCount, 1);
+  assert.deepEqual([...(await idsInTable())].sort(), [1, 2]);
+});

@@ -28,6 +28,8 @@ export interface GpssServiceOptions {
   deadlineMs: number;
   /** Idle sessions kept for reuse. */
   maxIdleSessions?: number;
+  /** An idle session older than this is not reused (the server may have expired it). */
+  sessionMaxIdleMs?: number;
   /** Removes secrets from text that may reach users (errors, logs). */
   redact?(text: string): string;
   onState?(state: ServiceState, detail?: string): void;
@@ -116,12 +118,14 @@ export class GpssService implements JobSessionApi {
 
   async acquireSession(): Promise<PooledSession> {
     const client = await this.client();
+    const maxIdle = this.options.sessionMaxIdleMs ?? Infinity;
     while (this.idle.length > 0) {
       const s = this.idle.pop()!;
-      if (s.client === client) {
+      if (s.client === client && Date.now() - s.lastUsed < maxIdle) {
         this.busy.set(s.id, s);
         return s;
       }
+      if (s.client === client) this.disconnectQuietly(s);
     }
     const login = this.options.login();
     try {
@@ -244,9 +248,19 @@ export class GpssService implements JobSessionApi {
   async openJob(options: OpenOptions, limits: { writeBytes: number; buffer: BufferLimits }): Promise<LoadJob> {
     const schema = options.schema || 'public';
     const columns = await this.describeTable(schema, options.table);
-    const s = await this.acquireSession();
+    let s = await this.acquireSession();
     try {
-      await s.client.open(s.id, { ...options, schema });
+      try {
+        await s.client.open(s.id, { ...options, schema });
+      } catch (first) {
+        // A pooled session the server no longer knows (restart, expiry): once more on a new one.
+        const code = typeof first === 'object' && first !== null ? (first as { code?: unknown }).code : undefined;
+        if (code !== GrpcCode.NOT_FOUND && code !== GrpcCode.UNAVAILABLE) throw first;
+        this.noteFailure(first, s.client);
+        this.discard(s.id);
+        s = await this.acquireSession();
+        await s.client.open(s.id, { ...options, schema });
+      }
     } catch (err) {
       this.noteFailure(err, s.client);
       if (classifyFailure(err) === 'transient') this.discard(s.id);

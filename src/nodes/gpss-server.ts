@@ -112,6 +112,7 @@ export = function (RED: NodeAPI): void {
         };
       },
       deadlineMs: rpcTimeoutMs,
+      sessionMaxIdleMs: sessionTimeoutSec > 0 ? (sessionTimeoutSec * 1000) / 2 : undefined,
       redact: (t) => node.redact(t),
       onState: (state: ServiceState, detail?: string) => {
         node.emit('state', state, detail ? node.redact(detail) : undefined);
