@@ -9,19 +9,15 @@
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import {
-  buildCreateExternalTable,
-  buildDropExternalTable,
   chooseTransferMode,
   createParallelGzip,
   createRowEncoder,
   exportQueryToOss,
-  externalTableName,
   GzipPool,
   hasOssExt,
   listObjects,
   objectKey,
   objectMime,
-  quoteIdent,
   resolveFormat,
   uploadStream,
   type FormatOptions,
@@ -29,7 +25,8 @@ import {
   type TransferStats,
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
-import { withClient, qualified, tableColumns } from './oss-shared/db';
+import { withClient, qualified, canceller, resolveTable, tableColumns } from './oss-shared/db';
+import { externalExportPlan, runExternalPlan } from './oss-shared/external-plan';
 import { toNodeError } from './oss-shared/errors';
 import {
   bool,
@@ -205,56 +202,19 @@ export = function (RED: NodeAPI) {
       signal: AbortSignal,
     ): Promise<TransferStats> {
       const t0 = Date.now();
-      if (!p.prefix) throw new Error('external mode needs a non-empty prefix (oss_ext writes under prefix= or dir=)');
-      const loc = account!.location();
-      const ext = externalTableName(p.stem.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40) || 'export');
-      let like: { schema: string; table: string };
-      if (p.table) {
-        like = { schema: p.table.schema ?? 'public', table: p.table.table };
-      } else {
-        // LIKE needs a relation: an empty temp table with the query's columns.
-        const shape = `${ext}_shape`;
-        await pg.query(`CREATE TEMP TABLE ${quoteIdent(shape)} AS SELECT * FROM (${p.query}) q LIMIT 0`);
-        like = { schema: 'pg_temp', table: shape };
-      }
-      const f = resolveFormat(cfg.format);
-      const built = buildCreateExternalTable(
-        {
-          direction: 'writable',
-          name: ext,
-          like,
-          format: f.format,
-          delimiter: f.delimiter,
-          nullString: f.nullString,
-          ...(f.format === 'csv' ? { quote: f.quote, escape: f.escape } : {}),
-          distributedBy: 'RANDOMLY',
-        },
-        {
-          endpoint: loc.endpoint,
-          bucket: loc.bucket,
-          accessKeyId: loc.accessKeyId,
-          accessKeySecret: loc.accessKeySecret,
-          mode: p.prefix.endsWith('/') ? 'dir' : 'prefix',
-          path: p.prefix,
-          compression: cfg.level > 0 ? 'gzip' : 'none',
-          ...(cfg.level > 0 ? { compressionLevel: cfg.level, parallelWorkers: Math.min(8, cfg.gzipWorkers) } : {}),
-          fileMaxMB: Math.min(4000, Math.max(8, cfg.objectSizeMB)),
-          flushBlockMB: Math.min(32, Math.max(8, cfg.objectSizeMB)),
-        },
-      );
-      node.debug(`oss-export: ${built.redacted}`);
-      let rows = 0;
-      try {
-        await pg.query(built.sql);
-        const onAbort = () => void pg.query('SELECT pg_cancel_backend(pg_backend_pid())').catch(() => undefined);
-        signal.addEventListener('abort', onAbort, { once: true });
-        const source = p.table ? qualified(p.table) : `(${p.query}) q`;
-        const r = await pg.query(`INSERT INTO ${quoteIdent(ext)} SELECT * FROM ${source}`);
-        signal.removeEventListener('abort', onAbort);
-        rows = r.rowCount ?? 0;
-      } finally {
-        await pg.query(buildDropExternalTable(ext)).catch(() => undefined);
-      }
+      const plan = externalExportPlan({
+        source: p.table ? await resolveTable(pg, p.table) : { query: p.query },
+        stem: p.stem,
+        prefix: p.prefix,
+        format: cfg.format,
+        level: cfg.level,
+        workers: cfg.gzipWorkers,
+        objectSizeMB: cfg.objectSizeMB,
+        location: account!.location(),
+      });
+      node.debug(`oss-export: ${plan.create.redacted}`);
+      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg));
+      const ext = plan.name;
       const listed = await listObjects(account!.newClient(), `${p.prefix}${ext}`);
       const bytesOut = listed.reduce((a, o) => a + o.size, 0);
       // Per-object row counts are not reported by the segments.

@@ -10,15 +10,11 @@ import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { PoolClient } from 'pg';
 import {
-  buildCreateExternalTable,
-  buildDropExternalTable,
   chooseTransferMode,
-  externalTableName,
   hasOssExt,
   importFromOss,
   isGzipMagic,
   listObjects,
-  quoteIdent,
   readRowsFromOss,
   resolveFormat,
   type FormatOptions,
@@ -26,7 +22,8 @@ import {
   type TransferStats,
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
-import { qualified, tableColumns, withClient } from './oss-shared/db';
+import { qualified, canceller, resolveTable, tableColumns, withClient } from './oss-shared/db';
+import { externalImportPlan, runExternalPlan } from './oss-shared/external-plan';
 import { toNodeError } from './oss-shared/errors';
 import {
   bool,
@@ -161,6 +158,7 @@ export = function (RED: NodeAPI) {
     }
 
     async function importExternal(pg: PoolClient, table: { schema?: string; table: string }, prefix: string, signal: AbortSignal): Promise<TransferStats> {
+      if (!prefix) throw new NodeOptionError('prefix', 'external mode needs a non-empty prefix');
       const t0 = Date.now();
       const loc = account!.location();
       // oss_ext inflates every object when compressiontype=gzip and none otherwise, so look
@@ -171,46 +169,21 @@ export = function (RED: NodeAPI) {
       const head = await client.getStream(objects[0].key, { headers: { Range: 'bytes=0-1' } });
       const first = await readAll(head.stream as NodeJS.ReadableStream);
       const gzip = isGzipMagic(first);
-      const ext = externalTableName(table.table.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40) || 'import');
-      const f = resolveFormat(cfg.format);
-      const built = buildCreateExternalTable(
-        {
-          direction: 'readable',
-          name: ext,
-          like: { schema: table.schema ?? 'public', table: table.table },
-          format: f.format,
-          delimiter: f.delimiter,
-          nullString: f.nullString,
-          ...(f.format === 'csv' ? { quote: f.quote, escape: f.escape } : {}),
-          ...(cfg.rejectLimit > 0 ? { reject: { limit: cfg.rejectLimit, unit: cfg.rejectUnit, logErrors: true } } : {}),
-        },
-        {
-          endpoint: loc.endpoint,
-          bucket: loc.bucket,
-          accessKeyId: loc.accessKeyId,
-          accessKeySecret: loc.accessKeySecret,
-          mode: prefix.endsWith('/') ? 'dir' : 'prefix',
-          path: prefix,
-          compression: gzip ? 'gzip' : 'none',
-          async: true,
-        },
-      );
-      node.debug(`oss-import: ${built.redacted}`);
-      const onAbort = () => void pg.query('SELECT pg_cancel_backend(pg_backend_pid())').catch(() => undefined);
-      signal.addEventListener('abort', onAbort, { once: true });
-      try {
-        await pg.query(built.sql);
-        await pg.query('BEGIN');
-        if (cfg.truncate) await pg.query(`TRUNCATE ${qualified(table)}`);
-        const r = await pg.query(`INSERT INTO ${qualified(table)} SELECT * FROM ${quoteIdent(ext)}`);
-        await pg.query('COMMIT');
-        const bytesIn = objects.reduce((a, o) => a + o.size, 0);
-        return { objects: objects.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows: r.rowCount ?? 0, bytesIn, bytesOut: 0, ms: Date.now() - t0 };
-      } finally {
-        signal.removeEventListener('abort', onAbort);
-        await pg.query('ROLLBACK').catch(() => undefined);
-        await pg.query(buildDropExternalTable(ext)).catch(() => undefined);
-      }
+      const plan = externalImportPlan({
+        target: await resolveTable(pg, table),
+        prefix,
+        format: cfg.format,
+        gzip,
+        rejectLimit: cfg.rejectLimit,
+        rejectUnit: cfg.rejectUnit,
+        truncate: cfg.truncate,
+        location: loc,
+      });
+      node.debug(`oss-import: ${plan.create.redacted}`);
+      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg));
+      const bytesIn = objects.reduce((a, o) => a + o.size, 0);
+      // Per-object row counts are not reported by the segments.
+      return { objects: objects.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn, bytesOut: 0, ms: Date.now() - t0 };
     }
 
     // ---- into messages ----------------------------------------------------------------------

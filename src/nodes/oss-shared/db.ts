@@ -43,3 +43,21 @@ export async function tableColumns(c: PoolClient, t: { schema?: string; table: s
   );
   return r.rows.map((x) => x.attname);
 }
+
+/** The table with the schema it actually resolves to on this connection's search_path. */
+export async function resolveTable(c: PoolClient, t: { schema?: string; table: string }): Promise<{ schema: string; table: string }> {
+  const name = qualified(t);
+  const r = await c.query<{ nspname: string; relname: string }>(
+    'SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)',
+    [name],
+  );
+  if (!r.rows[0]) throw new Error(`table ${name} does not exist`);
+  return { schema: r.rows[0].nspname, table: r.rows[0].relname };
+}
+
+/** A function that cancels the statement running on `c`, from another pooled connection. */
+export async function canceller(db: GreenplumDbConfigNode, c: PoolClient): Promise<() => Promise<unknown>> {
+  const r = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const pid = r.rows[0].pid;
+  return () => db.getPool().query('SELECT pg_cancel_backend($1)', [pid]);
+}
