@@ -4,6 +4,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { findJob } from '../gpss/load-job';
 import { intSetting } from './shared/target';
 import { useServer, shortError } from './shared/server-user';
+import { shortCount, ThrottledStatus } from './shared/status';
 
 interface GpssCloseDef extends NodeDef {
   server?: string;
@@ -21,6 +22,8 @@ export = function (RED: NodeAPI): void {
     const use = def.server ? useServer(RED, node, def.server) : null;
     const maxErrorRows = intSetting(def.maxErrorRows, 0, -1, 1e6);
     const disconnect = def.disconnect === true || def.disconnect === 'true';
+    const status = use ? use.status : new ThrottledStatus(node);
+    let committedTotal = 0;
 
     node.on('input', (msg: Msg, send, done) => {
       try {
@@ -36,13 +39,14 @@ export = function (RED: NodeAPI): void {
         job.close({ abort, maxErrorRows, disconnect }).then(
           (stats) => {
             msg.payload = { successCount: stats.successCount, errorCount: stats.errorCount, errorRows: stats.errorRows };
-            node.status({ fill: abort ? 'yellow' : 'green', shape: 'dot', text: abort ? `aborted ${target}` : `committed ${stats.successCount}` });
+            if (!abort) committedTotal += stats.successCount;
+            status.set({ fill: abort ? 'yellow' : 'green', shape: 'dot', text: abort ? `aborted ${target}` : `committed ${shortCount(committedTotal)}` });
             send(msg);
             done();
           },
           (err: unknown) => {
             const e = err instanceof Error ? err : new Error(String(err));
-            node.status({ fill: 'red', shape: 'ring', text: shortError(e.message) });
+            status.set({ fill: 'red', shape: 'ring', text: shortError(e.message) });
             done(e);
           },
         );
@@ -53,7 +57,10 @@ export = function (RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       if (use) use.release().then(done, done);
-      else done();
+      else {
+        status.dispose();
+        done();
+      }
     });
   }
   RED.nodes.registerType('gpss-close', GpssCloseNode as unknown as (this: Node, def: NodeDef) => void);
