@@ -54,6 +54,8 @@ function startCli(dir, extraEnv = {}) {
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, like a shell job: Ctrl-C is then a SIGINT to the whole group.
+    detached: true,
   });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
@@ -76,9 +78,14 @@ function startCli(dir, extraEnv = {}) {
   return { child, ready, exited, output: () => output };
 }
 
+/** Ctrl-C as a terminal sends it: SIGINT to every process of the foreground group. */
 async function stopCli(cli) {
   if (cli.child.exitCode !== null || cli.child.signalCode) return cli.exited;
-  cli.child.kill('SIGINT');
+  try {
+    process.kill(-cli.child.pid, 'SIGINT');
+  } catch {
+    cli.child.kill('SIGINT');
+  }
   const timer = setTimeout(() => cli.child.kill('SIGKILL'), 60_000);
   const result = await cli.exited;
   clearTimeout(timer);
@@ -199,6 +206,24 @@ test('npm start brings up the stack, the demo flow writes rows, Ctrl-C stops eve
   const res2 = await second.exited;
   assert.equal(res2.code, 0);
   await waitFor('processes to exit', () => !alive(state2.nodeRed.pid) && !alive(state2.postgres.pid), 15_000);
+
+  // Killed hard (SIGKILL, no chance to clean up): Node-RED notices and exits by itself; the
+  // next start finds PostgreSQL still running on the data dir and restarts it.
+  const third = startCli(dir);
+  clis.push(third);
+  await third.ready;
+  const state3 = readState(dir);
+  third.child.kill('SIGKILL');
+  await third.exited;
+  await waitFor('Node-RED to exit after its parent was killed', () => !alive(state3.nodeRed.pid), 20_000);
+  assert.ok(alive(state3.postgres.pid), 'PostgreSQL (a daemon) survived the kill');
+  const fourth = startCli(dir);
+  clis.push(fourth);
+  await fourth.ready;
+  assert.match(fourth.output(), /was still running/);
+  const state4 = readState(dir);
+  assert.equal((await stopCli(fourth)).code, 0);
+  await waitFor('processes to exit', () => !alive(state4.nodeRed.pid) && !alive(state4.postgres.pid), 15_000);
 });
 
 test('without PostgreSQL binaries the lookup npm start runs first says exactly how to install them', () => {

@@ -1,9 +1,9 @@
 /**
- * The demo data of `npm start`: the tables the example flows write to and read from, and a
- * few objects in the demo bucket for the import example. Idempotent: a second start keeps
- * existing tables and rows.
+ * The demo data of `npm start`: the database, bucket and tables the example flows use
+ * (examples/ name `gpflow_demo`, `gpflow-demo` and `public.sensor_readings`). Idempotent: a
+ * second start keeps existing tables and rows. The bucket starts empty: the export examples
+ * fill it, the import example reads what they wrote.
  */
-import OSS = require('ali-oss');
 import { Client } from 'pg';
 
 export const DEMO_DATABASE = 'gpflow_demo';
@@ -28,34 +28,4 @@ export async function createDemoTables(databaseUrl: string): Promise<string[]> {
     await client.end();
   }
   return Object.keys(DEMO_TABLES);
-}
-
-/** Demo objects (key → CSV text) for the import example, uploaded when missing. */
-export const DEMO_OBJECTS: Readonly<Record<string, string>> = {};
-
-export async function seedDemoObjects(
-  _dataDir: string,
-  bucket: string,
-  account: { endpoint: string; accessKeyId: string; accessKeySecret: string },
-): Promise<string> {
-  const keys = Object.keys(DEMO_OBJECTS);
-  if (!keys.length) return '';
-  const client = new OSS({
-    region: 'oss-cn-hangzhou',
-    endpoint: account.endpoint,
-    bucket,
-    accessKeyId: account.accessKeyId,
-    accessKeySecret: account.accessKeySecret,
-    secure: false,
-  } as OSS.Options);
-  let uploaded = 0;
-  for (const key of keys) {
-    try {
-      await client.head(key);
-    } catch {
-      await client.put(key, Buffer.from(DEMO_OBJECTS[key], 'utf8'));
-      uploaded++;
-    }
-  }
-  return `${keys.length} demo object(s)${uploaded ? `, ${uploaded} uploaded` : ''}`;
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { deployFlows, getFlows, type FlowNode } from './admin-api';
 import type { DevstackConfig } from './config';
-import { DEMO_BUCKET, DEMO_DATABASE, createDemoTables, seedDemoObjects } from './demo-data';
+import { DEMO_BUCKET, DEMO_DATABASE, createDemoTables } from './demo-data';
 import { composeDevstackFlows, repointDevstackConfig, type ExampleFlow, type StackAddresses } from './flows';
 import { startNodeRed, type RunningNodeRed } from './node-red';
 import { freePort, isClusterRunning, postmasterPid, startPostgres, stopCluster, type PostgresCluster } from './postgres';
@@ -247,12 +247,7 @@ export async function startDevstack(config: DevstackConfig, progress: Progress):
         log: (line) => appendLog(config.dir, 'oss-emulator.log', line),
       });
       stops.push({ name: 'OSS emulator', stop: () => oss.stop() });
-      const seeded = await seedDemoObjects(ossDir, DEMO_BUCKET, {
-        endpoint: oss.endpoint,
-        accessKeyId: secrets.ossAccessKeyId,
-        accessKeySecret: secrets.ossAccessKeySecret,
-      });
-      step.done(`${oss.endpoint} bucket ${DEMO_BUCKET}${seeded ? ` (${seeded})` : ''}, data in ${ossDir}`);
+      step.done(`${oss.endpoint} bucket ${DEMO_BUCKET}, data in ${ossDir}`);
     } catch (err) {
       step.fail(err as Error);
       throw err;
