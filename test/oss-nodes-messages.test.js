@@ -245,3 +245,56 @@ test('export: a failing upload (bad secret → 403) fails its messages at once, 
   }
   assert.deepEqual(await oss.emu.listMultipartUploads('msg-bucket'), []);
 });
+
+test('import with pacing "wait for msg.tick": at most 2 unacknowledged batches; stalls without ticks; close cancels', async () => {
+  assert.ok(exportedKeys.length >= 2, 'needs the export test');
+  const flow = [
+    { id: TAB, type: 'tab' },
+    accountDef(oss),
+    flowNode({ id: 'imp1', type: 'oss-import', account: 'acct1', target: 'messages', prefix: 'msgs/', format: 'csv', batchSize: 1000, pacing: 'tick', inflight: 2, wires: [['stats1'], ['rows1']] }),
+    flowNode({ id: 'stats1', type: 'helper' }),
+    flowNode({ id: 'rows1', type: 'helper' }),
+  ];
+  await helper.load([accountNode, importNode], flow, credentials(oss));
+  const imp = helper.getNode('imp1');
+  let received = 0;
+  let acked = 0;
+  let maxOutstanding = 0;
+  let ticking = false;
+  const ids = [];
+  helper.getNode('rows1').on('input', (m) => {
+    received++;
+    ids.push(m.payload[0][0]);
+    maxOutstanding = Math.max(maxOutstanding, received - acked);
+    if (ticking) {
+      setTimeout(() => {
+        acked++;
+        imp.receive({ tick: true });
+      }, 2);
+    }
+  });
+  const stats = collect(helper.getNode('stats1'), 1, 120000);
+  imp.receive({ payload: 'go', keys: exportedKeys.slice(0, 2) });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(received, 2, 'without ticks the import waits after 2 batches');
+  ticking = true;
+  for (let i = 0; i < 2; i++) {
+    acked++;
+    imp.receive({ tick: true });
+  }
+  const [st] = await stats;
+  assert.ok(maxOutstanding <= 2, `outstanding batches: ${maxOutstanding}`);
+  assert.equal(received, Math.ceil(st.payload.rows / 1000));
+  assert.deepEqual(ids, ids.map((_, i) => String(i * 1000)), 'every batch once, in order');
+
+  // A second import that waits for ticks is cancelled by close, promptly.
+  ticking = false;
+  received = 0;
+  acked = 0;
+  imp.receive({ payload: 'go', keys: exportedKeys.slice(0, 1) });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(received, 2);
+  const t0 = Date.now();
+  await helper.unload();
+  assert.ok(Date.now() - t0 < 5000, 'close did not wait for ticks');
+});

@@ -11,6 +11,7 @@ const opts = require('../dist/nodes/oss-shared/options');
 const { ObjectRoller, BufferFullError } = require('../dist/nodes/oss-shared/roller');
 const progress = require('../dist/nodes/oss-shared/progress');
 const { SerialQueue } = require('../dist/nodes/oss-shared/serial');
+const { Credits } = require('../dist/nodes/oss-shared/credits');
 
 const SECRET = 'S3cr3t-Access-Key-Value';
 
@@ -283,4 +284,42 @@ test('serial queue: one task at a time, in order, with a cap on waiting tasks', 
   assert.equal(await c, 3);
   await q.idle();
   assert.deepEqual(log, ['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
+});
+
+test('credits: at most limit outstanding; release wakes waiters in order; abort fails them', async () => {
+  const c = new Credits(2);
+  await c.acquire();
+  await c.acquire();
+  assert.equal(c.outstanding, 2);
+  const order = [];
+  const w1 = c.acquire().then(() => order.push(1));
+  const w2 = c.acquire().then(() => order.push(2));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, []);
+  c.release();
+  await w1;
+  assert.deepEqual(order, [1]);
+  const w3 = c.acquire();
+  c.abort(new Error('closed'));
+  await assert.rejects(w2, /closed/);
+  await assert.rejects(w3, /closed/);
+  c.reset();
+  assert.equal(c.outstanding, 0);
+  c.release();
+  c.release();
+  assert.equal(c.outstanding, 0, 'never more credits than the limit');
+});
+
+test('roller: rollKey closes the current object only when it is that key', async () => {
+  const { sinks, open } = fakeSinks();
+  const r = new ObjectRoller({ rollBytes: 1e9, rollMs: 0, maxBufferBytes: 1000, header: '', open });
+  const acks = [];
+  r.add(Buffer.from('a\n'), 1, (e) => acks.push(e ? e.message : 'ok'));
+  r.rollKey('obj-99');
+  assert.equal(sinks[0].ended, false);
+  r.rollKey('obj-0');
+  assert.equal(sinks[0].ended, true);
+  sinks[0].fail(new Error('403'));
+  await r.flush();
+  assert.deepEqual(acks, ['403']);
 });

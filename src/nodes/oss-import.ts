@@ -39,6 +39,7 @@ import {
 } from './oss-shared/options';
 import { ThrottledStatus, formatBytes, formatCount } from './oss-shared/progress';
 import { parseColumnList } from './oss-shared/rows';
+import { Credits } from './oss-shared/credits';
 import { SerialQueue } from './oss-shared/serial';
 import type { GreenplumDbConfigNode } from './shared/types';
 
@@ -56,6 +57,9 @@ interface ImportConfig {
   rejectUnit: 'ROWS' | 'PERCENT';
   batchSize: number;
   rowShape: 'array' | 'object';
+  /** 'yield': one event-loop turn per batch; 'tick': wait for msg.tick beyond `inflight` batches. */
+  pacing: 'yield' | 'tick';
+  inflight: number;
   mode: Mode;
 }
 
@@ -77,6 +81,8 @@ function readConfig(def: Record<string, unknown>): ImportConfig {
     rejectUnit: unit,
     batchSize: int(def.batchSize, 1000, 1, 1000000, 'rows per message'),
     rowShape: str(def.rowShape) === 'object' ? 'object' : 'array',
+    pacing: str(def.pacing) === 'tick' ? 'tick' : 'yield',
+    inflight: int(def.inflight, 2, 1, 1000, 'batches in flight'),
     mode: readMode(def.mode),
   };
 }
@@ -105,6 +111,7 @@ export = function (RED: NodeAPI) {
     const queue = new SerialQueue(100);
     const active = new Set<AbortController>();
     let closing = false;
+    const credits = new Credits(cfg.inflight);
 
     /** Where to read: msg.keys wins over msg.prefix over the dialog's prefix. */
     function sourceOf(msg: Record<string, unknown>): { keys: string[] | null; prefix: string } {
@@ -212,7 +219,12 @@ export = function (RED: NodeAPI) {
       // A full batch is held back until the next row shows it is not the last one, so the
       // final message of the sequence always carries parts.count (as the split node does).
       let held: ParsedRow[] | null = null;
+      credits.reset();
+      const onAbort = () => credits.abort(new Error('cancelled'));
+      signal.addEventListener('abort', onAbort, { once: true });
       const emit = async (rowsOut: ParsedRow[], last: boolean) => {
+        // Pacing 'tick': wait for the flow to acknowledge earlier batches (msg.tick).
+        if (cfg.pacing === 'tick') await credits.acquire();
         const payload = columns ? rowsOut.map((r) => toObject(r, columns)) : rowsOut;
         const out: NodeMessage & Record<string, unknown> = {
           topic: msg.topic,
@@ -225,34 +237,38 @@ export = function (RED: NodeAPI) {
         // downstream nodes take this batch before we parse (and download) the next one.
         await new Promise<void>((r) => setImmediate(r));
       };
-      for await (const chunk of readRowsFromOss({
-        oss: account.newClient(),
-        format: cfg.format,
-        ...(src.keys ? { keys: src.keys } : { prefix: src.prefix }),
-        batchSize: cfg.batchSize,
-        parallel: cfg.parallel,
-        signal,
-      })) {
-        perObject.set(chunk.key, (perObject.get(chunk.key) ?? 0) + chunk.rows.length);
-        for (const r of chunk.rows) {
-          if (held) {
-            const h = held;
-            held = null;
-            await emit(h, false);
+      try {
+        for await (const chunk of readRowsFromOss({
+          oss: account.newClient(),
+          format: cfg.format,
+          ...(src.keys ? { keys: src.keys } : { prefix: src.prefix }),
+          batchSize: cfg.batchSize,
+          parallel: cfg.parallel,
+          signal,
+        })) {
+          perObject.set(chunk.key, (perObject.get(chunk.key) ?? 0) + chunk.rows.length);
+          for (const r of chunk.rows) {
+            if (held) {
+              const h = held;
+              held = null;
+              await emit(h, false);
+            }
+            batch.push(r);
+            bytes += rowBytes(r);
+            if (batch.length >= cfg.batchSize) {
+              held = batch;
+              batch = [];
+            }
           }
-          batch.push(r);
-          bytes += rowBytes(r);
-          if (batch.length >= cfg.batchSize) {
-            held = batch;
-            batch = [];
-          }
+          rows += chunk.rows.length;
+          status.progress({ bytes, rows }, t0);
         }
-        rows += chunk.rows.length;
-        status.progress({ bytes, rows }, t0);
+        if (held) await emit(held, batch.length === 0);
+        // An empty import still sends one (empty) final batch so sequence-aware nodes see an end.
+        if (batch.length || index === 0) await emit(batch, true);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
       }
-      if (held) await emit(held, batch.length === 0);
-      // An empty import still sends one (empty) final batch so sequence-aware nodes see an end.
-      if (batch.length || index === 0) await emit(batch, true);
       return {
         objects: [...perObject].map(([key, n]) => ({ key, bytes: 0, rows: n })),
         rows,
@@ -264,6 +280,12 @@ export = function (RED: NodeAPI) {
 
     node.on('input', (msg: NodeMessageInFlow, send: (m: NodeMessage | (NodeMessage | null)[]) => void, done: (e?: Error) => void) => {
       const m = msg as NodeMessageInFlow & Record<string, unknown>;
+      if (m.tick === true) {
+        // An acknowledgement of a batch (pacing 'tick'), not a request to import.
+        credits.release();
+        done();
+        return;
+      }
       if (closing) {
         done(new Error('oss-import is closing; message not processed'));
         return;
@@ -302,6 +324,7 @@ export = function (RED: NodeAPI) {
       void removed;
       closing = true;
       for (const ac of active) ac.abort();
+      credits.abort(new Error('cancelled: the node was closed during the transfer'));
       queue
         .idle()
         .catch(() => undefined)
