@@ -38,6 +38,7 @@ if (!files.length) {
     const t0 = Date.now();
     cluster = await startThrowawayCluster();
     env.TEST_DATABASE_URL = cluster.url;
+    env.GPFLOW_TEST_CLUSTER_OWNED = '1';
     console.log(`test: throwaway PostgreSQL cluster ready in ${Date.now() - t0} ms`);
   }
   const stop = () => {

@@ -51,6 +51,8 @@ function usePostgres() {
     let serverUrl = process.env.TEST_DATABASE_URL;
     if (!serverUrl) {
       own = await startThrowawayCluster();
+      const cluster = own;
+      process.on('exit', () => cluster.stop());
       serverUrl = own.url;
     }
     const database = 't_' + crypto.randomBytes(6).toString('hex');
@@ -67,10 +69,15 @@ function usePostgres() {
     });
   });
   after(async () => {
-    if (handle.database && !own) {
-      await adminQuery(handle.serverUrl, `DROP DATABASE IF EXISTS ${handle.database} WITH (FORCE)`).catch(() => {});
+    // Never terminate connections here: a test's idle pool client would see
+    // "terminating connection due to administrator command" as an uncaught error.
+    // The run's own cluster (scripts/test.js) and a file's own cluster are removed
+    // whole at process exit; on a server given by the user, drop politely.
+    if (handle.database && !own && !process.env.GPFLOW_TEST_CLUSTER_OWNED) {
+      await adminQuery(handle.serverUrl, `DROP DATABASE IF EXISTS ${handle.database}`).catch((err) => {
+        process.stderr.write(`note: test database ${handle.database} left in place (${err.message})\n`);
+      });
     }
-    if (own) own.stop();
   });
   return handle;
 }
