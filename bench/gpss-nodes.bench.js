@@ -49,11 +49,17 @@ function copyLine(r) {
 
 class RssSampler {
   constructor() {
+    this.cpu0 = process.cpuUsage();
+    this.t0 = process.hrtime.bigint();
     this.peak = process.memoryUsage.rss();
     this.timer = setInterval(() => (this.peak = Math.max(this.peak, process.memoryUsage.rss())), 50);
   }
   stop() {
     clearInterval(this.timer);
+    const cpu = process.cpuUsage(this.cpu0);
+    const wall = Number(process.hrtime.bigint() - this.t0) / 1e3;
+    /** CPU time of this process (all its threads) per wall-clock time, in %. */
+    this.cpuPercent = Math.round((100 * (cpu.user + cpu.system)) / wall);
     return Math.round(Math.max(this.peak, process.memoryUsage.rss()) / 2 ** 20);
   }
 }
@@ -202,6 +208,7 @@ async function bulkOurs(pg, gpssPort) {
   await undeploy();
   const n = await countRows(pg.url, 'bulk_ours');
   if (n !== BULK_MESSAGES * BULK_ROWS) throw new Error(`bulk: ${n} rows in the table`);
+  if (process.env.BENCH_VERBOSE) console.log(`bulk ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} rows/s, Node process CPU ${rss.cpuPercent}%`);
   return { rate: n / secs, secs, peak };
 }
 

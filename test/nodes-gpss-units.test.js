@@ -293,3 +293,56 @@ test('stream writer: an ack callback that throws never causes a second commit of
   assert.deepEqual(failures, ['downstream clone failed']);
   assert.deepEqual(log.map((l) => l[0] + l[1]), ['ackb'], 'the other message is still acknowledged, none failed');
 });
+
+const { LoadJob, findJob } = require('../dist/gpss/load-job');
+
+function fakeApi(opts = {}) {
+  const calls = [];
+  return {
+    calls,
+    async write(session, rows) {
+      calls.push(['write', rows.length]);
+      await sleep(opts.writeDelay || 5);
+      if (opts.failWrite) throw Object.assign(new Error('GPSS Write failed: INVALID_ARGUMENT: bad'), { code: 3 });
+    },
+    async close(session, o) {
+      calls.push(['close', !!o.abort]);
+      return { successCount: o.abort ? 0 : 7, errorCount: 0, errorRows: [] };
+    },
+    release: (s) => calls.push(['release', s]),
+    discard: (s) => calls.push(['discard', s]),
+    forget: () => calls.push(['forget']),
+  };
+}
+
+const jobLimits = { writeBytes: 1 << 20, buffer: { maxRows: 100, maxBytes: 1e6 } };
+
+test('load job: writes are sequential, coalesced across messages, and close waits for them', async () => {
+  const api = fakeApi();
+  const job = new LoadJob(api, 'sess1', { table: 't', mode: 'insert' }, [], jobLimits);
+  assert.equal(findJob(job.id), job);
+  const rows = (n) => Array.from({ length: n }, () => Buffer.alloc(10));
+  const p = [job.write(rows(3), 48), job.write(rows(2), 32), job.write(rows(2), 32)];
+  const stats = await job.close();
+  await Promise.all(p);
+  // The first message goes alone (nothing else queued yet); the next two share one Write.
+  assert.deepEqual(api.calls.filter((c) => c[0] === 'write'), [['write', 3], ['write', 4]]);
+  assert.equal(stats.successCount, 7);
+  assert.deepEqual(api.calls.slice(-3), [['close', false], ['release', 'sess1'], ['forget']]);
+  assert.equal(findJob(job.id), undefined, 'a closed job is forgotten');
+  await assert.rejects(job.write(rows(1), 16), /closed/);
+});
+
+test('load job: a failed Write fails the job; close rolls it back and reports the failure; buffer limit applies', async () => {
+  const api = fakeApi({ failWrite: true });
+  const job = new LoadJob(api, 'sess2', { table: 't', mode: 'insert' }, [], jobLimits);
+  await assert.rejects(job.write([Buffer.alloc(4)], 10), /failed during Write/);
+  await assert.rejects(job.write([Buffer.alloc(4)], 10), /failed during Write/);
+  await assert.rejects(job.close(), /failed during Write/);
+  assert.ok(api.calls.some((c) => c[0] === 'close' && c[1] === true), 'closed with abort');
+  const job2 = new LoadJob(fakeApi({ writeDelay: 50 }), 's3', { table: 't', mode: 'insert' }, [], jobLimits);
+  const first = job2.write(Array.from({ length: 90 }, () => Buffer.alloc(1)), 90);
+  await assert.rejects(job2.write(Array.from({ length: 20 }, () => Buffer.alloc(1)), 20), /buffer full/);
+  await first;
+  await job2.abort();
+});
