@@ -183,6 +183,17 @@ describe('editor e2e (Chromium)', () => {
       await ui.editNode(page, id);
       // The dialog rendered its template.
       assert.ok(await page.locator('#node-input-name').isVisible(), `${type}: dialog has a name field`);
+      // Its help (the book button of the dialog) opens in the sidebar with Inputs and Details.
+      await page.locator('.red-ui-tray:visible button:has(i.fa-book)').first().click();
+      await page.waitForFunction(
+        (t) => {
+          const text = document.getElementById('red-ui-sidebar-content').innerText;
+          const l = RED.nodes.getType(t).paletteLabel;
+          return /Inputs/.test(text) && /Details/.test(text) && text.includes(typeof l === 'string' ? l : t);
+        },
+        type,
+        { timeout: 5000 },
+      );
       // A numeric field given text is flagged, and the node is invalid while it holds it.
       const numeric = await page.evaluate((t) => {
         const def = RED.nodes.getType(t);
@@ -212,6 +223,7 @@ describe('editor e2e (Chromium)', () => {
       assert.equal(saved.valid, true, `${type}: valid after filling the dialog (${await invalidProps(page, id)})`);
     }
     assert.ok(existing.length > 0);
+    assert.deepEqual(browser.pageErrors, [], 'no JavaScript errors in the editor');
   });
 
   it('an example imported through Import > Examples deploys', async () => {
