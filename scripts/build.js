@@ -60,4 +60,4 @@ if (fs.existsSync(editorDir)) {
   copied += copyTree(path.join(editorDir, 'locales'), path.join(dist, 'nodes', 'locales'));
   copied += copyTree(path.join(editorDir, 'icons'), path.join(dist, 'nodes', 'icons'));
 }
-console.log(`build: ok in ${Date.now() - started} ms (${copied} editor file(s) updated)`);
+console.error(`build: ok in ${Date.now() - started} ms (${copied} editor file(s) updated)`);
