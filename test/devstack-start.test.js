@@ -3,6 +3,7 @@
 // (GPFLOW_DEVSTACK_DIR), the editor answers, the demo flow's rows reach the table, SIGINT
 // stops everything with no process left behind, and a second start reuses the data.
 const test = require('node:test');
+const { describe, it } = test;
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -10,6 +11,7 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { Client } = require('pg');
 const admin = require('../dist/devstack/admin-api');
+const { usePostgres } = require('./support/pg');
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'devstack', 'cli.js');
@@ -231,4 +233,37 @@ test('without PostgreSQL binaries the lookup npm start runs first says exactly h
   assert.throws(() => postgresBinDirFrom(['/nonexistent/bin']), /sudo apt-get install -y postgresql.*DATABASE_URL/s);
   const found = postgresBinDirFrom(['/nonexistent/bin', ...fs.readdirSync('/usr/lib/postgresql').map((v) => `/usr/lib/postgresql/${v}/bin`)]);
   assert.ok(fs.existsSync(path.join(found, 'pg_ctl')));
+});
+
+describe('npm start with DATABASE_URL', () => {
+  const pg = usePostgres();
+  it('uses that server instead of a private cluster, creates the demo table there, never prints the password', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-devstack-url-'));
+    const cli = startCli(dir, { DATABASE_URL: pg.url });
+    try {
+      await cli.ready;
+      assert.match(cli.output(), /✓ PostgreSQL \(DATABASE_URL\)/);
+      assert.ok(!fs.existsSync(path.join(dir, 'pg')), 'no private cluster initialised');
+      // (The test cluster's password may be a common word like "postgres": look for it in URL position.)
+      assert.ok(!cli.output().includes(`:${encodeURIComponent(pg.password)}@`), 'password not printed');
+      assert.match(cli.output(), /postgres:\/\/[^:\s]+:\*\*\*@/, 'the URL is printed redacted');
+      const state = readState(dir);
+      const { flows } = await admin.getFlows(state.nodeRed.url);
+      const db = flows.find((n) => n.type === 'greenplum-db');
+      assert.deepEqual([db.host, Number(db.port), db.database, db.user], [pg.host, pg.port, pg.database, pg.user]);
+      const client = new Client({ connectionString: pg.url });
+      await client.connect();
+      try {
+        const r = await client.query("SELECT to_regclass('public.sensor_readings') AS t");
+        assert.equal(r.rows[0].t, 'sensor_readings');
+      } finally {
+        await client.end();
+      }
+      assert.equal((await stopCli(cli)).code, 0);
+      assert.ok(!alive(state.nodeRed.pid));
+    } finally {
+      await stopCli(cli);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
