@@ -45,6 +45,8 @@ export function payloadToRows(
     throw new RowShapeError('msg.payload must be a row object, an array of row objects or an array of arrays');
   }
   let layout = columns;
+  // Column positions, built once per layout (not per row: this is the hot path).
+  let index: Map<string, number> | null = layout ? indexOf(layout) : null;
   const rows: CodecValue[][] = [];
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
@@ -56,10 +58,13 @@ export function payloadToRows(
       continue;
     }
     if (!isRowObject(item)) throw new RowShapeError(`row ${i + 1} is neither an object nor an array`);
-    if (!layout) layout = Object.keys(item);
-    const index = new Map(layout.map((c, k) => [c, k]));
+    if (!layout || !index) {
+      layout = Object.keys(item);
+      index = indexOf(layout);
+    }
     const out: CodecValue[] = new Array(layout.length).fill(null);
-    for (const key of Object.keys(item)) {
+    for (const key in item) {
+      if (!Object.prototype.hasOwnProperty.call(item, key)) continue;
       const k = index.get(key);
       if (k === undefined) {
         throw new RowShapeError(`row ${i + 1} has "${key}", which is not one of the columns (${layout.join(', ')})`, key);
@@ -69,6 +74,16 @@ export function payloadToRows(
     rows.push(out);
   }
   return { rows, columns: layout };
+}
+
+const indexCache = new WeakMap<readonly string[], Map<string, number>>();
+function indexOf(layout: readonly string[]): Map<string, number> {
+  let m = indexCache.get(layout);
+  if (!m) {
+    m = new Map(layout.map((c, k) => [c, k]));
+    indexCache.set(layout, m);
+  }
+  return m;
 }
 
 /** Parses a dialog/message column list: "a, b,c" or ["a","b"]; empty → null. */
