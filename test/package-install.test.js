@@ -38,6 +38,31 @@ test('npm pack publishes only dist/, proto/, examples/, README, LICENSE and pack
   assert.ok(files.some((f) => /^dist\/nodes\/icons\/.+\.svg$/.test(f)), 'no icons packed');
 });
 
+test('published code requires only Node built-ins, runtime dependencies and files that are published too', () => {
+  const { builtinModules } = require('node:module');
+  const [result] = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], REPO));
+  const packed = new Set(result.files.map((f) => f.path));
+  const deps = new Set(Object.keys(pkg.dependencies || {}));
+  const problems = [];
+  for (const file of [...packed].filter((f) => f.endsWith('.js'))) {
+    const source = fs.readFileSync(path.join(REPO, file), 'utf8');
+    for (const m of source.matchAll(/require\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+      const spec = m[1];
+      if (spec.startsWith('.')) {
+        const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
+        const candidates = [target, `${target}.js`, `${target}/index.js`, `${target}.json`];
+        if (!candidates.some((c) => packed.has(c))) problems.push(`${file}: ${spec} is not published`);
+        continue;
+      }
+      const bare = spec.replace(/^node:/, '');
+      if (spec.startsWith('node:') || builtinModules.includes(bare) || builtinModules.includes(bare.split('/')[0])) continue;
+      const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+      if (!deps.has(name)) problems.push(`${file}: requires ${name}, not a runtime dependency`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
 test('the packed tarball installed into a fresh userDir registers all eight node types with no warnings', async (t) => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-pack-'));
   t.after(() => fs.rmSync(work, { recursive: true, force: true }));
