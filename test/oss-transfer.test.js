@@ -180,3 +180,20 @@ test('listing pages through listV2, skips folder keys, and can stay at one level
   for await (const { object, stream } of readObjects(c, direct, { parallel: 3 })) seen.push([object.key, (await readAll(stream)).toString()]);
   assert.deepEqual(seen, keys.map((k) => [k, k]));
 });
+
+test('a body that stalls is abandoned after the idle timeout and resumed with a range', async () => {
+  const c = oss.client();
+  const body = crypto.randomBytes(600 * KB);
+  await c.put('dl/stall.bin', body);
+  // 'slow' trickles 16 KiB/s in slices 50 ms apart: gaps longer than the 25 ms idle limit,
+  // so the reader abandons that response and resumes from the byte reached.
+  oss.emu.setFaults({ rate: 1, kinds: ['slow'], limit: 1, slowBytesPerSecond: 16 * KB, slowDelayMs: 0 });
+  try {
+    const t0 = Date.now();
+    const got = await readAll(readObject(c, 'dl/stall.bin', { idleTimeoutMs: 25, retry: { baseDelayMs: 5 } }));
+    assert.ok(got.equals(body));
+    assert.ok(Date.now() - t0 < 20000, 'did not wait for the whole trickle (about 37 s)');
+  } finally {
+    oss.emu.setFaults({ rate: 0 });
+  }
+});

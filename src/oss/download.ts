@@ -55,6 +55,12 @@ export interface ReadObjectOptions {
   retry?: RetryOptions;
   /** Timeout for each GET until headers. Default 60 s. */
   timeoutMs?: number;
+  /**
+   * A body that delivers nothing for this long while we wait for it is abandoned and resumed
+   * with a ranged GET (ali-oss's timeout stops at the headers of a streamed response). Time
+   * spent waiting for our consumer does not count. Default: timeoutMs.
+   */
+  idleTimeoutMs?: number;
   signal?: AbortSignal;
   /** Called with raw (compressed) bytes received for this object. */
   onBytes?: (n: number) => void;
@@ -120,20 +126,35 @@ async function* rawObjectBytes(client: OssClientLike, key: string, o: ReadObject
       // A server that ignored the Range header sends the whole object again: skip what we have.
       let skip = offset > 0 && status === 200 ? offset : 0;
       let progressed = false;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        let c = chunk;
-        if (skip > 0) {
-          if (c.length <= skip) {
-            skip -= c.length;
-            continue;
+      const idle = o.idleTimeoutMs ?? o.timeoutMs ?? 60000;
+      const stream = body;
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => stream.destroy(Object.assign(new Error(`no data from "${key}" for ${idle} ms`), { code: 'ETIMEDOUT' })), idle);
+      };
+      arm();
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          clearTimeout(timer);
+          let c = chunk;
+          if (skip > 0) {
+            if (c.length <= skip) {
+              skip -= c.length;
+              arm();
+              continue;
+            }
+            c = c.subarray(skip);
+            skip = 0;
           }
-          c = c.subarray(skip);
-          skip = 0;
+          offset += c.length;
+          progressed = true;
+          o.onBytes?.(c.length);
+          yield c;
+          arm();
         }
-        offset += c.length;
-        progressed = true;
-        o.onBytes?.(c.length);
-        yield c;
+      } finally {
+        clearTimeout(timer);
       }
       if (size >= 0 && offset < size) {
         if (progressed) failures = 0;
