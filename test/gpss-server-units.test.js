@@ -317,6 +317,8 @@ test('parseCopyContext finds the line and column of PostgreSQL COPY errors, only
   assert.deepEqual(parseCopyContext('COPY t, line 12, column d: "bad"', 't', ['d', 'dd']), { line: 12, column: 'd' });
   assert.deepEqual(parseCopyContext('COPY x"; y, line 3, column a:b: null input', 'x"; y', ['a', 'a:b']), { line: 3, column: 'a:b' });
   assert.deepEqual(parseCopyContext('COPY t, line 4: "1\tx"', 't', ['a']), { line: 4, column: '' });
+  assert.deepEqual(parseCopyContext('COPY t, line 5, column vc', 't', ['v', 'vc']), { line: 5, column: 'vc' }); // binary COPY
+  assert.deepEqual(parseCopyContext('COPY t, line 6', 't', ['v']), { line: 6, column: '' });
   assert.equal(parseCopyContext('PL/pgSQL function f() line 3\nCOPY t, line 1', 't', []), null);
   assert.equal(parseCopyContext(undefined, 't', []), null);
 });

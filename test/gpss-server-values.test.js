@@ -120,3 +120,81 @@ test('rows may carry all table columns or just the InsertColumns (in their order
   assert.equal(await g.count('widths'), 2);
   await g.call('Disconnect', { ID: s });
 });
+
+test('COPY BINARY (used when every column has a binary form) stores exactly what the text path stores', async () => {
+  const cols = 'id int8, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8, t text, vc varchar(6), bp char(3), b bytea, ts timestamp, tz timestamptz, d date, tm time';
+  await g.query(`CREATE TABLE bin_fast (${cols}); CREATE TABLE bin_text (${cols}, force_text json)`);
+  const texts = ['', 'abc', 'tab\there', 'nl\nx', 'back\\slash', '\\N', 'é中😀', 'quote"\''];
+  const stamps = [[-62135596800, 0], [253402300799, 999999999], [0, 0], [-1, 1000], [1700000000, 123456789], [946684800, 0], [9e9 + 946684800, 5000], [-9e9 + 946684800, 0]];
+  const rows = [];
+  for (let i = 0; i < 2000; i++) {
+    const pick = (arr) => arr[i % arr.length];
+    const [sec, ns] = pick(stamps);
+    const tsv = V.ts(sec, ns);
+    rows.push([
+      V.i64(i),
+      i % 11 === 0 ? V.null() : V.i32(pick([0, -1, 32767, -32768, 12345])),
+      V.i32(pick([2147483647, -2147483648, 0, 7])),
+      i % 5 === 0 ? V.i32(-i) : V.i64(pick(['9223372036854775807', '-9223372036854775808', '0', '-42', '4294967296'])),
+      V.f32(pick([Math.fround(0.1), -0, NaN, Infinity, Math.fround(3.4e38), 1])),
+      V.f64(pick([0.1, -0, NaN, -Infinity, 1e308, 5e-324, 2 ** 53 + 2])),
+      i % 7 === 0 ? V.i64('-17') : i % 7 === 1 ? V.f64(2.5) : i % 7 === 2 ? tsv : i % 7 === 3 ? V.other(pick(texts)) : V.s(pick(texts)),
+      V.s(pick(['', 'ab', 'abcdef', 'é中😀'])),
+      V.s(pick(['a', 'ab', 'abc'])),
+      i % 3 === 0 ? V.null() : V.b([i & 255, 0, 255]),
+      tsv,
+      tsv,
+      tsv,
+      tsv,
+    ]);
+  }
+  const s = await g.connect();
+  try {
+    const before = g.logs.length;
+    let st = await g.load(s, { TableName: 'bin_fast' }, [rows.slice(0, 1000), rows.slice(1000)]);
+    assert.equal(st.SuccessCount, '2000');
+    assert.match(g.logs.slice(before).join('\n'), /"bin_fast": 2000 rows.*COPY BINARY/);
+    st = await g.load(s, { TableName: 'bin_text' }, [rows.map((r) => [...r, V.null()])]);
+    assert.equal(st.SuccessCount, '2000');
+    assert.match(g.logs.slice(before).join('\n'), /"bin_text": 2000 rows.*COPY text/);
+  } finally {
+    await g.call('Disconnect', { ID: s });
+  }
+  const names = 'id, i2, i4, i8, f4::text, f8::text, t, vc, bp, b, ts, tz, d, tm';
+  const diff = await g.query(`(SELECT ${names} FROM bin_fast EXCEPT ALL SELECT ${names} FROM bin_text) UNION ALL (SELECT ${names} FROM bin_text EXCEPT ALL SELECT ${names} FROM bin_fast)`);
+  assert.deepEqual(diff.rows, []);
+  const { rows: spot } = await g.query(`SELECT i8::text, f8::text, t, ts::text, d::text, tm::text FROM bin_fast WHERE id IN (6, 7) ORDER BY id`);
+  assert.deepEqual(spot, [
+    { i8: '-9223372036854775808', f8: '9.007199254740994e+15', t: 'é中😀', ts: '2285-03-13 16:00:00.000005', d: '2285-03-13', tm: '16:00:00.000005' },
+    { i8: '0', f8: '0.1', t: '-17', ts: '1714-10-20 08:00:00', d: '1714-10-20', tm: '08:00:00' },
+  ]);
+});
+
+test('COPY BINARY isolates row errors too, and a value needing text input switches the rest of the load to text', async () => {
+  await g.query('CREATE TABLE bin_mix (id serial, n int4, vc varchar(3), t text)');
+  const s = await g.connect();
+  try {
+    const before = g.logs.length;
+    await g.call('Open', { Session: { ID: s }, TableName: 'bin_mix', InsertOption: { InsertColumns: ['n', 'vc', 't'], ErrorLimitCount: 10 } });
+    const w = (rows) => g.call('Write', { Session: { ID: s }, Rows: rows.map((r) => ({ Data: encodeRow(r) })) });
+    await w([
+      [V.i32(1), V.s('ok'), V.s('a')],
+      [V.i32(2), V.s('toolong'), V.s('b')], // PostgreSQL: value too long (binary input)
+      [V.i32(3), V.s('ok'), V.s('nul\u0000')], // server: NUL byte
+      [V.i64('99999999999'), V.s('ok'), V.s('c')], // out of int4 range: not binary, goes to text...
+      [V.i32(5), V.s('ok'), V.s('d')],
+    ]);
+    await w([[V.s('6'), V.s('ok'), V.s('e')], [V.i32(7), V.s('toolong'), V.s('f')]]);
+    const st = await g.call('Close', { session: { ID: s }, MaxErrorRows: -1 });
+    assert.deepEqual([st.SuccessCount, st.ErrorCount], ['3', '4']);
+    assert.match(st.ErrorRows[0], /^row 2: column "vc": value too long for type character varying\(3\)/);
+    assert.match(st.ErrorRows[1], /^row 3: column "t": invalid byte sequence/);
+    assert.match(st.ErrorRows[2], /^row 4: column "n": value "99999999999" is out of range for type integer/);
+    assert.match(st.ErrorRows[3], /^row 7: column "vc": value too long/);
+    assert.match(g.logs.slice(before).join('\n'), /"bin_mix": 3 rows.*COPY text/);
+  } finally {
+    await g.call('Disconnect', { ID: s });
+  }
+  const { rows } = await g.query('SELECT id, n, t FROM bin_mix ORDER BY id');
+  assert.deepEqual(rows.map((r) => [r.n, r.t]), [[1, 'a'], [5, 'd'], [6, 'e']]);
+});

@@ -14,7 +14,7 @@
 import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Writable } from 'node:stream';
-import { CopyTextBuffer } from './copy-text';
+import { BINARY_HEADER, BINARY_TRAILER, CopyTextBuffer } from './copy-text';
 
 /** Bytes after which a segment's COPY is completed and a new savepoint taken. */
 export const SEGMENT_BYTES = 16 << 20;
@@ -50,7 +50,8 @@ export function parseCopyContext(where: string | undefined, relName: string, col
   let column = '';
   if (rest.startsWith(', column ')) {
     const tail = rest.slice(', column '.length);
-    for (const c of columns) if (tail.startsWith(c + ':') && c.length > column.length) column = c;
+    // Text COPY: "column c: …"; binary COPY: "column c" with nothing after it.
+    for (const c of columns) if ((tail.startsWith(c + ':') || tail === c || tail.startsWith(c + '\n')) && c.length > column.length) column = c;
   }
   return { line: Number(m[1]), column };
 }
@@ -104,14 +105,27 @@ export class CopyLoader {
   private backlog = 0; // bytes written to the stream and not yet handed to the socket
   private savepoint: Promise<unknown> | null = null;
 
+  /** COPY format of the segment being built; switched only between segments. */
+  private binary = false;
+
   constructor(
     private readonly client: Client,
-    private readonly copySql: string,
+    private readonly copySql: { text: string; binary: string },
     private readonly relName: string,
     private readonly columns: readonly string[],
     private readonly onReject: (row: RejectedRow) => void,
   ) {
     this.out = new CopyTextBuffer(1 << 20);
+  }
+
+  /** Chooses COPY BINARY or text for the rows that follow. Call only on an empty segment. */
+  setBinary(binary: boolean): void {
+    if (this.rowStarts.length || this.stream) throw new Error('COPY format changed in the middle of a segment');
+    this.binary = binary;
+  }
+
+  get isBinary(): boolean {
+    return this.binary;
   }
 
   /** Bytes of the current segment. */
@@ -185,6 +199,7 @@ export class CopyLoader {
       if (!this.stream!.write(chunk)) await this.waitFor(() => this.streamError !== null || !this.stream!.writableNeedDrain);
     }
     if (!this.streamError) {
+      if (this.binary) this.stream!.write(BINARY_TRAILER);
       this.stream!.end();
       await this.waitFor(() => this.streamError !== null || this.streamDone);
     }
@@ -222,7 +237,8 @@ export class CopyLoader {
   }
 
   private openStream(): CopyStream {
-    const stream = this.client.query(copyFrom(this.copySql)) as unknown as CopyStream;
+    const stream = this.client.query(copyFrom(this.binary ? this.copySql.binary : this.copySql.text)) as unknown as CopyStream;
+    if (this.binary) stream.write(BINARY_HEADER); // every COPY command starts its own "file"
     this.stream = stream;
     this.streamError = null;
     this.streamDone = false;
@@ -326,6 +342,7 @@ export class CopyLoader {
       if (!ok) await this.waitFor(() => this.streamError !== null || !stream.writableNeedDrain);
     }
     if (!this.streamError) {
+      if (this.binary) stream.write(BINARY_TRAILER);
       stream.end();
       await this.waitFor(() => this.streamError !== null || this.streamDone);
     }

@@ -8,7 +8,7 @@
 import * as crypto from 'node:crypto';
 import type { Client } from 'pg';
 import { findTable, type TableColumn } from './catalog';
-import { appendRawLine, RowProtocolError, RowRenderer, ValueFormatError, type RowLayout } from './copy-text';
+import { appendRawLine, binaryKindForOid, RowProtocolError, RowRenderer, ValueFormatError, type RowLayout } from './copy-text';
 import { CopyLoader, LoadFailure, type RejectedRow } from './copy-loader';
 import { checkErrorLimitOptions, countLimitCertain, limitBreach, type ErrorLimitOptions } from './error-limits';
 import {
@@ -90,8 +90,12 @@ export class Load {
     this.renderer = spec.format.kind === 'text' ? new RowRenderer(layout) : null;
     this.headerPending = spec.header;
     const rel = staging ?? spec.table;
-    const copySql = buildCopy(staging ? `pg_temp.${quoteIdent(staging)}` : this.target, loadColumns, spec.format);
+    const into = staging ? `pg_temp.${quoteIdent(staging)}` : this.target;
+    const copySql = { text: buildCopy(into, loadColumns, spec.format), binary: buildCopy(into, loadColumns, { kind: 'binary' }) };
     this.loader = new CopyLoader(client, copySql, rel, loadColumns, (row) => this.rejectInOrder(row));
+    // Start in COPY BINARY when every column has a binary form; the first row that needs
+    // PostgreSQL's text input switches the rest of the load to text (see RowRenderer).
+    this.loader.setBinary(this.renderer?.binaryCapable ?? false);
   }
 
   /** BEGIN → PreSQL → resolve the table and columns → staging table. Rolls back on any error. */
@@ -161,16 +165,34 @@ export class Load {
       }
       const rowNo = ++this.received;
       loader.beginRow(rowNo);
+      let needsText = false;
       try {
-        if (this.renderer) this.renderer.render(buf, starts[r], ends[r], out);
-        else loader.addLines(appendRawLine(buf, starts[r], ends[r], out, this.spec.format.kind === 'csv'));
+        if (!this.renderer) loader.addLines(appendRawLine(buf, starts[r], ends[r], out, this.spec.format.kind === 'csv'));
+        else if (!loader.isBinary) this.renderer.render(buf, starts[r], ends[r], out);
+        else if (!this.renderer.renderBinary(buf, starts[r], ends[r], out)) {
+          loader.dropRow();
+          needsText = true;
+        }
       } catch (err) {
         loader.dropRow();
-        if (err instanceof ValueFormatError) {
-          this.pending.push({ rowNo, column: err.column, message: err.message });
-        } else if (err instanceof RowProtocolError) {
-          throw invalid(`row ${rowNo}: ${err.message}`);
-        } else throw err;
+        this.rowFailed(err, rowNo);
+      }
+      if (needsText) {
+        // A value needs PostgreSQL's text input: complete the binary COPY, go on in text.
+        try {
+          await loader.finishSegment();
+        } catch (err) {
+          throw sqlFailure(err, 'Write failed');
+        }
+        this.flushPending(rowNo);
+        loader.setBinary(false);
+        loader.beginRow(rowNo);
+        try {
+          this.renderer!.render(buf, starts[r], ends[r], out);
+        } catch (err) {
+          loader.dropRow();
+          this.rowFailed(err, rowNo);
+        }
       }
     }
     if (countLimitCertain(this.spec.limits, this.rejected + this.pending.length)) {
@@ -234,7 +256,7 @@ export class Load {
     const kept = maxErrorRows < 0 ? this.errorRows : this.errorRows.slice(0, maxErrorRows);
     return {
       stats: { SuccessCount: String(success), ErrorCount: String(this.rejected), ErrorRows: kept },
-      log: `${this.description}: ${success} rows, ${this.rejected} errors, ${this.received} received in ${seconds.toFixed(2)} s (${Math.round(this.received / seconds)} rows/s)`,
+      log: `${this.description}: ${success} rows, ${this.rejected} errors, ${this.received} received in ${seconds.toFixed(2)} s (${Math.round(this.received / seconds)} rows/s, ${this.loader.isBinary ? 'COPY BINARY' : 'COPY text'})`,
     };
   }
 
@@ -242,6 +264,13 @@ export class Load {
   async rollback(): Promise<void> {
     await this.loader.abort();
     await this.client.query('ROLLBACK');
+  }
+
+  /** A row that could not be rendered: a format error is counted later, in order; anything else fails the Write. */
+  private rowFailed(err: unknown, rowNo: number): void {
+    if (err instanceof ValueFormatError) this.pending.push({ rowNo, column: err.column, message: err.message });
+    else if (err instanceof RowProtocolError) throw invalid(`row ${rowNo}: ${err.message}`);
+    else throw err;
   }
 
   /** A row PostgreSQL rejected: first evaluate the earlier rows rejected before COPY. */
@@ -280,6 +309,7 @@ export function buildLayout(columns: readonly TableColumn[], loadColumns: readon
   return {
     names: [...loadColumns],
     kinds: loadColumns.map((n) => byName.get(n)!.kind),
+    binKinds: loadColumns.map((n) => binaryKindForOid(byName.get(n)!.baseOid)),
     tableWidth: columns.length,
     tableMap,
     insertWidth,

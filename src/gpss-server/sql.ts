@@ -56,6 +56,7 @@ export function buildCopy(target: string, columns: readonly string[], format: Co
 
 export type CopyFormat =
   | { kind: 'text' }
+  | { kind: 'binary' }
   | { kind: 'delimited'; delimiter?: string }
   | { kind: 'csv'; delimiter?: string; quote?: string; escape?: string; null?: string };
 
@@ -66,6 +67,7 @@ function literal(s: string): string {
 
 function copyOptions(f: CopyFormat): string {
   if (f.kind === 'text') return '';
+  if (f.kind === 'binary') return ' WITH (FORMAT binary)';
   const opts: string[] = [];
   if (f.kind === 'csv') opts.push('FORMAT csv');
   else opts.push('FORMAT text');
