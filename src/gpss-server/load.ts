@@ -249,7 +249,8 @@ export class Load {
       }
       await this.client.query('COMMIT');
     } catch (err) {
-      await this.rollback();
+      // If even the rollback fails the connection is gone, which aborts the transaction too.
+      await this.rollback().catch(() => undefined);
       throw sqlFailure(err, 'Close failed');
     }
     const seconds = Math.max((Date.now() - this.startedAt) / 1000, 0.001);
