@@ -15,6 +15,14 @@ const { ConfigUsers } = require('../dist/nodes/shared/users');
 
 const row = (n) => Buffer.alloc(n, 1);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Waits for a condition (the machine may be busy: never a fixed sleep before a positive assertion). */
+async function until(fn, timeoutMs = 10000) {
+  const end = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
 
 test('splitIntoWrites keeps every chunk under the byte limit, in order, one oversized row alone', () => {
   const rows = [row(100), row(100), row(100), row(5000), row(10), row(10)];
@@ -94,7 +102,7 @@ test('stream writer commits at the row threshold and acks only after the commit 
   await sleep(10);
   assert.deepEqual(log, [], 'nothing acked before the commit returned');
   release();
-  await sleep(10);
+  await until(() => log.length === 2);
   assert.deepEqual(committed, [10]);
   assert.deepEqual(log.map((l) => l[0] + l[1]), ['acka', 'ackb']);
   assert.equal(w.heldRows, 0);
@@ -104,16 +112,16 @@ test('stream writer commits by interval when the row threshold is not reached', 
   const log = [];
   const times = [];
   const t0 = Date.now();
-  const w = new StreamWriter(writerOptions({ commitRows: 1000, commitIntervalMs: 80 }), async (writes) => {
+  const w = new StreamWriter(writerOptions({ commitRows: 1000, commitIntervalMs: 300 }), async (writes) => {
     times.push(Date.now() - t0);
     return { successCount: writes.flat().length, errorCount: 0, errorRows: [] };
   });
   w.accept(entry(1, log, 'x'));
   await sleep(30);
   assert.equal(log.length, 0);
-  await sleep(120);
+  await until(() => log.length === 1);
   assert.deepEqual(log.map((l) => l[0]), ['ack']);
-  assert.ok(times[0] >= 70, `committed after ${times[0]} ms`);
+  assert.ok(times[0] >= 290, `committed after ${times[0]} ms, before the interval`);
 });
 
 test('stream writer: one commit in flight; later messages form the next batch in order', async () => {
@@ -144,7 +152,7 @@ test('stream writer retries transient failures with backoff, then fails each mes
     throw Object.assign(new Error('GPSS server unavailable'), { code: 14 });
   });
   w.accept(entry(3, log, 'p'));
-  await sleep(200);
+  await until(() => log.length === 1);
   assert.equal(calls, 3, 'first attempt + 2 retries');
   assert.equal(log.length, 1);
   assert.equal(log[0][0], 'fail');
@@ -160,7 +168,7 @@ test('stream writer succeeds on a later attempt: acked once, not failed', async 
     return { successCount: 1, errorCount: 0, errorRows: [] };
   });
   w.accept(entry(1, log, 'r'));
-  await sleep(150);
+  await until(() => log.length === 1);
   assert.deepEqual(log.map((l) => l[0]), ['ack']);
 });
 
@@ -241,11 +249,12 @@ test('encodePayload accepts one object, objects and arrays; names the row and co
 
 test('ThrottledStatus emits at most once per interval and ends on the latest state', async () => {
   const seen = [];
-  const s = new ThrottledStatus({ status: (x) => seen.push(x.text) }, 100);
+  const s = new ThrottledStatus({ status: (x) => seen.push(x.text) }, 1000);
   for (let i = 0; i < 50; i++) s.set({ text: 'n' + i });
   assert.deepEqual(seen, ['n0']);
-  await sleep(150);
-  assert.deepEqual(seen, ['n0', 'n49']);
+  await until(() => seen.length === 2);
+  await sleep(50);
+  assert.deepEqual(seen, ['n0', 'n49'], 'one trailing update with the latest state, nothing else');
   s.dispose();
 });
 
