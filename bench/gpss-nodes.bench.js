@@ -197,7 +197,7 @@ function feed(count, window, makePayload) {
 
 async function bulkOurs(pg, gpssPort) {
   await sql(pg.url, `DROP TABLE IF EXISTS bulk_ours; CREATE UNLOGGED TABLE bulk_ours ${TABLE}`);
-  await deployGpss(pg, 'bulk_ours', { commitRows: 100000, commitInterval: 1000, bufferRows: 400000, bufferMb: 512, writeKb: 1024 }, gpssPort);
+  await deployGpss(pg, 'bulk_ours', { commitRows: Number(process.env.BULK_COMMIT || 100000), commitInterval: 1000, bufferRows: 400000, bufferMb: 512, writeKb: Number(process.env.BULK_WRITE_KB || 1024) }, gpssPort);
   const rss = new RssSampler();
   const secs = await feed(BULK_MESSAGES, 200, (m) => {
     const rows = new Array(BULK_ROWS);
