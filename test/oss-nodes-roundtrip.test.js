@@ -227,6 +227,9 @@ test('errors reach Catch with a clear message and no secret: missing table, bad 
     const texts = statusTexts('exp1');
     assert.ok(texts.some((t) => /SignatureDoesNotMatch|403/.test(t)), texts.join(' | '));
     assert.ok(!texts.join('\n').includes(wrongSecret));
+    // Nor in anything logged.
+    const logged = require('node:util').inspect(helper.log().args, { depth: 6 });
+    assert.ok(!logged.includes(wrongSecret), 'no secret in the log');
     await helper.unload();
   }
   assert.equal((await sql('SELECT count(*)::int AS n FROM dst3')).rows[0].n, 0, 'failed import left no rows');
