@@ -59,8 +59,7 @@ export = function (RED: NodeAPI): void {
       maxRetries: intSetting(def.maxRetries, 5, 0, 100),
       backoff: { baseMs: intSetting(def.retryDelay, 250, 1, 60000), maxMs: 10000, jitter: 0.3 },
     };
-    // The buffer can never hold less than one commit's worth.
-    writerOptions.buffer.maxRows = Math.max(writerOptions.buffer.maxRows, 1);
+    // (A buffer smaller than commitRows is allowed: commits then happen by interval.)
     const closeTimeoutMs = intSetting(def.closeTimeout, 10, 1, 14) * 1000;
     const encoderOptions = { ignoreUnknownKeys: def.ignoreUnknownKeys === true || def.ignoreUnknownKeys === 'true' };
     const targets = new Map<string, Target>();
@@ -72,11 +71,11 @@ export = function (RED: NodeAPI): void {
     const window: { t: number; rows: number }[] = [];
     let committedTotal = 0;
     let lastError = '';
+    const RATE_WINDOW_MS = 2000;
     const rate = (): number => {
       const now = Date.now();
-      while (window.length && now - window[0].t > 2000) window.shift();
-      const rows = window.reduce((n, w) => n + w.rows, 0);
-      return window.length ? rows / Math.max(1, Math.min(2000, now - window[0].t + 100) / 1000) : 0;
+      while (window.length && now - window[0].t > RATE_WINDOW_MS) window.shift();
+      return (window.reduce((n, w) => n + w.rows, 0) * 1000) / RATE_WINDOW_MS;
     };
     const held = (): number => {
       let n = 0;
