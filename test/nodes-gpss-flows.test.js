@@ -261,6 +261,51 @@ test('embedded: starts gpss-pg in-process on the greenplum-db and serves stream 
     assert.deepEqual(cols.body.map((c) => c.name), ['id', 'name']);
   });
 
+test('remote over TLS: gpss-server verifies gpss-pg with the CA from its credentials', async () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const { execFileSync } = require('node:child_process');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpss-tls-'));
+  try {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    const cert = fs.readFileSync(path.join(dir, 'cert.pem'));
+    const key = fs.readFileSync(path.join(dir, 'key.pem'));
+    const { startGpssServer } = require('../dist/gpss-server');
+    const tlsServer = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: pg.url, allowHosts: [`${pg.host}:${pg.port}`], tls: { cert, key } });
+    try {
+      const flow = [
+        ...S.configNodes(pg, { gpssPort: tlsServer.port, tls: true }),
+        S.flowNode({ id: 'w1', type: 'gpss-write', server: 'gs1', writeMode: 'stream', table: 'emb', commitRows: 1, maxRetries: 0, wires: [['out1']] }),
+        S.flowNode({ id: 'out1', type: 'helper' }),
+        S.flowNode({ id: 'catch1', type: 'catch', scope: ['w1'], uncaught: false, wires: [['err1']] }),
+        S.flowNode({ id: 'err1', type: 'helper' }),
+      ];
+      await S.helper.load(S.NODES, flow, { db1: { password: pg.password }, gs1: { tlsCa: cert.toString() } });
+      const out = S.collect(S.helper.getNode('out1'));
+      S.helper.getNode('w1').receive({ payload: { id: 5000, name: 'over tls' } });
+      await out.wait(1, 20000);
+      const r = await S.query(pg.url, 'SELECT name FROM emb WHERE id = 5000');
+      assert.equal(r.rows[0].name, 'over tls');
+      await S.helper.unload();
+      // Without the CA the self-signed certificate is refused: the message fails, nothing is written.
+      await S.helper.load(S.NODES, flow, { db1: { password: pg.password } });
+      const errs = S.collect(S.helper.getNode('err1'));
+      S.helper.getNode('w1').receive({ payload: { id: 5001, name: 'untrusted' } });
+      const [e] = await errs.wait(1, 30000);
+      assert.match(e.error.message, /GPSS|UNAVAILABLE|certificate|TLS|SSL/i);
+      assert.equal(await S.count(pg.url, 'emb WHERE id = 5001'), 0);
+    } finally {
+      await tlsServer.stop();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // ---- credentials
 
   for (const mode of ['remote', 'embedded']) {
