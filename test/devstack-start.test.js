@@ -41,7 +41,7 @@ async function waitFor(what, fn, timeoutMs = 60_000, everyMs = 250) {
   }
 }
 
-/** Starts the CLI; resolves when it printed "Ready." with its output so far and a handle. */
+/** Starts the CLI; `ready` resolves once it printed its whole ready block. */
 function startCli(dir, extraEnv = {}) {
   const child = spawn(process.execPath, [CLI], {
     cwd: ROOT,
@@ -66,7 +66,8 @@ function startCli(dir, extraEnv = {}) {
   const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`npm start not ready in 120 s:\n${output}`)), 120_000);
     const check = () => {
-      if (/^Ready\./m.test(output)) {
+      // The last line of the ready block: everything above it has been printed.
+      if (/Press Ctrl-C to stop\.\s*$/m.test(output)) {
         clearTimeout(timer);
         resolve();
       }

@@ -252,7 +252,10 @@ describe('editor e2e (Chromium)', () => {
     }
     await snap('examples-dialog');
     assert.ok(await page.locator('#red-ui-clipboard-dialog-ok').isEnabled(), 'Import is enabled for the chosen example');
+    // Import fetches the example's flow (GET /library/examples/flows/<module>/<path>), then adds it.
+    const fetched = page.waitForResponse((r) => r.url().endsWith(`/library/examples/flows/${PKG.name}/${EXAMPLE}`));
     await page.locator('#red-ui-clipboard-dialog-ok').click();
+    assert.equal((await fetched).status(), 200);
     await page.locator('#red-ui-clipboard-dialog').waitFor({ state: 'hidden' });
     if (!exampleNodes.some((n) => n.type === 'tab')) {
       // Nodes imported without a tab of their own follow the mouse until placed with a click.
@@ -260,6 +263,15 @@ describe('editor e2e (Chromium)', () => {
       await page.mouse.move(chart.x + 200, chart.y + 200, { steps: 5 });
       await page.mouse.click(chart.x + 200, chart.y + 200);
     }
+    // The import completes asynchronously after the dialog closes.
+    await page.waitForFunction(
+      ([old, n]) => {
+        let fresh = 0;
+        RED.nodes.eachNode((x) => (fresh += old.includes(x.id) ? 0 : 1));
+        return fresh >= n;
+      },
+      [[...before], exampleNodes.filter((n) => typeof n.x === 'number').length],
+    );
     const added = (await allNodes()).filter((n) => !before.has(n.id));
     const count = (nodes) => nodes.reduce((m, n) => m.set(n.type, (m.get(n.type) || 0) + 1), new Map());
     const want = count(exampleNodes.filter((n) => typeof n.x === 'number' || n.type === 'tab'));
