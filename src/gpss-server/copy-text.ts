@@ -288,6 +288,19 @@ function skipLen(src: Uint8Array, pos: number, end: number): number {
   return pos + LO;
 }
 
+// Big-endian stores without Buffer's argument checks (the hot path ensured the space).
+function w32(buf: Buffer, pos: number, v: number): void {
+  buf[pos] = v >>> 24;
+  buf[pos + 1] = v >>> 16;
+  buf[pos + 2] = v >>> 8;
+  buf[pos + 3] = v;
+}
+
+function w16(buf: Buffer, pos: number, v: number): void {
+  buf[pos] = v >>> 8;
+  buf[pos + 1] = v;
+}
+
 // ---- the row renderer -------------------------------------------------------------------
 
 const BS = 92; // backslash
@@ -387,14 +400,14 @@ export class RowRenderer {
     const rowStart = out.pos;
     try {
       out.ensure(2 + 12 * n);
-      out.buf.writeInt16BE(n, out.pos);
+      w16(out.buf, out.pos, n);
       out.pos += 2;
       for (let p = 0; p < n; p++) {
         const i = order[p];
         const f = i < 0 ? 0 : this.fieldNo[i];
         if (f === 0 || f === 11) {
           out.ensure(4);
-          out.buf.writeInt32BE(-1, out.pos);
+          w32(out.buf, out.pos, -1);
           out.pos += 4;
         } else this.binaryValue(src, i, p, bk[p], out);
       }
@@ -454,17 +467,17 @@ export class RowRenderer {
           hi = lo < 0 ? -1 : 0;
         }
         if (kind === BinaryKind.Int2) {
-          buf.writeInt32BE(2, out.pos);
-          buf.writeInt16BE(lo | 0, out.pos + 4);
+          w32(buf, out.pos, 2);
+          w16(buf, out.pos + 4, lo | 0);
           out.pos += 6;
         } else if (kind === BinaryKind.Int4) {
-          buf.writeInt32BE(4, out.pos);
-          buf.writeInt32BE(lo | 0, out.pos + 4);
+          w32(buf, out.pos, 4);
+          w32(buf, out.pos + 4, lo | 0);
           out.pos += 8;
         } else {
-          buf.writeInt32BE(8, out.pos);
-          buf.writeInt32BE(hi | 0, out.pos + 4);
-          buf.writeUInt32BE(lo >>> 0, out.pos + 8);
+          w32(buf, out.pos, 8);
+          w32(buf, out.pos + 4, hi | 0);
+          w32(buf, out.pos + 8, lo >>> 0);
           out.pos += 12;
         }
         return;
@@ -473,14 +486,14 @@ export class RowRenderer {
       case BinaryKind.Float8: {
         // Same IEEE bits, big-endian on the wire.
         const len = e - s;
-        buf.writeInt32BE(len, out.pos);
+        w32(buf, out.pos, len);
         for (let k = 0; k < len; k++) buf[out.pos + 4 + k] = src[e - 1 - k];
         out.pos += 4 + len;
         return;
       }
       case BinaryKind.Bytea: {
         out.ensure(4 + e - s);
-        out.buf.writeInt32BE(e - s, out.pos);
+        w32(out.buf, out.pos, e - s);
         src.copy(out.buf, out.pos + 4, s, e);
         out.pos += 4 + e - s;
         return;
@@ -490,7 +503,7 @@ export class RowRenderer {
         out.pos += 4;
         if (f === 7 || f === 12 || f === 8) this.rawText(src, s, e, p, out);
         else this.value(src, i, p, out); // digits, floats, timestamps: no escapes needed
-        out.buf.writeInt32BE(out.pos - lenAt - 4, lenAt);
+        w32(out.buf, lenAt, out.pos - lenAt - 4);
         return;
       }
       default:
@@ -525,8 +538,8 @@ export class RowRenderer {
     const buf = out.buf;
     const us = Math.floor(nanos / 1000);
     if (kind === BinaryKind.Date) {
-      buf.writeInt32BE(4, out.pos);
-      buf.writeInt32BE(Math.floor(seconds / 86400) - PG_EPOCH_DAYS, out.pos + 4);
+      w32(buf, out.pos, 4);
+      w32(buf, out.pos + 4, Math.floor(seconds / 86400) - PG_EPOCH_DAYS);
       out.pos += 8;
       return;
     }
@@ -538,7 +551,7 @@ export class RowRenderer {
       if (Math.abs(rel) >= 9e9) {
         // Beyond ±285 years of 2000 the µs count passes 2^53: compute it exactly.
         const big = BigInt.asUintN(64, BigInt(rel) * 1000000n + BigInt(us));
-        buf.writeInt32BE(8, out.pos);
+        w32(buf, out.pos, 8);
         buf.writeBigUInt64BE(big, out.pos + 4);
         out.pos += 12;
         return;
@@ -546,9 +559,9 @@ export class RowRenderer {
       total = rel * 1e6 + us;
     }
     const hi = Math.floor(total / 4294967296);
-    buf.writeInt32BE(8, out.pos);
-    buf.writeInt32BE(hi | 0, out.pos + 4);
-    buf.writeUInt32BE(total - hi * 4294967296, out.pos + 8);
+    w32(buf, out.pos, 8);
+    w32(buf, out.pos + 4, hi | 0);
+    w32(buf, out.pos + 8, total - hi * 4294967296);
     out.pos += 12;
   }
 
