@@ -338,3 +338,39 @@ test('stop() rolls back open loads and refuses further calls', async () => {
     await srv.stop();
   }
 });
+
+test('our GpssClient and row encoder drive every RPC against gpss-pg (shared contract)', async () => {
+  const { GpssClient, GpssError } = require('../dist/gpss/client');
+  const { createRowEncoder } = require('../dist/gpss/value-mapping');
+  await g.query(`CREATE TABLE contract (id bigint PRIMARY KEY, at timestamp, label text, amount numeric(10,2), ok boolean, blob bytea);
+    INSERT INTO contract VALUES (1, '2020-01-01', 'old', 1, false, NULL)`);
+  const client = new GpssClient({ host: '127.0.0.1', port: g.server.port }, { deadlineMs: 30000 });
+  try {
+    const session = await client.connect({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database, sessionTimeoutSec: 60 });
+    assert.ok((await client.listSchemas(session)).some((s) => s.name === 'public'));
+    assert.ok((await client.listTables(session)).some((t) => t.name === 'contract' && t.type === 'Table'));
+    const columns = await client.describeTable(session, 'public', 'contract');
+    assert.deepEqual(columns.map((c) => [c.name, c.databaseType, c.nullable]), [['id', 'INT8', false], ['at', 'TIMESTAMP', true], ['label', 'TEXT', true], ['amount', 'NUMERIC', true], ['ok', 'BOOL', true], ['blob', 'BYTEA', true]]);
+    const encoder = createRowEncoder(columns);
+    await client.open(session, { table: 'contract', mode: 'merge', matchColumns: ['id'], updateColumns: ['label', 'amount', 'at'], errorLimitCount: 5 });
+    await client.write(session, [
+      encoder.encodeObject({ id: 1, at: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678)), label: 'new', amount: '12.34', ok: true }),
+      encoder.encodeObject({ id: '9007199254740993', label: 'big id', blob: Buffer.from([1, 2]) }),
+      encoder.encodeArray([3, null, 'bad amount', 'abc', null, null]),
+    ]);
+    const stats = await client.close(session, { maxErrorRows: -1 });
+    assert.equal(stats.successCount, 2);
+    assert.equal(stats.errorCount, 1);
+    assert.match(stats.errorRows[0], /^row 3: column "amount": invalid input syntax for type numeric: "abc"/);
+    const { rows } = await g.query(`SELECT id::text, to_char(at, 'YYYY-MM-DD HH24:MI:SS.MS') AS at, label, amount::text, ok, encode(blob, 'hex') AS blob FROM contract ORDER BY id`);
+    assert.deepEqual(rows, [
+      { id: '1', at: '2026-01-02 03:04:05.678', label: 'new', amount: '12.34', ok: false, blob: null },
+      { id: '9007199254740993', at: null, label: 'big id', amount: null, ok: null, blob: '0102' },
+    ]);
+    await assert.rejects(client.open(session, { table: 'missing', mode: 'insert' }), (e) => e instanceof GpssError && e.code === status.NOT_FOUND);
+    await client.disconnect(session);
+    await assert.rejects(client.listSchemas(session), (e) => e instanceof GpssError && e.code === status.NOT_FOUND);
+  } finally {
+    client.shutdown();
+  }
+});
