@@ -374,3 +374,27 @@ test('our GpssClient and row encoder drive every RPC against gpss-pg (shared con
     client.shutdown();
   }
 });
+
+test('Disconnect ends a session whose call is stuck behind a lock, rolling it back', async () => {
+  await g.query('CREATE TABLE locked (id int, v text)');
+  const holder = new (require('pg').Client)({ connectionString: pg.url });
+  await holder.connect();
+  try {
+    await holder.query('BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE');
+    const s = await g.connect();
+    await g.call('Open', { ...S(s), TableName: 'locked' });
+    // ~300 KB: the COPY starts and waits for the lock
+    await g.call('Write', { ...S(s), Rows: rowsOf(Array.from({ length: 10000 }, (_, i) => [V.i32(i), V.s('row ' + i + ' padding text')])) });
+    await rejects(g.call('Close', { session: { ID: s } }, 1000), status.DEADLINE_EXCEEDED);
+    const t = Date.now();
+    await g.call('Disconnect', { ID: s }, 20000);
+    assert.ok(Date.now() - t < 15000);
+    assert.ok(g.logs.some((l) => l.includes('Disconnect waited')));
+    await rejects(g.call('ListSchema', S(s)), status.NOT_FOUND);
+    await holder.query('COMMIT');
+    assert.equal(await g.count('locked'), 0);
+  } finally {
+    await holder.query('ROLLBACK').catch(() => {});
+    await holder.end();
+  }
+});

@@ -28,6 +28,9 @@ export interface RunningGpssServer {
   stop(): Promise<void>; // rolls back open transactions
 }
 
+/** How long a Disconnect waits for a call in progress on its session before closing the connection. */
+const DISCONNECT_GRACE_MS = 5000;
+
 const PROTO_PATH = path.resolve(__dirname, '../../proto/gpss.proto');
 const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
@@ -226,7 +229,22 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
 
     Disconnect: async (req: SessionRef) => {
       const s = getSession(sessionId(req));
-      await s.run(() => dropSession(s, 'disconnected'));
+      // Disconnect waits its turn, but not forever: a call stuck behind a lock (a COPY
+      // waiting for another transaction's TRUNCATE, say) must not pin the session. After the
+      // grace period the connection is closed, which rolls back and fails the stuck call.
+      let timer: NodeJS.Timeout | undefined;
+      const forced = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          sessions.delete(s.id);
+          log(`session ${s.id.slice(0, 8)}: Disconnect waited ${DISCONNECT_GRACE_MS / 1000} s for a call in progress; closing the connection`);
+          void s.terminate().then(resolve);
+        }, DISCONNECT_GRACE_MS);
+      });
+      try {
+        await Promise.race([s.run(() => dropSession(s, 'disconnected')), forced]);
+      } finally {
+        clearTimeout(timer);
+      }
       return {};
     },
 
