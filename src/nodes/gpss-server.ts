@@ -58,6 +58,7 @@ export = function (RED: NodeAPI): void {
     (node as unknown as { users: Record<string, object> }).users = users.users;
     let embedded: Promise<RunningGpssServer> | null = null;
     let address = node.mode === 'remote' ? `${remoteHost}:${remotePort}` : '';
+    let loggedState: ServiceState | '' = '';
 
     node.redact = (t: string): string => redact(db ? db.redact(t) : t, [creds.tlsKey]);
     node.address = () => address;
@@ -115,7 +116,15 @@ export = function (RED: NodeAPI): void {
       sessionMaxIdleMs: sessionTimeoutSec > 0 ? (sessionTimeoutSec * 1000) / 2 : undefined,
       redact: (t) => node.redact(t),
       onState: (state: ServiceState, detail?: string) => {
-        node.emit('state', state, detail ? node.redact(detail) : undefined);
+        const safe = detail ? node.redact(detail) : undefined;
+        // One log line per change of state, not per failed call (no log storms while down).
+        if (state !== loggedState) {
+          loggedState = state;
+          const where = address || (node.mode === 'embedded' ? 'embedded gpss-pg' : `${remoteHost}:${remotePort}`);
+          if (state === 'error') node.warn(`GPSS ${where}: ${safe ?? 'error'}`);
+          else if (state !== 'connecting') node.log(`GPSS ${where}: ${state}`);
+        }
+        node.emit('state', state, safe);
       },
     });
     // Users subscribe to 'state'; many of them is normal.
