@@ -266,6 +266,8 @@ test('close during an export aborts it and leaves no dangling multipart upload',
   await helper.load(NODES, flow, creds);
   oss.emu.clearRequests();
   helper.getNode('exp1').receive({ payload: 'go' });
+  // A second export waits in the node's queue; close must not start it.
+  helper.getNode('exp1').receive({ payload: 'go', prefix: 'cancel2/' });
   const t0 = Date.now();
   while (!oss.emu.requests().some((r) => r.operation === 'UploadPart' && r.key.startsWith('cancel/'))) {
     if (Date.now() - t0 > 30000) throw new Error('no part was uploaded within 30 s');
@@ -282,4 +284,5 @@ test('close during an export aborts it and leaves no dangling multipart upload',
   assert.deepEqual(left, []);
   const listed = await oss.client({ bucket: 'rt-bucket' }).listV2({ prefix: 'cancel/' });
   assert.deepEqual(listed.objects || [], [], 'no partial object was completed');
+  assert.deepEqual(oss.emu.requests().filter((r) => r.key.startsWith('cancel2/')), [], 'the queued export never started');
 });

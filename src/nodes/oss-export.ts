@@ -146,6 +146,8 @@ export = function (RED: NodeAPI) {
     // ---- table / query ---------------------------------------------------------------
 
     async function runExport(msg: NodeMessageInFlow & Record<string, unknown>): Promise<TransferStats> {
+      // Queued behind a transfer that close cancelled: do not start a new one.
+      if (closing) throw new Error('cancelled: the node was closed before this export started');
       if (!account) throw new Error('oss-export: no oss-account configured');
       if (!db) throw new Error('oss-export: no greenplum-db configured');
       const query = str(msg.query) || (cfg.source === 'query' && !str(msg.table) ? cfg.query : '');

@@ -294,6 +294,8 @@ export = function (RED: NodeAPI) {
       const context = `oss-import from ${account?.describe() ?? 'OSS'}/${str(m.prefix) || cfg.prefix} ${what}`;
       queue
         .run(async () => {
+          // Queued behind a transfer that close cancelled: do not start a new one.
+          if (closing) throw new Error('cancelled: the node was closed before this import started');
           const ac = new AbortController();
           active.add(ac);
           status.set({ fill: 'yellow', shape: 'ring', text: 'starting…' });
