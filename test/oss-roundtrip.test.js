@@ -274,6 +274,23 @@ test('cancellation: an aborted export rejects with AbortError and leaves no mult
   assert.equal(rows[0].n, N);
 });
 
+test('cancellation: an aborted import rejects with AbortError and rolls back', async () => {
+  await setup();
+  await freshTarget('dst_cancel');
+  const ac = new AbortController();
+  // Slow bodies (and held-back answers) keep the import busy long enough to cancel it mid-way.
+  oss.emu.setFaults({ rate: 1, kinds: ['slow'], slowBytesPerSecond: 64 * 1024, slowDelayMs: 100 });
+  try {
+    const p = importFromOss({ pgClient: client, table: 'dst_cancel', format: { format: 'csv' }, prefix: 'rt/csv-0/', oss: oss.client(), signal: ac.signal });
+    setTimeout(() => ac.abort(), 500);
+    await assert.rejects(p, (e) => e instanceof OssAbortError || e.name === 'AbortError');
+  } finally {
+    oss.emu.setFaults({ rate: 0 });
+  }
+  const { rows } = await client.query('SELECT count(*)::int AS n FROM dst_cancel');
+  assert.equal(rows[0].n, 0);
+});
+
 test('teardown', async () => {
   await client?.end();
 });
