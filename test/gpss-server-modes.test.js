@@ -240,3 +240,34 @@ test('Update and Merge isolate format errors too (staging table), with the same 
   const { rows } = await g.query(`SELECT k, d::text FROM um ORDER BY k`);
   assert.deepEqual(rows, [{ k: 1, d: '2024-01-01' }, { k: 2, d: '2000-01-01' }, { k: 3, d: '2024-03-03' }]);
 });
+
+test('tables with row-level security or rules load through INSERT (COPY would refuse or bypass them), as the connecting role', async () => {
+  const role = 'gp_loader_' + process.pid;
+  await g.query(`CREATE ROLE ${role} LOGIN PASSWORD 'loader-pw';
+    CREATE TABLE rls (id int, owner text); ALTER TABLE rls ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own_rows ON rls FOR INSERT WITH CHECK (owner = current_user);
+    CREATE POLICY read_all ON rls FOR SELECT USING (true);
+    GRANT SELECT, INSERT ON rls TO ${role};
+    CREATE TABLE ruled (id int); CREATE TABLE ruled_log (id int);
+    CREATE RULE log_it AS ON INSERT TO ruled DO ALSO INSERT INTO ruled_log VALUES (NEW.id)`);
+  try {
+    const s = await g.connect({ Username: role, Password: 'loader-pw' });
+    try {
+      let st = await g.load(s, { TableName: 'rls' }, [[[V.i32(1), V.s(role)], [V.i32(2), V.s(role)]]]);
+      assert.equal(st.SuccessCount, '2');
+      await assert.rejects(
+        g.load(s, { TableName: 'rls' }, [[[V.i32(3), V.s(role)], [V.i32(4), V.s('someone else')]]]),
+        (e) => e.code === status.ABORTED && /42501: new row violates row-level security policy/.test(e.details),
+      );
+      await assert.rejects(g.load(s, { TableName: 'ruled' }, [[[V.i32(1)]]]), (e) => e.code === status.ABORTED && /42501: permission denied/.test(e.details));
+    } finally {
+      await g.call('Disconnect', { ID: s });
+    }
+    const st = await withSession((s) => g.load(s, { TableName: 'ruled' }, [[[V.i32(7)], [V.i32(8)]]]));
+    assert.equal(st.SuccessCount, '2');
+    assert.deepEqual((await g.query('SELECT id FROM rls ORDER BY id')).rows, [{ id: 1 }, { id: 2 }]);
+    assert.deepEqual((await g.query('SELECT id FROM ruled_log ORDER BY id')).rows, [{ id: 7 }, { id: 8 }]);
+  } finally {
+    await g.query(`DROP TABLE rls; REVOKE ALL ON SCHEMA public FROM ${role}; DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => {});
+  }
+});

@@ -17,13 +17,15 @@ export interface TableInfo {
   schema: string;
   table: string;
   relkind: string;
+  /** Row-level security or rules: COPY into the table would fail or bypass them, INSERT does not. */
+  needsInsert: boolean;
   columns: TableColumn[];
 }
 
 /** Finds a relation by exact name, then by a unique case-insensitive match. */
 export async function findTable(client: Client, schema: string, table: string): Promise<TableInfo | null> {
-  const { rows } = await client.query<{ nspname: string; relname: string; relkind: string; oid: number }>(
-    `SELECT n.nspname, c.relname, c.relkind, c.oid::int AS oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  const { rows } = await client.query<{ nspname: string; relname: string; relkind: string; oid: number; needs_insert: boolean }>(
+    `SELECT n.nspname, c.relname, c.relkind, c.oid::int AS oid, (c.relrowsecurity OR c.relhasrules) AS needs_insert FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE lower(n.nspname) = lower($1) AND lower(c.relname) = lower($2) AND c.relkind IN ('r','p','v','m','f')`,
     [schema, table],
   );
@@ -41,6 +43,7 @@ export async function findTable(client: Client, schema: string, table: string): 
     schema: pick.nspname,
     table: pick.relname,
     relkind: pick.relkind,
+    needsInsert: pick.needs_insert,
     columns: cols.rows.map((c) => ({
       name: c.attname,
       sqlType: c.sqltype,

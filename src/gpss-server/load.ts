@@ -3,8 +3,10 @@
 //
 // Insert without TruncateTable COPYs straight into the target (in arrival order, which is
 // what `INSERT … SELECT … ORDER BY _gpss_seq` from a staging table would produce, at half the
-// database work). Update, Merge and Insert with TruncateTable (whose TRUNCATE must wait for
-// Close, spec §4) COPY into a typed temp staging table and run the mode's SQL at Close.
+// database work; constraint errors then surface at the Write that carries the row, statement
+// triggers fire once per COPY). Update, Merge, Insert with TruncateTable (whose TRUNCATE must
+// wait for Close, spec §4) and tables with row-level security or rules (which COPY refuses or
+// bypasses) COPY into a typed temp staging table and run the mode's SQL at Close.
 import * as crypto from 'node:crypto';
 import type { Client } from 'pg';
 import { findTable, type TableColumn } from './catalog';
@@ -132,10 +134,12 @@ export class Load {
       for (const c of [...match, ...update]) {
         if (!loadColumns.includes(c)) throw invalid(`column ${JSON.stringify(c)} of MatchColumns/UpdateColumns is not among the loaded columns`);
       }
-      if (names.includes(SEQ_COLUMN) && (spec.mode !== 'insert' || spec.truncate)) throw invalid(`a table column named ${SEQ_COLUMN} clashes with the staging table's arrival number`);
+      if (names.includes(SEQ_COLUMN) && (spec.mode !== 'insert' || spec.truncate || info.needsInsert)) throw invalid(`a table column named ${SEQ_COLUMN} clashes with the staging table's arrival number`);
       const layout = buildLayout(info.columns, loadColumns, ic);
       let staging: string | null = null;
-      if (spec.mode !== 'insert' || spec.truncate) {
+      // COPY straight into the target only for a plain Insert: TRUNCATE must wait for Close,
+      // COPY is refused on tables with row-level security and does not apply rules.
+      if (spec.mode !== 'insert' || spec.truncate || info.needsInsert) {
         staging = 'gpss_stage_' + crypto.randomBytes(6).toString('hex');
         const byName = new Map(info.columns.map((c) => [c.name, c]));
         await client.query(buildCreateStaging(staging, loadColumns.map((n) => ({ name: n, sqlType: byName.get(n)!.sqlType }))));
