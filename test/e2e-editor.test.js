@@ -194,7 +194,7 @@ describe('editor e2e (Chromium)', () => {
         type,
         { timeout: 5000 },
       );
-      // A numeric field given text is flagged, and the node is invalid while it holds it.
+      // A numeric field given text is flagged; saved like that, the node is marked invalid.
       const numeric = await page.evaluate((t) => {
         const def = RED.nodes.getType(t);
         return Object.keys(def.defaults).find((k) => {
@@ -202,16 +202,27 @@ describe('editor e2e (Chromium)', () => {
           return typeof v === 'function' && v.call({}, 'not-a-number') === false && $(`#node-input-${k}`).is('input:visible');
         });
       }, type);
-      if (numeric) {
-        const field = page.locator(`#node-input-${numeric}`);
-        const good = await field.inputValue();
-        await field.fill('not-a-number');
-        await field.dispatchEvent('change');
-        await page.waitForFunction((k) => $(`#node-input-${k}`).hasClass('input-error'), numeric);
-        await field.fill(good);
-        await field.dispatchEvent('change');
-        await page.waitForFunction((k) => !$(`#node-input-${k}`).hasClass('input-error'), numeric);
-      }
+      assert.ok(numeric, `${type}: the dialog has a validated numeric field`);
+      let field = page.locator(`#node-input-${numeric}`);
+      const good = await field.inputValue();
+      await field.fill('not-a-number');
+      await field.dispatchEvent('change');
+      await page.waitForFunction((k) => $(`#node-input-${k}`).hasClass('input-error'), numeric);
+      await ui.confirmNodeDialog(page);
+      const bad = await page.evaluate((i) => ({ valid: RED.nodes.node(i).valid, errors: RED.nodes.node(i).validationErrors || [] }), id);
+      assert.equal(bad.valid, false, `${type}: invalid with ${numeric}="not-a-number"`);
+      // Node-RED lists the property name, or the validator's message ("Invalid number").
+      assert.ok(
+        bad.errors.some((e) => e === numeric || /number/i.test(e)),
+        `${type}: validation reports ${numeric} (${bad.errors.join(', ')})`,
+      );
+      // Reopened, the bad value is still flagged; corrected, the flag goes away.
+      await ui.editNode(page, id);
+      field = page.locator(`#node-input-${numeric}`);
+      await page.waitForFunction((k) => $(`#node-input-${k}`).hasClass('input-error'), numeric);
+      await field.fill(good);
+      await field.dispatchEvent('change');
+      await page.waitForFunction((k) => !$(`#node-input-${k}`).hasClass('input-error'), numeric);
       // Required config nodes: pick an existing one, or add one through its dialog.
       await fillConfigSelects(page, type);
       await fillRequired(page, type);
