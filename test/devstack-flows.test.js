@@ -6,7 +6,10 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { configFromEnv, redactUrl, DEFAULT_PORTS } = require('../dist/devstack/config');
 const { composeDevstackFlows, repointDevstackConfig, DEVSTACK_CONFIG_IDS } = require('../dist/devstack/flows');
-const { readExamples } = require('../dist/devstack/stack');
+const { readExamples, assertPortFree, loadSecrets } = require('../dist/devstack/stack');
+const fs = require('node:fs');
+const os = require('node:os');
+const net = require('node:net');
 
 const ROOT = path.resolve(__dirname, '..');
 const STACK = {
@@ -147,4 +150,31 @@ test('readExamples: the repository examples are JSON arrays and compose into a v
   const ids = new Set(flows.map((n) => n.id));
   assert.equal(ids.size, flows.length);
   for (const n of flows) for (const port of n.wires || []) for (const t of port) assert.ok(ids.has(t), `dangling wire to ${t}`);
+});
+
+test('a port already in use is refused with the variable to change; port 0 always passes', async () => {
+  const server = net.createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const { port } = server.address();
+    await assert.rejects(assertPortFree(port, 'GPSS_PORT'), new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use.*set GPSS_PORT`));
+    await assertPortFree(0, 'OSS_PORT');
+  } finally {
+    server.close();
+  }
+});
+
+test('secrets are generated once (0600) and reused by the next start', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-secrets-'));
+  const other = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-secrets-'));
+  try {
+    const a = loadSecrets(dir);
+    for (const v of Object.values(a)) assert.ok(typeof v === 'string' && v.length >= 16, 'long random values');
+    assert.equal(fs.statSync(path.join(dir, 'secrets.json')).mode & 0o777, 0o600);
+    assert.deepEqual(loadSecrets(dir), a);
+    assert.notDeepEqual(loadSecrets(other), a, 'each stack has its own secrets');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(other, { recursive: true, force: true });
+  }
 });
