@@ -393,10 +393,6 @@ export class RowRenderer {
     const order = this.orderFor(src, start, end);
     const bk = this.layout.binKinds!;
     const n = order.length;
-    for (let p = 0; p < n; p++) {
-      const i = order[p];
-      if (i >= 0 && !this.fitsBinary(src, i, bk[p])) return false;
-    }
     const rowStart = out.pos;
     try {
       out.ensure(2 + 12 * n);
@@ -409,7 +405,10 @@ export class RowRenderer {
           out.ensure(4);
           w32(out.buf, out.pos, -1);
           out.pos += 4;
-        } else this.binaryValue(src, i, p, bk[p], out);
+        } else if (!this.binaryValue(src, i, p, f, bk[p], out)) {
+          out.pos = rowStart;
+          return false;
+        }
       }
     } catch (err) {
       out.pos = rowStart;
@@ -418,96 +417,82 @@ export class RowRenderer {
     return true;
   }
 
-  private fitsBinary(src: Buffer, i: number, kind: BinaryKind): boolean {
-    const f = this.fieldNo[i];
-    if (f === 0 || f === 11) return true;
+  /** Writes one non-null value in binary; false when it needs text input (nothing useful written). */
+  private binaryValue(src: Buffer, i: number, p: number, f: number, kind: BinaryKind, out: CopyTextBuffer): boolean {
+    const s = this.vStart[i];
+    const e = this.vEnd[i];
+    out.ensure(16);
+    const buf = out.buf;
+    const at = out.pos;
     switch (kind) {
       case BinaryKind.Int2:
       case BinaryKind.Int4:
       case BinaryKind.Int8: {
         if (f !== 1 && f !== 2) return false;
-        readVarint(src, this.vStart[i], this.vEnd[i]);
-        if (kind === BinaryKind.Int8) return true;
-        // Out-of-range values go through text so that PostgreSQL reports them as usual.
-        const v = f === 1 ? LO | 0 : HI === 0 ? (LO <= 0x7fffffff ? LO : NaN) : HI === 0xffffffff && LO >= 0x80000000 ? LO | 0 : NaN;
-        return kind === BinaryKind.Int2 ? v >= -32768 && v <= 32767 : v === v;
-      }
-      case BinaryKind.Float4:
-        return f === 5;
-      case BinaryKind.Float8:
-        return f === 6;
-      case BinaryKind.Text:
-        return true;
-      case BinaryKind.Bytea:
-        return f === 8;
-      case BinaryKind.Timestamp:
-      case BinaryKind.Date:
-      case BinaryKind.Time:
-        return f === 10;
-      default:
-        return false;
-    }
-  }
-
-  private binaryValue(src: Buffer, i: number, p: number, kind: BinaryKind, out: CopyTextBuffer): void {
-    const f = this.fieldNo[i];
-    const s = this.vStart[i];
-    const e = this.vEnd[i];
-    out.ensure(16);
-    const buf = out.buf;
-    switch (kind) {
-      case BinaryKind.Int2:
-      case BinaryKind.Int4:
-      case BinaryKind.Int8: {
         readVarint(src, s, e);
         let lo = LO;
         let hi = HI;
         if (f === 1) {
           lo = LO | 0;
           hi = lo < 0 ? -1 : 0;
+        } else if (kind !== BinaryKind.Int8) {
+          // An Int64 must fit the column; out-of-range values go through text so that
+          // PostgreSQL reports them as it always does.
+          if (HI === 0 && LO <= 0x7fffffff) lo = LO;
+          else if (HI === 0xffffffff && LO >= 0x80000000) lo = LO | 0;
+          else return false;
         }
         if (kind === BinaryKind.Int2) {
-          w32(buf, out.pos, 2);
-          w16(buf, out.pos + 4, lo | 0);
-          out.pos += 6;
+          if (lo < -32768 || lo > 32767) return false;
+          w32(buf, at, 2);
+          w16(buf, at + 4, lo);
+          out.pos = at + 6;
         } else if (kind === BinaryKind.Int4) {
-          w32(buf, out.pos, 4);
-          w32(buf, out.pos + 4, lo | 0);
-          out.pos += 8;
+          w32(buf, at, 4);
+          w32(buf, at + 4, lo);
+          out.pos = at + 8;
         } else {
-          w32(buf, out.pos, 8);
-          w32(buf, out.pos + 4, hi | 0);
-          w32(buf, out.pos + 8, lo >>> 0);
-          out.pos += 12;
+          w32(buf, at, 8);
+          w32(buf, at + 4, hi);
+          w32(buf, at + 8, lo);
+          out.pos = at + 12;
         }
-        return;
+        return true;
       }
       case BinaryKind.Float4:
       case BinaryKind.Float8: {
-        // Same IEEE bits, big-endian on the wire.
+        // Float32 into float4, Float64 into float8 only: other pairs round differently than
+        // PostgreSQL's text input would. Same IEEE bits, big-endian on the wire.
+        if (f !== (kind === BinaryKind.Float4 ? 5 : 6)) return false;
         const len = e - s;
-        w32(buf, out.pos, len);
-        for (let k = 0; k < len; k++) buf[out.pos + 4 + k] = src[e - 1 - k];
-        out.pos += 4 + len;
-        return;
+        w32(buf, at, len);
+        for (let k = 0; k < len; k++) buf[at + 4 + k] = src[e - 1 - k];
+        out.pos = at + 4 + len;
+        return true;
       }
       case BinaryKind.Bytea: {
+        if (f !== 8) return false;
         out.ensure(4 + e - s);
-        w32(out.buf, out.pos, e - s);
-        src.copy(out.buf, out.pos + 4, s, e);
-        out.pos += 4 + e - s;
-        return;
+        w32(out.buf, at, e - s);
+        src.copy(out.buf, at + 4, s, e);
+        out.pos = at + 4 + e - s;
+        return true;
       }
       case BinaryKind.Text: {
-        const lenAt = out.pos;
-        out.pos += 4;
+        out.pos = at + 4;
         if (f === 7 || f === 12 || f === 8) this.rawText(src, s, e, p, out);
         else this.value(src, i, p, out); // digits, floats, timestamps: no escapes needed
-        w32(out.buf, lenAt, out.pos - lenAt - 4);
-        return;
+        w32(out.buf, at, out.pos - at - 4);
+        return true;
       }
-      default:
+      case BinaryKind.Timestamp:
+      case BinaryKind.Date:
+      case BinaryKind.Time:
+        if (f !== 10) return false;
         this.binaryTime(src, s, e, p, kind, out);
+        return true;
+      default:
+        return false;
     }
   }
 
