@@ -3,6 +3,7 @@
  * emulator with a demo bucket, and Node-RED with this package and the example flows pointed
  * at all of it. Everything listens on 127.0.0.1. `stop()` takes it down in reverse order.
  */
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -125,6 +126,24 @@ async function ensureDatabase(serverUrl: string, database: string): Promise<void
   }
 }
 
+/**
+ * As root, PostgreSQL runs as the `postgres` OS user, which must be able to reach the data
+ * directory: a checkout under /root (mode 0700) is not reachable. Say so instead of letting
+ * initdb fail with "Permission denied".
+ */
+export function assertPostgresCanReach(dir: string): void {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  const parent = path.dirname(path.resolve(dir));
+  const r = spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', parent], { stdio: 'ignore' });
+  if (r.status !== 0) {
+    throw new Error(
+      `the postgres OS user cannot reach ${parent} (PostgreSQL runs as postgres when npm start runs as root). ` +
+        'Set GPFLOW_DEVSTACK_DIR to a directory it can reach, e.g. GPFLOW_DEVSTACK_DIR=/var/tmp/gpflow-devstack, ' +
+        'or DATABASE_URL to an existing server.',
+    );
+  }
+}
+
 async function startDatabase(
   config: DevstackConfig,
   secrets: DevstackSecrets,
@@ -160,6 +179,8 @@ async function startDatabase(
       stopCluster(dataDir);
     }
     await assertPortFree(config.pgPort, 'PG_PORT');
+    fs.mkdirSync(dataDir, { recursive: true });
+    assertPostgresCanReach(dataDir);
     const reused = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
     const cluster = await startPostgres({
       dataDir,
