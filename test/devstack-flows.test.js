@@ -185,12 +185,13 @@ test('as root, a data dir the postgres user cannot reach is refused with what to
   fs.chmodSync(locked, 0o700);
   try {
     if (isRoot) {
-      assert.throws(() => assertPostgresCanReach(path.join(locked, 'pg')), /postgres OS user cannot reach .*GPFLOW_DEVSTACK_DIR/);
+      // <locked>/devstack/pg: startPostgres opens devstack/ itself, but cannot fix <locked>.
+      assert.throws(() => assertPostgresCanReach(path.join(locked, 'devstack', 'pg')), /postgres OS user cannot reach .*GPFLOW_DEVSTACK_DIR/);
       fs.chmodSync(locked, 0o711);
-      assertPostgresCanReach(path.join(locked, 'pg'));
+      assertPostgresCanReach(path.join(locked, 'devstack', 'pg'));
     } else {
       // Not root: PostgreSQL runs as us, nothing to check.
-      assertPostgresCanReach(path.join(locked, 'pg'));
+      assertPostgresCanReach(path.join(locked, 'devstack', 'pg'));
     }
   } finally {
     fs.rmSync(locked, { recursive: true, force: true });

@@ -95,6 +95,22 @@ async function stopCli(cli) {
   return result;
 }
 
+/** Local addresses listening on a TCP port, from /proc/net/tcp{,6} (Linux). */
+function listenAddresses(port) {
+  const out = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!fs.existsSync(file)) continue;
+    for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 4 || cols[3] !== '0A') continue; // 0A = LISTEN
+      const [addr, hexPort] = cols[1].split(':');
+      if (parseInt(hexPort, 16) !== port) continue;
+      out.push(addr.length === 8 ? addr.match(/../g).reverse().map((h) => parseInt(h, 16)).join('.') : `[${addr}]`);
+    }
+  }
+  return out;
+}
+
 function readState(dir) {
   return JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'));
 }
@@ -129,6 +145,19 @@ test('npm start brings up the stack, the demo flow writes rows, Ctrl-C stops eve
   const secrets = JSON.parse(fs.readFileSync(path.join(dir, 'secrets.json'), 'utf8'));
   assert.ok(!out.includes(secrets.pgPassword), 'the database password is not printed');
   assert.ok(!out.includes(secrets.ossAccessKeySecret), 'the OSS secret is not printed');
+
+  // Every service listens on loopback only.
+  const ports = {
+    'Node-RED': Number(new URL(state.nodeRed.url).port),
+    'gpss-pg': Number(state.gpss.address.split(':')[1]),
+    'OSS emulator': Number(new URL(state.oss.endpoint).port),
+    PostgreSQL: Number(new URL(state.postgres.url).port),
+  };
+  for (const [name, port] of Object.entries(ports)) {
+    const addrs = listenAddresses(port);
+    assert.ok(addrs.length > 0, `${name} listens on ${port}`);
+    assert.deepEqual([...new Set(addrs)], ['127.0.0.1'], `${name} binds to loopback only`);
+  }
 
   // The editor answers.
   const editor = await admin.adminRequest(state.nodeRed.url, 'GET', '/', undefined, { Accept: 'text/html' });

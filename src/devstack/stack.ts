@@ -131,9 +131,10 @@ async function ensureDatabase(serverUrl: string, database: string): Promise<void
  * directory: a checkout under /root (mode 0700) is not reachable. Say so instead of letting
  * initdb fail with "Permission denied".
  */
-export function assertPostgresCanReach(dir: string): void {
+export function assertPostgresCanReach(dataDir: string): void {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
-  const parent = path.dirname(path.resolve(dir));
+  // startPostgres opens up the data dir's own parent (.devstack/); everything above must already be traversable.
+  const parent = path.dirname(path.dirname(path.resolve(dataDir)));
   const r = spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', parent], { stdio: 'ignore' });
   if (r.status !== 0) {
     throw new Error(
