@@ -285,7 +285,13 @@ export class Load {
   }
 
   private flushPending(beforeRowNo: number): void {
-    while (this.pending.length && this.pending[0].rowNo < beforeRowNo) this.evaluate(this.pending.shift()!);
+    const pending = this.pending;
+    let k = 0;
+    try {
+      while (k < pending.length && pending[k].rowNo < beforeRowNo) this.evaluate(pending[k++]);
+    } finally {
+      if (k > 0) pending.splice(0, k); // one splice, not a shift per row
+    }
   }
 
   private evaluate(row: RejectedRow): void {
