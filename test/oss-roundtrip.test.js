@@ -151,6 +151,16 @@ test('query source with header and CRLF newlines, custom delimiter/null: round t
   await assertSameAsSource('dst_hdr');
 });
 
+test('a view as table source and a query ending in a comment both export', async () => {
+  await setup();
+  await client.query('CREATE OR REPLACE VIEW src_view AS SELECT * FROM src WHERE id <= 100');
+  const a = await exportQueryToOss({ pgClient: client, table: { schema: 'public', table: 'src_view' }, format: { format: 'text' }, gzipLevel: 0, prefix: 'rt/view/', name: 'v', oss: oss.client() });
+  assert.equal(a.rows, 100);
+  const b = await exportQueryToOss({ pgClient: client, query: 'SELECT id FROM src WHERE id <= 10 -- first ten', format: { format: 'csv' }, gzipLevel: 0, prefix: 'rt/comment/', name: 'c', oss: oss.client() });
+  assert.equal(b.rows, 10);
+  assert.equal((await objectBytes(b.objects[0].key)).toString(), Array.from({ length: 10 }, (_, i) => `${i + 1}\n`).join(''));
+});
+
 test('an empty result still writes one object; importing it adds no rows', async () => {
   await setup();
   const ex = await exportQueryToOss({ pgClient: client, query: 'SELECT * FROM src WHERE false', format: { format: 'csv' }, gzipLevel: 1, prefix: 'rt/empty/', name: 'none', oss: oss.client() });

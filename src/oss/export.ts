@@ -351,7 +351,9 @@ export async function exportQueryToOss(options: ExportQueryOptions): Promise<Tra
   if (!options.query === !options.table) throw new TypeError('exportQueryToOss needs exactly one of query or table');
   const writer = new ObjectRollingWriter(options);
   const f = writer.format;
-  const source = options.query ? `(${options.query.trim().replace(/;\s*$/, '')})` : tableRef(options.table!);
+  // The query on its own lines, so a trailing `-- comment` cannot swallow the parenthesis; a
+  // table as SELECT * so views and foreign tables work too (COPY <view> TO is refused).
+  const source = options.query ? `(\n${options.query.trim().replace(/;\s*$/, '')}\n)` : `(SELECT * FROM ${tableRef(options.table!)})`;
   const sql = `COPY ${source} TO STDOUT WITH ${copyWithOptions(f, f.header)}`;
   const splitter = new CopyRowSplitter(f);
   let headerPending = f.header;
