@@ -107,12 +107,13 @@ export class GpssService implements JobSessionApi {
     }
   }
 
-  /** Notes a failure: transient ones reset the channel and report the state. */
+  /**
+   * Notes a failure: a lost connection (UNAVAILABLE) resets the channel, others only report the
+   * state (a slow call or a deadline is no reason to cut the other users' calls).
+   */
   noteFailure(err: unknown, client?: GpssClient): void {
     const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-    if (client && (code === GrpcCode.UNAVAILABLE || code === GrpcCode.DEADLINE_EXCEEDED || code === GrpcCode.CANCELLED)) {
-      this.resetClient(client);
-    }
+    if (client && code === GrpcCode.UNAVAILABLE) this.resetClient(client);
     if (classifyFailure(err) !== 'data') this.setState('error', (this.options.redact ?? String)(errorText(err)));
   }
 
