@@ -22,6 +22,7 @@ const E2E_ROLE = 'e2e_dialog_user';
 const OSS_KEY_ID = 'LTAIe2eKeyId';
 const OSS_SECRET = 'e2e-oss-secret-4b1d';
 const EXAMPLE = 'gpss/stream-ingest';
+let ossEndpoint = ''; // the emulator of this run, for oss-account dialogs
 
 describe('editor e2e (Chromium)', () => {
   const pg = usePostgres();
@@ -52,6 +53,7 @@ describe('editor e2e (Chromium)', () => {
       accessKeySecret: OSS_SECRET,
       buckets: ['e2e-bucket'],
     });
+    ossEndpoint = oss.endpoint;
     // Screenshots of this run only.
     if (fs.existsSync(ARTIFACTS)) {
       for (const f of fs.readdirSync(ARTIFACTS)) if (f.startsWith('e2e-editor-')) fs.rmSync(path.join(ARTIFACTS, f), { force: true });
@@ -299,6 +301,23 @@ describe('editor e2e (Chromium)', () => {
       assert.ok(flows.some((n) => n.type === 'tab' && n.label === label), `tab "${label}" deployed`);
     }
   });
+
+  it('the OSS secret typed in the oss-account dialog is stored only as an encrypted credential', async () => {
+    const { flows } = await red.getFlows();
+    const acct = flows.find((n) => n.type === 'oss-account' && n.bucket === 'e2e-bucket');
+    assert.ok(acct, 'the oss-account made in the dialogs was deployed');
+    assert.equal(acct.endpoint, ossEndpoint);
+    for (const [what, text] of [
+      ['flows.json', fs.readFileSync(red.flowFile, 'utf8')],
+      ['GET /flows', JSON.stringify(flows)],
+      ['flows_cred.json', fs.readFileSync(red.credFile, 'utf8')],
+    ]) {
+      assert.ok(!text.includes(OSS_SECRET), `OSS secret in ${what}`);
+    }
+    const cred = (await red.request('GET', `/credentials/oss-account/${acct.id}`)).json();
+    assert.equal(cred.has_accessKeySecret, true);
+    assert.ok(!('accessKeySecret' in cred), 'the admin API never returns the secret');
+  });
 });
 
 async function waitFor(what, fn, timeoutMs = 30_000) {
@@ -352,7 +371,7 @@ async function fillConfigSelects(page, type) {
     await page.locator(`#node-input-btn-${prop}-add`).click();
     if (cfgType === 'oss-account') {
       await page.locator('#node-config-input-bucket').last().waitFor({ state: 'visible' });
-      await fillVisible(page, '#node-config-input-endpoint', 'http://127.0.0.1:9000');
+      await fillVisible(page, '#node-config-input-endpoint', ossEndpoint);
       await fillVisible(page, '#node-config-input-bucket', 'e2e-bucket');
       await fillVisible(page, '#node-config-input-accessKeyId', OSS_KEY_ID);
       await page.locator('#node-config-input-accessKeySecret').last().fill(OSS_SECRET);
