@@ -304,7 +304,7 @@ test('TLS on the listener: a client trusting the certificate works, a plaintext 
     const cert = path.join(dir, 'cert.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
     const srv = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: pg.url, tls: { cert: fs.readFileSync(cert), key: fs.readFileSync(key) } });
-    const tls = rawClient(srv.address, { creds: grpc.credentials.createSsl(fs.readFileSync(cert)) });
+    const tls = rawClient(srv.address, { creds: grpc.credentials.createSsl(fs.readFileSync(cert)), channel: { 'grpc.ssl_target_name_override': 'localhost' } });
     const plain = rawClient(srv.address);
     try {
       const { ID } = await rpc(tls, 'Connect', g.login());

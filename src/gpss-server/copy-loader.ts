@@ -250,6 +250,7 @@ export class CopyLoader {
       if (this.stream === stream) this.streamDone = true;
       this.wake();
     });
+    stream.on('drain', () => this.wake());
     return stream;
   }
 
@@ -268,14 +269,9 @@ export class CopyLoader {
     for (const f of w) f();
   }
 
+  /** Waits until `cond` holds; re-checked on every stream event (error, finish, drain, chunk done). */
   private async waitFor(cond: () => boolean): Promise<void> {
-    while (!cond()) {
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        // 'drain' is not routed through wake(); poll it with the stream's own event.
-        this.stream?.once('drain', resolve);
-      });
-    }
+    while (!cond()) await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
   /**
