@@ -1,4 +1,5 @@
-// Streams COPY text into PostgreSQL with per-row isolation of conversion errors.
+// Streams COPY data (text or binary) into PostgreSQL with per-row isolation of conversion
+// errors.
 //
 // Rows are appended to a *segment*: one COPY command under a savepoint, kept open across
 // Write RPCs so that PostgreSQL parses rows while the next Write is still on its way. The

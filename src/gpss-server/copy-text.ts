@@ -1,10 +1,13 @@
 // The server's hot path: GPSS `Row` bytes (RowData.Data) rendered straight into PostgreSQL
-// COPY text format, without building DBValue objects or JS strings for text values.
+// COPY data — text format, or COPY BINARY when every value maps exactly onto its column —
+// without building DBValue objects or JS strings for text values.
 //
 // Why not decodeRow() + a formatter: decodeRow allocates an object and a string per value and
-// a Buffer per bytea value; here a string value's UTF-8 bytes are copied (escaped) byte by byte
-// from the request buffer into the output buffer. bench/gpss-server.bench.js measures the
-// whole path; test/gpss-server-copy-text.test.js checks this decoder against decodeRow.
+// a Buffer per bytea value; here a string value's UTF-8 bytes are copied (escaped for text)
+// byte by byte from the request buffer into the output buffer. bench/gpss-server.bench.js
+// compares both (3-5× here) and measures the whole path; test/gpss-server-units.test.js
+// checks this decoder against decodeRow, test/gpss-server-values.test.js checks that the
+// binary and text forms store identical values.
 //
 // Rendering rules (spec §7 "Our rule (server)"):
 //  * integers as decimal text, int64 never through a JS number above 2^53;
