@@ -154,6 +154,11 @@ describe('editor e2e (Chromium)', () => {
     } finally {
       await client.end();
     }
+    // The node's status in the editor reports the commit (runtime status over the comms socket).
+    await page.waitForFunction(
+      (i) => /committed/i.test((document.querySelector(`[id="${i}"] .red-ui-flow-node-status-label`) || {}).textContent || ''),
+      write,
+    );
     await snap('rows-written');
   });
 
