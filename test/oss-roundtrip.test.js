@@ -161,6 +161,26 @@ test('a view as table source and a query ending in a comment both export', async
   assert.equal((await objectBytes(b.objects[0].key)).toString(), Array.from({ length: 10 }, (_, i) => `${i + 1}\n`).join(''));
 });
 
+test('stripes: objects written side by side roll over together, so their number is a multiple of the stripe count', async () => {
+  await setup();
+  for (const [stripes, rolloverBytes] of [[4, 100 * 1024], [3, 10 * 1024 * 1024]]) {
+    const prefix = `rt/stripes-${stripes}/`;
+    const ex = await exportQueryToOss({ pgClient: client, table: 'src', format: { format: 'csv' }, gzipLevel: 1, prefix, name: 's', oss: oss.client(), rolloverBytes, stripes });
+    assert.equal(ex.rows, N);
+    assert.equal(ex.objects.length % stripes, 0, `${ex.objects.length} objects for ${stripes} stripes`);
+    assert.ok(ex.objects.length >= stripes);
+    const seqs = ex.objects.map((o) => Number(/_(\d{5})\.csv\.gz$/.exec(o.key)[1]));
+    assert.deepEqual(seqs, seqs.map((_, i) => i), 'sequence numbers 0..n-1 without gaps');
+    for (const o of ex.objects) assertSingleGzipMember(await objectBytes(o.key));
+    await freshTarget('dst_stripes');
+    const im = await importFromOss({ pgClient: client, table: 'dst_stripes', format: { format: 'csv' }, prefix, oss: oss.client() });
+    assert.equal(im.rows, N);
+    await assertSameAsSource('dst_stripes');
+  }
+  const empty = await exportQueryToOss({ pgClient: client, query: 'SELECT * FROM src WHERE false', format: { format: 'csv' }, gzipLevel: 1, prefix: 'rt/stripes-empty/', name: 'e', oss: oss.client(), stripes: 4 });
+  assert.equal(empty.objects.length, 4);
+});
+
 test('an empty result still writes one object; importing it adds no rows', async () => {
   await setup();
   const ex = await exportQueryToOss({ pgClient: client, query: 'SELECT * FROM src WHERE false', format: { format: 'csv' }, gzipLevel: 1, prefix: 'rt/empty/', name: 'none', oss: oss.client() });

@@ -59,6 +59,9 @@ export interface ObjectWriterOptions {
   progressIntervalMs?: number;
   /** Timestamp in the object names. Default: now. */
   at?: Date;
+  /** Sequence numbers used in names: seqStart, seqStart + seqStep, … (default 0, 1). */
+  seqStart?: number;
+  seqStep?: number;
 }
 
 interface OpenObject {
@@ -107,7 +110,8 @@ export class ObjectRollingWriter {
   private pool: GzipPool | null = null;
   private readonly ownPool: boolean;
   private current: OpenObject | null = null;
-  private seq = 0;
+  private seq: number;
+  private readonly seqStep: number;
   private readonly encoder: RowEncoder;
   private headerBytes: Buffer | null = null;
   private readonly started = Date.now();
@@ -125,6 +129,8 @@ export class ObjectRollingWriter {
     this.rollover = options.rolloverBytes ?? 256 * 1024 * 1024;
     if (!(this.rollover > 0)) throw new RangeError('rolloverBytes must be positive');
     this.at = options.at ?? new Date();
+    this.seq = options.seqStart ?? 0;
+    this.seqStep = options.seqStep ?? 1;
     this.ownPool = !options.gzipPool;
     this.pool = options.gzipPool ?? null;
     this.encoder = createRowEncoder(this.format);
@@ -133,6 +139,17 @@ export class ObjectRollingWriter {
     }
     // Validate naming up front, before any data moves.
     objectKey({ prefix: options.prefix, name: options.name, at: this.at, seq: 0, format: this.format.format, gzip: this.level > 0 });
+  }
+
+  private seqNext(): number {
+    const s = this.seq;
+    this.seq += this.seqStep;
+    return s;
+  }
+
+  /** Uncompressed bytes in the object being written (0 when none is open). */
+  get currentBytes(): number {
+    return this.current?.bytesIn ?? 0;
   }
 
   /** Sets the header line (with its terminator) written at the start of every object. */
@@ -152,7 +169,7 @@ export class ObjectRollingWriter {
   private open(): OpenObject {
     if (this.o.signal?.aborted) throw new OssAbortError();
     const gz = this.level > 0;
-    const key = objectKey({ prefix: this.o.prefix, name: this.o.name, at: this.at, seq: this.seq++, format: this.format.format, gzip: gz });
+    const key = objectKey({ prefix: this.o.prefix, name: this.o.name, at: this.at, seq: this.seqNext(), format: this.format.format, gzip: gz });
     this.uploadedCurrent = 0;
     const sink = new MultipartUploadStream(this.o.oss, key, {
       ...this.o.upload,
@@ -228,9 +245,10 @@ export class ObjectRollingWriter {
     if (n) await this.writeEncoded(Buffer.from(text), n);
   }
 
-  /** Finishes the current object now (control message / timer), if it has rows. */
-  async flush(): Promise<void> {
-    if (this.current && this.current.rows > 0) await this.finishCurrent();
+  /** Finishes the current object now (control message / timer), if it has rows (or always, with evenIfEmpty). */
+  async flush(opts: { evenIfEmpty?: boolean } = {}): Promise<void> {
+    if (opts.evenIfEmpty && !this.current) this.open();
+    if (this.current && (this.current.rows > 0 || opts.evenIfEmpty)) await this.finishCurrent();
   }
 
   /** The number of objects finished or open. */
@@ -284,6 +302,12 @@ export interface ExportQueryOptions extends Omit<ObjectWriterOptions, 'columns'>
   table?: string | { schema?: string; table: string };
   /** With no rows, still write one (empty or header-only) object. Default true. */
   emptyObject?: boolean;
+  /**
+   * Write this many objects side by side (rows dealt round-robin in chunks) and roll them over
+   * together, so the number of objects is always a multiple of it — set it to the primary
+   * segment count when gpossext will import the objects (spec §1.8). Default 1.
+   */
+  stripes?: number;
 }
 
 function tableRef(t: string | { schema?: string; table: string }): string {
@@ -349,19 +373,57 @@ class CopyRowSplitter {
 /** COPY (query | table) TO STDOUT → gzip → multipart upload, rolling objects over by size. */
 export async function exportQueryToOss(options: ExportQueryOptions): Promise<TransferStats> {
   if (!options.query === !options.table) throw new TypeError('exportQueryToOss needs exactly one of query or table');
-  const writer = new ObjectRollingWriter(options);
-  const f = writer.format;
-  // The query on its own lines, so a trailing `-- comment` cannot swallow the parenthesis; a
-  // table as SELECT * so views and foreign tables work too (COPY <view> TO is refused).
-  const source = options.query ? `(\n${options.query.trim().replace(/;\s*$/, '')}\n)` : `(SELECT * FROM ${tableRef(options.table!)})`;
+  const stripes = options.stripes ?? 1;
+  if (!Number.isInteger(stripes) || stripes < 1 || stripes > 1000) throw new RangeError('stripes must be an integer from 1 to 1000');
+  const started = Date.now();
+  const at = options.at ?? new Date();
+  const rollover = options.rolloverBytes ?? 256 * 1024 * 1024;
+  // One gzip pool for all stripes; owned here when the caller gave none.
+  const pool = options.gzipPool ?? ((options.gzipLevel ?? 1) > 0 ? new GzipPool({ size: options.gzipWorkers }) : undefined);
+  const writers: ObjectRollingWriter[] = [];
+  const progress = options.onProgress;
+  const sum = (): TransferProgress => {
+    const p = { rows: 0, bytesIn: 0, bytesOut: 0, objects: 0, ms: Date.now() - started };
+    for (const w of writers) {
+      p.rows += w.stats.rows;
+      p.bytesIn += w.stats.bytesIn;
+      p.bytesOut += w.stats.bytesOut;
+      p.objects += w.stats.objects.length;
+    }
+    return p;
+  };
+  for (let i = 0; i < stripes; i++) {
+    writers.push(new ObjectRollingWriter({
+      ...options, at, gzipPool: pool, seqStart: i, seqStep: stripes,
+      // With stripes the export decides when all roll over together.
+      rolloverBytes: stripes > 1 ? Number.MAX_SAFE_INTEGER : rollover,
+      onProgress: progress && (stripes === 1 ? progress : () => progress(sum())),
+    }));
+  }
+  const f = writers[0].format;
+  const source = options.query
+    // The query on its own lines, so a trailing `-- comment` cannot swallow the parenthesis; a
+    // table as SELECT * so views and foreign tables work too (COPY <view> TO is refused).
+    ? `(\n${options.query.trim().replace(/;\s*$/, '')}\n)`
+    : `(SELECT * FROM ${tableRef(options.table!)})`;
   const sql = `COPY ${source} TO STDOUT WITH ${copyWithOptions(f, f.header)}`;
   const splitter = new CopyRowSplitter(f);
   let headerPending = f.header;
+  let next = 0;
   const copy = options.pgClient.query(copyTo(sql));
   const onAbort = () => copy.destroy(new OssAbortError());
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (options.signal?.aborted) throw new OssAbortError();
+    const write = async (data: Buffer, rows: number) => {
+      const w = writers[next];
+      next = (next + 1) % stripes;
+      await w.writeEncoded(data, rows);
+      if (stripes > 1 && w.currentBytes >= rollover) {
+        // Roll every stripe over at once: the object count stays a multiple of `stripes`.
+        await Promise.all(writers.map((x) => x.flush({ evenIfEmpty: true })));
+      }
+    };
     for await (const chunk of copy as AsyncIterable<Buffer>) {
       const got = splitter.push(chunk);
       if (!got) continue;
@@ -369,23 +431,39 @@ export async function exportQueryToOss(options: ExportQueryOptions): Promise<Tra
       if (headerPending) {
         // The first line COPY writes is the header: keep it for every object instead.
         const cut = got.firstRowLength;
-        writer.setHeaderLine(Buffer.from(data.subarray(0, cut)));
+        for (const w of writers) w.setHeaderLine(Buffer.from(data.subarray(0, cut)));
         data = data.subarray(cut);
         rows -= 1;
         headerPending = false;
         if (!rows) continue;
       }
-      await writer.writeEncoded(data, rows);
+      await write(data, rows);
     }
     const tail = splitter.end();
-    if (tail) await writer.writeEncoded(Buffer.concat([tail, newlineBytes(f.newline)]), 1);
-    return await writer.close({ emptyObject: options.emptyObject ?? true });
+    if (tail) await write(Buffer.concat([tail, newlineBytes(f.newline)]), 1);
+    const emptyObject = options.emptyObject ?? true;
+    if (stripes > 1) {
+      // Stripes that got fewer objects write an empty one, so every stripe has as many.
+      const max = Math.max(...writers.map((w) => w.objectCount));
+      await Promise.all(writers.map((w) => (w.objectCount < max ? w.flush({ evenIfEmpty: true }) : undefined)));
+    }
+    const all = await Promise.all(writers.map((w) => w.close({ emptyObject })));
+    const stats: TransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: Date.now() - started };
+    for (const s of all) {
+      stats.objects.push(...s.objects);
+      stats.rows += s.rows;
+      stats.bytesIn += s.bytesIn;
+      stats.bytesOut += s.bytesOut;
+    }
+    stats.objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return stats;
   } catch (err) {
     copy.destroy();
-    await writer.abort(err as Error);
+    await Promise.all(writers.map((w) => w.abort(err as Error)));
     if (options.signal?.aborted && !(err instanceof OssAbortError)) throw new OssAbortError();
     throw err;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
+    if (!options.gzipPool && pool) await pool.close();
   }
 }
