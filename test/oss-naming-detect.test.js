@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const { Client } = require('pg');
 const { usePostgres } = require('./support/pg');
 const { objectKey, compactTimestamp, objectMime, ObjectNameError } = require('../dist/oss/naming');
-const { hasOssExt, ossExtStatus, chooseTransferMode } = require('../dist/oss/detect');
+const { hasOssExt, ossExtStatus, chooseTransferMode, primarySegmentCount } = require('../dist/oss/detect');
 
 const pg = usePostgres();
 
@@ -48,6 +48,7 @@ test('on PostgreSQL oss_ext is neither installed nor available, and auto picks c
     assert.equal(await chooseTransferMode(client, 'auto', { allowCreateExtension: true }), 'client');
     assert.equal(await chooseTransferMode(client, 'external'), 'external');
     assert.equal(await chooseTransferMode(client, 'client'), 'client');
+    assert.equal(await primarySegmentCount(client), 1, 'PostgreSQL has no segments: one stripe');
     // The detection really reads pg_extension: an installed extension is seen.
     const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'plpgsql'");
     assert.equal(rows[0].n, 1);

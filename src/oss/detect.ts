@@ -44,3 +44,15 @@ export async function chooseTransferMode(client: Queryable, mode: TransferMode, 
   }
   return 'client';
 }
+
+/**
+ * Number of primary segments (Greenplum), for `stripes` on export so gpossext spreads the
+ * objects evenly over the segments (spec §1.8). 1 on PostgreSQL (no gp_segment_configuration).
+ */
+export async function primarySegmentCount(client: Queryable): Promise<number> {
+  const { rows } = await client.query(`SELECT to_regclass('pg_catalog.gp_segment_configuration') IS NOT NULL AS gp`);
+  if (rows[0]?.gp !== true) return 1;
+  const r = await client.query(`SELECT count(*)::int AS n FROM gp_segment_configuration WHERE role = 'p' AND content >= 0`);
+  const n = Number(r.rows[0]?.n);
+  return Number.isInteger(n) && n > 0 ? n : 1;
+}
