@@ -190,7 +190,12 @@ async function startDatabase(
       password: secrets.pgPassword,
       log: (line) => progress.info(line),
     });
-    await ensureDatabase(cluster.url, DEMO_DATABASE);
+    try {
+      await ensureDatabase(cluster.url, DEMO_DATABASE);
+    } catch (err) {
+      cluster.stop();
+      throw err;
+    }
     const pg = { host: cluster.host, port: cluster.port, database: DEMO_DATABASE, user: cluster.user, password: cluster.password };
     step.done(`127.0.0.1:${cluster.port}/${DEMO_DATABASE} as ${PG_USER} (${reused ? 'reused' : 'new'} data in ${dataDir})`);
     return { url: withDatabase(cluster.url, DEMO_DATABASE), cluster, pg };
