@@ -131,6 +131,7 @@ export class Load {
         update = resolveColumns(spec.updateColumns, names, 'UpdateColumns');
       }
       const loadColumns = ic.length ? ic : insertable;
+      if (!loadColumns.length) throw invalid(`${qualifiedName(info.schema, info.table)} has no columns that can be loaded`);
       for (const c of [...match, ...update]) {
         if (!loadColumns.includes(c)) throw invalid(`column ${JSON.stringify(c)} of MatchColumns/UpdateColumns is not among the loaded columns`);
       }
