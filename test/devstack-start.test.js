@@ -205,6 +205,27 @@ test('npm start brings up the stack, the demo flow writes rows, Ctrl-C stops eve
     await client.end();
   }
 
+  // The OSS demo: "export now" of the table example uploads an object to the demo bucket,
+  // through the oss-account re-pointed at the emulator with the generated keys.
+  const exporter = flows.find((n) => n.type === 'oss-export' && n.source === 'table' && n.mode !== 'external');
+  assert.ok(exporter, 'the table export example is deployed');
+  const exportInject = flows.find((n) => n.type === 'inject' && n.z === exporter.z);
+  assert.equal((await admin.adminRequest(state.nodeRed.url, 'POST', `/inject/${exportInject.id}`)).status, 200);
+  const OSS = require('ali-oss');
+  const store = new OSS({
+    region: 'oss-cn-hangzhou',
+    endpoint: state.oss.endpoint,
+    bucket: state.oss.bucket,
+    accessKeyId: secrets.ossAccessKeyId,
+    accessKeySecret: secrets.ossAccessKeySecret,
+    secure: false,
+  });
+  const exported = await waitFor(`an object under ${exporter.prefix}`, async () => {
+    const res = await store.list({ prefix: exporter.prefix, 'max-keys': 10 });
+    return res.objects && res.objects.length ? res.objects : null;
+  });
+  assert.ok(exported[0].size > 0);
+
   // Ctrl-C: everything stops, nothing left behind.
   const nodeRedPid = state.nodeRed.pid;
   const pgPid = state.postgres.pid;
