@@ -40,10 +40,15 @@ const creds = (oss, pw) => ({ acct1: { accessKeyId: oss.accessKeyId, accessKeySe
 
 /**
  * node-red-node-test-helper wraps Node.prototype.send/status/… in sinon spies that keep every
- * call's arguments (all row batches!); a real runtime has none, so drop them after loading.
+ * call's arguments and a stack trace (all row batches!); a real runtime has none. Restore the
+ * prototype, and re-wire each node: Node-RED copies `send` onto the instance when wiring.
  */
-function unspy() {
+function unspy(ids) {
   helper._sandbox.restore();
+  for (const id of ids) {
+    const n = helper.getNode(id);
+    if (n) n.updateWires(n.wires);
+  }
 }
 
 async function withServer(fn) {
@@ -65,7 +70,7 @@ async function nodeExportMessages(oss, prefix) {
       { id: 'exp1', type: 'oss-export', z: 't1', x: 1, y: 1, account: 'acct1', source: 'messages', columns: COLS.join(','), prefix, objectName: 'b', compression: 1, gzipWorkers: 2, objectSizeMB: 64, partSizeMB: 8, parallelParts: 4, rollSeconds: 0, maxBufferMB: 512, wires: [['out1']] },
       { id: 'out1', type: 'helper', z: 't1', x: 1, y: 1, wires: [] },
     ], creds(oss));
-    unspy();
+    unspy(['exp1', 'out1']);
     const exp = helper.getNode('exp1');
     const done = new Promise((resolve) => helper.getNode('out1').on('input', (m) => m.topic === 'flush' && resolve(m)));
     const t0 = process.hrtime.bigint();
@@ -107,7 +112,7 @@ async function nodeImportMessages(oss, prefix) {
       { id: 'stats1', type: 'helper', z: 't1', x: 1, y: 1, wires: [] },
       { id: 'rows1', type: 'helper', z: 't1', x: 1, y: 1, wires: [] },
     ], creds(oss));
-    unspy();
+    unspy(['imp1', 'stats1', 'rows1']);
     let rows = 0;
     helper.getNode('rows1').on('input', (m) => (rows += m.payload.length));
     const done = new Promise((resolve) => helper.getNode('stats1').on('input', resolve));
@@ -140,7 +145,7 @@ async function nodeExportTable(oss, pgc, prefix) {
       { id: 'exp1', type: 'oss-export', z: 't1', x: 1, y: 1, account: 'acct1', database: 'db1', source: 'table', table: 'bench', prefix, compression: 1, gzipWorkers: 2, objectSizeMB: 64, partSizeMB: 8, parallelParts: 4, mode: 'auto', wires: [['out1']] },
       { id: 'out1', type: 'helper', z: 't1', x: 1, y: 1, wires: [] },
     ], creds(oss, decodeURIComponent(u.password)));
-    unspy();
+    unspy(['exp1', 'out1']);
     const done = new Promise((resolve) => helper.getNode('out1').on('input', resolve));
     const t0 = process.hrtime.bigint();
     helper.getNode('exp1').receive({ payload: 'go' });
