@@ -259,6 +259,11 @@ test('embedded: starts gpss-pg in-process on the greenplum-db and serves stream 
     assert.ok(res.body.some((t) => t.name === 'emb'), JSON.stringify(res.body));
     const cols = await S.helper.request().get('/gpflow/gpss/gs1/columns?schema=public&table=emb').expect(200);
     assert.deepEqual(cols.body.map((c) => c.name), ['id', 'name']);
+  const missing = await S.helper.request().get('/gpflow/gpss/not-deployed/tables').expect(404);
+  assert.match(missing.body.error, /deploy/);
+  await S.helper.request().get('/gpflow/gpss/gs1/columns?schema=public').expect(400);
+  const bad = await S.helper.request().get('/gpflow/gpss/gs1/columns?schema=public&table=no_such').expect(502);
+  assert.match(bad.body.error, /no_such/);
   });
 
 test('remote over TLS: gpss-server verifies gpss-pg with the CA from its credentials', async () => {
