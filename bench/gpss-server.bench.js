@@ -24,7 +24,7 @@ const { GpssClient } = require('../dist/gpss/client');
 const { createRowEncoder } = require('../dist/gpss/value-mapping');
 const { report, bestOf } = require('./support/report');
 const { decodeRow } = require('../dist/gpss/row-codec');
-const ct = require('../dist/gpss-server/copy-text');
+const ct = { ...require('../dist/gpss-server/copy-values'), ...require('../dist/gpss-server/row-renderer') };
 const { buildLayout } = require('../dist/gpss-server/load');
 
 const ROWS = Number(process.env.BENCH_ROWS || 1000000);

@@ -7,12 +7,13 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const protoLoader = require('@grpc/proto-loader');
 const { encodeRow, decodeRow } = require('../dist/gpss/row-codec');
-const ct = require('../dist/gpss-server/copy-text');
+const ct = { ...require('../dist/gpss-server/copy-values'), ...require('../dist/gpss-server/row-renderer') };
 const sql = require('../dist/gpss-server/sql');
 const limits = require('../dist/gpss-server/error-limits');
 const { parseCopyContext } = require('../dist/gpss-server/copy-loader');
 const { decodeWriteRequest } = require('../dist/gpss-server/write-request');
-const { openSpecFromRequest, parseHostPort } = require('../dist/gpss-server/index');
+const { parseHostPort } = require('../dist/gpss-server/index');
+const { openSpecFromRequest } = require('../dist/gpss-server/open-request');
 const { buildLayout } = require('../dist/gpss-server/load');
 const { parseArgs } = require('../dist/gpss-server/cli');
 

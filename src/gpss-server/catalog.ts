@@ -1,6 +1,6 @@
 // Catalog queries behind ListSchema, ListTable, DescribeTable and Open (spec §3.2, §13).
 import type { Client } from 'pg';
-import { ColumnKind, columnKindForOid } from './copy-text';
+import { ColumnKind, columnKindForOid } from './copy-values';
 
 export interface TableColumn {
   name: string;

@@ -15,7 +15,7 @@
 import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Writable } from 'node:stream';
-import { BINARY_HEADER, BINARY_TRAILER, CopyTextBuffer } from './copy-text';
+import { BINARY_HEADER, BINARY_TRAILER, CopyTextBuffer } from './copy-values';
 
 /** Bytes after which a segment's COPY is completed and a new savepoint taken. */
 export const SEGMENT_BYTES = 16 << 20;

@@ -10,7 +10,8 @@
 import * as crypto from 'node:crypto';
 import type { Client } from 'pg';
 import { findTable, type TableColumn } from './catalog';
-import { appendRawLine, binaryKindForOid, RowProtocolError, RowRenderer, ValueFormatError, type RowLayout } from './copy-text';
+import { appendRawLine, binaryKindForOid, RowProtocolError, ValueFormatError } from './copy-values';
+import { RowRenderer, type RowLayout } from './row-renderer';
 import { CopyLoader, LoadFailure, type RejectedRow } from './copy-loader';
 import { checkErrorLimitOptions, countLimitCertain, limitBreach, type ErrorLimitOptions } from './error-limits';
 import {
