@@ -197,3 +197,29 @@ test('a body that stalls is abandoned after the idle timeout and resumed with a 
     oss.emu.setFaults({ rate: 0 });
   }
 });
+
+test('a Complete whose answer is lost is recognised on retry (NoSuchUpload + the object exists)', async () => {
+  const body = crypto.randomBytes(3 * PART);
+  oss.emu.setFaults({ rate: 1, kinds: ['truncate'], limit: 1, match: (info) => info.operation === 'CompleteMultipartUpload' });
+  try {
+    const r = await uploadStream(oss.client(), 'up/complete-lost.bin', chunks(body), { partSize: PART, retry: { baseDelayMs: 5 } });
+    assert.equal(r.parts, 3);
+    assert.match(r.etag, /-3$/);
+    assert.ok((await oss.client().get('up/complete-lost.bin')).content.equals(body));
+  } finally {
+    oss.emu.setFaults({ rate: 0 });
+  }
+});
+
+test('an Initiate whose answer is lost leaves no stray upload behind', async () => {
+  const body = crypto.randomBytes(2 * PART + 1);
+  oss.emu.setFaults({ rate: 1, kinds: ['truncate'], limit: 1, match: (info) => info.operation === 'InitiateMultipartUpload' });
+  try {
+    const r = await uploadStream(oss.client(), 'up/init-lost.bin', chunks(body), { partSize: PART, retry: { baseDelayMs: 5 } });
+    assert.equal(r.parts, 3);
+    assert.ok((await oss.client().get('up/init-lost.bin')).content.equals(body));
+  } finally {
+    oss.emu.setFaults({ rate: 0 });
+  }
+  assert.deepEqual(await oss.emu.listMultipartUploads(oss.bucket), []);
+});
