@@ -128,8 +128,8 @@ export = function (RED: NodeAPI) {
       node.on('input', (_m: NodeMessageInFlow, _s: unknown, done: (e?: Error) => void) => done(new Error(msg)));
       return;
     }
-    if (!account) status.set({ fill: 'red', shape: 'ring', text: 'no OSS account' });
-    else if (!db && cfg.source !== 'messages') status.set({ fill: 'red', shape: 'ring', text: 'no database' });
+    if (!account) status.set({ fill: 'red', shape: 'ring', text: RED._('oss-export.status.noAccount') });
+    else if (!db && cfg.source !== 'messages') status.set({ fill: 'red', shape: 'ring', text: RED._('oss-export.status.noDatabase') });
     account?.register(node);
     db?.register(node);
 
@@ -160,7 +160,7 @@ export = function (RED: NodeAPI) {
       const ac = new AbortController();
       active.add(ac);
       const t0 = Date.now();
-      status.set({ fill: 'yellow', shape: 'ring', text: 'starting…' });
+      status.set({ fill: 'yellow', shape: 'ring', text: RED._('oss-export.status.starting') });
       try {
         const stats = await withClient(db, async (pg) => {
           if (table) await tableColumns(pg, table); // clear "does not exist" before any upload

@@ -103,8 +103,8 @@ export = function (RED: NodeAPI) {
       node.on('input', (_m: NodeMessageInFlow, _s: unknown, done: (e?: Error) => void) => done(new Error(msg)));
       return;
     }
-    if (!account) status.set({ fill: 'red', shape: 'ring', text: 'no OSS account' });
-    else if (!db && cfg.target === 'table') status.set({ fill: 'red', shape: 'ring', text: 'no database' });
+    if (!account) status.set({ fill: 'red', shape: 'ring', text: RED._('oss-import.status.noAccount') });
+    else if (!db && cfg.target === 'table') status.set({ fill: 'red', shape: 'ring', text: RED._('oss-import.status.noDatabase') });
     account?.register(node);
     db?.register(node);
     const secrets = (): string[] => [...(account?.secrets() ?? []), ...(db?.credentials?.password ? [db.credentials.password] : [])];
@@ -298,7 +298,7 @@ export = function (RED: NodeAPI) {
           if (closing) throw new Error('cancelled: the node was closed before this import started');
           const ac = new AbortController();
           active.add(ac);
-          status.set({ fill: 'yellow', shape: 'ring', text: 'starting…' });
+          status.set({ fill: 'yellow', shape: 'ring', text: RED._('oss-import.status.starting') });
           try {
             return cfg.target === 'table' ? await runTableImport(m, ac.signal) : await runMessages(m, send, ac.signal);
           } catch (err) {
