@@ -247,6 +247,34 @@ test('errors reach Catch with a clear message and no secret: missing table, bad 
   assert.deepEqual(await oss.emu.listMultipartUploads('rt-bucket'), []);
 });
 
+test('messages source with a table: column order from the table, header line in every object, then imported back', async () => {
+  await sql(`DROP TABLE IF EXISTS msgtab; CREATE TABLE msgtab (id int, t text, n numeric); DROP TABLE IF EXISTS msgback; CREATE TABLE msgback (LIKE msgtab)`);
+  const { flow, creds } = await flowWith([
+    exportDef({ source: 'messages', table: 'msgtab', prefix: 'msgtab/', header: true, compression: 1, rollSeconds: 0, objectSizeMB: 1 }),
+    importDef({ table: 'msgback', prefix: 'msgtab/', header: true }),
+    ...sinks(),
+    catcher(),
+  ]);
+  await helper.load(NODES, flow, creds);
+  const exp = helper.getNode('exp1');
+  exp.receive({ payload: [{ t: 'first', id: 1 }, { n: '1.50', id: 2 }] });
+  exp.receive({ payload: { id: 3, t: 'x,"y"', n: 3 } });
+  const flushed = await run('exp1', { flush: true }, 'out1');
+  assert.ok(flushed.ok, flushed.error && flushed.error.error.message);
+  const out = flushed.ok.payload;
+  assert.equal(out.rows, 3);
+  assert.equal(out.objects.length, 1);
+  const body = require('node:zlib').gunzipSync((await oss.client({ bucket: 'rt-bucket' }).get(out.objects[0].key)).content).toString();
+  assert.equal(body, 'id,t,n\n1,first,\n2,,1.50\n3,"x,""y""",3\n');
+  const im = await run('imp1', { payload: 'go' }, 'out2');
+  assert.ok(im.ok, im.error && im.error.error.message);
+  assert.deepEqual((await sql('SELECT id, t, n::text FROM msgback ORDER BY id')).rows, [
+    { id: 1, t: 'first', n: null },
+    { id: 2, t: null, n: '1.50' },
+    { id: 3, t: 'x,"y"', n: '3' },
+  ]);
+});
+
 test('a failing object rolls the whole import back', async () => {
   await sql(`DROP TABLE IF EXISTS dst4; CREATE TABLE dst4 (id int8, t text)`);
   const c = oss.client({ bucket: 'rt-bucket' });
