@@ -143,3 +143,58 @@ test('closing the flow during an import cancels it and rolls it back', async () 
   const active = await sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'COPY%' AND state <> 'idle'`);
   assert.equal(active.rows[0].n, 0, 'no COPY left running');
 });
+
+test('messages export with slow uploads: beyond "max buffer" messages fail fast with "buffer full", the rest are uploaded', async () => {
+  await setup();
+  const flow = [
+    { id: TAB, type: 'tab' },
+    accountDef(oss),
+    flowNode({ id: 'exp1', type: 'oss-export', account: 'acct1', source: 'messages', columns: 'id,t', prefix: 'bounded/', compression: 0, objectSizeMB: 64, partSizeMB: 1, parallelParts: 1, rollSeconds: 0, maxBufferMB: 2, wires: [['out1']] }),
+    flowNode({ id: 'out1', type: 'helper' }),
+    flowNode({ id: 'done1', type: 'complete', scope: ['exp1'], wires: [['completed1']] }),
+    flowNode({ id: 'completed1', type: 'helper' }),
+    flowNode({ id: 'catch1', type: 'catch', scope: ['exp1'], wires: [['caught1']] }),
+    flowNode({ id: 'caught1', type: 'helper' }),
+  ];
+  await helper.load(NODES, flow, credentials(oss));
+  const completed = [];
+  const caught = [];
+  helper.getNode('completed1').on('input', (m) => completed.push(m.n));
+  helper.getNode('caught1').on('input', (m) => caught.push([m.n, m.error.message]));
+  // Every upload request answers 1.5 s late: the node cannot drain as fast as rows arrive.
+  oss.emu.setFaults({ rate: 1, kinds: ['slow'], slowDelayMs: 1500, match: (r) => r.operation === 'UploadPart' || r.operation === 'InitiateMultipartUpload' });
+  try {
+    const row = 'z'.repeat(1000);
+    for (let n = 0; n < 12; n++) {
+      // ~500 KB per message: 12 messages are 6 MB against a 2 MB buffer.
+      helper.getNode('exp1').receive({ n, payload: Array.from({ length: 500 }, (_, i) => [n * 500 + i, row]) });
+    }
+    await waitUntil(() => caught.length > 0, 20000);
+    oss.emu.setFaults({ rate: 0 });
+    const flushed = collectOne(helper.getNode('out1'), (m) => m.topic !== 'object');
+    helper.getNode('exp1').receive({ flush: true, n: 'flush' });
+    const f = await flushed;
+    await waitUntil(() => completed.length + caught.length >= 13, 30000);
+    const full = caught.filter(([, msg]) => /buffer full/.test(msg)).map(([n]) => n);
+    assert.ok(full.length > 0, 'some messages were refused');
+    assert.deepEqual(caught.filter(([, msg]) => !/buffer full/.test(msg)), [], 'no other errors');
+    const ok = completed.filter((n) => n !== 'flush').sort((a, b) => a - b);
+    assert.deepEqual([...ok, ...full].sort((a, b) => a - b), [...Array(12).keys()], 'each message either completed or was refused');
+    assert.equal(f.payload.rows, ok.length * 500, 'exactly the accepted messages were uploaded');
+  } finally {
+    oss.emu.setFaults({ rate: 0 });
+  }
+  await noDanglingUploads();
+});
+
+async function waitUntil(fn, ms) {
+  const t0 = Date.now();
+  while (!fn()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function collectOne(node, pred) {
+  return new Promise((resolve) => node.on('input', (m) => pred(m) && resolve(m)));
+}
