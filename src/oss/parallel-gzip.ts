@@ -15,6 +15,8 @@ import type { DeflateJob, DeflateResult } from './gzip-worker';
 export interface GzipPoolOptions {
   /** Worker threads. Default: number of CPUs. */
   size?: number;
+  /** Jobs handed to one worker at once (running + queued). Default 2. */
+  perWorker?: number;
 }
 
 export interface ParallelGzipOptions {
@@ -47,20 +49,40 @@ interface Pending {
 }
 
 /**
- * A fixed set of worker threads that deflate blocks. Jobs are posted to a worker as soon as
- * they arrive (to the one with the shortest queue), so a worker that finishes a block starts
- * the next one from its own message queue without waiting for the main thread to be
- * scheduled — that wait left workers idle on a busy machine. Idle workers do not keep the
- * process alive.
+ * A fixed set of worker threads that deflate blocks. Each worker holds up to `perWorker` jobs
+ * (default 2: one running, one queued in its message port), so a worker that finishes a block
+ * starts the next without waiting for the main thread to be scheduled; the rest wait in a
+ * shared queue and go to whichever worker frees up first, so a worker the OS runs less often
+ * does not hold back blocks another could compress (pigz's shared job list does the same).
+ * Idle workers do not keep the process alive.
  */
 export class GzipPool {
   readonly size: number;
   private readonly workers: Array<{ w: Worker; queue: Pending[] }> = [];
+  private readonly waiting: Pending[] = [];
+  private readonly perWorker: number;
   private nextId = 1;
   private closed = false;
 
   constructor(options: GzipPoolOptions = {}) {
     this.size = Math.max(1, Math.floor(options.size ?? os.availableParallelism?.() ?? os.cpus().length));
+    this.perWorker = Math.max(1, Math.floor(options.perWorker ?? 2));
+  }
+
+  private post(slot: { w: Worker; queue: Pending[] }, p: Pending): void {
+    slot.queue.push(p);
+    slot.w.ref();
+    slot.w.postMessage(p.job, [p.job.input.buffer as ArrayBuffer]);
+  }
+
+  /** Hands waiting jobs to workers with room (spawning up to `size`). */
+  private dispatch(): void {
+    while (this.waiting.length) {
+      let slot = this.workers.length ? this.workers.reduce((a, b) => (b.queue.length < a.queue.length ? b : a)) : null;
+      if ((!slot || slot.queue.length > 0) && this.workers.length < this.size) slot = this.spawn();
+      if (!slot || slot.queue.length >= this.perWorker) return;
+      this.post(slot, this.waiting.shift()!);
+    }
   }
 
   private spawn(): { w: Worker; queue: Pending[] } {
@@ -72,6 +94,7 @@ export class GzipPool {
         if (r.error !== undefined || !r.data) p.reject(new GzipError(`deflate failed: ${r.error ?? 'no data'}`));
         else p.resolve({ data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), crc: r.crc ?? 0 });
       }
+      this.dispatch();
       if (slot.queue.length === 0) w.unref();
     });
     w.on('error', (err) => this.fail(slot, err));
@@ -87,6 +110,7 @@ export class GzipPool {
     const i = this.workers.indexOf(slot);
     if (i >= 0) this.workers.splice(i, 1);
     for (const p of slot.queue.splice(0)) p.reject(new GzipError(`gzip worker failed: ${err.message}`));
+    this.dispatch();
   }
 
   /**
@@ -95,14 +119,9 @@ export class GzipPool {
    */
   deflateBlock(input: Uint8Array, dictionary: Uint8Array | null, level: number, last: boolean): Promise<{ data: Buffer; crc: number }> {
     if (this.closed) return Promise.reject(new GzipError('gzip pool is closed'));
-    let slot = this.workers.length < this.size ? null : this.workers.reduce((a, b) => (b.queue.length < a.queue.length ? b : a));
-    if (!slot || (slot.queue.length > 0 && this.workers.length < this.size)) slot = this.spawn();
-    const target = slot;
     return new Promise((resolve, reject) => {
-      const job: DeflateJob = { id: this.nextId++, input, dictionary, level, last };
-      target.queue.push({ job, resolve, reject });
-      target.w.ref();
-      target.w.postMessage(job, [input.buffer as ArrayBuffer]);
+      this.waiting.push({ job: { id: this.nextId++, input, dictionary, level, last }, resolve, reject });
+      this.dispatch();
     });
   }
 
@@ -111,6 +130,7 @@ export class GzipPool {
     if (this.closed) return;
     this.closed = true;
     const slots = this.workers.splice(0);
+    for (const p of this.waiting.splice(0)) p.reject(new GzipError('gzip pool closed'));
     for (const s of slots) for (const p of s.queue.splice(0)) p.reject(new GzipError('gzip pool closed'));
     await Promise.all(slots.map((s) => s.w.terminate()));
   }
