@@ -6,7 +6,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import OSS = require('ali-oss');
-import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { NodeAPI, NodeDef } from 'node-red';
 import {
   clientOptions,
   describeAccount,
@@ -14,7 +14,6 @@ import {
   readAccountSettings,
   validateAccount,
   type OssAccountCredentials,
-  type OssAccountSettings,
 } from './oss-shared/account-options';
 import { redact } from './oss-shared/errors';
 import type { OssAccountNode } from './oss-shared/account-node';

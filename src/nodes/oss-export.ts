@@ -29,7 +29,6 @@ import { withClient, qualified, canceller, resolveTable, tableColumns } from './
 import { externalExportPlan, runExternalPlan } from './oss-shared/external-plan';
 import { toNodeError } from './oss-shared/errors';
 import {
-  bool,
   checkPrefix,
   formatOptions,
   int,
