@@ -23,7 +23,7 @@ test('settings: loopback only, the given port and secret, telemetry and tours of
   const fakeProcess = { pid: 4242, send() {}, on: (ev, fn) => (listeners[ev] = fn), kill: (pid, sig) => (listeners.killed = [pid, sig]) };
   const sandbox = { module: { exports: {} }, process: fakeProcess };
   vm.runInNewContext(source, sandbox);
-  const settings = sandbox.module.exports;
+  const settings = JSON.parse(JSON.stringify(sandbox.module.exports)); // plain objects of this realm
   listeners.disconnect();
   assert.deepEqual(listeners.killed, [4242, 'SIGINT'], 'losing the parent makes the runtime stop itself');
   assert.equal(settings.uiHost, '127.0.0.1');
