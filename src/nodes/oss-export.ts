@@ -6,11 +6,9 @@
 //  - source messages: rows in msg.payload roll into objects by size or age, flushed on
 //    msg.flush / topic "flush" and on close; each message is acknowledged only after the
 //    object holding its rows is uploaded.
-import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import {
   chooseTransferMode,
-  createParallelGzip,
   createRowEncoder,
   exportQueryToOss,
   GzipPool,
@@ -19,7 +17,6 @@ import {
   objectKey,
   objectMime,
   resolveFormat,
-  uploadStream,
   type FormatOptions,
   type RowEncoder,
   type TransferStats,
@@ -39,6 +36,7 @@ import {
   type Mode,
 } from './oss-shared/options';
 import { ThrottledStatus, formatBytes, formatCount } from './oss-shared/progress';
+import { createObjectSink } from './oss-shared/object-sink';
 import { ObjectRoller, type ObjectSink, type RolledObject } from './oss-shared/roller';
 import { parseColumnList, payloadToRows } from './oss-shared/rows';
 import { SerialQueue } from './oss-shared/serial';
@@ -232,47 +230,21 @@ export = function (RED: NodeAPI) {
     let rollerT0 = Date.now();
 
     function openSink(seq: number): ObjectSink {
-      const acct = account!;
       const gzip = cfg.level > 0;
       const key = objectKey({ prefix: cfg.prefix, name: nameStem(cfg.objectName, cfg.table ? parseTableName(cfg.table) : null), at: startedAt, seq, format: cfg.format.format, gzip });
-      const ac = new AbortController();
-      active.add(ac);
-      const input = new PassThrough({ highWaterMark: MB });
-      let source: Readable = input;
-      if (gzip) {
-        const gz = createParallelGzip({ level: cfg.level, pool: gzipPool() });
-        source = pipeline(input, gz, () => undefined);
-      }
-      const result = uploadStream(acct.newClient(), key, source, {
+      return createObjectSink({
+        client: account!.newClient(),
+        key,
         mime: objectMime(cfg.format.format, gzip),
+        gzipLevel: cfg.level,
+        ...(gzip ? { pool: gzipPool() } : {}),
         partSize: cfg.partSizeMB * MB,
         parallel: cfg.parallelParts,
-        signal: ac.signal,
+        onSettled: (err) => {
+          // Roll the failed object at once: its messages fail now, not at the next roll.
+          if (err) roller?.rollKey(key);
+        },
       });
-      const settled = result.finally(() => active.delete(ac));
-      // A failed upload must stop buffering rows for it; end() reports the error, and the
-      // object is rolled at once so its messages fail now rather than at the next roll.
-      settled.catch(() => {
-        input.destroy();
-        roller?.rollKey(key);
-      });
-      return {
-        key,
-        write: (c) => {
-          if (!input.destroyed) input.write(c);
-        },
-        buffered: () => input.writableLength + input.readableLength,
-        end: async () => {
-          if (!input.destroyed) input.end();
-          const r = await settled;
-          return { bytes: r.bytes };
-        },
-        abort: async () => {
-          ac.abort();
-          input.destroy();
-          await settled.catch(() => undefined);
-        },
-      };
     }
 
     function ensureLayout(): Promise<void> {
@@ -362,7 +334,7 @@ export = function (RED: NodeAPI) {
       void removed;
       closing = true;
       // Cancel running table/query transfers: the library aborts their multipart uploads.
-      for (const ac of active) if (!roller) ac.abort();
+      for (const ac of active) ac.abort();
       const finish = async () => {
         if (roller) {
           // Messages mode: upload what we hold, within Node-RED's close timeout; past the
