@@ -298,3 +298,28 @@ test('import with pacing "wait for msg.tick": at most 2 unacknowledged batches; 
   await helper.unload();
   assert.ok(Date.now() - t0 < 5000, 'close did not wait for ticks');
 });
+
+test('export: an object is rolled after "roll after" seconds without a flush', async () => {
+  const flow = [
+    { id: TAB, type: 'tab' },
+    accountDef(oss),
+    flowNode({ id: 'exp1', type: 'oss-export', account: 'acct1', source: 'messages', columns: 'a', prefix: 'timed/', compression: 1, objectSizeMB: 64, rollSeconds: 1, wires: [['out1']] }),
+    flowNode({ id: 'out1', type: 'helper' }),
+    flowNode({ id: 'done1', type: 'complete', scope: ['exp1'], wires: [['completed1']] }),
+    flowNode({ id: 'completed1', type: 'helper' }),
+  ];
+  await helper.load([accountNode, exportNode], flow, credentials(oss));
+  const objects = collect(helper.getNode('out1'), 1, 10000);
+  const completed = collect(helper.getNode('completed1'), 2, 10000);
+  const t0 = Date.now();
+  helper.getNode('exp1').receive({ payload: [['one']] });
+  helper.getNode('exp1').receive({ payload: [['two']] });
+  const [o] = await objects;
+  const waited = Date.now() - t0;
+  assert.ok(waited >= 900, `rolled after ${waited} ms`);
+  assert.equal(o.topic, 'object');
+  assert.equal(o.payload.rows, 2);
+  await completed;
+  const body = zlib.gunzipSync((await oss.client({ bucket: 'msg-bucket' }).get(o.payload.objects[0].key)).content).toString();
+  assert.equal(body, 'one\ntwo\n');
+});
