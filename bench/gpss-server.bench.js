@@ -49,11 +49,44 @@ function copyLine(i) {
   return `${v[0]}\t${ts}\t${v[2]}\t${v[3]}\t${v[4]}\n`;
 }
 
+// ---- CPU accounting: rows/s depend on what else the machine runs; CPU seconds much less ----
+let clockTicks = 100;
+try {
+  clockTicks = Number(require('node:child_process').execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+} catch {
+  // keep the Linux default
+}
+
+/** User + system CPU seconds of a process so far (Linux /proc; 0 where unavailable). */
+function procCpu(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / clockTicks;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of this process and of the given other processes, from now until stop(). */
+function cpuMeter(pids) {
+  const self = process.cpuUsage();
+  const start = pids.map(procCpu);
+  return () => {
+    const d = process.cpuUsage(self);
+    const parts = [(d.user + d.system) / 1e6, ...pids.map((pid, i) => procCpu(pid) - start[i])];
+    return { total: parts.reduce((a, b) => a + b, 0), parts };
+  };
+}
+
 async function directCopy(url, table) {
   const c = new Client({ connectionString: url });
   await c.connect();
   try {
     await c.query(`TRUNCATE ${table}`);
+    const backend = (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    if (global.gc) global.gc();
+    const cpu = cpuMeter([backend]);
     const t = process.hrtime.bigint();
     const stream = c.query(copyFrom(`COPY ${table} FROM STDIN`));
     const done = new Promise((resolve, reject) => {
@@ -72,15 +105,16 @@ async function directCopy(url, table) {
     stream.end();
     await done;
     const secs = Number(process.hrtime.bigint() - t) / 1e9;
+    const { total: cpuSeconds, parts } = cpu();
     const { rows } = await c.query(`SELECT count(*)::int AS n FROM ${table}`);
     if (rows[0].n !== ROWS) throw new Error(`anchor loaded ${rows[0].n} rows`);
-    return ROWS / secs;
+    return { rate: ROWS / secs, cpuSeconds, parts: { node: parts[0], postgres: parts[1] } };
   } finally {
     await c.end();
   }
 }
 
-async function throughGpss(endpoint, login, url, table) {
+async function throughGpss(endpoint, login, url, table, serverPid) {
   const admin = new Client({ connectionString: url });
   await admin.connect();
   await admin.query(`TRUNCATE ${table}`);
@@ -95,6 +129,9 @@ async function throughGpss(endpoint, login, url, table) {
       for (let i = 0; i < n; i++) rows[i] = encoder.encodeArray(values(from + i));
       return rows;
     };
+    const { rows: be } = await admin.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'gpss-pg' AND datname = current_database() ORDER BY backend_start DESC LIMIT 1`);
+    if (global.gc) global.gc();
+    const cpu = cpuMeter([be[0].pid, ...(serverPid ? [serverPid] : [])]);
     const t = process.hrtime.bigint();
     await client.open(session, { table, mode: 'insert' });
     // One Write in flight while the next batch is encoded: calls stay strictly ordered.
@@ -107,9 +144,11 @@ async function throughGpss(endpoint, login, url, table) {
     await inFlight;
     const stats = await client.close(session);
     const secs = Number(process.hrtime.bigint() - t) / 1e9;
+    const { total: cpuSeconds, parts } = cpu();
     if (stats.successCount !== ROWS) throw new Error(`gpss-pg loaded ${stats.successCount} rows`);
     await client.disconnect(session);
-    return ROWS / secs;
+    const split = serverPid ? { client: parts[0], 'gpss-pg': parts[2], postgres: parts[1] } : { 'client + gpss-pg': parts[0], postgres: parts[1] };
+    return { rate: ROWS / secs, cpuSeconds, parts: split };
   } finally {
     client.shutdown();
     await admin.end();
@@ -178,6 +217,7 @@ async function startCliServer(url) {
   const port = Number(address.slice(address.lastIndexOf(':') + 1));
   return {
     port,
+    pid: child.pid,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', resolve);
@@ -219,14 +259,21 @@ async function main() {
     await throughGpss({ host: '127.0.0.1', port: embedded.port }, login, url, 'bench_gpss');
     // Rounds interleave the three paths so that a busy moment of the machine does not land on
     // one of them only; each figure is the best of its rounds (the least disturbed).
-    let anchor = 0;
-    let inProcess = 0;
-    let separate = 0;
+    const best = { anchor: { rate: 0, cpuSeconds: Infinity }, inProcess: { rate: 0, cpuSeconds: Infinity }, separate: { rate: 0, cpuSeconds: Infinity } };
+    const keep = (name, r) => {
+      best[name].rate = Math.max(best[name].rate, r.rate);
+      if (r.cpuSeconds < best[name].cpuSeconds) Object.assign(best[name], { cpuSeconds: r.cpuSeconds, parts: r.parts });
+    };
     for (let round = 0; round < 3; round++) {
-      anchor = Math.max(anchor, await bestOf(1, () => directCopy(url, 'bench_direct')));
-      inProcess = Math.max(inProcess, await bestOf(1, () => throughGpss({ host: '127.0.0.1', port: embedded.port }, login, url, 'bench_gpss')));
-      separate = Math.max(separate, await bestOf(1, () => throughGpss({ host: '127.0.0.1', port: cli.port }, login, url, 'bench_gpss')));
+      keep('anchor', await directCopy(url, 'bench_direct'));
+      keep('inProcess', await throughGpss({ host: '127.0.0.1', port: embedded.port }, login, url, 'bench_gpss'));
+      keep('separate', await throughGpss({ host: '127.0.0.1', port: cli.port }, login, url, 'bench_gpss', cli.pid));
     }
+    const anchor = best.anchor.rate;
+    const inProcess = best.inProcess.rate;
+    const separate = best.separate.rate;
+    const perMillion = (cpuSeconds) => (cpuSeconds * 1e6) / ROWS;
+    const split = (parts) => Object.entries(parts).map(([k, v]) => `${k} ${perMillion(v).toFixed(2)}`).join(', ');
     const rc = renderComparison();
     const decodeRate = await bestOf(3, rc.viaDecode);
     const textRate = await bestOf(3, rc.text);
@@ -234,6 +281,8 @@ async function main() {
     report('gpss-server', [
       { case: `${ROWS.toLocaleString('en-US')} rows, gpss-pg in process`, unit: 'rows/s', ours: inProcess, anchor, anchorName: 'direct COPY (pg-copy-streams)' },
       { case: `${ROWS.toLocaleString('en-US')} rows, gpss-pg as its own process`, unit: 'rows/s', ours: separate, anchor, anchorName: 'direct COPY (pg-copy-streams)' },
+      { case: 'CPU per 1M rows, all processes, in process', unit: 'CPU s', ours: perMillion(best.inProcess.cpuSeconds), anchor: perMillion(best.anchor.cpuSeconds), anchorName: 'direct COPY (Node + PostgreSQL)', higherIsBetter: false, extra: { split: `${split(best.inProcess.parts)} | anchor: ${split(best.anchor.parts)}` } },
+      { case: 'CPU per 1M rows, all processes, own process', unit: 'CPU s', ours: perMillion(best.separate.cpuSeconds), anchor: perMillion(best.anchor.cpuSeconds), anchorName: 'direct COPY (Node + PostgreSQL)', higherIsBetter: false, extra: { split: split(best.separate.parts) } },
       { case: 'server: Row bytes → COPY text (RowRenderer)', unit: 'rows/s', ours: textRate, anchor: decodeRate, anchorName: 'decodeRow + formatting' },
       { case: 'server: Row bytes → COPY BINARY (RowRenderer)', unit: 'rows/s', ours: binaryRate, anchor: decodeRate, anchorName: 'decodeRow + formatting' },
     ]);
