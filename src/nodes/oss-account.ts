@@ -20,7 +20,9 @@ import type { OssAccountNode } from './oss-shared/account-node';
 
 type AccountDef = NodeDef & Record<string, unknown>;
 
-const CLOSE_WAIT_MS = 10000;
+// Users flush for up to 10 s and then abort their uploads, which needs the sockets: wait a
+// little longer than they do, and less than Node-RED's 15 s close timeout.
+const CLOSE_WAIT_MS = 13000;
 
 export = function (RED: NodeAPI) {
   function OssAccount(this: OssAccountNode, def: AccountDef) {
