@@ -253,6 +253,10 @@ export = function (RED: NodeAPI) {
           if (cfg.columns) layout = cfg.columns;
           else if (cfg.table && db) layout = await withClient(db, (pg) => tableColumns(pg, parseTableName(cfg.table)));
         })();
+        // A failure (database down, table missing) fails these messages; the next one retries.
+        layoutReady.catch(() => {
+          layoutReady = null;
+        });
       }
       return layoutReady;
     }
