@@ -201,7 +201,14 @@ export = function (RED: NodeAPI) {
       const t = str(msg.table) || cfg.table;
       if (cfg.columns) return Promise.resolve(cfg.columns);
       if (!t || !db) return Promise.reject(new NodeOptionError('columns', 'rows as objects need the column names: set columns, or a table and database'));
-      if (!objectColumns || str(msg.table)) objectColumns = withClient(db, (pg) => tableColumns(pg, parseTableName(t)));
+      if (!objectColumns || str(msg.table)) {
+        const p = withClient(db, (pg) => tableColumns(pg, parseTableName(t)));
+        objectColumns = p;
+        // Do not keep a failure: the next message asks the database again.
+        p.catch(() => {
+          if (objectColumns === p) objectColumns = null;
+        });
+      }
       return objectColumns;
     }
 
