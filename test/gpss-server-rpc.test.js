@@ -398,3 +398,16 @@ test('Disconnect ends a session whose call is stuck behind a lock, rolling it ba
     await holder.end();
   }
 });
+
+test('calls queued behind a Disconnect find the session gone (NOT_FOUND), not a closed connection', async () => {
+  await g.query('CREATE TABLE queued (id int)');
+  const s = await g.connect();
+  await g.call('Open', { ...S(s), TableName: 'queued' });
+  const write = g.call('Write', { ...S(s), Rows: rowsOf(Array.from({ length: 20000 }, (_, i) => [V.i32(i)])) });
+  const disconnect = g.call('Disconnect', { ID: s });
+  const late = g.call('ListTable', S(s));
+  await write;
+  await disconnect;
+  await rejects(late, status.NOT_FOUND, /closed|does not exist/);
+  assert.equal(await g.count('queued'), 0);
+});

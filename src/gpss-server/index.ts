@@ -93,6 +93,16 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
     log(`session ${s.id.slice(0, 8)} ${why}`);
   };
 
+  /**
+   * Runs a call in the session's queue. The session may have expired or been disconnected
+   * while the call waited its turn: then it is NOT_FOUND, as if it had arrived later.
+   */
+  const inSession = <T>(s: Session, fn: () => Promise<T>): Promise<T> =>
+    s.run(async () => {
+      if (s.closed) throw notFound(`session ${JSON.stringify(s.id)} was closed (expired or disconnected) while this call waited`);
+      return fn();
+    });
+
   /** Rolls a load back after a failed Write; a connection that cannot roll back ends the session. */
   const failLoad = async (s: Session, load: Load): Promise<void> => {
     load.state = 'failed';
@@ -179,7 +189,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
 
     ListSchema: async (req: { Session?: SessionRef }) => {
       const s = getSession(sessionId(req.Session));
-      return s.run(async () => {
+      return inSession(s, async () => {
         await settleLoad(s);
         return { Schemas: await listSchemas(s.client) };
       });
@@ -187,7 +197,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
 
     ListTable: async (req: { Session?: SessionRef; Schema: string }) => {
       const s = getSession(sessionId(req.Session));
-      return s.run(async () => {
+      return inSession(s, async () => {
         await settleLoad(s);
         return { Tables: await listTables(s.client, req.Schema || 'public') };
       });
@@ -195,7 +205,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
 
     DescribeTable: async (req: { Session?: SessionRef; SchemaName: string; TableName: string }) => {
       const s = getSession(sessionId(req.Session));
-      return s.run(async () => {
+      return inSession(s, async () => {
         await settleLoad(s);
         const schema = req.SchemaName || 'public';
         const info = await findTable(s.client, schema, req.TableName);
@@ -206,7 +216,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
 
     Open: async (req: OpenRequestMessage) => {
       const s = getSession(sessionId(req.Session));
-      return s.run(async () => {
+      return inSession(s, async () => {
         if (s.load) throw precondition(`a table is already open on this session (${s.load.description}); Close it before opening another`);
         const spec = openSpecFromRequest(req);
         s.load = await Load.open(s.client, spec);
@@ -216,7 +226,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
 
     Write: async (req: WriteRows) => {
       const s = getSession(req.sessionId);
-      return s.run(async () => {
+      return inSession(s, async () => {
         const load = s.load;
         if (!load) throw precondition('no table is open on this session; call Open first');
         if (load.state === 'failed') throw precondition(`the load failed earlier and was rolled back (${load.failure}); Close it (with Abort) before writing again`);
@@ -234,7 +244,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
 
     Close: async (req: { session?: SessionRef; MaxErrorRows: number; Abort: boolean }) => {
       const s = getSession(sessionId(req.session));
-      return s.run(async () => {
+      return inSession(s, async () => {
         const load = s.load;
         if (!load) throw precondition('no table is open on this session');
         s.load = null;
