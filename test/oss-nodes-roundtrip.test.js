@@ -288,6 +288,21 @@ test('a failing object rolls the whole import back', async () => {
   assert.equal((await sql('SELECT count(*)::int AS n FROM dst4')).rows[0].n, 0);
 });
 
+test('truncate first: replaces the rows in one transaction, and keeps them when the import fails', async () => {
+  await sql(`DROP TABLE IF EXISTS dst5; CREATE TABLE dst5 (id int8, t text); INSERT INTO dst5 VALUES (100, 'old')`);
+  const c = oss.client({ bucket: 'rt-bucket' });
+  await c.put('trunc-ok/a.csv', Buffer.from('1,one\n2,two\n'));
+  await c.put('trunc-bad/a.csv', Buffer.from('3,three\nnot-a-number,four\n'));
+  const { flow, creds } = await flowWith([importDef({ table: 'dst5', prefix: 'trunc-bad/', truncate: true }), ...sinks(), catcher()]);
+  await helper.load(NODES, flow, creds);
+  const bad = await run('imp1', { payload: 'go' }, 'out2');
+  assert.ok(bad.error, 'import must fail');
+  assert.deepEqual((await sql('SELECT id::int, t FROM dst5 ORDER BY id')).rows, [{ id: 100, t: 'old' }], 'TRUNCATE rolled back');
+  const ok = await run('imp1', { payload: 'go', prefix: 'trunc-ok/' }, 'out2');
+  assert.ok(ok.ok, ok.error && ok.error.error.message);
+  assert.deepEqual((await sql('SELECT id::int, t FROM dst5 ORDER BY id')).rows, [{ id: 1, t: 'one' }, { id: 2, t: 'two' }]);
+});
+
 test('close during an export aborts it and leaves no dangling multipart upload', async () => {
   await sql(`DROP TABLE IF EXISTS big; CREATE TABLE big AS SELECT g AS id, md5(g::text) || md5((g+1)::text) AS t FROM generate_series(1, 400000) g`);
   const { flow, creds } = await flowWith([exportDef({ table: 'big', prefix: 'cancel/', compression: 0, objectSizeMB: 512, partSizeMB: 1, parallelParts: 1 }), ...sinks(), catcher()]);
