@@ -137,6 +137,57 @@ test('redeploy (setFlows) with uncommitted rows: everything is committed or in C
   assert.ok(out2.msgs.length <= 1);
 });
 
+test('modified-nodes deploy: a restarted gpss-write commits what it held and the acknowledgements reach the unchanged flow', async () => {
+  const creds = S.credentials(pg.password);
+  const f = flow(server.port, { commitRows: 1000000, commitInterval: 60000 });
+  await S.helper.load(S.NODES, f, creds);
+  const out = S.collect(S.helper.getNode('out1'));
+  const errs = S.collect(S.helper.getNode('err1'));
+  // Sent at once and redeployed right away: some may still wait for the table's description.
+  for (let i = 0; i < 100; i++) S.helper.getNode('w1').receive({ payload: { id: i } });
+  await S.sleep(50);
+  assert.equal(out.msgs.length, 0);
+  const sink = S.helper.getNode('out1');
+  await S.redeploy(f.map((n) => (n.id === 'w1' ? { ...n, name: 'changed' } : n)), creds, 'nodes');
+  assert.equal(S.helper.getNode('out1'), sink, 'the helper node was not restarted');
+  assert.equal(S.helper.getNode('w1').name, 'changed');
+  await out.wait(100, 20000);
+  assert.equal(errs.msgs.length, 0);
+  assert.equal(await S.count(pg.url, 'r'), 100);
+});
+
+test('modified-nodes deploy with a stalled server: what cannot be committed within the close timeout goes to Catch with its rows', async () => {
+  const creds = S.credentials(pg.password);
+  // A Catch node for the whole tab: one scoped to w1 would be restarted with it (its scope
+  // names w1) and Node-RED would drop what reaches it meanwhile.
+  const f = flow(server.port, { commitRows: 10, commitInterval: 20, closeTimeout: 2 }).map((n) => (n.id === 'catch1' ? { ...n, scope: null } : n));
+  await S.helper.load(S.NODES, f, creds);
+  const out = S.collect(S.helper.getNode('out1'));
+  const errs = S.collect(S.helper.getNode('err1'));
+  S.helper.getNode('w1').receive({ payload: { id: -1 } });
+  await out.wait(1);
+  const locker = new Client({ connectionString: pg.url });
+  await locker.connect();
+  await locker.query('BEGIN');
+  await locker.query('LOCK TABLE r IN ACCESS EXCLUSIVE MODE');
+  try {
+    for (let i = 0; i < 30; i++) S.helper.getNode('w1').receive({ payload: [{ id: i, note: 'stalled' }] });
+    await S.sleep(300);
+    const catcher = S.helper.getNode('catch1');
+    await S.redeploy(f.map((n) => (n.id === 'w1' ? { ...n, name: 'changed' } : n)), creds, 'nodes');
+    assert.equal(S.helper.getNode('catch1'), catcher, 'the Catch node kept running');
+    await errs.wait(30, 20000);
+    for (const m of errs.msgs) {
+      assert.match(m.error.message, /close timeout/);
+      assert.equal(m.payload[0].note, 'stalled', 'rows intact');
+    }
+    assert.equal(out.msgs.length, 1, 'nothing acknowledged while stalled');
+  } finally {
+    await locker.query('ROLLBACK');
+    await locker.end();
+  }
+});
+
 test('node close (unload) with uncommitted rows commits them before the channel closes', async () => {
   await S.helper.load(S.NODES, flow(server.port, { commitRows: 1000000, commitInterval: 60000 }), S.credentials(pg.password));
   const w1 = S.helper.getNode('w1');

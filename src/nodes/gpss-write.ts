@@ -252,11 +252,28 @@ export = function (RED: NodeAPI): void {
       closing = true;
       if (ticker) clearInterval(ticker);
       ticker = null;
-      // Commit what we hold within the close timeout (or fail it to Catch), then let the
-      // config node close the channel.
-      Promise.allSettled([...targets.values()].map((t) => t.writer.close(closeTimeoutMs)))
-        .then(() => use.release())
-        .then(done, done);
+      const deadline = Date.now() + closeTimeoutMs;
+      void (async () => {
+        try {
+          // Messages that arrived while the table was being described are not in a writer yet:
+          // let them in first (bounded by the close timeout), so they are committed too.
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            Promise.allSettled([...targets.values()].map((t) => t.encoderPromise)),
+            new Promise<void>((r) => (timer = setTimeout(r, closeTimeoutMs))),
+          ]);
+          if (timer) clearTimeout(timer);
+          // Commit what we hold within the close timeout (or fail it to Catch), then let the
+          // config node close the channel.
+          const left = Math.max(0, deadline - Date.now());
+          await Promise.allSettled([...targets.values()].map((t) => t.writer.close(left)));
+          await use.release();
+        } catch (err) {
+          node.warn(`gpss-write close: ${err instanceof Error ? err.message : String(err)}`);
+        } finally {
+          done();
+        }
+      })();
     });
   }
   RED.nodes.registerType('gpss-write', GpssWriteNode as unknown as (this: Node, def: NodeDef) => void);

@@ -114,8 +114,8 @@ function startServer(pg, port = 0) {
   return startGpssServer({ listen: `127.0.0.1:${port}`, databaseUrl: pg.url, allowHosts: [`${pg.host}:${pg.port}`] });
 }
 
-/** Redeploy like the editor's full deploy; waits for the new flows to be running. */
-async function redeploy(flow, creds) {
+/** Redeploy like the editor ('full', 'flows' or 'nodes'); waits for the new flows to be running. */
+async function redeploy(flow, creds, type = 'full') {
   const started = new Promise((resolve) => {
     const h = () => {
       helper._events.off('flows:started', h);
@@ -123,7 +123,7 @@ async function redeploy(flow, creds) {
     };
     helper._events.on('flows:started', h);
   });
-  await helper._redNodes.setFlows(flow, creds || {}, 'full');
+  await helper._redNodes.setFlows(flow, creds || {}, type);
   await started;
 }
 
