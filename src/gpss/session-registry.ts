@@ -142,6 +142,11 @@ export class GpssService implements JobSessionApi {
         this.options.deadlineMs,
       );
       const s = { id, client, lastUsed: Date.now() };
+      if (this.closed) {
+        // shutdown() ran while we were connecting: do not leak a server-side session.
+        this.disconnectQuietly(s);
+        throw new Error('gpss-server config node is closed (redeploy or shutdown)');
+      }
       this.busy.set(id, s);
       this.setState('connected');
       return s;
@@ -270,6 +275,11 @@ export class GpssService implements JobSessionApi {
       throw this.safeError(err, `GPSS Open ${schema}.${options.table} failed`);
     }
     const job = new LoadJob(this, s.id, { ...options, schema }, columns, limits);
+    if (this.closed) {
+      // Opened while shutting down: roll it back now rather than leave a transaction open.
+      await job.abort();
+      throw new Error('gpss-server config node is closed (redeploy or shutdown): load job aborted');
+    }
     this.jobs.add(job);
     return job;
   }
