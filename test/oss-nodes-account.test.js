@@ -50,6 +50,14 @@ test('test-connection endpoint: typed secret, stored secret, and a wrong secret 
   assert.match(bad.body.error, /signature/i);
   assert.ok(!JSON.stringify(bad.body).includes(wrongSecret), 'the secret must not come back');
 
+  // The flow nodes' browse button: every setting from the deployed account.
+  const deployed = await helper.request().post('/oss-account/test').send({ id: 'acct1', useDeployed: true, prefix: 'tc/dir1/' }).expect(200);
+  assert.equal(deployed.body.ok, true, JSON.stringify(deployed.body));
+  assert.deepEqual(deployed.body.objects.map((o) => o.name), ['tc/dir1/x.csv']);
+  const notDeployed = await helper.request().post('/oss-account/test').send({ id: 'nope', useDeployed: true }).expect(200);
+  assert.equal(notDeployed.body.ok, false);
+  assert.match(notDeployed.body.error, /deploy the oss-account first/);
+
   const noBucket = await helper.request().post('/oss-account/test').send({ ...dialog, bucket: '' }).expect(200);
   assert.equal(noBucket.body.ok, false);
   assert.match(noBucket.body.error, /bucket is required/);

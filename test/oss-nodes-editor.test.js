@@ -155,4 +155,27 @@ describe('OSS nodes in the editor (Chromium)', () => {
     assert.ok(!JSON.stringify(cred).includes(SECRET));
     assert.deepEqual(browser.pageErrors, [], 'no script errors in the editor');
   });
+
+  it('oss-import dialog: the folder button browses the deployed account\'s bucket', async () => {
+    const importId = await ui.dropNode(page, 'oss-import', 600, 220);
+    await ui.editNode(page, importId);
+    const acctId = await page.evaluate(() => {
+      let id = null;
+      RED.nodes.eachConfig((n) => {
+        if (n.type === 'oss-account') id = n.id;
+      });
+      return id;
+    });
+    await page.locator('#node-input-account').selectOption(acctId);
+    await page.locator('#node-input-prefix').fill('exports/');
+    await page.locator('#node-input-oss-browse').click();
+    const list = page.locator('#node-input-oss-browse-list');
+    await waitFor('the listing', async () => /exports\/a\.csv/.test(await list.textContent()));
+    assert.match(await list.textContent(), /exports\/day1\//);
+    await list.locator('a', { hasText: 'exports/day1/' }).click();
+    assert.equal(await page.locator('#node-input-prefix').inputValue(), 'exports/day1/');
+    await waitFor('the folder', async () => /exports\/day1\/b\.csv\s+4/.test(await list.textContent()));
+    await snap('import-browse');
+    await page.locator('#node-dialog-cancel').click();
+  });
 });

@@ -97,6 +97,8 @@ export = function (RED: NodeAPI) {
   // Admin endpoint for the dialog's "Test connection" button: lists the first level under a
   // prefix using either the values typed in the dialog or, for the secret left untouched
   // (the editor sends '__PWRD__' or nothing), the credentials stored for the deployed node.
+  // With `useDeployed: true` (the oss-export/oss-import "browse" buttons) every setting comes
+  // from the deployed account.
   RED.httpAdmin.post('/oss-account/test', RED.auth.needsPermission('oss-account.write'), (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const id = typeof body.id === 'string' ? body.id : '';
@@ -108,7 +110,13 @@ export = function (RED: NodeAPI) {
     };
     const prefix = typeof body.prefix === 'string' ? body.prefix : '';
     const run = async () => {
-      const s = readAccountSettings(body);
+      // The flow nodes' "browse" buttons list with the deployed account's settings.
+      let s = readAccountSettings(body);
+      if (body.useDeployed === true) {
+        const deployed = id ? (RED.nodes.getNode(id) as OssAccountNode | null) : null;
+        if (!deployed || !deployed.settings) throw new Error('deploy the oss-account first, then browse');
+        s = deployed.settings;
+      }
       validateAccount(s, c);
       const agent = new http.Agent({ keepAlive: false });
       const httpsAgent = new https.Agent({ keepAlive: false });
