@@ -355,3 +355,13 @@ test('load job: a failed Write fails the job; close rolls it back and reports th
   await first;
   await job2.abort();
 });
+
+test('chunkEntries cuts several messages exactly like splitIntoWrites on their concatenated rows', () => {
+  const { chunkEntries } = require('../dist/gpss/batcher');
+  const entries = [];
+  for (let m = 0; m < 50; m++) entries.push({ rows: Array.from({ length: (m * 7) % 13 }, (_, i) => Buffer.alloc(1 + ((m * 31 + i * 17) % 90))) });
+  const flat = entries.flatMap((e) => e.rows);
+  for (const limit of [200, 500, 1000, 1 << 20]) {
+    assert.deepEqual(chunkEntries(entries, limit), splitIntoWrites(flat, limit), `limit ${limit}`);
+  }
+});

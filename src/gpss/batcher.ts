@@ -40,11 +40,30 @@ export function splitIntoWrites<T extends Uint8Array>(rows: readonly T[], maxByt
   return chunks;
 }
 
-/** Flattens the rows of several messages into Write chunks, keeping message order. */
+/**
+ * The rows of several messages cut into Write chunks, in message order, without building an
+ * intermediate array of all rows (this runs once per commit over up to a million rows).
+ */
 export function chunkEntries<T extends Uint8Array>(entries: readonly { rows: readonly T[] }[], maxBytes: number): T[][] {
-  const all: T[] = [];
-  for (const e of entries) for (const r of e.rows) all.push(r);
-  return splitIntoWrites(all, maxBytes);
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let size = WRITE_REQUEST_OVERHEAD;
+  for (const e of entries) {
+    const rows = e.rows;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      const rowBytes = row.length + WRITE_ROW_OVERHEAD;
+      if (current.length > 0 && size + rowBytes > maxBytes) {
+        chunks.push(current);
+        current = [];
+        size = WRITE_REQUEST_OVERHEAD;
+      }
+      current.push(row);
+      size += rowBytes;
+    }
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 export class BufferFullError extends Error {

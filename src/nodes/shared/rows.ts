@@ -38,21 +38,23 @@ export function encodePayload(payload: unknown, encoder: RowEncoderLike): Encode
   }
   const rows: Buffer[] = new Array(list.length);
   let bytes = 0;
-  for (let i = 0; i < list.length; i++) {
-    const item = list[i];
-    let buf: Buffer;
-    try {
+  let i = 0;
+  // One try around the loop (hot path), the failing index says which row it was.
+  try {
+    for (; i < list.length; i++) {
+      const item = list[i];
+      let buf: Buffer;
       if (Array.isArray(item)) buf = encoder.encodeArray(item);
       else if (isRowObject(item)) buf = encoder.encodeObject(item);
       else throw new PayloadError(`expected an object or an array, got ${item === null ? 'null' : typeof item}`);
-    } catch (err) {
-      const column = typeof err === 'object' && err !== null ? (err as { column?: unknown }).column : undefined;
-      const m = err instanceof Error ? err.message : String(err);
-      const where = list.length > 1 || Array.isArray(payload) ? `row ${i}` : 'row';
-      throw new PayloadError(`msg.payload ${where}: ${m}`, typeof column === 'string' ? column : undefined);
+      rows[i] = buf;
+      bytes += buf.length + 6;
     }
-    rows[i] = buf;
-    bytes += buf.length + 6;
+  } catch (err) {
+    const column = typeof err === 'object' && err !== null ? (err as { column?: unknown }).column : undefined;
+    const m = err instanceof Error ? err.message : String(err);
+    const where = list.length > 1 || Array.isArray(payload) ? `row ${i}` : 'row';
+    throw new PayloadError(`msg.payload ${where}: ${m}`, typeof column === 'string' ? column : undefined);
   }
   return { rows, bytes };
 }
