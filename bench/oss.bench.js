@@ -124,22 +124,25 @@ async function benchDb(rows) {
   const N = Number(process.env.OSS_BENCH_ROWS || 2000000);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'oss-bench-'));
   const cluster = await startPostgres({ dataDir: path.join(tmp, 'pg'), fast: true });
-  // The emulator runs in its own process, as OSS would: our RSS and CPU figures are the library's.
-  const emuProc = spawn(process.execPath, [path.join(__dirname, '..', 'dist', 'oss-emulator', 'cli.js'), '--listen', '127.0.0.1:0', '--data', path.join(tmp, 'oss'),
-    '--access-key-id', 'bench-id', '--access-key-secret', 'bench-secret', '--bucket', 'bench', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const emu = await new Promise((resolve, reject) => {
-    let out = '';
-    emuProc.stdout.on('data', (c) => {
-      out += c;
-      const m = /listening on (http:\/\/[0-9.:]+)/.exec(out);
-      if (m) resolve({ endpoint: m[1], stop: () => new Promise((r) => { emuProc.once('exit', r); emuProc.kill('SIGTERM'); }) });
-    });
-    emuProc.on('exit', (code) => reject(new Error(`oss-emulator exited ${code}: ${out}`)));
-  });
-  const oss = new OSS({ region: 'oss-cn-hangzhou', endpoint: emu.endpoint, bucket: 'bench', accessKeyId: 'bench-id', accessKeySecret: 'bench-secret', secure: false, timeout: 120000 });
-  const client = new Client({ connectionString: cluster.url });
-  await client.connect();
+  let emu = null;
+  let client = null;
+  let emuProc = null;
   try {
+    // The emulator runs in its own process, as OSS would: our RSS and CPU figures are the library's.
+    emuProc = spawn(process.execPath, [path.join(__dirname, '..', 'dist', 'oss-emulator', 'cli.js'), '--listen', '127.0.0.1:0', '--data', path.join(tmp, 'oss'),
+      '--access-key-id', 'bench-id', '--access-key-secret', 'bench-secret', '--bucket', 'bench', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    emu = await new Promise((resolve, reject) => {
+      let out = '';
+      emuProc.stdout.on('data', (c) => {
+        out += c;
+        const m = /listening on (http:\/\/[0-9.:]+)/.exec(out);
+        if (m) resolve({ endpoint: m[1], stop: () => new Promise((r) => { emuProc.once('exit', r); emuProc.kill('SIGTERM'); }) });
+      });
+      emuProc.on('exit', (code) => reject(new Error(`oss-emulator exited ${code}: ${out}`)));
+    });
+    const oss = new OSS({ region: 'oss-cn-hangzhou', endpoint: emu.endpoint, bucket: 'bench', accessKeyId: 'bench-id', accessKeySecret: 'bench-secret', secure: false, timeout: 120000 });
+    client = new Client({ connectionString: cluster.url });
+    await client.connect();
     const baseRss = process.memoryUsage().rss;
     await client.query(`CREATE TABLE bench (id int8, ts timestamp, device text, reading numeric(12,3), note text)`);
     await client.query(`INSERT INTO bench SELECT g, timestamp '2026-01-01' + g * interval '1 second', 'device-' || (g % 1000), (g % 100000) / 7.0, CASE WHEN g % 10 = 0 THEN NULL ELSE 'note ' || md5(g::text) END FROM generate_series(1, $1) g`, [N]);
@@ -179,8 +182,10 @@ async function benchDb(rows) {
       }
     }
   } finally {
-    await client.end();
-    await emu.stop();
+    // Whatever failed (the emulator not starting included), stop what was started.
+    await client?.end().catch(() => undefined);
+    if (emu) await emu.stop();
+    else if (emuProc && emuProc.exitCode === null) emuProc.kill('SIGTERM');
     cluster.stop({ removeData: true });
     fs.rmSync(tmp, { recursive: true, force: true });
   }
