@@ -41,6 +41,16 @@ let LO = 0;
 let HI = 0;
 
 function readVarint(src: Uint8Array, pos: number, end: number): number {
+  // Tags, lengths and small numbers are one byte: the common case, kept short to inline.
+  if (pos < end && src[pos] < 0x80) {
+    LO = src[pos];
+    HI = 0;
+    return pos + 1;
+  }
+  return readVarintSlow(src, pos, end);
+}
+
+function readVarintSlow(src: Uint8Array, pos: number, end: number): number {
   let lo = 0;
   let hi = 0;
   let b: number;
