@@ -9,6 +9,7 @@ const S = require('./support/gpss-nodes');
 
 const pg = usePostgres();
 const SECRET = 'S3cret-Pa55-w0rd-7781';
+const LOADER = `loader_${process.pid}_${Date.now() % 100000}`;
 let server;
 
 before(async () => {
@@ -17,14 +18,16 @@ before(async () => {
   await S.query(pg.url, 'CREATE TABLE etl (id int4, name text, v float8, ts timestamp)');
   await S.query(pg.url, 'CREATE TABLE stream (id int4 NOT NULL, name text, v float8)');
   await S.query(pg.url, 'CREATE TABLE emb (id int4, name text)');
-  await S.query(pg.url, `DROP ROLE IF EXISTS loader`).catch(() => {});
-  await S.query(pg.url, `CREATE ROLE loader LOGIN PASSWORD '${SECRET}'`).catch(() => {});
-  await S.query(pg.url, 'GRANT ALL ON ALL TABLES IN SCHEMA public TO loader');
-  await S.query(pg.url, 'GRANT CREATE, USAGE ON SCHEMA public TO loader');
+  // Roles are cluster-wide and the cluster may be shared with other test files: a unique name.
+  await S.query(pg.url, `CREATE ROLE ${LOADER} LOGIN PASSWORD '${SECRET}'`);
+  await S.query(pg.url, `GRANT ALL ON ALL TABLES IN SCHEMA public TO ${LOADER}`);
+  await S.query(pg.url, `GRANT CREATE, USAGE ON SCHEMA public TO ${LOADER}`);
   server = await S.startServer(pg);
 });
 after(async () => {
   if (server) await server.stop();
+  await S.query(pg.serverUrl, `DROP DATABASE IF EXISTS ${pg.database} WITH (FORCE)`).catch(() => {});
+  await S.query(pg.serverUrl, `DROP ROLE IF EXISTS ${LOADER}`).catch(() => {});
 });
 beforeEach(() => S.startNodeRed());
 afterEach(async () => {
@@ -315,7 +318,7 @@ test('remote over TLS: gpss-server verifies gpss-pg with the CA from its credent
 
   for (const mode of ['remote', 'embedded']) {
   test(`the password never appears in msg, status, log or errors (${mode})`, async () => {
-      const cfg = S.configNodes(pg, mode === 'remote' ? { gpssPort: server.port, user: 'loader' } : { user: 'loader' });
+      const cfg = S.configNodes(pg, mode === 'remote' ? { gpssPort: server.port, user: LOADER } : { user: LOADER });
       const flow = [
         ...cfg,
         S.flowNode({ id: 'w1', type: 'gpss-write', server: 'gs1', writeMode: 'stream', table: 'stream', commitRows: 1, commitInterval: 10, maxRetries: 0, wires: [['out1']] }),
@@ -325,7 +328,7 @@ test('remote over TLS: gpss-server verifies gpss-pg with the CA from its credent
         S.flowNode({ id: 'catch1', type: 'catch', scope: null, uncaught: false, wires: [['err1']] }),
         S.flowNode({ id: 'err1', type: 'helper' }),
         // A second login with a wrong password: its errors must not echo it either.
-        { id: 'db2', type: 'greenplum-db', host: pg.host, port: pg.port, database: pg.database, user: 'loader' },
+        { id: 'db2', type: 'greenplum-db', host: pg.host, port: pg.port, database: pg.database, user: LOADER },
         { id: 'gs2', type: 'gpss-server', mode: mode === 'remote' ? 'remote' : 'embedded', host: '127.0.0.1', port: server.port, db: 'db2', rpcTimeout: 10 },
         S.flowNode({ id: 'c2', type: 'gpss-connect', server: 'gs2', table: 'stream', wires: [['out1']] }),
       ];
