@@ -279,7 +279,9 @@ async function main() {
   if (given) pg = { url: given };
   else {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-bench-'));
-    cluster = await startPostgres({ dataDir: path.join(tmp, 'data'), fast: true });
+    // BENCH_DURABLE=1: fsync and synchronous_commit on, as a production database runs (every
+    // single-row INSERT then pays a WAL flush); default: the fast test settings.
+    cluster = await startPostgres({ dataDir: path.join(tmp, 'data'), fast: !process.env.BENCH_DURABLE });
     pg = { url: cluster.url };
   }
   const pool = new Pool({ connectionString: pg.url, max: 10 });
