@@ -111,7 +111,10 @@ export = function (RED: NodeAPI): void {
     const staticTarget = (def.tableType || 'str') === 'str' && (def.schemaType || 'str') === 'str';
     let staticOptions: OpenOptions | null = null;
 
+    let staticCached: Target | null = null;
+
     function targetFor(server: GpssServerConfigNode, msg: Msg): Target {
+      if (staticCached && targets.get(staticCached.key) === staticCached) return staticCached;
       let options: OpenOptions;
       if (staticTarget && staticOptions) {
         options = staticOptions;
@@ -154,6 +157,7 @@ export = function (RED: NodeAPI): void {
         },
       );
       targets.set(key, created);
+      if (staticTarget) staticCached = created;
       return created;
     }
 
