@@ -229,9 +229,10 @@ async function bulkAnchor(pg) {
 
 async function perMessageOurs(pg, gpssPort) {
   await sql(pg.url, `DROP TABLE IF EXISTS pm_ours; CREATE UNLOGGED TABLE pm_ours ${TABLE}`);
-  await deployGpss(pg, 'pm_ours', { commitRows: Number(process.env.PM_COMMIT || 20000), commitInterval: 200, bufferRows: 200000, bufferMb: 256, writeKb: 1024 }, gpssPort);
+  await deployGpss(pg, 'pm_ours', { commitRows: Number(process.env.PM_COMMIT || 20000), commitInterval: 200, bufferRows: 100000, bufferMb: 256, writeKb: 1024 }, gpssPort);
   const rss = new RssSampler();
-  const secs = await feed(PER_MESSAGE, Number(process.env.PM_WINDOW || 40000), (i) => {
+  // The source keeps within gpss-write's default buffer (100,000 rows): up to 80,000 unacknowledged.
+  const secs = await feed(PER_MESSAGE, Number(process.env.PM_WINDOW || 80000), (i) => {
     const r = row(i);
     return { id: r[0], device: r[1], ts: r[2], v: r[3], note: r[4] }; // one row object per message
   });
