@@ -166,20 +166,30 @@ function feed(count, window, makePayload) {
     let acked = 0;
     const t0 = process.hrtime.bigint();
     runtime.node('errs').on('input', (m) => reject(new Error(`message failed: ${m.error.message}`)));
+    // Refills up to the window as acknowledgements come in (in bursts of at most 1,000 per
+    // turn of the event loop, so that acknowledgements and commits get their turns too).
+    let scheduled = false;
     const pump = () => {
-      const burstEnd = Math.min(count, acked + window);
+      scheduled = false;
+      const end = Math.min(count, acked + window);
       let burst = 0;
-      while (sent < burstEnd && burst < 1000) {
+      while (sent < end && burst < 1000) {
         w1.receive({ payload: makePayload(sent) });
         sent++;
         burst++;
       }
-      if (sent < burstEnd) setImmediate(pump);
+      if (sent < end) schedule();
+    };
+    const schedule = () => {
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(pump);
+      }
     };
     runtime.node('sink').on('input', () => {
       acked++;
       if (acked === count) resolve(Number(process.hrtime.bigint() - t0) / 1e9);
-      else if (sent < count && sent - acked < window / 2) pump();
+      else if (sent < count) schedule();
     });
     pump();
   });
