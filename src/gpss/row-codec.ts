@@ -74,9 +74,21 @@ const TAG_OTHER = 0x62; // 12, length-delimited
 const TAG_TS_SECONDS = 0x08; // Timestamp.seconds = 1, varint
 const TAG_TS_NANOS = 0x10; // Timestamp.nanos = 2, varint
 
-// Strings at most this long are measured and copied with a JS loop; above it the native
-// UTF-8 routines win (the same trade-off protobufjs makes).
-const SHORT_STRING = 48;
+// Strings of at most this many UTF-16 units encode to at most 3·41 = 123 bytes, so both of
+// their length prefixes are one byte whatever the content: they are written straight into
+// place (no measuring pass) and the prefixes filled in afterwards.
+const ONE_BYTE_PREFIX_CHARS = 41;
+// Up to this many characters a JS loop (pure ASCII assumed, checked per char) beats the native
+// UTF-8 writer's call overhead; longer strings go through `utf8Write` (measured: node 20, x64).
+const JS_LOOP_CHARS = 16;
+
+/** Rows are encoded in place into slabs of this size and handed out as views (see RowWriter). */
+export const ROW_SLAB_BYTES = 64 * 1024;
+
+/** Buffer's UTF-8 writer without `write()`'s argument juggling (a Buffer method since Node 0.x). */
+interface Utf8Writable {
+  utf8Write(s: string, offset: number, length?: number): number;
+}
 
 // ---- int64 helpers --------------------------------------------------------------------------
 
@@ -156,66 +168,63 @@ function varint64Size(lo: number, hi: number): number {
   return part < 0x80 ? 6 : part < 0x4000 ? 7 : part < 0x200000 ? 8 : part < 0x10000000 ? 9 : 10;
 }
 
-/** UTF-8 length of a short string measured in JS (lone surrogates count as U+FFFD = 3 bytes). */
-function utf8LengthShort(s: string): number {
-  let n = 0;
-  for (let i = 0, len = s.length; i < len; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < len) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d < 0xe000) {
-        i++;
-        n += 4;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
-}
-
 // ---- writer ---------------------------------------------------------------------------------
 
 /**
- * Appends DBValues of one Row into a growable scratch buffer. `begin()` starts a row,
- * `finish()` returns a copy of it. One writer encodes one row at a time; the row encoders in
- * value-mapping.ts write through it directly, so no DBValue objects are built on that path.
+ * Appends DBValues of one Row. `begin()` starts a row, `finish()` returns it. One writer
+ * encodes one row at a time; the row encoders in value-mapping.ts write through it directly,
+ * so no DBValue objects are built on that path.
+ *
+ * Rows are written in place into a slab (a 64 KiB Buffer) one after another, and `finish()`
+ * returns a view of the row's bytes: no copy and no allocation but the view. A slab is never
+ * written again below its fill mark, so every returned row stays valid and independent for as
+ * long as the caller keeps it (callers keep rows until commit for retries). A row that does
+ * not fit the rest of the slab moves to a fresh one; the old slab lives while any of its rows
+ * is referenced (at most 64 KiB per kept row, like Node's own 8 KiB Buffer pool).
  */
 export class RowWriter {
   private buf: Buffer;
+  /** Where the row being written starts in `buf`. */
+  private start = 0;
   private pos = 0;
+  private readonly slabBytes: number;
   /** True between begin() and finish()/abort(): callers use it to detect re-entrancy. */
   busy = false;
 
-  constructor(initialSize = 4096) {
-    this.buf = Buffer.allocUnsafe(initialSize);
+  constructor(slabBytes = ROW_SLAB_BYTES) {
+    this.slabBytes = slabBytes;
+    this.buf = Buffer.allocUnsafeSlow(slabBytes);
   }
 
   begin(): void {
-    this.pos = 0;
+    this.start = this.pos;
     this.busy = true;
   }
 
-  /** Returns the encoded row (a fresh Buffer the caller owns) and ends it. */
+  /** Returns the encoded row (a Buffer view the caller may keep: never written again) and ends it. */
   finish(): Buffer {
-    const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
+    const out = this.buf.subarray(this.start, this.pos);
+    this.start = this.pos;
     this.busy = false;
     return out;
   }
 
   abort(): void {
     this.busy = false;
-    this.pos = 0;
+    this.pos = this.start;
   }
 
   private ensure(extra: number): void {
     if (this.pos + extra <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + extra) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
+    // Move the partial row to a fresh slab (a bigger one for a row larger than a slab).
+    const used = this.pos - this.start;
+    let size = this.slabBytes;
+    while (size < used + extra) size *= 2;
+    const next = Buffer.allocUnsafeSlow(size);
+    this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
+    this.start = 0;
+    this.pos = used;
   }
 
   private varint32(v: number): void {
@@ -324,42 +333,27 @@ export class RowWriter {
 
   private text(tag: number, s: string): void {
     const chars = s.length;
-    if (chars <= SHORT_STRING) {
-      const n = utf8LengthShort(s);
-      // n ≤ 3·48 = 144: both length prefixes fit in 1–2 bytes.
-      this.ensure(n + 6);
+    if (chars <= ONE_BYTE_PREFIX_CHARS) {
+      this.ensure(4 + 3 * chars);
       const buf = this.buf;
-      buf[this.pos++] = TAG_ROW_COLUMN;
-      this.varint32(1 + varint32Size(n) + n);
-      buf[this.pos++] = tag;
-      this.varint32(n);
-      let pos = this.pos;
-      for (let i = 0; i < chars; i++) {
-        let c = s.charCodeAt(i);
-        if (c < 0x80) buf[pos++] = c;
-        else if (c < 0x800) {
-          buf[pos++] = (c >> 6) | 0xc0;
-          buf[pos++] = (c & 0x3f) | 0x80;
-        } else {
-          if (c >= 0xd800 && c < 0xe000) {
-            const d = c < 0xdc00 && i + 1 < chars ? s.charCodeAt(i + 1) : 0;
-            if (d >= 0xdc00 && d < 0xe000) {
-              i++;
-              c = 0x10000 + ((c & 0x3ff) << 10) + (d & 0x3ff);
-              buf[pos++] = (c >> 18) | 0xf0;
-              buf[pos++] = ((c >> 12) & 0x3f) | 0x80;
-              buf[pos++] = ((c >> 6) & 0x3f) | 0x80;
-              buf[pos++] = (c & 0x3f) | 0x80;
-              continue;
-            }
-            c = 0xfffd; // lone surrogate: what Buffer/TextEncoder write too
-          }
-          buf[pos++] = (c >> 12) | 0xe0;
-          buf[pos++] = ((c >> 6) & 0x3f) | 0x80;
-          buf[pos++] = (c & 0x3f) | 0x80;
+      const p = this.pos;
+      let q = p + 4;
+      let i = 0;
+      if (chars <= JS_LOOP_CHARS) {
+        for (; i < chars; i++) {
+          const c = s.charCodeAt(i);
+          if (c >= 0x80) break;
+          buf[q++] = c;
         }
       }
-      this.pos = pos;
+      // Longer or not pure ASCII: the native writer (lone surrogates become U+FFFD, as everywhere).
+      if (i < chars) q = p + 4 + (buf as unknown as Utf8Writable).utf8Write(s, p + 4);
+      const n = q - p - 4;
+      buf[p] = TAG_ROW_COLUMN;
+      buf[p + 1] = n + 2;
+      buf[p + 2] = tag;
+      buf[p + 3] = n;
+      this.pos = q;
       return;
     }
     const n = Buffer.byteLength(s, 'utf8');
@@ -369,7 +363,7 @@ export class RowWriter {
     this.varint32(1 + varint32Size(n) + n);
     buf[this.pos++] = tag;
     this.varint32(n);
-    this.pos += buf.write(s, this.pos, n, 'utf8');
+    this.pos += (buf as unknown as Utf8Writable).utf8Write(s, this.pos, n);
   }
 
   bytes(b: Uint8Array): void {
