@@ -208,6 +208,27 @@ test('stream: with "ignore keys that are not columns" extra keys are dropped ins
   assert.deepEqual(r.rows, [{ id: 42, name: 'x' }]);
 });
 
+test('stream: the table from msg.table (TypedInput) routes messages to one stream per table', async () => {
+  await S.query(pg.url, 'TRUNCATE stream');
+  await S.query(pg.url, 'CREATE TABLE IF NOT EXISTS other (id int4 NOT NULL, name text)');
+  await S.helper.load(
+    S.NODES,
+    streamFlow(S.configNodes(pg, { gpssPort: server.port }), { table: 'table', tableType: 'msg', commitRows: 2, commitInterval: 50 }),
+    S.credentials(pg.password),
+  );
+  const out = S.collect(S.helper.getNode('out1'));
+  const errs = S.collect(S.helper.getNode('err1'));
+  const w1 = S.helper.getNode('w1');
+  w1.receive({ table: 'stream', payload: { id: 1, name: 'to stream' } });
+  w1.receive({ table: 'other', payload: { id: 2, name: 'to other' } });
+  w1.receive({ payload: { id: 3 } }); // no msg.table: fails, naming the option
+  await out.wait(2);
+  const [e] = await errs.wait(1);
+  assert.match(e.error.message, /no table/);
+  assert.deepEqual((await S.query(pg.url, 'SELECT id FROM stream')).rows, [{ id: 1 }]);
+  assert.deepEqual((await S.query(pg.url, 'SELECT id FROM other')).rows, [{ id: 2 }]);
+});
+
 test('stream: merge mode on a key makes re-sent rows idempotent (update, not duplicate)', async () => {
   await S.query(pg.url, 'CREATE TABLE IF NOT EXISTS kv (k int4 PRIMARY KEY, val text)');
   await S.helper.load(
