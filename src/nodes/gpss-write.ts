@@ -6,7 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { createRowEncoder } from '../gpss/value-mapping';
 import { findJob, LoadJob } from '../gpss/load-job';
-import { StreamWriter, StreamWriterOptions } from '../gpss/stream-writer';
+import { StreamEntry, StreamWriter, StreamWriterOptions } from '../gpss/stream-writer';
 import { BufferFullError, DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss/batcher';
 import { backoffDelay } from '../gpss/retry';
 import type { OpenOptions } from '../gpss/client';
@@ -40,6 +40,24 @@ interface Target {
   writer: StreamWriter;
   encoder: RowEncoderLike | null;
   encoderPromise: Promise<RowEncoderLike>;
+}
+
+/** One message held by a stream writer (a class, not closures: one allocation per message). */
+class MessageEntry implements StreamEntry {
+  constructor(
+    readonly rows: Buffer[],
+    readonly bytes: number,
+    private readonly msg: Msg,
+    private readonly send: (m: Msg) => void,
+    private readonly done: (err?: Error) => void,
+  ) {}
+  ack(): void {
+    this.send(this.msg);
+    this.done();
+  }
+  fail(err: Error): void {
+    this.done(err);
+  }
 }
 
 export = function (RED: NodeAPI): void {
@@ -170,15 +188,7 @@ export = function (RED: NodeAPI): void {
           done();
           return;
         }
-        t.writer.accept({
-          rows,
-          bytes,
-          ack: () => {
-            send(msg);
-            done();
-          },
-          fail: (err) => done(err),
-        });
+        t.writer.accept(new MessageEntry(rows, bytes, msg, send, done));
         // No status update per message: the 1 s ticker and commit events show progress.
       };
       if (t.encoder) {
