@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// `npm run bench gpss-nodes`: rows through the Node-RED runtime → gpss-write (stream mode) →
-// embedded gpss-pg → PostgreSQL, against two anchors measured in the same run on the same rows:
+// `npm run bench gpss-nodes`: rows through the real Node-RED runtime (embedded, this package
+// linked into a userDir) → gpss-write (stream mode) → gpss-pg → PostgreSQL, with gpss-pg both
+// embedded (in-process) and as its own process (remote mode), against two anchors measured in
+// the same run on the same rows:
 //  1. bulk: 1,000,000 rows as 1,000 messages of 1,000 → vs a direct pg-copy-streams COPY;
 //     (each bulk figure is the best of BENCH_RUNS alternating runs: the machine is shared)
 //  2. per-message: 200,000 one-row messages → vs one INSERT per message through a pg Pool
 //     (what Node-RED users do today), measured on the first ANCHOR_INSERTS messages because
 //     200,000 single-row INSERTs take minutes. Peak RSS of each run is sampled every 50 ms.
+// Knobs: BENCH_RUNS, BENCH_ONLY=bulk|per-message, BENCH_DURABLE=1 (fsync on), BULK_MESSAGES,
+// BULK_COMMIT, BULK_WINDOW, BULK_WRITE_KB, PER_MESSAGE, PM_COMMIT, PM_WINDOW, ANCHOR_INSERTS,
+// BENCH_VERBOSE=1 (CPU share of the Node process).
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
