@@ -120,6 +120,16 @@ function w16(buf: Buffer, pos: number, v: number): void {
 
 // ---- the row renderer -------------------------------------------------------------------
 
+/** COPY position → value index of a row of `width` values, from a value → COPY position map. */
+function orderOf(map: Int32Array, width: number, copyColumns: number): Int32Array {
+  const order = new Int32Array(copyColumns).fill(-1);
+  for (let i = 0; i < width; i++) {
+    const p = map[i];
+    if (p >= 0) order[p] = i;
+  }
+  return order;
+}
+
 const BS = 92; // backslash
 
 /**
@@ -141,14 +151,18 @@ export class RowRenderer {
   private fieldNo: Int32Array;
   private vStart: Int32Array;
   private vEnd: Int32Array;
-  private order: Int32Array; // COPY position → row value index
+  // COPY position → row value index (-1 = not in the row), for each accepted row width: it
+  // depends on the width only, so it is computed once, not per row.
+  private readonly tableOrder: Int32Array;
+  private readonly insertOrder: Int32Array | null;
 
   constructor(private readonly layout: RowLayout) {
     const cap = Math.max(layout.tableWidth, layout.insertWidth, 1) + 1;
     this.fieldNo = new Int32Array(cap);
     this.vStart = new Int32Array(cap);
     this.vEnd = new Int32Array(cap);
-    this.order = new Int32Array(layout.names.length);
+    this.tableOrder = orderOf(layout.tableMap, layout.tableWidth, layout.names.length);
+    this.insertOrder = layout.insertMap ? orderOf(layout.insertMap, layout.insertWidth, layout.names.length) : null;
   }
 
   /**
@@ -178,20 +192,10 @@ export class RowRenderer {
   private orderFor(src: Buffer, start: number, end: number): Int32Array {
     const width = this.parse(src, start, end);
     const L = this.layout;
-    let map: Int32Array;
-    if (width === L.tableWidth) map = L.tableMap;
-    else if (L.insertMap && width === L.insertWidth) map = L.insertMap;
-    else {
-      const want = L.insertMap ? `${L.tableWidth} (all table columns) or ${L.insertWidth} (InsertColumns)` : `${L.tableWidth} (all table columns)`;
-      throw new RowProtocolError(`row has ${width} values; expected ${want}`);
-    }
-    const order = this.order;
-    order.fill(-1);
-    for (let i = 0; i < width; i++) {
-      const p = map[i];
-      if (p >= 0) order[p] = i;
-    }
-    return order;
+    if (width === L.tableWidth) return this.tableOrder;
+    if (this.insertOrder && width === L.insertWidth) return this.insertOrder;
+    const want = L.insertMap ? `${L.tableWidth} (all table columns) or ${L.insertWidth} (InsertColumns)` : `${L.tableWidth} (all table columns)`;
+    throw new RowProtocolError(`row has ${width} values; expected ${want}`);
   }
 
   /** True when every loaded column has a binary form (the load may start in COPY BINARY). */
@@ -283,7 +287,17 @@ export class RowRenderer {
         if (f !== (kind === BinaryKind.Float4 ? 5 : 6)) return false;
         const len = e - s;
         w32(buf, at, len);
-        for (let k = 0; k < len; k++) buf[at + 4 + k] = src[e - 1 - k];
+        if (len === 8) {
+          // Unrolled byte reversal (the common float8 case).
+          buf[at + 4] = src[s + 7];
+          buf[at + 5] = src[s + 6];
+          buf[at + 6] = src[s + 5];
+          buf[at + 7] = src[s + 4];
+          buf[at + 8] = src[s + 3];
+          buf[at + 9] = src[s + 2];
+          buf[at + 10] = src[s + 1];
+          buf[at + 11] = src[s];
+        } else for (let k = 0; k < len; k++) buf[at + 4 + k] = src[e - 1 - k];
         out.pos = at + 4 + len;
         return true;
       }
@@ -373,7 +387,15 @@ export class RowRenderer {
     const buf = out.buf;
     let o = out.pos;
     let high = false;
-    for (let k = s; k < e; k++) {
+    let k = s;
+    // Bytes 1..127 (one test per byte: (c - 1) & 0xff is ≥ 127 exactly for NUL and ≥ 0x80);
+    // the first other byte continues in the checking loop below.
+    for (; k < e; k++) {
+      const c = src[k];
+      if (((c - 1) & 0xff) >= 0x7f) break;
+      buf[o++] = c;
+    }
+    for (; k < e; k++) {
       const c = src[k];
       if (c === 0) throw new ValueFormatError(this.layout.names[p], 'invalid byte sequence for encoding "UTF8": 0x00 (NUL byte)');
       if (c >= 0x80) high = true;

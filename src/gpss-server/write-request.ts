@@ -54,15 +54,57 @@ function skip(buf: Buffer, pos: number, end: number, wire: number): number {
   return pos;
 }
 
+/** Two-byte varint (lengths of 128..16383, most rows) read inline; else the general reader. */
+function len(buf: Buffer, pos: number, end: number): number {
+  if (pos + 1 < end) {
+    const a = buf[pos];
+    if (a < 0x80) {
+      VALUE = a;
+      return pos + 1;
+    }
+    const b = buf[pos + 1];
+    if (b < 0x80) {
+      VALUE = (a & 0x7f) | (b << 7);
+      return pos + 2;
+    }
+  }
+  return varint(buf, pos, end);
+}
+
 /** Decodes a serialized WriteRequest (grpc-js hands the server the raw request bytes). */
 export function decodeWriteRequest(buf: Buffer): WriteRows {
-  let starts = new Int32Array(1024);
-  let ends = new Int32Array(1024);
+  // Rows are rarely under 32 bytes: sized for that, the arrays seldom grow.
+  const guess = Math.max(1024, Math.min(1 << 20, buf.length >>> 5));
+  let starts = new Int32Array(guess);
+  let ends = new Int32Array(guess);
   let count = 0;
   let sessionId = '';
   let pos = 0;
   const end = buf.length;
   while (pos < end) {
+    // Fast path: RowData { Data = 1 (bytes) } with only its Data field, lengths ≤ 2 bytes.
+    if (buf[pos] === 0x12) {
+      const q = len(buf, pos + 1, end);
+      const msgEnd = q + VALUE;
+      if (msgEnd <= end && buf[q] === 0x0a && q < msgEnd) {
+        const r = len(buf, q + 1, msgEnd);
+        if (r + VALUE === msgEnd) {
+          if (count === starts.length) {
+            const ns = new Int32Array(count * 2);
+            ns.set(starts);
+            starts = ns;
+            const ne = new Int32Array(count * 2);
+            ne.set(ends);
+            ends = ne;
+          }
+          starts[count] = r;
+          ends[count] = msgEnd;
+          count++;
+          pos = msgEnd;
+          continue;
+        }
+      }
+    }
     pos = varint(buf, pos, end);
     const tag = VALUE;
     const field = Math.floor(tag / 8);
