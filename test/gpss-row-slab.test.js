@@ -104,3 +104,25 @@ test('RowWriter with a tiny slab: rows crossing slab ends are moved whole', () =
   }
   for (const [i, r] of rows) assert.deepStrictEqual(decodeRow(r), [{ StringValue: 'row-' + i }, { Int32Value: i }], `row ${i}`);
 });
+
+test('GpssClient.write grouping: nextWriteEnd + encodeWriteRequestRange equal splitIntoWrites + encodeWriteRequest', () => {
+  const { splitIntoWrites, nextWriteEnd, encodeWriteRequestRange } = require('../dist/gpss/write-request.js');
+  const rows = [];
+  for (let i = 0; i < 3000; i++) rows.push(encodeRow([{ Int32Value: i }, { StringValue: 'r'.repeat((i * 37) % 300) }, ...(i % 500 === 0 ? [{ BytesValue: Buffer.alloc(9000, 1) }] : [])]));
+  for (const maxBytes of [65, 100, 4096, 10000, 65536, 1 << 22]) {
+    const groups = splitIntoWrites(rows, maxBytes);
+    let from = 0;
+    for (const g of groups) {
+      const to = nextWriteEnd(rows, from, maxBytes);
+      assert.equal(to - from, g.length, `maxBytes ${maxBytes}: group at ${from}`);
+      const mod = require('../dist/gpss/write-request.js');
+      const bytes = encodeWriteRequestRange('sess', rows, from, to, mod.WRITE_GROUP_BYTES);
+      assert.ok(bytes.equals(encodeWriteRequest('sess', g)), `maxBytes ${maxBytes}: request at ${from}`);
+      from = to;
+    }
+    assert.equal(from, rows.length);
+  }
+  // A wrong size is an error, never a request with garbage bytes.
+  assert.throws(() => encodeWriteRequestRange('sess', rows, 0, 2, 3), /out of bounds|rowsBytes/);
+  assert.throws(() => encodeWriteRequestRange('sess', rows, 0, 2, 10000), /rowsBytes/);
+});

@@ -5,7 +5,7 @@
 // from the pre-encoded Row bytes.
 import * as grpc from '@grpc/grpc-js';
 import { gpssServiceDefinition, GpssMethod } from './proto';
-import { encodeWriteRequest, splitIntoWrites } from './write-request';
+import { encodeWriteRequestRange, nextWriteEnd, WRITE_GROUP_BYTES } from './write-request';
 
 export interface GpssEndpoint {
   host: string;
@@ -315,8 +315,14 @@ export class GpssClient {
    * the load (spec §4), so the caller should Close with abort.
    */
   async write(session: string, rows: readonly Uint8Array[], deadlineMs = this.deadlineMs): Promise<void> {
-    for (const group of splitIntoWrites(rows, this.maxWriteBytes)) {
-      await this.call('Write', { session, rows: group }, deadlineMs, writeSerializer);
+    if (!(this.maxWriteBytes > 64)) throw new RangeError(`maxWriteBytes must be more than 64, got ${this.maxWriteBytes}`);
+    // The groups of splitIntoWrites(), each sized once and serialized straight from `rows`
+    // (which the caller must leave unchanged until write() settles).
+    for (let from = 0; from < rows.length; ) {
+      const to = nextWriteEnd(rows, from, this.maxWriteBytes);
+      const request: WriteRange = { session, rows, from, to, rowsBytes: WRITE_GROUP_BYTES };
+      await this.call('Write', request, deadlineMs, writeSerializer);
+      from = to;
     }
   }
 
@@ -360,7 +366,16 @@ export class GpssClient {
   }
 }
 
+/** One Write's rows: rows[from, to), whose wire size is rowsBytes. */
+interface WriteRange {
+  session: string;
+  rows: readonly Uint8Array[];
+  from: number;
+  to: number;
+  rowsBytes: number;
+}
+
 const writeSerializer: Serialize = (value) => {
-  const v = value as { session: string; rows: readonly Uint8Array[] };
-  return encodeWriteRequest(v.session, v.rows);
+  const v = value as WriteRange;
+  return encodeWriteRequestRange(v.session, v.rows, v.from, v.to, v.rowsBytes);
 };

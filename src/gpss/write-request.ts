@@ -31,11 +31,19 @@ export function rowWireSize(rowBytes: number): number {
 
 /** Serializes `WriteRequest{Session{ID: session}, Rows: rows.map(Data)}` into one Buffer. */
 export function encodeWriteRequest(session: string, rows: readonly Uint8Array[]): Buffer {
+  let rowsBytes = 0;
+  for (let i = 0; i < rows.length; i++) rowsBytes += rowWireSize(rows[i].length);
+  return encodeWriteRequestRange(session, rows, 0, rows.length, rowsBytes);
+}
+
+/**
+ * Serializes the WriteRequest of rows[from, to), whose rowWireSize() sum the caller already
+ * has (`rowsBytes`, e.g. from nextWriteEnd()): the rows are sized once, not twice.
+ */
+export function encodeWriteRequestRange(session: string, rows: readonly Uint8Array[], from: number, to: number, rowsBytes: number): Buffer {
   const idLen = Buffer.byteLength(session, 'utf8');
   const sessionMsg = idLen > 0 ? 1 + varintSize(idLen) + idLen : 0;
-  let size = 1 + varintSize(sessionMsg) + sessionMsg;
-  for (let i = 0; i < rows.length; i++) size += rowWireSize(rows[i].length);
-  const buf = Buffer.allocUnsafe(size);
+  const buf = Buffer.allocUnsafe(1 + varintSize(sessionMsg) + sessionMsg + rowsBytes);
   let pos = 0;
   buf[pos++] = 0x0a;
   pos = writeVarint(buf, pos, sessionMsg);
@@ -44,7 +52,7 @@ export function encodeWriteRequest(session: string, rows: readonly Uint8Array[])
     pos = writeVarint(buf, pos, idLen);
     pos += buf.write(session, pos, idLen, 'utf8');
   }
-  for (let i = 0; i < rows.length; i++) {
+  for (let i = from; i < to; i++) {
     const row = rows[i];
     const n = row.length;
     buf[pos++] = 0x12;
@@ -54,7 +62,28 @@ export function encodeWriteRequest(session: string, rows: readonly Uint8Array[])
     buf.set(row, pos);
     pos += n;
   }
+  if (pos !== buf.length) throw new Error(`encodeWriteRequestRange: rowsBytes ${rowsBytes} does not match the rows`);
   return buf;
+}
+
+/** rowWireSize() sum of the last nextWriteEnd() group (module scratch: no allocation). */
+export let WRITE_GROUP_BYTES = 0;
+
+/**
+ * End (exclusive) of the group of rows starting at `from` that splitIntoWrites() would form
+ * under `maxBytes`; the group's rowWireSize() sum is left in WRITE_GROUP_BYTES.
+ */
+export function nextWriteEnd(rows: readonly Uint8Array[], from: number, maxBytes: number): number {
+  const budget = maxBytes - 64;
+  let size = 0;
+  let to = from;
+  for (const n = rows.length; to < n; to++) {
+    const s = rowWireSize(rows[to].length);
+    if (to > from && size + s > budget) break;
+    size += s;
+  }
+  WRITE_GROUP_BYTES = size;
+  return to;
 }
 
 /**
