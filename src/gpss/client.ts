@@ -324,6 +324,10 @@ export class GpssClient {
       await this.call('Write', request, deadlineMs, writeSerializer);
       from = to;
     }
+    // Drop this (possibly already old-generation) frame's reference to the rows: a dead old
+    // object that still points at young row buffers keeps them alive through every scavenge
+    // until the next full GC (see writeSerializer).
+    rows = NO_ROWS;
   }
 
   async close(session: string, options: { maxErrorRows?: number; abort?: boolean } = {}, deadlineMs = this.closeDeadlineMs): Promise<TransferStats> {
@@ -375,7 +379,15 @@ interface WriteRange {
   rowsBytes: number;
 }
 
+const NO_ROWS: readonly Uint8Array[] = [];
+
 const writeSerializer: Serialize = (value) => {
   const v = value as WriteRange;
-  return encodeWriteRequestRange(v.session, v.rows, v.from, v.to, v.rowsBytes);
+  const out = encodeWriteRequestRange(v.session, v.rows, v.from, v.to, v.rowsBytes);
+  // grpc-js keeps the request object referenced from its (soon old-generation) call state
+  // after sending it. Were it to keep pointing at the caller's rows, every row Buffer of the
+  // batch would survive each scavenge and be promoted until a full GC found the call dead:
+  // measured, that was most of the client's GC time (82% young-generation survival rate).
+  v.rows = NO_ROWS;
+  return out;
 };
