@@ -170,6 +170,8 @@ function varint64Size(lo: number, hi: number): number {
 
 // ---- writer ---------------------------------------------------------------------------------
 
+const NO_SLAB = Buffer.alloc(0);
+
 /**
  * Appends DBValues of one Row. `begin()` starts a row, `finish()` returns it. One writer
  * encodes one row at a time; the row encoders in value-mapping.ts write through it directly,
@@ -193,7 +195,8 @@ export class RowWriter {
 
   constructor(slabBytes = ROW_SLAB_BYTES) {
     this.slabBytes = slabBytes;
-    this.buf = Buffer.allocUnsafeSlow(slabBytes);
+    // The first slab comes with the first value: an encoder that never encodes costs nothing.
+    this.buf = NO_SLAB;
   }
 
   begin(): void {
