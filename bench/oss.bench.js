@@ -1,6 +1,7 @@
 'use strict';
 // `npm run bench oss`: the OSS library against its anchors, same data, same run.
-//  1. parallel gzip vs `pigz -p <cores> -6` and `-1` on the same ~200 MB CSV (MB/s of input, ratio)
+//  1. parallel gzip vs `pigz -p <cores> -6` and `-1` on the same ~200 MB CSV (MB/s of input: medians of
+//     OSS_BENCH_GZIP_ROUNDS interleaved rounds, default 5; CPU seconds per GB of input; compressed size / input)
 //  2. export of a table to the emulator (COPY → parallel gzip → multipart) vs `psql -c "COPY … TO STDOUT" | pigz -6 > file`
 //  3. import of those objects (download → gunzip → COPY) vs `zcat … | psql -c "COPY … FROM STDIN"`
 // Peak RSS of our runs is reported for 2 and 3. Env: OSS_BENCH_MB (CSV size, default 200),
@@ -49,25 +50,37 @@ function devNull() {
   return w;
 }
 
-async function oursGzip(file, level, pool) {
-  const t0 = process.hrtime.bigint();
-  const sink = devNull();
-  await pipeline(fs.createReadStream(file, { highWaterMark: 1024 * 1024 }), new ParallelGzip({ level, pool }), sink);
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { mbps: fs.statSync(file).size / MB / s, out: sink.count() };
+function median(xs) {
+  const a = [...xs].sort((x, y) => x - y);
+  return a.length % 2 ? a[a.length >> 1] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
 }
 
+/** One run of ours in this process: wall seconds and this process's CPU seconds (all threads: the pool's workers included). */
+async function oursGzip(file, level, pool, extra = {}) {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const sink = devNull();
+  await pipeline(fs.createReadStream(file, { highWaterMark: 1024 * 1024 }), new ParallelGzip({ level, pool, ...extra }), sink);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1e6, out: sink.count() };
+}
+
+/** One run of pigz, its output piped into this process as ours goes to a sink; CPU from the shell's `times` (children's user + sys). */
 function pigz(file, level) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const p = spawn('pigz', ['-p', String(CORES), `-${level}`, '-c', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn('bash', ['-c', `pigz -p ${CORES} -${level} -c "$0"; s=$?; times >&2; exit $s`, file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = 0;
+    let err = '';
     p.stdout.on('data', (c) => { out += c.length; });
+    p.stderr.on('data', (c) => { err += c; });
     p.on('error', reject);
     p.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`pigz exited ${code}`));
-      const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      resolve({ mbps: fs.statSync(file).size / MB / s, out });
+      if (code !== 0) return reject(new Error(`pigz exited ${code}: ${err}`));
+      const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(err.trim());
+      resolve({ wall, cpu: m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN, out });
     });
   });
 }
@@ -79,21 +92,38 @@ async function benchGzip(rows) {
   }
   const file = ensureCsv(Number(process.env.OSS_BENCH_MB || 200));
   const size = fs.statSync(file).size;
+  const rounds = Math.max(1, Number(process.env.OSS_BENCH_GZIP_ROUNDS || 5));
   const pool = new GzipPool({ size: CORES });
   try {
+    // Warm-up (not counted): spawns the pool's workers and loads the file into the page cache.
+    await oursGzip(file, 1, pool);
     for (const level of [6, 1]) {
-      // Alternate ours and pigz so both see the same background load; keep the best of 3.
-      let ours = { mbps: 0 };
-      let anchor = { mbps: 0 };
-      for (let i = 0; i < 3; i++) {
-        const a = await oursGzip(file, level, pool);
-        if (a.mbps > ours.mbps) ours = a;
-        const b = await pigz(file, level);
-        if (b.mbps > anchor.mbps) anchor = b;
+      // Ours and pigz in turn, the order swapped every round, so both see the same background
+      // load; figures are medians over the rounds, and the pair ratio is taken round by round.
+      // At level 6 a third, opt-in variant (8 KiB window) is measured against the same pigz runs.
+      const variants = [{ name: 'default', extra: {} }];
+      if (level === 6) variants.push({ name: 'windowBits 13', extra: { windowBits: 13 } });
+      const runs = variants.map(() => []);
+      const anchor = [];
+      for (let i = 0; i < rounds; i++) {
+        const b = i % 2 ? await pigz(file, level) : null;
+        for (let v = 0; v < variants.length; v++) runs[v].push(await oursGzip(file, level, pool, variants[v].extra));
+        anchor.push(b ?? (await pigz(file, level)));
       }
-      rows.push({
-        case: `gzip level ${level}, ${(size / MB).toFixed(0)} MB CSV, ${CORES} threads`, unit: 'MB/s', ours: ours.mbps, anchor: anchor.mbps, anchorName: `pigz -p ${CORES} -${level}`,
-        extra: { 'ratio ours': (ours.out / size).toFixed(3), 'ratio pigz': (anchor.out / size).toFixed(3) },
+      const pm = median(anchor.map((r) => r.wall));
+      variants.forEach((v, k) => {
+        const ours = runs[k];
+        rows.push({
+          case: `gzip level ${level}${k ? `, ${v.name} (opt-in)` : ''}, ${(size / MB).toFixed(0)} MB CSV, ${CORES} threads`,
+          unit: 'MB/s', ours: size / MB / median(ours.map((r) => r.wall)), anchor: size / MB / pm, anchorName: `pigz -p ${CORES} -${level}`,
+          extra: {
+            'pair ratio (median)': median(ours.map((r, i) => anchor[i].wall / r.wall)).toFixed(3),
+            'CPU s/GB ours': (median(ours.map((r) => r.cpu)) / (size / 1e9)).toFixed(1),
+            'CPU s/GB pigz': (median(anchor.map((r) => r.cpu)) / (size / 1e9)).toFixed(1),
+            'size ours': (ours[0].out / size).toFixed(3),
+            'size pigz': (anchor[0].out / size).toFixed(3),
+          },
+        });
       });
     }
   } finally {
@@ -193,8 +223,10 @@ async function benchDb(rows) {
 
 (async () => {
   const rows = [];
+  console.log(`machine: ${CORES} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   if (!process.env.OSS_BENCH_SKIP_GZIP) await benchGzip(rows);
   if (!process.env.OSS_BENCH_SKIP_DB) await benchDb(rows);
+  console.log(`load average at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   report('oss', rows);
 })().catch((err) => {
   console.error(err);

@@ -137,6 +137,24 @@ test('invalid level and block size are rejected with a clear message', () => {
   assert.throws(() => new ParallelGzip({ level: 0 }), /level must be an integer 1–9/);
   assert.throws(() => new ParallelGzip({ level: 10 }), /level must be an integer 1–9/);
   assert.throws(() => new ParallelGzip({ blockSize: 1000 }), /blockSize must be at least/);
+  assert.throws(() => new ParallelGzip({ windowBits: 8 }), /windowBits must be an integer 9–15, got 8/);
+  assert.throws(() => new ParallelGzip({ windowBits: 16 }), /windowBits must be an integer 9–15/);
+});
+
+test('a smaller window (opt-in) still gives one standard member that gunzip and gzip -t accept', async () => {
+  const text = compressible(3 * 1024 * 1024 + 11);
+  for (const windowBits of [9, 13]) {
+    const gz = await gzipWith(text, { blockSize: BLOCK, workers: 2, level: 6, windowBits }, 50000);
+    assertSingleMember(gz, text);
+    assert.equal(gzipT(gz).status, 0);
+  }
+  // The window really is smaller: a 16 KiB period is found with a 32 KiB window, not with 512 bytes.
+  const small = crypto.randomBytes(16 * 1024);
+  const periodic = Buffer.concat(Array.from({ length: 8 }, () => small));
+  const wide = await gzipWith(periodic, { blockSize: BLOCK, workers: 2 });
+  const narrow = await gzipWith(periodic, { blockSize: BLOCK, workers: 2, windowBits: 9 });
+  assertSingleMember(narrow, periodic);
+  assert.ok(narrow.length > 4 * wide.length, `windowBits 9: ${narrow.length} bytes, default: ${wide.length}`);
 });
 
 test('crc32Combine matches zlib.crc32 of the concatenation', () => {

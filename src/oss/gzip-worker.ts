@@ -11,6 +11,8 @@ export interface DeflateJob {
   dictionary: Uint8Array | null;
   level: number;
   last: boolean;
+  /** 9–15; default 15. */
+  windowBits?: number;
 }
 export interface DeflateResult {
   id: number;
@@ -23,6 +25,7 @@ parentPort?.on('message', (job: DeflateJob) => {
   try {
     const opts: zlib.ZlibOptions = {
       level: job.level,
+      windowBits: job.windowBits ?? 15,
       // Sync flush ends the block on a byte boundary without BFINAL, so the next block's
       // deflate data can follow it directly; only the last block is finished.
       finishFlush: job.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,

@@ -30,6 +30,13 @@ export interface ParallelGzipOptions {
   pool?: GzipPool;
   /** Pool size when no pool is given. */
   workers?: number;
+  /**
+   * Deflate window, 9–15 (2^n bytes). Default 15 (32 KiB, as gzip and pigz). Smaller windows are
+   * opt-in: with Node's zlib, 13 deflates row-oriented CSV about 1.5–1.8× faster at level 6 and even
+   * a little smaller (matches within a few rows), but loses much ratio on data whose repeats lie
+   * further apart (measured: +29 % bytes on license texts, +7 % on a binary). Any gunzip reads it.
+   */
+  windowBits?: number;
 }
 
 const DICT = 32 * 1024;
@@ -114,13 +121,14 @@ export class GzipPool {
   }
 
   /**
-   * Compresses one block: raw deflate primed with `dictionary`, sync-flushed unless `last`.
+   * Compresses one block: raw deflate primed with `dictionary` (of which a window smaller than
+   * 32 KiB uses the tail), sync-flushed unless `last`.
    * `input` must own its ArrayBuffer entirely: it is transferred to the worker (detached here).
    */
-  deflateBlock(input: Uint8Array, dictionary: Uint8Array | null, level: number, last: boolean): Promise<{ data: Buffer; crc: number }> {
+  deflateBlock(input: Uint8Array, dictionary: Uint8Array | null, level: number, last: boolean, windowBits = 15): Promise<{ data: Buffer; crc: number }> {
     if (this.closed) return Promise.reject(new GzipError('gzip pool is closed'));
     return new Promise((resolve, reject) => {
-      this.waiting.push({ job: { id: this.nextId++, input, dictionary, level, last }, resolve, reject });
+      this.waiting.push({ job: { id: this.nextId++, input, dictionary, level, last, windowBits }, resolve, reject });
       this.dispatch();
     });
   }
@@ -187,6 +195,7 @@ interface InFlight {
 /** A Transform: bytes in, one single-member gzip stream out; output order = input order. */
 export class ParallelGzip extends Transform {
   private readonly level: number;
+  private readonly windowBits: number;
   private readonly blockSize: number;
   private readonly maxInFlight: number;
   private readonly pool: GzipPool;
@@ -206,6 +215,9 @@ export class ParallelGzip extends Transform {
     if (!Number.isInteger(level) || level < 1 || level > 9) throw new GzipError(`gzip level must be an integer 1–9, got ${level}`);
     const blockSize = options.blockSize ?? 1024 * 1024;
     if (!Number.isInteger(blockSize) || blockSize < DICT) throw new GzipError(`gzip blockSize must be at least ${DICT} bytes`);
+    const windowBits = options.windowBits ?? 15;
+    if (!Number.isInteger(windowBits) || windowBits < 9 || windowBits > 15) throw new GzipError(`gzip windowBits must be an integer 9–15, got ${windowBits}`);
+    this.windowBits = windowBits;
     this.level = level;
     this.blockSize = blockSize;
     this.ownPool = !options.pool;
@@ -253,7 +265,7 @@ export class ParallelGzip extends Transform {
       const joined = Buffer.concat([prev, Buffer.from(block)]);
       this.dict = joined.subarray(Math.max(0, joined.length - DICT));
     }
-    const entry: InFlight = { promise: this.pool.deflateBlock(block, dict, this.level, last), length: len, settled: null, error: null };
+    const entry: InFlight = { promise: this.pool.deflateBlock(block, dict, this.level, last, this.windowBits), length: len, settled: null, error: null };
     entry.promise.then(
       (r) => {
         entry.settled = r;
