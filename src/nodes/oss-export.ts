@@ -1,6 +1,7 @@
 // Flow node `oss-export`: database → OSS. A thin adapter over src/oss:
 //  - source table/query, client mode: exportQueryToOss (COPY TO STDOUT → parallel gzip →
-//    multipart upload, objects rolled by size);
+//    multipart upload, objects rolled by size; on Greenplum one stripe per primary segment, so
+//    the object count is a multiple of the segment count);
 //  - source table/query, external mode (Greenplum with oss_ext): a writable oss:// external
 //    table and INSERT … SELECT, so the segments upload; the table is dropped in `finally`;
 //  - source messages: rows in msg.payload roll into objects by size or age, flushed on
@@ -16,6 +17,7 @@ import {
   listObjects,
   objectKey,
   objectMime,
+  primarySegmentCount,
   resolveFormat,
   type FormatOptions,
   type RowEncoder,
@@ -40,6 +42,7 @@ import { createObjectSink } from './oss-shared/object-sink';
 import { ObjectRoller, type ObjectSink, type RolledObject } from './oss-shared/roller';
 import { parseColumnList, payloadToRows } from './oss-shared/rows';
 import { SerialQueue } from './oss-shared/serial';
+import { exportStripePlan } from './oss-shared/stripes';
 import type { GreenplumDbConfigNode } from './shared/types';
 
 type Source = 'table' | 'query' | 'messages';
@@ -168,6 +171,9 @@ export = function (RED: NodeAPI) {
             }
             return exportExternal(pg, { table, query, prefix, stem }, ac.signal);
           }
+          // Greenplum: as many objects side by side as primary segments (1 on PostgreSQL).
+          const plan = exportStripePlan(await primarySegmentCount(pg), cfg.parallelParts);
+          if (plan.stripes > 1) node.debug(`oss-export: ${plan.stripes} stripes (one per primary segment), ${plan.parallelParts} part(s) in flight each`);
           return exportQueryToOss({
             pgClient: pg,
             ...(query ? { query } : { table: table! }),
@@ -177,7 +183,8 @@ export = function (RED: NodeAPI) {
             format: cfg.format,
             gzipLevel: cfg.level,
             rolloverBytes: cfg.objectSizeMB * MB,
-            upload: { partSize: cfg.partSizeMB * MB, parallel: cfg.parallelParts },
+            upload: { partSize: cfg.partSizeMB * MB, parallel: plan.parallelParts },
+            stripes: plan.stripes,
             gzipPool: cfg.level > 0 ? gzipPool() : undefined,
             signal: ac.signal,
             onProgress: (p) => status.progress({ bytes: p.bytesIn, rows: p.rows }, t0),
