@@ -248,8 +248,9 @@ export class ParallelGzip extends Transform {
 
   private submit(last: boolean): void {
     const len = this.partsLen;
-    // A fresh, unpooled ArrayBuffer: it is transferred to the worker.
-    const block = new Uint8Array(len);
+    // A fresh, unpooled ArrayBuffer of exactly `len` bytes: it is transferred to the worker.
+    // allocUnsafeSlow skips zero-filling memory that the copy below overwrites entirely.
+    const block = Buffer.allocUnsafeSlow(len);
     let off = 0;
     for (const p of this.parts) {
       block.set(p, off);
