@@ -244,6 +244,25 @@ describe('editor e2e (Chromium)', () => {
     assert.deepEqual(browser.pageErrors, [], 'no JavaScript errors in the editor');
   });
 
+  it('gpss-connect: a dialog without a table is invalid; the table set through its TypedInput makes it valid', async () => {
+    const id = await ui.dropNode(page, 'gpss-connect', 620, 260);
+    await ui.editNode(page, id);
+    await fillConfigSelects(page, 'gpss-connect'); // the gpss-server made earlier
+    assert.equal(await page.evaluate(() => $('#node-input-table').typedInput('value')), '', 'a new node has no table');
+    await ui.confirmNodeDialog(page);
+    const bad = await page.evaluate((i) => ({ valid: RED.nodes.node(i).valid, errors: RED.nodes.node(i).validationErrors || [] }), id);
+    assert.equal(bad.valid, false, 'gpss-connect without a table is invalid');
+    assert.ok(bad.errors.some((e) => /table/i.test(e)), `validation names the table (${bad.errors.join(', ')})`);
+    // Reopened, the empty TypedInput is flagged; filled through the widget, the flag goes away.
+    await ui.editNode(page, id);
+    await page.waitForFunction(() => $('#node-input-table').next('.red-ui-typedInput-container').hasClass('input-error'));
+    assert.deepEqual(await ui.fillRequiredFields(page, 'gpss-connect', { table: 'e2e_readings' }), ['table']);
+    await page.waitForFunction(() => !$('#node-input-table').next('.red-ui-typedInput-container').hasClass('input-error'));
+    await ui.confirmNodeDialog(page);
+    const good = await page.evaluate((i) => ({ valid: RED.nodes.node(i).valid, table: RED.nodes.node(i).table, tableType: RED.nodes.node(i).tableType }), id);
+    assert.deepEqual(good, { valid: true, table: 'e2e_readings', tableType: 'str' });
+  });
+
   it('an example imported through Import > Examples deploys', async () => {
     const examples = await red.request('GET', `/library/examples/flows/${PKG.name}/`);
     assert.equal(examples.status, 200);
@@ -390,16 +409,9 @@ async function fillConfigSelects(page, type) {
 /** Values for required plain fields of each node type, set only when the field is empty. */
 const REQUIRED_VALUES = { table: 'e2e_readings', prefix: 'e2e/', query: 'SELECT 1' };
 
-async function fillRequired(page, type) {
-  const fields = await page.evaluate((t) => {
-    const def = RED.nodes.getType(t);
-    return Object.keys(def.defaults).filter((k) => def.defaults[k].required && !def.defaults[k].type);
-  }, type);
-  for (const k of fields) {
-    const input = page.locator(`#node-input-${k}`);
-    if (!(await input.count()) || !(await input.isVisible())) continue;
-    if ((await input.inputValue()) === '' && REQUIRED_VALUES[k]) await input.fill(REQUIRED_VALUES[k]);
-  }
+/** Required plain fields, TypedInputs included (gpss-connect's table), from REQUIRED_VALUES. */
+function fillRequired(page, type) {
+  return ui.fillRequiredFields(page, type, REQUIRED_VALUES);
 }
 
 /** The editor's validation errors of a node (for assertion messages). */

@@ -124,6 +124,52 @@ async function fillTypedInput(page, selector, value) {
   await input.press('Tab');
 }
 
+/**
+ * Fills the empty required plain properties of the open node dialog (config-node selects are
+ * not handled here) from `values` ({ prop: value }): a TypedInput field through its widget
+ * (the original <input> is hidden behind it, so a plain fill cannot reach it; its current
+ * type is kept), any other visible input by typing. Returns the props it set.
+ */
+async function fillRequiredFields(page, type, values) {
+  const fields = await page.evaluate((t) => {
+    const def = RED.nodes.getType(t);
+    return Object.keys(def.defaults)
+      .filter((k) => def.defaults[k].required && !def.defaults[k].type)
+      .map((k) => {
+        const el = $(`#node-input-${k}`);
+        const typed = el.length > 0 && el.next('.red-ui-typedInput-container').length > 0;
+        return { prop: k, typed, value: typed ? el.typedInput('value') : null };
+      });
+  }, type);
+  const set = [];
+  for (const { prop, typed, value } of fields) {
+    if (!(prop in values)) continue;
+    if (typed) {
+      if (value !== '') continue;
+      // Through the widget, then a change event, as typing and leaving the field would.
+      const ok = await page.evaluate(
+        ([k, v]) => {
+          const el = $(`#node-input-${k}`);
+          if (!el.next('.red-ui-typedInput-container').is(':visible')) return false;
+          el.typedInput('value', v);
+          el.trigger('change');
+          return el.typedInput('value') === v;
+        },
+        [prop, values[prop]],
+      );
+      if (ok) set.push(prop);
+      continue;
+    }
+    const input = page.locator(`#node-input-${prop}`);
+    if (!(await input.count()) || !(await input.isVisible())) continue;
+    if ((await input.inputValue()) === '') {
+      await input.fill(values[prop]);
+      set.push(prop);
+    }
+  }
+  return set;
+}
+
 /** Validation state of a node in the editor (RED.nodes.node(id).valid). */
 function isValid(page, id) {
   return page.evaluate((i) => RED.nodes.node(i).valid, id);
@@ -142,4 +188,5 @@ module.exports = {
   nodesOfType,
   isValid,
   fillTypedInput,
+  fillRequiredFields,
 };
