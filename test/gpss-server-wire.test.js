@@ -112,3 +112,34 @@ test('renderBinary text values: NUL or invalid UTF-8 anywhere rejects the row; v
   assert.ok(r.subarray(r.length - text.length).equals(text));
   assert.equal(r.readInt32BE(r.length - text.length - 4), text.length, 'field length');
 });
+
+test('RowRenderer: varint values are delimited exactly (10 bytes fine, 11 or truncated a protocol error)', () => {
+  const layout = buildLayout([{ name: 'n', kind: 0, baseOid: 20, databaseType: 'INT8' }], ['n'], []);
+  const renderer = new ct.RowRenderer(layout);
+  const out = new ct.CopyTextBuffer(64);
+  const row = (hex) => Buffer.from(hex, 'hex');
+  // Int64Value -1: ten bytes.
+  const minusOne = row('0a0b10' + 'ff'.repeat(9) + '01');
+  out.reset();
+  assert.equal(renderer.renderBinary(minusOne, 0, minusOne.length, out), true);
+  assert.equal(out.buf.readBigInt64BE(out.pos - 8), -1n);
+  out.reset();
+  renderer.render(minusOne, 0, minusOne.length, out);
+  assert.equal(out.buf.toString('utf8', 0, out.pos), '-1\n');
+  for (const [hex, re] of [
+    ['0a0c10' + 'ff'.repeat(10) + '01', /longer than 10 bytes/],
+    ['0a0210ff', /truncated varint/],
+    ['0a0310ffff', /truncated varint/],
+  ]) {
+    const r = row(hex);
+    out.reset();
+    assert.throws(() => renderer.renderBinary(r, 0, r.length, out), (e) => e instanceof ct.RowProtocolError && re.test(e.message), hex);
+    assert.equal(out.pos, 0, 'nothing written');
+    assert.throws(() => renderer.render(r, 0, r.length, out), (e) => e instanceof ct.RowProtocolError && re.test(e.message), hex);
+  }
+  // 300 → two-byte varint, rendered as such.
+  const three = row('0a0310ac02');
+  out.reset();
+  renderer.renderBinary(three, 0, three.length, out);
+  assert.equal(out.buf.readBigInt64BE(out.pos - 8), 300n);
+});

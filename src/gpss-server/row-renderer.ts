@@ -428,9 +428,12 @@ export class RowRenderer {
         if (field !== 0) throw new RowProtocolError('DBValue with more than one member set');
         field = f;
         if (wire === 0) {
+          // Only its extent is needed here (the value is decoded when rendered): skip it.
           s = p;
-          p = readVarint(src, p, vEnd);
-          e = p;
+          while (p < vEnd && src[p] >= 0x80) p++;
+          if (p >= vEnd) throw new RowProtocolError('truncated varint');
+          if (p - s >= 10) throw new RowProtocolError('varint longer than 10 bytes');
+          e = ++p;
         } else if (wire === 5) {
           if (vEnd - p < 4) throw new RowProtocolError('truncated Float32Value');
           s = p;
