@@ -1,7 +1,7 @@
 'use strict';
 // `npm run bench oss`: the OSS library against its anchors, same data, same run.
 //  1. parallel gzip vs `pigz -p <cores> -6` and `-1` on the same ~200 MB CSV (MB/s of input: medians of
-//     OSS_BENCH_GZIP_ROUNDS interleaved rounds, default 5; CPU seconds per GB of input; compressed size / input)
+//     OSS_BENCH_GZIP_ROUNDS interleaved rounds, default 7; CPU seconds per GB of input; compressed size / input)
 //  2. export of a table to the emulator (COPY → parallel gzip → multipart) vs `psql -c "COPY … TO STDOUT" | pigz -6 > file`
 //  3. import of those objects (download → gunzip → COPY) vs `zcat … | psql -c "COPY … FROM STDIN"`
 // Peak RSS of our runs is reported for 2 and 3. Env: OSS_BENCH_MB (CSV size, default 200),
@@ -92,7 +92,7 @@ async function benchGzip(rows) {
   }
   const file = ensureCsv(Number(process.env.OSS_BENCH_MB || 200));
   const size = fs.statSync(file).size;
-  const rounds = Math.max(1, Number(process.env.OSS_BENCH_GZIP_ROUNDS || 5));
+  const rounds = Math.max(1, Number(process.env.OSS_BENCH_GZIP_ROUNDS || 7));
   const pool = new GzipPool({ size: CORES });
   try {
     // Warm-up (not counted): spawns the pool's workers and loads the file into the page cache.
