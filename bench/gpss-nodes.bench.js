@@ -255,6 +255,7 @@ async function perMessageOurs(pg, gpssPort) {
   await undeploy();
   const n = await countRows(pg.url, 'pm_ours');
   if (n !== PER_MESSAGE) throw new Error(`per-message: ${n} rows in the table`);
+  if (process.env.BENCH_VERBOSE) console.log(`per-message ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} msgs/s, Node process CPU ${rss.cpuPercent}% = ${((rss.cpuPercent * secs * 1e6) / 100 / n).toFixed(2)} us CPU per msg`);
   return { rate: n / secs, secs, peak };
 }
 

@@ -115,7 +115,8 @@ export class StreamWriter {
     this.account.reserve(rows, entry.bytes);
     this.pending.push({ entry, rows, settled: false, arrivedAt: Date.now() });
     this.pendingRows += rows;
-    this.guard(() => this.events.changed?.());
+    // Hot path (once per message): no closure unless someone listens.
+    if (this.events.changed) this.guard(() => this.events.changed?.());
     this.schedule();
   }
 

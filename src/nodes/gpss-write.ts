@@ -48,11 +48,13 @@ class MessageEntry implements StreamEntry {
     readonly rows: Buffer[],
     readonly bytes: number,
     private readonly msg: Msg,
-    private readonly send: (m: Msg) => void,
+    // The node, not the per-message send closure Node-RED made (it does exactly node.send(msg)):
+    // held messages then keep one object fewer alive until their commit.
+    private readonly node: Node,
     private readonly done: (err?: Error) => void,
   ) {}
   ack(): void {
-    this.send(this.msg);
+    this.node.send(this.msg);
     this.done();
   }
   fail(err: Error): void {
@@ -188,7 +190,7 @@ export = function (RED: NodeAPI): void {
           done();
           return;
         }
-        t.writer.accept(new MessageEntry(rows, bytes, msg, send, done));
+        t.writer.accept(new MessageEntry(rows, bytes, msg, node, done));
         // No status update per message: the 1 s ticker and commit events show progress.
       };
       if (t.encoder) {

@@ -28,9 +28,18 @@ export interface EncodedRows {
 }
 
 export function encodePayload(payload: unknown, encoder: RowEncoderLike): EncodedRows {
+  // One row object per message is the common stream case: no one-element list to iterate.
+  if (isRowObject(payload)) {
+    let buf: Buffer;
+    try {
+      buf = encoder.encodeObject(payload);
+    } catch (err) {
+      throw rowError(err, 'row');
+    }
+    return { rows: [buf], bytes: buf.length + 6 };
+  }
   let list: unknown[];
   if (Array.isArray(payload)) list = payload;
-  else if (isRowObject(payload)) list = [payload];
   else {
     throw new PayloadError(
       `msg.payload must be a row object, an array of row objects or an array of value arrays; got ${payload === null ? 'null' : typeof payload}`,
@@ -51,10 +60,13 @@ export function encodePayload(payload: unknown, encoder: RowEncoderLike): Encode
       bytes += buf.length + 6;
     }
   } catch (err) {
-    const column = typeof err === 'object' && err !== null ? (err as { column?: unknown }).column : undefined;
-    const m = err instanceof Error ? err.message : String(err);
-    const where = list.length > 1 || Array.isArray(payload) ? `row ${i}` : 'row';
-    throw new PayloadError(`msg.payload ${where}: ${m}`, typeof column === 'string' ? column : undefined);
+    throw rowError(err, list.length > 1 || Array.isArray(payload) ? `row ${i}` : 'row');
   }
   return { rows, bytes };
+}
+
+function rowError(err: unknown, where: string): PayloadError {
+  const column = typeof err === 'object' && err !== null ? (err as { column?: unknown }).column : undefined;
+  const m = err instanceof Error ? err.message : String(err);
+  return new PayloadError(`msg.payload ${where}: ${m}`, typeof column === 'string' ? column : undefined);
 }
