@@ -1,6 +1,7 @@
 // Catalog queries behind ListSchema, ListTable, DescribeTable and Open (spec §3.2, §13).
 import type { Client } from 'pg';
 import { ColumnKind, columnKindForOid } from './copy-values';
+import type { ColumnInfoMessage } from '../gpss/wire-types';
 
 export interface TableColumn {
   name: string;
@@ -59,17 +60,7 @@ export async function findTable(client: Client, schema: string, table: string): 
 
 const INT64_MAX = '9223372036854775807';
 
-export interface ColumnInfoMessage {
-  Name: string;
-  DatabaseType: string;
-  HasLength: boolean;
-  Length: string;
-  HasPrecisionScale: boolean;
-  Precision: string;
-  Scale: string;
-  HasNullable: boolean;
-  Nullable: boolean;
-}
+export type { ColumnInfoMessage };
 
 /** ColumnInfo as lib/pq's ColumnType would report it (spec §3.2), with real nullability. */
 export function columnInfo(c: TableColumn): ColumnInfoMessage {

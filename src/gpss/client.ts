@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { gpssServiceDefinition, GpssMethod } from './proto';
 import { encodeWriteRequestRange, nextWriteEnd, WRITE_GROUP_BYTES } from './write-request';
+import type { ColumnInfoMessage } from './wire-types';
 
 export interface GpssEndpoint {
   host: string;
@@ -120,17 +121,7 @@ interface TablesMsg {
   Tables: { Name: string; Type: string }[];
 }
 interface ColumnsMsg {
-  Columns: {
-    Name: string;
-    DatabaseType: string;
-    HasLength: boolean;
-    Length: string;
-    HasPrecisionScale: boolean;
-    Precision: string;
-    Scale: string;
-    HasNullable: boolean;
-    Nullable: boolean;
-  }[];
+  Columns: ColumnInfoMessage[];
 }
 interface TransferStatsMsg {
   SuccessCount: string;
