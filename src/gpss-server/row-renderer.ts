@@ -39,6 +39,9 @@ const PG_EPOCH_DAYS = 10957;
 // Results of readVarint: low and high 32 bits (module-level to avoid allocating per value).
 let LO = 0;
 let HI = 0;
+/** readTimestamp's results (see LO/HI). */
+let TS_SECONDS = 0;
+let TS_NANOS = 0;
 
 function readVarint(src: Uint8Array, pos: number, end: number): number {
   // Tags, lengths and small numbers are one byte: the common case, kept short to inline.
@@ -327,7 +330,12 @@ export class RowRenderer {
     }
   }
 
-  private binaryTime(src: Buffer, s: number, e: number, p: number, kind: BinaryKind, out: CopyTextBuffer): void {
+  /**
+   * Parses the google.protobuf.Timestamp in src[s, e) into TS_SECONDS / TS_NANOS (module
+   * variables, like LO/HI: no object per value on the hot path) and rejects values out of
+   * range with renderTimestamp's descriptive message for `kind`.
+   */
+  private readTimestamp(src: Buffer, s: number, e: number, p: number, kind: ColumnKind): void {
     let seconds = 0;
     let nanos = 0;
     let q = s;
@@ -346,11 +354,19 @@ export class RowRenderer {
     }
     if (seconds < TIMESTAMP_MIN_SECONDS || seconds > TIMESTAMP_MAX_SECONDS || nanos < 0 || nanos > 999999999) {
       try {
-        renderTimestamp(seconds, nanos, ColumnKind.Timestamp);
+        renderTimestamp(seconds, nanos, kind); // throws the descriptive message
       } catch (err) {
         throw new ValueFormatError(this.layout.names[p], (err as Error).message);
       }
     }
+    TS_SECONDS = seconds;
+    TS_NANOS = nanos;
+  }
+
+  private binaryTime(src: Buffer, s: number, e: number, p: number, kind: BinaryKind, out: CopyTextBuffer): void {
+    this.readTimestamp(src, s, e, p, ColumnKind.Timestamp);
+    const seconds = TS_SECONDS;
+    const nanos = TS_NANOS;
     const buf = out.buf;
     const us = Math.floor(nanos / 1000);
     if (kind === BinaryKind.Date) {
@@ -522,30 +538,10 @@ export class RowRenderer {
   }
 
   private timestamp(src: Buffer, s: number, e: number, p: number, out: CopyTextBuffer): void {
-    let seconds = 0;
-    let nanos = 0;
-    let q = s;
-    while (q < e) {
-      q = readVarint(src, q, e);
-      const tag = LO;
-      if (HI === 0 && tag === 0x08) {
-        q = readVarint(src, q, e);
-        seconds = int64Number(LO, HI);
-      } else if (HI === 0 && tag === 0x10) {
-        q = readVarint(src, q, e);
-        nanos = LO | 0;
-      } else {
-        throw new RowProtocolError(`unexpected Timestamp field ${tag >>> 3} (wire type ${tag & 7})`);
-      }
-    }
     const kind = this.layout.kinds[p];
-    if (seconds < TIMESTAMP_MIN_SECONDS || seconds > TIMESTAMP_MAX_SECONDS || nanos < 0 || nanos > 999999999) {
-      try {
-        renderTimestamp(seconds, nanos, kind); // throws the descriptive message
-      } catch (err) {
-        throw new ValueFormatError(this.layout.names[p], (err as Error).message);
-      }
-    }
+    this.readTimestamp(src, s, e, p, kind);
+    const seconds = TS_SECONDS;
+    const nanos = TS_NANOS;
     // Same arithmetic as renderTimestamp, written straight into the buffer; the date part of
     // the previous value is reused (loads tend to carry many timestamps of the same day).
     const days = Math.floor(seconds / 86400);

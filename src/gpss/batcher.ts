@@ -23,21 +23,7 @@ export function estimateRowsBytes(rows: readonly Uint8Array[]): number {
  * that alone exceeds the limit gets a chunk of its own (the server decides whether to accept it).
  */
 export function splitIntoWrites<T extends Uint8Array>(rows: readonly T[], maxBytes: number): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let size = WRITE_REQUEST_OVERHEAD;
-  for (const row of rows) {
-    const rowBytes = row.length + WRITE_ROW_OVERHEAD;
-    if (current.length > 0 && size + rowBytes > maxBytes) {
-      chunks.push(current);
-      current = [];
-      size = WRITE_REQUEST_OVERHEAD;
-    }
-    current.push(row);
-    size += rowBytes;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  return chunkEntries([{ rows }], maxBytes);
 }
 
 /**
