@@ -13,6 +13,9 @@ const USAGE = `Usage: gpss-pg --database postgres://USER@HOST:PORT/DB [options]
   --tls-key FILE           PEM private key
   --max-sessions N         concurrent sessions (default 100)
   --max-message-mb N       largest request accepted (default 64)
+  --error-rows MODE        what Close returns in ErrorRows: positions (default: "row N: reason"
+                           per rejected row, N its 1-based position in the load) or none (counts
+                           only, like a GPSS that does not fill ErrorRows)
   --help`;
 
 export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean } {
@@ -55,6 +58,12 @@ export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean 
       case '--max-message-mb':
         opts.maxMessageMb = positive(name, value());
         break;
+      case '--error-rows': {
+        const v = value();
+        if (v !== 'positions' && v !== 'none') throw new Error(`--error-rows must be positions or none (got ${JSON.stringify(v)})`);
+        opts.errorRows = v;
+        break;
+      }
       default:
         throw new Error(`unknown option ${arg}`);
     }

@@ -17,6 +17,12 @@ export interface GpssServerOptions {
   tls?: { cert: Buffer; key: Buffer };
   maxSessions?: number;
   maxMessageMb?: number;
+  /**
+   * What Close puts in TransferStats.ErrorRows: 'positions' (default) names each rejected row
+   * as `row N: reason` (N its 1-based position in the load); 'none' sends only the counts, as
+   * a real GPSS may (the proto marks ErrorRows "not supported"), to test clients against that.
+   */
+  errorRows?: 'positions' | 'none';
   log?: (line: string) => void;
 }
 
@@ -78,6 +84,10 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
     }),
   );
   const maxSessions = options.maxSessions ?? 100;
+  if (options.errorRows !== undefined && options.errorRows !== 'positions' && options.errorRows !== 'none') {
+    throw new Error(`errorRows must be 'positions' or 'none' (got ${JSON.stringify(options.errorRows)})`);
+  }
+  const sendErrorRows = options.errorRows !== 'none';
   const maxMessageBytes = Math.round((options.maxMessageMb ?? 64) * 1024 * 1024);
   const sessions = new Map<string, Session>();
   let connecting = 0;
@@ -262,7 +272,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
           return { SuccessCount: '0', ErrorCount: '0', ErrorRows: [] };
         }
         try {
-          const { stats, log: line } = await load.close(req.MaxErrorRows | 0);
+          const { stats, log: line } = await load.close(sendErrorRows ? req.MaxErrorRows | 0 : 0);
           log(`session ${s.id.slice(0, 8)}: ${line}`);
           return stats;
         } catch (err) {
@@ -301,7 +311,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
   const creds = options.tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false) : grpc.ServerCredentials.createInsecure();
   const bindHost = host.includes(':') ? `[${host}]` : host;
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${bindHost}:${wantPort}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
-  log(`gpss-pg listening on ${bindHost}:${port}${options.tls ? ' (TLS)' : ''}; database hosts allowed: ${[...allowed].join(', ')}`);
+  log(`gpss-pg listening on ${bindHost}:${port}${options.tls ? ' (TLS)' : ''}; database hosts allowed: ${[...allowed].join(', ')}${sendErrorRows ? '' : '; ErrorRows not sent (counts only)'}`);
 
   let stopped = false;
   return {
