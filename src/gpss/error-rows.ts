@@ -71,7 +71,7 @@ export function mapRejections(
   starts[0] = 1;
   for (let i = 0; i < n; i++) starts[i + 1] = starts[i] + written[i];
   const loadRows = starts[n] - 1;
-  const byMessage: (RejectedRow[] | undefined)[] = new Array(n);
+  const byMessage: (RejectedRow[] | undefined)[] = new Array<RejectedRow[] | undefined>(n).fill(undefined);
   const seen = new Set<number>();
   for (const text of entries) {
     const { row, reason } = parseErrorRow(text);

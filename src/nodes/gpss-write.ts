@@ -190,7 +190,7 @@ export = function (RED: NodeAPI): void {
         (writes, info) => server.service.commitRows(options, writes, errorRowsToAsk(info.rows)),
         {
           committed: ({ rows, messages, rejections }) => {
-            committedTotal += rows;
+            committedTotal += rows - (rejections?.total ?? 0);
             window.push({ t: Date.now(), rows });
             lastError = '';
             if (rejections) {
