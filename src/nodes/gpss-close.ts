@@ -4,7 +4,7 @@
 // error limit are also logged as a warning and shown in the status: never only in the payload.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { findJob } from '../gpss/load-job';
-import { parseErrorRow } from '../gpss/error-rows';
+import { MAX_ERROR_ROWS, parseErrorRow } from '../gpss/error-rows';
 import { intSetting } from './shared/target';
 import { useServer, shortError } from './shared/server-user';
 import { shortCount, ThrottledStatus } from './shared/status';
@@ -23,7 +23,10 @@ export = function (RED: NodeAPI): void {
     const node = this;
     // The server is optional here: the job id is enough; naming it keeps the channel open while we close.
     const use = def.server ? useServer(RED, node, def.server) : null;
-    const maxErrorRows = intSetting(def.maxErrorRows, 0, -1, 1e6);
+    // "All" (-1) and large values are capped: the Close response must stay under gRPC's 4 MiB
+    // receive limit, or a job that committed would be reported as failed.
+    const asked = intSetting(def.maxErrorRows, 0, -1, 1e6);
+    const maxErrorRows = asked < 0 || asked > MAX_ERROR_ROWS ? MAX_ERROR_ROWS : asked;
     const disconnect = def.disconnect === true || def.disconnect === 'true';
     const status = use ? use.status : new ThrottledStatus(node);
     let committedTotal = 0;
