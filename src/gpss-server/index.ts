@@ -3,12 +3,13 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Client } from 'pg';
-import { columnInfo, findTable, listSchemas, listTables } from './catalog';
+import { columnInfo, findTable, listSchemas, listTables, missingTableError } from './catalog';
 import { Load } from './load';
 import { openSpecFromRequest, type OpenRequestMessage } from './open-request';
 import { Session } from './session';
 import { connectError, describePgError, GpssStatusError, GrpcStatus, invalid, notFound, precondition } from './status';
 import { decodeWriteRequest, type WriteRows } from './write-request';
+import { asUnknownStatus, checkErrorCodes, type ErrorCodes } from './unknown-status';
 
 export interface GpssServerOptions {
   listen?: string; // 'HOST:PORT', default '127.0.0.1:5000', port 0 = free
@@ -23,6 +24,11 @@ export interface GpssServerOptions {
    * a real GPSS may (the proto marks ErrorRows "not supported"), to test clients against that.
    */
   errorRows?: 'positions' | 'none';
+  /**
+   * Test-only (not a CLI flag): 'unknown' answers every handler error as UNKNOWN with its text,
+   * as a real GPSS (grpc-go) does, so clients can be tested against both (unknown-status.ts).
+   */
+  errorCodes?: ErrorCodes;
   log?: (line: string) => void;
 }
 
@@ -88,6 +94,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
     throw new Error(`errorRows must be 'positions' or 'none' (got ${JSON.stringify(options.errorRows)})`);
   }
   const sendErrorRows = options.errorRows !== 'none';
+  const allUnknown = checkErrorCodes(options.errorCodes) === 'unknown';
   const maxMessageBytes = Math.round((options.maxMessageMb ?? 64) * 1024 * 1024);
   const sessions = new Map<string, Session>();
   let connecting = 0;
@@ -219,7 +226,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
         await settleLoad(s);
         const schema = req.SchemaName || 'public';
         const info = await findTable(s.client, schema, req.TableName);
-        if (!info) throw notFound(`table "${schema}"."${req.TableName}" does not exist`);
+        if (!info) throw await missingTableError(s.client, schema, req.TableName);
         return { Columns: info.columns.map(columnInfo) };
       });
     },
@@ -298,7 +305,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
           (err: unknown) => {
             const e = toServiceError(err);
             if (e.code === GrpcStatus.INTERNAL) log(`${name}: internal error: ${e.details}`);
-            callback(e);
+            callback(allUnknown ? asUnknownStatus(e) : e);
           },
         );
     };

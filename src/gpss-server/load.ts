@@ -9,7 +9,7 @@
 // bypasses) COPY into a typed temp staging table and run the mode's SQL at Close.
 import * as crypto from 'node:crypto';
 import type { Client } from 'pg';
-import { findTable, type TableColumn } from './catalog';
+import { checkStagingSchema, findTable, missingTableError, type TableColumn } from './catalog';
 import { appendRawLine, binaryKindForOid, RowProtocolError, ValueFormatError } from './copy-values';
 import { RowRenderer, type RowLayout } from './row-renderer';
 import { CopyLoader, LoadFailure, type RejectedRow } from './copy-loader';
@@ -17,6 +17,7 @@ import { checkErrorLimitOptions, countLimitCertain, limitBreach, type ErrorLimit
 import {
   buildCopy,
   buildCreateStaging,
+  buildDropStaging,
   buildInsertFromStaging,
   buildMergeInsert,
   buildUpdate,
@@ -26,9 +27,11 @@ import {
   rewriteCondition,
   SEQ_COLUMN,
   SqlInputError,
+  stagingSql,
   type CopyFormat,
+  type StagingRef,
 } from './sql';
-import { aborted, describePgError, GpssStatusError, GrpcStatus, invalid, isPgError, notFound } from './status';
+import { aborted, describePgError, GpssStatusError, GrpcStatus, invalid, isPgError } from './status';
 import type { WriteRows } from './write-request';
 import { formatErrorRow, MAX_REASON_CHARS } from '../gpss/error-rows';
 
@@ -39,6 +42,8 @@ export interface OpenSpec {
   table: string;
   preSql: string;
   postSql: string;
+  /** OpenRequest.StagingSchema: where the staging table goes ('' = a temp table). */
+  stagingSchema: string;
   mode: LoadMode;
   insertColumns: string[];
   matchColumns: string[];
@@ -86,15 +91,15 @@ export class Load {
     readonly spec: OpenSpec,
     private readonly loadColumns: string[],
     layout: RowLayout,
-    private readonly staging: string | null,
+    private readonly staging: StagingRef | null,
     private readonly tableColumns: TableColumn[],
     readonly description: string,
   ) {
     this.target = qualifiedName(spec.schema, spec.table);
     this.renderer = spec.format.kind === 'text' ? new RowRenderer(layout) : null;
     this.headerPending = spec.header;
-    const rel = staging ?? spec.table;
-    const into = staging ? `pg_temp.${quoteIdent(staging)}` : this.target;
+    const rel = staging === null ? spec.table : typeof staging === 'string' ? staging : staging.name;
+    const into = staging === null ? this.target : typeof staging === 'string' ? `pg_temp.${quoteIdent(staging)}` : stagingSql(staging);
     const copySql = { text: buildCopy(into, loadColumns, spec.format), binary: buildCopy(into, loadColumns, { kind: 'binary' }) };
     this.loader = new CopyLoader(client, copySql, rel, loadColumns, (row) => this.rejectInOrder(row));
     // Start in COPY BINARY when every column has a binary form; the first row that needs
@@ -116,8 +121,11 @@ export class Load {
           throw aborted(`PreSQL failed: ${describePgError(err)}`);
         }
       }
+      // A real GPSS creates its external table in StagingSchema whatever the mode: check it
+      // for every mode, so that a flow refused there is refused here too.
+      if (spec.stagingSchema) await checkStagingSchema(client, spec.stagingSchema);
       const info = await findTable(client, spec.schema, spec.table);
-      if (!info) throw notFound(`table ${qualifiedName(spec.schema, spec.table)} does not exist`);
+      if (!info) throw await missingTableError(client, spec.schema, spec.table);
       if (info.relkind !== 'r' && info.relkind !== 'p') throw invalid(`${qualifiedName(info.schema, info.table)} is not a table (relkind ${info.relkind})`);
       const resolved: OpenSpec = { ...spec, schema: info.schema, table: info.table };
       const names = info.columns.map((c) => c.name);
@@ -139,11 +147,12 @@ export class Load {
       }
       if (names.includes(SEQ_COLUMN) && (spec.mode !== 'insert' || spec.truncate || info.needsInsert)) throw invalid(`a table column named ${SEQ_COLUMN} clashes with the staging table's arrival number`);
       const layout = buildLayout(info.columns, loadColumns, ic);
-      let staging: string | null = null;
+      let staging: StagingRef | null = null;
       // COPY straight into the target only for a plain Insert: TRUNCATE must wait for Close,
       // COPY is refused on tables with row-level security and does not apply rules.
       if (spec.mode !== 'insert' || spec.truncate || info.needsInsert) {
-        staging = 'gpss_stage_' + crypto.randomBytes(6).toString('hex');
+        const name = 'gpss_stage_' + crypto.randomBytes(6).toString('hex');
+        staging = spec.stagingSchema ? { schema: spec.stagingSchema, name } : name;
         const byName = new Map(info.columns.map((c) => [c.name, c]));
         await client.query(buildCreateStaging(staging, loadColumns.map((n) => ({ name: n, sqlType: byName.get(n)!.sqlType }))));
       }
@@ -254,6 +263,8 @@ export class Load {
           throw aborted(`PostSQL failed: ${describePgError(err)}`);
         }
       }
+      const drop = this.staging === null ? null : buildDropStaging(this.staging);
+      if (drop) await this.client.query(drop);
       await this.client.query('COMMIT');
     } catch (err) {
       // If even the rollback fails the connection is gone, which aborts the transaction too.
