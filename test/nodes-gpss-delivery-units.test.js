@@ -85,11 +85,11 @@ const columns = [
 const enc = createRowEncoder(columns);
 
 test('matchColumnIndexes resolves like the server: exact names only, as Greenplum resolves quoted identifiers', () => {
-  assert.deepEqual(matchColumnIndexes(enc.columnNames, ['id', 'region']), [0, 1]);
+  assert.deepEqual(matchColumnIndexes(enc.columnNames, ['id', 'Region']), [0, 1]);
+  assert.equal(matchColumnIndexes(enc.columnNames, ['id', 'region']), null, 'no case-insensitive fallback: the server refuses "region" too');
   assert.equal(matchColumnIndexes(enc.columnNames, ['nope']), null);
   assert.deepEqual(matchColumnIndexes(['a', 'A'], ['A']), [1]);
   assert.equal(matchColumnIndexes(['a', 'A'], ['X']), null);
-  assert.equal(matchColumnIndexes(enc.columnNames, ['ID']), null, 'no case-insensitive fallback');
 });
 
 test('rowKeyReader: equal keys for values the encoder sends alike; NULL keys and other values differ', () => {

@@ -344,3 +344,27 @@ each('an expired session in a load job is reported by gpss-write and gpss-close 
   assert.equal(closed.payload.successCount, 1);
   assert.deepEqual([...(await idsInTable())], [2]);
 });
+
+each('a Write over the server\'s message size limit fails fast to Catch, naming the limit, without retries', async () => {
+  // A server with a 10 KiB receive limit (a real GPSS has grpc-go's 4 MiB); Writes of up to 16 KiB.
+  const small = await S.startServer(pg, 0, { ...variant.options, maxMessageMb: 10 / 1024 });
+  try {
+    await S.helper.load(S.NODES, flow(small.port, { commitRows: 1000, commitInterval: 50, writeKb: 16, maxRetries: 5, retryDelay: 5000 }), S.credentials(pg.password));
+    const out = S.collect(S.helper.getNode('out1'));
+    const errs = S.collect(S.helper.getNode('err1'));
+    const w1 = S.helper.getNode('w1');
+    w1.receive({ topic: 'small', payload: { id: 1, note: 'fits' } });
+    await out.wait(1, 10000);
+    const t0 = Date.now();
+    w1.receive({ topic: 'big', payload: Array.from({ length: 40 }, (_, i) => ({ id: 100 + i, note: 'x'.repeat(1000) })) });
+    const [e] = await errs.wait(1, 4000);
+    assert.ok(Date.now() - t0 < 4500, 'not retried (a retry would wait 5 s)');
+    assert.equal(e.topic, 'big');
+    assert.match(e.error.message, /larger than max/);
+    assert.doesNotMatch(e.error.message, /after retries/);
+    assert.equal(e.payload.length, 40, 'rows intact');
+    assert.deepEqual([...(await idsInTable())], [1]);
+  } finally {
+    await small.stop();
+  }
+});
