@@ -34,6 +34,8 @@ const TEXTS = [
   ['Write failed: ERROR 23502: null value in column "id" of relation "stream" violates not-null constraint', 'data', 'data', 'gpss-pg'],
   ['error limit reached (last: row 3: column "day": date/time field value out of range: "2024-13-45")', 'data', 'data', 'gpss-pg'],
   ['row 2: row has 2 values; expected 3', 'data', 'data', 'gpss-pg protocol error'],
+  ['a row was rejected and no error limit is set (last: row 4: line break inside a delimited line)', 'data', 'data', 'gpss-pg, no error limit'],
+  ['all of the first 1000 rows were rejected (last: row 1000: column "d": x)', 'data', 'data', 'gpss-pg, initial bad row limit'],
   ['Close failed: ERROR 40P01: deadlock detected', 'transient', 'busy', 'gpss-pg'],
   ['PreSQL failed: ERROR 42601: syntax error at or near "SELEC"', 'fatal', 'config', 'gpss-pg'],
   // sessions

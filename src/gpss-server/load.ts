@@ -6,7 +6,9 @@
 // database work; constraint errors then surface at the Write that carries the row, statement
 // triggers fire once per COPY). Update, Merge, Insert with TruncateTable (whose TRUNCATE must
 // wait for Close, spec §4) and tables with row-level security or rules (which COPY refuses or
-// bypasses) COPY into a typed temp staging table and run the mode's SQL at Close.
+// bypasses) COPY into a typed staging table and run the mode's SQL at Close. The staging table
+// is a temp table, or, when the client names a StagingSchema (where a real GPSS creates its
+// external tables), an unlogged table there that Close drops and a rollback removes.
 import * as crypto from 'node:crypto';
 import type { Client } from 'pg';
 import { checkStagingSchema, findTable, missingTableError, type TableColumn } from './catalog';

@@ -63,6 +63,8 @@ const SQLSTATE = /\b(?:ERROR|FATAL|PANIC) ([0-9A-Z]{2})[0-9A-Z]{3}:/;
 const DATA_TEXTS: readonly RegExp[] = [
   /reject limit reached/i,
   /\berror limit reached\b/i,
+  /a row was rejected and no error limit is set/i, // gpss-pg, limits 0: the first format error fails the load
+  /all of the first \d+ rows were rejected/i, // gpss-pg, Greenplum's gp_initial_bad_row_limit
   /first rows? .*were rejected|rows in this segment were rejected/i,
   /invalid input syntax/i,
   /invalid input value/i,
