@@ -2,6 +2,7 @@
 // gpss-pg: run the GPSS-compatible server over a PostgreSQL database.
 import * as fs from 'node:fs';
 import { startGpssServer, type GpssServerOptions } from './index';
+import { applyLimitFlag, limitFlagsUsage } from './limit-flags';
 
 const USAGE = `Usage: gpss-pg --database postgres://USER@HOST:PORT/DB [options]
 
@@ -12,8 +13,10 @@ const USAGE = `Usage: gpss-pg --database postgres://USER@HOST:PORT/DB [options]
   --tls-cert FILE          PEM certificate for TLS on the listener (with --tls-key)
   --tls-key FILE           PEM private key
   --max-sessions N         concurrent sessions (default 100)
-  --max-message-mb N       largest request accepted (default 64)
-  --help`;
+  --help
+
+Resource limits (see the README's gpss-pg section):
+${limitFlagsUsage()}`;
 
 export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean } {
   const opts: GpssServerOptions & { help?: boolean } = { databaseUrl: '', allowHosts: [] };
@@ -52,11 +55,8 @@ export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean 
       case '--max-sessions':
         opts.maxSessions = positive(name, value());
         break;
-      case '--max-message-mb':
-        opts.maxMessageMb = positive(name, value());
-        break;
       default:
-        throw new Error(`unknown option ${arg}`);
+        if (!applyLimitFlag(opts, name, value)) throw new Error(`unknown option ${arg}`);
     }
   }
   if (opts.help) return opts;

@@ -5,8 +5,10 @@ import * as protoLoader from '@grpc/proto-loader';
 import { Client } from 'pg';
 import { columnInfo, findTable, listSchemas, listTables } from './catalog';
 import { Load } from './load';
+import { ConnectionGate, DEFAULT_MAX_MESSAGE_MB, grpcServerOptions, listenWithLimits, resolveListenerLimits, type ListenerLimits } from './limits';
 import { openSpecFromRequest, type OpenRequestMessage } from './open-request';
 import { Session } from './session';
+import { checkMaxSessionTimeout, connectionHeadroomProblem, DEFAULT_MAX_SESSION_TIMEOUT_S, DEFAULT_MAX_SESSIONS_PER_USER, effectiveSessionTimeout, UserSessionQuota } from './session-limits';
 import { connectError, describePgError, GpssStatusError, GrpcStatus, invalid, notFound, precondition } from './status';
 import { decodeWriteRequest, type WriteRows } from './write-request';
 
@@ -17,6 +19,10 @@ export interface GpssServerOptions {
   tls?: { cert: Buffer; key: Buffer };
   maxSessions?: number;
   maxMessageMb?: number;
+  /** Resource limits (limits.ts, session-limits.ts); every one has a safe default. */
+  maxSessionTimeoutS?: number;
+  maxSessionsPerUser?: number;
+  limits?: Partial<ListenerLimits>;
   log?: (line: string) => void;
 }
 
@@ -78,9 +84,14 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
     }),
   );
   const maxSessions = options.maxSessions ?? 100;
-  const maxMessageBytes = Math.round((options.maxMessageMb ?? 64) * 1024 * 1024);
+  const maxMessageBytes = Math.round((options.maxMessageMb ?? DEFAULT_MAX_MESSAGE_MB) * 1024 * 1024);
+  const gate = new ConnectionGate(resolveListenerLimits(options.limits), log);
   const sessions = new Map<string, Session>();
   let connecting = 0;
+  const maxSessionTimeoutS = options.maxSessionTimeoutS ?? DEFAULT_MAX_SESSION_TIMEOUT_S;
+  const timeoutProblem = checkMaxSessionTimeout(maxSessionTimeoutS);
+  if (timeoutProblem) throw new Error(timeoutProblem);
+  const userQuota = new UserSessionQuota(options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER);
 
   const getSession = (id: string): Session => {
     const s = id ? sessions.get(id) : undefined;
@@ -136,6 +147,9 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
         throw new GpssStatusError(GrpcStatus.PERMISSION_DENIED, `database host ${target} is not allowed by this gpss-pg (allowed: ${[...allowed].join(', ')})`);
       }
       if (sessions.size + connecting >= maxSessions) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, `too many sessions (max ${maxSessions}); Disconnect unused sessions`);
+      const dbUser = `${req.Username}@${hostKey(req.Host, port)}`;
+      const release = userQuota.acquire(dbUser);
+      if (!release) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, `database user ${JSON.stringify(req.Username)} already holds ${userQuota.limit} sessions on ${target} (the per-user limit of this gpss-pg); Disconnect unused sessions`);
       connecting++;
       const label = `${req.Username}@${target}/${req.DB}`;
       const client = new Client({ host: req.Host, port, user: req.Username, password: req.Password, database: req.DB, ssl, connectionTimeoutMillis: 15000, application_name: 'gpss-pg' });
@@ -150,16 +164,26 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
         } catch (err) {
           throw connectError(err, `${label}`);
         }
-        await client.query('SET idle_in_transaction_session_timeout = 0');
-        const s = new Session(client, label, Math.max(0, req.SessionTimeout | 0), (x) => {
-          void x.run(() => dropSession(x, `expired after ${req.SessionTimeout} s idle`));
-        });
+        const full = await connectionHeadroomProblem(client);
+        if (full) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, full);
+        const timeoutS = effectiveSessionTimeout(req.SessionTimeout, maxSessionTimeoutS);
+        const s = new Session(
+          client,
+          label,
+          timeoutS,
+          (x) => {
+            void x.run(() => dropSession(x, `expired after ${timeoutS} s idle`));
+          },
+          release,
+        );
         session = s;
         sessions.set(s.id, s);
-        log(`session ${s.id.slice(0, 8)} connected as ${label}`);
+        const asked = req.SessionTimeout > 0 && req.SessionTimeout !== timeoutS ? ` (SessionTimeout ${req.SessionTimeout} s clamped to the server maximum)` : '';
+        log(`session ${s.id.slice(0, 8)} connected as ${label}; idle timeout ${timeoutS} s${asked}`);
         return { ID: s.id };
       } catch (err) {
         await client.end().catch(() => undefined);
+        release();
         throw err;
       } finally {
         connecting--;
@@ -295,12 +319,13 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
     impl[name] = unary as grpc.UntypedHandleCall;
   }
 
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 });
+  const server = new grpc.Server(grpcServerOptions(gate.limits, maxMessageBytes, gate));
   server.addService(service, impl);
   const { host, port: wantPort } = parseHostPort(options.listen ?? '127.0.0.1:5000', 5000);
   const creds = options.tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false) : grpc.ServerCredentials.createInsecure();
   const bindHost = host.includes(':') ? `[${host}]` : host;
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${bindHost}:${wantPort}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
+  const listener = await listenWithLimits(server, creds, host, wantPort, gate);
+  const port = listener.port;
   log(`gpss-pg listening on ${bindHost}:${port}${options.tls ? ' (TLS)' : ''}; database hosts allowed: ${[...allowed].join(', ')}`);
 
   let stopped = false;
@@ -312,6 +337,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
     async stop() {
       if (stopped) return;
       stopped = true;
+      listener.close();
       server.forceShutdown();
       // Ending a connection aborts its transaction in PostgreSQL: nothing half-committed.
       const all = [...sessions.values()];
