@@ -239,6 +239,30 @@ test('requests being received are capped (others wait, paused), stalled ones tim
   }
 });
 
+test('keepalive enforcement: a client pinging more often than the minimum interval gets GOAWAY too_many_pings', async () => {
+  const srv = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: pg.url, limits: { minPingIntervalS: 10 } });
+  const open = [];
+  try {
+    const calm = await h2connect(srv.address);
+    const flood = await h2connect(srv.address);
+    open.push(calm, flood);
+    const ping = (s) => new Promise((resolve) => s.ping((err) => resolve(err)));
+    let goaway = null;
+    flood.on('goaway', (code, _last, opaque) => (goaway = { code, opaque: opaque ? opaque.toString() : '' }));
+    const closed = new Promise((r) => flood.once('close', r));
+    for (let i = 0; i < 5 && !goaway; i++) await ping(flood);
+    await Promise.race([closed, sleep(3000)]);
+    assert.deepEqual(goaway, { code: http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, opaque: 'too_many_pings' });
+    assert.equal(flood.destroyed || flood.closed, true, 'the flooding connection was closed');
+    // One ping is fine, and the other connection still works.
+    assert.equal(await ping(calm), null);
+    assert.equal(calm.closed, false);
+  } finally {
+    for (const s of open) s.destroy();
+    await srv.stop();
+  }
+});
+
 // ---- sessions --------------------------------------------------------------------------------
 
 test('SessionTimeout past Node timer range is clamped to the server maximum (no timer spin, no warning); 0 means the server default', async () => {

@@ -31,6 +31,7 @@ export const LIMIT_FLAGS: readonly LimitFlag[] = [
   { flag: '--connection-age-grace', help: 'seconds calls in progress get after that', defaultValue: DEFAULT_LISTENER_LIMITS.connectionAgeGraceS, zeroAllowed: true, set: listener('connectionAgeGraceS') },
   { flag: '--keepalive-time', help: 'ping a connection after N seconds without activity', defaultValue: DEFAULT_LISTENER_LIMITS.keepaliveTimeS, set: listener('keepaliveTimeS') },
   { flag: '--keepalive-timeout', help: 'close it when the ping is unanswered after N seconds', defaultValue: DEFAULT_LISTENER_LIMITS.keepaliveTimeoutS, set: listener('keepaliveTimeoutS') },
+  { flag: '--min-ping-interval', help: 'client pings closer than N s apart are strikes; the third closes the connection (0 = off)', defaultValue: DEFAULT_LISTENER_LIMITS.minPingIntervalS, zeroAllowed: true, set: listener('minPingIntervalS') },
 ];
 
 /** Applies `--flag value` when it is a limit flag; returns false for other flags. Throws on a bad value. */

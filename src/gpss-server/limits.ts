@@ -28,6 +28,7 @@
 //   + MAX_WAITING_REQUESTS × 64 KiB = 512 × 64 KiB = 32 MiB of waiting calls;
 // plus per connection (HTTP/2 session, socket buffers): ≤ 128 connections × a few hundred KiB.
 // Without these limits: connections × streams × 64 MiB (the old message limit), unbounded.
+import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 
@@ -52,6 +53,8 @@ export interface ListenerLimits {
   keepaliveTimeS: number;
   /** …and closes it when the ping is not answered within this long. */
   keepaliveTimeoutS: number;
+  /** Client pings closer together than this are strikes; the third ends the connection. */
+  minPingIntervalS: number;
 }
 
 /** Largest accepted request, in MiB: grpc-go's default (so a real GPSS's), above our client's 3.5 MiB Writes. */
@@ -70,6 +73,7 @@ export const DEFAULT_LISTENER_LIMITS: Readonly<ListenerLimits> = {
   connectionAgeGraceS: 1800, // a Close merging a large load may take minutes
   keepaliveTimeS: 120,
   keepaliveTimeoutS: 20,
+  minPingIntervalS: 300, // grpc-go's EnforcementPolicy.MinTime default, so what a real GPSS enforces
 };
 
 /** How long a connection admitted over the limit lives to deliver its RESOURCE_EXHAUSTED answers. */
@@ -224,6 +228,11 @@ export class ConnectionGate {
     return true;
   }
 
+  /** Logs a limit event (rate-limited). */
+  warn(line: string): void {
+    this.note(line);
+  }
+
   /** Logs limit events, at most one line per LOG_INTERVAL_MS (an attack must not flood the log). */
   private note(line: string): void {
     const now = Date.now();
@@ -341,6 +350,42 @@ export class ConnectionGate {
   };
 }
 
+/** Pings without a strike after a call started or the interval passed; grpc-go allows 2. */
+const MAX_PING_STRIKES = 2;
+
+/**
+ * Keepalive enforcement as grpc-go does it (transport/http2_server.go handlePing): a client
+ * ping sooner than minPingIntervalS after the previous one is a strike (a new call clears
+ * them); past MAX_PING_STRIKES the connection gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings"
+ * (which grpc clients understand: they double their keepalive interval) and is closed.
+ * grpc-js has no such policy and no public hook for its HTTP/2 sessions, so this reads its
+ * private `http2Servers` map (present in 1.10–1.14); without it the policy is skipped with a
+ * log line (every other limit still holds).
+ */
+function enforcePingPolicy(server: grpc.Server, gate: ConnectionGate): void {
+  const servers = (server as unknown as { http2Servers?: Map<http2.Http2Server | http2.Http2SecureServer, unknown> }).http2Servers;
+  const latest = servers instanceof Map ? [...servers.keys()].pop() : undefined;
+  if (!latest || typeof latest.on !== 'function') {
+    gate.warn('gpss-pg: this @grpc/grpc-js exposes no HTTP/2 sessions; client ping rate is not enforced');
+    return;
+  }
+  const minMs = gate.limits.minPingIntervalS * 1000;
+  latest.on('session', (session: http2.ServerHttp2Session) => {
+    let last = 0;
+    let strikes = 0;
+    session.on('stream', () => (strikes = 0));
+    session.on('ping', () => {
+      const now = Date.now();
+      if (last && now - last < minMs) strikes++;
+      last = now;
+      if (strikes <= MAX_PING_STRIKES || session.closed || session.destroyed) return;
+      gate.warn(`gpss-pg: closing a connection from ${session.socket?.remoteAddress ?? 'unknown'}: pings more often than every ${gate.limits.minPingIntervalS} s`);
+      session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from('too_many_pings'));
+      setTimeout(() => session.destroy(), 1000).unref();
+    });
+  });
+}
+
 /**
  * Listens on HOST:PORT with our own net.Server and hands admitted sockets to `server`
  * (see the file comment). Returns the bound port and a close function.
@@ -353,6 +398,7 @@ export async function listenWithLimits(
   gate: ConnectionGate,
 ): Promise<{ port: number; close(): void }> {
   const injector = server.createConnectionInjector(creds);
+  enforcePingPolicy(server, gate);
   const listener = net.createServer({ noDelay: true }, (socket) => {
     if (gate.accept(socket)) injector.injectConnection(socket);
   });
