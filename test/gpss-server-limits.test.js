@@ -333,3 +333,13 @@ test('session limit arithmetic (unit)', () => {
   assert.equal(reservedSlots(97), 10);
   assert.equal(reservedSlots(10), 3);
 });
+
+test('gpss-pg CLI: limit flags reach the options; bad values are refused naming the flag (unit)', async () => {
+  const { parseArgs } = require('../dist/gpss-server/cli');
+  const o = parseArgs(['--database', 'postgres://u@h/d', '--max-connections', '10', '--max-connections-per-peer=5', '--connection-idle-timeout', '0', '--max-session-timeout', '60', '--max-sessions-per-user', '4', '--min-ping-interval', '30']);
+  assert.deepEqual([o.limits, o.maxSessionTimeoutS, o.maxSessionsPerUser], [{ maxConnections: 10, maxConnectionsPerPeer: 5, connectionIdleS: 0, minPingIntervalS: 30 }, 60, 4]);
+  assert.throws(() => parseArgs(['--database', 'postgres://u@h/d', '--max-connections', '0']), /--max-connections must be a whole number > 0/);
+  assert.throws(() => parseArgs(['--database', 'postgres://u@h/d', '--max-sessions-per-user', '2.5']), /--max-sessions-per-user must be a whole number/);
+  await assert.rejects(startGpssServer({ databaseUrl: 'postgres://u@h/d', maxSessionTimeoutS: 3e9 }), /max session timeout must be/);
+  await assert.rejects(startGpssServer({ databaseUrl: 'postgres://u@h/d', limits: { maxConnections: -1 } }), /limit maxConnections must be/);
+});
