@@ -325,6 +325,47 @@ test("the DBA's idle_in_transaction_session_timeout applies to gpss-pg sessions 
   }
 });
 
+test('gpss-pg never takes the last connection slots of the database: Connect is refused while other applications can still log in', async () => {
+  const os = require('node:os');
+  const { Client } = require('pg');
+  const { startPostgres } = require('../dist/devstack/postgres');
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'gpss-slots-'));
+  // max_connections 20, 3 reserved for superusers: 17 usable, of which gpss-pg leaves 3.
+  const cluster = await startPostgres({ dataDir: path.join(parent, 'data'), fast: true, settings: { max_connections: 20 } });
+  const admin = new Client({ connectionString: cluster.url });
+  await admin.connect();
+  await admin.query("CREATE ROLE other_app LOGIN PASSWORD 'other'");
+  const srv = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: cluster.url, maxSessionsPerUser: 50 });
+  const c = rawClient(srv.address);
+  const u = new URL(cluster.url);
+  const login = { Host: u.hostname, Port: Number(u.port), Username: decodeURIComponent(u.username), Password: decodeURIComponent(u.password), DB: 'postgres' };
+  try {
+    let refused = null;
+    let sessions = 0;
+    for (let i = 0; i < 20 && !refused; i++) {
+      try {
+        await rpc(c, 'Connect', login, 20000);
+        sessions++;
+      } catch (err) {
+        refused = err;
+      }
+    }
+    assert.ok(refused, 'a Connect was refused');
+    assert.equal(refused.code, status.RESOURCE_EXHAUSTED, refused.details);
+    assert.match(refused.details, /connections in use; gpss-pg leaves the last 3 to other applications/);
+    assert.equal(sessions, 13, 'admin + 13 sessions = 14 of 17 usable');
+    const other = new Client({ connectionString: `postgres://other_app:other@${u.host}/postgres` });
+    await other.connect();
+    await other.end();
+  } finally {
+    grpc.Client.prototype.close.call(c);
+    await srv.stop();
+    await admin.end();
+    cluster.stop({ removeData: true });
+    fs.rmSync(parent, { recursive: true, force: true });
+  }
+});
+
 test('session limit arithmetic (unit)', () => {
   assert.equal(effectiveSessionTimeout(0, 3600), 3600);
   assert.equal(effectiveSessionTimeout(-5, 3600), 3600);

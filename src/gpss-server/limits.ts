@@ -178,7 +178,7 @@ export class ConnectionGate {
       conn.rejected = `too many connections (max ${this.limits.maxConnections}, none of them idle)`;
     }
     if (conn.rejected) {
-      this.note(`gpss-pg: connection from ${peer} refused: ${conn.rejected}`);
+      this.note(`connection from ${peer} refused: ${conn.rejected}`);
       if (this.lingering >= MAX_LINGERING) {
         socket.destroy();
         return false;
@@ -216,7 +216,7 @@ export class ConnectionGate {
       if (!victim || c.lastUsed < victim.lastUsed) victim = c;
     }
     if (!victim) return false;
-    this.note(`gpss-pg: connection limit reached; closed an idle connection from ${victim.peer} to admit a new one`);
+    this.note(`connection limit reached; closed an idle connection from ${victim.peer} to admit a new one`);
     // Counted free now: its 'close' event only follows once the socket is torn down.
     this.byKey.delete(victim.key);
     victim.rejected = EVICTED;
@@ -309,7 +309,7 @@ export class ConnectionGate {
               this.receiving++;
               timer = setTimeout(() => {
                 if (state !== 'receiving') return;
-                this.note(`gpss-pg: request from ${conn?.peer ?? 'unknown'} not received within ${this.limits.requestReceiveTimeoutS} s; closing its connection`);
+                this.note(`request from ${conn?.peer ?? 'unknown'} not received within ${this.limits.requestReceiveTimeoutS} s; closing its connection`);
                 call.sendStatus({ code: grpc.status.DEADLINE_EXCEEDED, details: `gpss-pg: request message not received within ${this.limits.requestReceiveTimeoutS} s` });
                 end();
                 // grpc-js keeps the partial message until the stream closes: close the connection.
@@ -326,7 +326,7 @@ export class ConnectionGate {
               wake = begin;
               this.waiting.push(begin);
             } else {
-              this.note(`gpss-pg: request refused: ${this.receiving} requests being received and ${this.waiting.length} waiting`);
+              this.note(`request refused: ${this.receiving} requests being received and ${this.waiting.length} waiting`);
               refuse(`too many requests at once (${this.limits.maxReceivingRequests} being received, ${MAX_WAITING_REQUESTS} waiting)`);
               return;
             }
@@ -366,7 +366,7 @@ function enforcePingPolicy(server: grpc.Server, gate: ConnectionGate): void {
   const servers = (server as unknown as { http2Servers?: Map<http2.Http2Server | http2.Http2SecureServer, unknown> }).http2Servers;
   const latest = servers instanceof Map ? [...servers.keys()].pop() : undefined;
   if (!latest || typeof latest.on !== 'function') {
-    gate.warn('gpss-pg: this @grpc/grpc-js exposes no HTTP/2 sessions; client ping rate is not enforced');
+    gate.warn('this @grpc/grpc-js exposes no HTTP/2 sessions; client ping rate is not enforced');
     return;
   }
   const minMs = gate.limits.minPingIntervalS * 1000;
@@ -379,7 +379,7 @@ function enforcePingPolicy(server: grpc.Server, gate: ConnectionGate): void {
       if (last && now - last < minMs) strikes++;
       last = now;
       if (strikes <= MAX_PING_STRIKES || session.closed || session.destroyed) return;
-      gate.warn(`gpss-pg: closing a connection from ${session.socket?.remoteAddress ?? 'unknown'}: pings more often than every ${gate.limits.minPingIntervalS} s`);
+      gate.warn(`closing a connection from ${session.socket?.remoteAddress ?? 'unknown'}: pings more often than every ${gate.limits.minPingIntervalS} s`);
       session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from('too_many_pings'));
       setTimeout(() => session.destroy(), 1000).unref();
     });
