@@ -228,6 +228,30 @@ test('encoding-type=url, multipart: InitiateMultipartUpload, ListMultipartUpload
   for (const k of keys) await c.abortMultipartUpload(k, ids[k]);
 });
 
+test('ListMultipartUploads with a delimiter rolls keys up into CommonPrefixes, encoded and paged', async () => {
+  const c = oss.client();
+  const keys = ['grp/sub dir/a', 'grp/sub dir/b', 'grp/sub+dir/c', 'grp/top'];
+  const ids = [];
+  for (const k of keys) ids.push((await c.initMultipartUpload(k)).uploadId);
+  const page1 = await send('GET', '/?uploads&prefix=grp%2F&delimiter=%2F&max-uploads=2&encoding-type=url', { resource: `/${oss.bucket}/?uploads` });
+  assert.equal(page1.status, 200, page1.body);
+  assertEncoded(field(page1.body, 'Delimiter'), '/', 'Delimiter');
+  const cps = commonPrefixes(page1.body);
+  assert.equal(cps.length, 2);
+  assertEncoded(cps[0], 'grp/sub dir/', 'CommonPrefixes 1');
+  assertEncoded(cps[1], 'grp/sub+dir/', 'CommonPrefixes 2');
+  assert.deepEqual(uploadKeys(page1.body), []);
+  assert.equal(field(page1.body, 'IsTruncated'), 'true');
+  assertEncoded(field(page1.body, 'NextKeyMarker'), 'grp/sub+dir/', 'NextKeyMarker');
+  assert.equal(field(page1.body, 'NextUploadIdMarker'), '');
+
+  const page2 = await send('GET', `/?uploads&prefix=grp%2F&delimiter=%2F&max-uploads=2&key-marker=${formEncode('grp/sub+dir/')}`, { resource: `/${oss.bucket}/?uploads` });
+  assert.deepEqual(commonPrefixes(page2.body), []);
+  assert.deepEqual(uploadKeys(page2.body), ['grp/top']);
+  assert.equal(field(page2.body, 'IsTruncated'), 'false');
+  for (let i = 0; i < keys.length; i++) await c.abortMultipartUpload(keys[i], ids[i]);
+});
+
 for (const [name, opts] of [['V1 virtual host', {}], ['V4 virtual host', { v4: true }], ['V1 path style', { style: 'path' }], ['V4 path style', { v4: true, style: 'path' }]]) {
   test(`ali-oss ${name}: keys with space, plus, percent and CJK round-trip through every key-naming operation`, async () => {
     const c = oss.client({ ...opts, bucket: 'url-bucket' });

@@ -3,8 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as crypto from 'node:crypto';
 import { nameFor, wantsUrlEncoding } from './encoding-type';
 import { Errors, OssError } from './errors';
-import { compareKeys } from './keyorder';
-import { decodeToken, encodeToken, listKeys } from './listing';
+import { decodeToken, encodeToken, listKeys, listUploadPage } from './listing';
 import { ResponseContext, sendSmall, sendStream, sendXml } from './respond';
 import { MAX_PART_NUMBER, ObjectMeta, Store, WriteAttributes } from './store';
 import { child, childrenNamed, parseXml, xmlDocument, XmlElement, XmlNode, XmlSyntaxError } from './xml';
@@ -414,19 +413,17 @@ export async function listParts(r: OpRequest): Promise<void> {
 export async function listMultipartUploads(r: OpRequest): Promise<void> {
   const encode = wantsUrlEncoding(r.query);
   const prefix = r.query.get('prefix') ?? '';
+  const delimiter = r.query.get('delimiter') ?? '';
   const keyMarker = r.query.get('key-marker') ?? '';
   const idMarker = r.query.get('upload-id-marker') ?? '';
   const maxUploads = intParam(r.query, 'max-uploads', 1000, 1, 1000);
-  const all = r.store.listUploads(r.bucket).filter((u) => u.key.startsWith(prefix)).filter((u) =>
-    keyMarker === '' || compareKeys(u.key, keyMarker) > 0 || (u.key === keyMarker && idMarker !== '' && u.uploadId > idMarker));
-  const page = all.slice(0, maxUploads);
-  const truncated = all.length > page.length;
-  const last = page[page.length - 1];
+  const page = listUploadPage(r.store.listUploads(r.bucket), { prefix, delimiter, keyMarker, uploadIdMarker: idMarker, maxUploads });
   await sendXml(r.ctx, r.res, 200, xmlDocument('ListMultipartUploadsResult', {
     Bucket: r.bucket, EncodingType: encode ? 'url' : undefined,
     KeyMarker: nameFor(encode, keyMarker), UploadIdMarker: idMarker,
-    NextKeyMarker: truncated && last ? nameFor(encode, last.key) : '', NextUploadIdMarker: truncated && last ? last.uploadId : '',
-    Delimiter: nameFor(encode, r.query.get('delimiter') ?? ''), Prefix: nameFor(encode, prefix), MaxUploads: maxUploads, IsTruncated: truncated,
-    Upload: page.map((u) => ({ Key: nameFor(encode, u.key), UploadId: u.uploadId, Initiated: iso(u.initiated) })),
+    NextKeyMarker: nameFor(encode, page.nextKeyMarker), NextUploadIdMarker: page.nextUploadIdMarker,
+    Delimiter: nameFor(encode, delimiter), Prefix: nameFor(encode, prefix), MaxUploads: maxUploads, IsTruncated: page.isTruncated,
+    Upload: page.uploads.map((u) => ({ Key: nameFor(encode, u.key), UploadId: u.uploadId, Initiated: iso(u.initiated) })),
+    CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: nameFor(encode, p) })),
   }));
 }
