@@ -292,7 +292,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
       .run(from, String(req.Username ?? ''), () => connect(req as never), (err) => err instanceof GpssStatusError && (err.code === GrpcStatus.UNAUTHENTICATED || err.code === GrpcStatus.PERMISSION_DENIED))
       .catch((err: unknown) => {
         if (err instanceof TooManyWaitingError) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, err.message);
-        if (err instanceof GpssStatusError && err.code === GrpcStatus.UNAUTHENTICATED) log(`Connect from ${from} as ${JSON.stringify(String(req.Username ?? ''))}: login failed (${backoff.failuresOf(from)} in a row from this address)`);
+        if (err instanceof GpssStatusError && err.code === GrpcStatus.UNAUTHENTICATED) log(`Connect from ${from} as ${JSON.stringify(String(req.Username ?? '').slice(0, 64))}: login failed (${backoff.failuresOf(from)} in a row from this address)`);
         throw err;
       });
   };
