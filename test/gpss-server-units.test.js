@@ -367,6 +367,9 @@ test('CLI arguments and listen addresses', () => {
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--tls-cert', 'c']), /go together/);
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--max-sessions', '0']), /positive/);
   assert.equal(parseArgs(['--help']).help, true);
+  assert.equal(parseArgs(['--database', 'postgres://x/y', '--error-rows', 'none']).errorRows, 'none');
+  assert.equal(parseArgs(['--database', 'postgres://x/y', '--error-rows=positions']).errorRows, 'positions');
+  assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--error-rows', 'some']), /--error-rows must be positions or none/);
   assert.deepEqual(parseHostPort('[::1]:7', 5000), { host: '::1', port: 7 });
   assert.deepEqual(parseHostPort('Localhost', 5000), { host: 'localhost', port: 5000 });
   assert.throws(() => parseHostPort('a:99999', 1), /invalid port/);

@@ -31,6 +31,7 @@ import {
 } from './sql';
 import { aborted, describePgError, GpssStatusError, GrpcStatus, invalid, isPgError, notFound } from './status';
 import type { WriteRows } from './write-request';
+import { formatErrorRow, MAX_REASON_CHARS } from '../gpss/error-rows';
 
 export type LoadMode = 'insert' | 'update' | 'merge';
 
@@ -302,7 +303,10 @@ export class Load {
   private evaluate(row: RejectedRow): void {
     this.rejected++;
     if (this.errorRows.length < MAX_KEPT_ERRORS) {
-      this.errorRows.push(row.column ? `row ${row.rowNo}: column "${row.column}": ${row.message}` : `row ${row.rowNo}: ${row.message}`);
+      // The documented ErrorRows format (src/gpss/error-rows.ts): `row N: reason`, N the row's
+      // 1-based position in the load in Write order.
+      const reason = row.column ? `column "${row.column}": ${row.message}` : row.message;
+      this.errorRows.push(formatErrorRow(row.rowNo, reason.length > MAX_REASON_CHARS ? reason.slice(0, MAX_REASON_CHARS - 1) + '…' : reason));
     }
     const breach = limitBreach(this.spec.limits, this.rejected, row.rowNo);
     if (breach) throw aborted(`${breach} (last: ${this.errorRows[this.errorRows.length - 1] ?? `row ${row.rowNo}`})`);
