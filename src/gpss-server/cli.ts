@@ -24,7 +24,7 @@ const USAGE = `Usage: gpss-pg --database postgres://USER@HOST:PORT/DB [options]
                            only, like a GPSS that does not fill ErrorRows)
   --help
 
-Resource limits (see the README's gpss-pg section):
+Resource limits (README: "gpss-pg (standalone)", "Resource limits"):
 ${limitFlagsUsage()}`;
 
 export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean } {
