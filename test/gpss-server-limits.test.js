@@ -335,10 +335,19 @@ test('gpss-pg never takes the last connection slots of the database: Connect is 
   const admin = new Client({ connectionString: cluster.url });
   await admin.connect();
   await admin.query("CREATE ROLE other_app LOGIN PASSWORD 'other'");
+  await admin.query("CREATE ROLE loader LOGIN PASSWORD 'loader'");
+  // Five more connections of another user: a non-superuser sees them only partly in
+  // pg_stat_activity, and they must still be counted.
+  const others = [];
+  for (let i = 0; i < 5; i++) {
+    const o = new Client({ connectionString: cluster.url });
+    await o.connect();
+    others.push(o);
+  }
   const srv = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: cluster.url, maxSessionsPerUser: 50 });
   const c = rawClient(srv.address);
   const u = new URL(cluster.url);
-  const login = { Host: u.hostname, Port: Number(u.port), Username: decodeURIComponent(u.username), Password: decodeURIComponent(u.password), DB: 'postgres' };
+  const login = { Host: u.hostname, Port: Number(u.port), Username: 'loader', Password: 'loader', DB: 'postgres' };
   try {
     let refused = null;
     let sessions = 0;
@@ -353,7 +362,7 @@ test('gpss-pg never takes the last connection slots of the database: Connect is 
     assert.ok(refused, 'a Connect was refused');
     assert.equal(refused.code, status.RESOURCE_EXHAUSTED, refused.details);
     assert.match(refused.details, /connections in use; gpss-pg leaves the last 3 to other applications/);
-    assert.equal(sessions, 13, 'admin + 13 sessions = 14 of 17 usable');
+    assert.equal(sessions, 8, 'admin + 5 others + 8 sessions = 14 of 17 usable');
     const other = new Client({ connectionString: `postgres://other_app:other@${u.host}/postgres` });
     await other.connect();
     await other.end();
@@ -361,6 +370,7 @@ test('gpss-pg never takes the last connection slots of the database: Connect is 
     grpc.Client.prototype.close.call(c);
     await srv.stop();
     await admin.end();
+    for (const o of others) await o.end();
     cluster.stop({ removeData: true });
     fs.rmSync(parent, { recursive: true, force: true });
   }

@@ -73,7 +73,9 @@ export function reservedSlots(maxConnections: number): number {
 
 /**
  * After a session's connection is open: is the database close to max_connections? Returns
- * the problem or null. Counts client backends (ours included); PostgreSQL without
+ * the problem or null. Counts client backends (ours included). A role without
+ * pg_read_all_stats sees other users' rows with backend_type NULL; those with a database
+ * (datid) are client backends, background processes have none. PostgreSQL without
  * pg_stat_activity.backend_type (before 10) is not checked.
  */
 export async function connectionHeadroomProblem(client: Client): Promise<string | null> {
@@ -81,7 +83,8 @@ export async function connectionHeadroomProblem(client: Client): Promise<string 
   try {
     const res = await client.query(
       `SELECT current_setting('max_connections')::int AS max, current_setting('superuser_reserved_connections')::int AS reserved,
-              (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used`,
+              (SELECT count(*)::int FROM pg_stat_activity
+                WHERE backend_type = 'client backend' OR (backend_type IS NULL AND datid IS NOT NULL)) AS used`,
     );
     row = res.rows[0];
   } catch {
