@@ -96,6 +96,7 @@ test('export: header and CR/CRLF newlines are refused for writable tables (auto 
   // The plan itself never writes HEADER or NEWLINE into a writable table: the builder refuses.
   const base = { source: { schema: 'public', table: 't' }, stem: 't', prefix: 'o/', level: 0, workers: 1, objectSizeMB: 8, location: LOC, name: 't_ddd444' };
   assert.throws(() => externalExportPlan({ ...base, format: { format: 'csv', header: true } }), (e) => e.code === 'OSS_DDL' && e.field === 'header');
+  assert.throws(() => externalExportPlan({ ...base, format: { format: 'text', newline: 'CRLF' } }), (e) => e.code === 'OSS_DDL' && e.field === 'newline');
   const ok = externalExportPlan({ ...base, format: { format: 'csv', newline: 'LF' } });
   assert.doesNotMatch(ok.create.sql, /HEADER|NEWLINE/);
 });

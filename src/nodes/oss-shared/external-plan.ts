@@ -35,18 +35,21 @@ export interface ExternalPlan {
   drop: string[];
 }
 
-/** FORMAT options for the DDL; `header`/`newline` only for readable tables (see below). */
-function formatDef(format: FormatOptions, direction: 'readable' | 'writable') {
+/**
+ * FORMAT options for the DDL. `header` and a CR/CRLF `newline` are passed on as set: the
+ * builder writes them for readable tables and refuses them for writable ones (never dropped).
+ */
+function formatDef(format: FormatOptions) {
   const f = resolveFormat(format);
   return {
     format: f.format,
     delimiter: f.delimiter,
     nullString: f.nullString,
     ...(f.format === 'csv' ? { quote: f.quote, escape: f.escape } : {}),
-    ...(direction === 'readable' && f.header ? { header: true } : {}),
+    ...(f.header ? { header: true } : {}),
     // LF is the dialog's default and means "any": client-mode COPY detects the row terminator,
     // and so does Greenplum when NEWLINE is absent. CR and CRLF are passed on as set.
-    ...(direction === 'readable' && f.newline !== 'LF' ? { newline: f.newline } : {}),
+    ...(f.newline !== 'LF' ? { newline: f.newline } : {}),
   };
 }
 
@@ -137,7 +140,7 @@ export function externalExportPlan(p: ExportPlanInput): ExternalPlan {
   const fileMax = Math.min(4000, Math.max(8, p.objectSizeMB));
   requirePrefix(p.prefix);
   const create = buildCreateExternalTable(
-    { direction: 'writable', name, like, ...formatDef(p.format, 'writable'), distributedBy: 'RANDOMLY' },
+    { direction: 'writable', name, like, ...formatDef(p.format), distributedBy: 'RANDOMLY' },
     {
       ...p.location,
       // oss_ext turns a writable dir= into prefix= (oss_ext.c), so prefix= says what happens.
@@ -195,7 +198,7 @@ export function externalImportPlan(p: ImportPlanInput): ExternalPlan {
       direction: 'readable',
       name,
       like,
-      ...formatDef(p.format, 'readable'),
+      ...formatDef(p.format),
       ...(p.fillMissingFields ? { fillMissingFields: true } : {}),
       ...(p.rejectLimit > 0 ? { reject: { limit: p.rejectLimit, unit: p.rejectUnit, logErrors: true } } : {}),
     },
