@@ -166,8 +166,11 @@ function formatClause(def: ExternalTableDef): string {
     if (err instanceof FormatOptionError) fail(err.option, err.message);
     throw err;
   }
-  // HEADER, NEWLINE and FILL MISSING FIELDS exist for readable tables only (Greenplum's
-  // CREATE WRITABLE EXTERNAL TABLE grammar has none of them; its writer ends rows with LF).
+  // HEADER, NEWLINE and FILL MISSING FIELDS exist for readable tables only: Greenplum's
+  // ProcessCopyOptions (src/backend/commands/copy.c) rejects them when unloading ("HEADER is
+  // not yet supported for writable external tables", "newline currently available for data
+  // loading only, not unloading", "fill missing fields only available for data loading"), so we
+  // refuse them with a clear error before any SQL. Unlike PostgreSQL, GPDB allows HEADER in TEXT.
   const writable = def.direction === 'writable';
   if (def.header !== undefined && typeof def.header !== 'boolean') fail('header', 'header must be true or false');
   if (def.header && writable) fail('header', 'header is not supported by oss_ext writable tables (Greenplum writes no header line); use client mode');
