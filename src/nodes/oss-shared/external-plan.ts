@@ -82,9 +82,11 @@ export interface SniffedObject {
  *  - oss_ext decides compression for the whole table (`compressiontype=gzip|none`: every
  *    object inflated, or none), so a set mixing gzip and plain objects is refused, naming one
  *    of each (empty objects fit either);
- *  - Greenplum skips a HEADER line once per segment's data stream, and oss_ext concatenates
- *    the objects a segment reads (round robin by listing position), so with a header every
- *    segment may read at most one object.
+ *  - Greenplum skips a HEADER line once per segment's data stream (the COPY parser drops the
+ *    line at cur_lineno 0 of the scan), and oss_ext knows nothing of headers and feeds the
+ *    objects a segment reads (round robin by listing position) as one stream, so with a header
+ *    every segment may read at most one object. (Inferred from both sources; not yet measured
+ *    on a Greenplum cluster.)
  */
 export function externalImportObstacle(p: { objects: readonly SniffedObject[]; segments: number; header: boolean }): string | null {
   const gz = p.objects.find((o) => o.size > 0 && o.gzip);

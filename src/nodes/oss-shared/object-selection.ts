@@ -3,7 +3,8 @@
 //
 // oss_ext (aliyun_oss_ext `ossapi.c` list_ossfiles_ondir): `prefix=` lists every key that
 // starts with the value (ListObjects, no delimiter: recursive); `dir=` lists with delimiter
-// '/', i.e. only the direct children of the folder. Both skip keys ending in '/'.
+// '/', i.e. only the direct children of the folder. Both skip keys ending in '/'. Measured on
+// Greenplum 6.24.3 + oss_ext: prefix= sends `delimiter=` (empty), dir= sends `delimiter=/`.
 // The dialog's prefix therefore means a recursive prefix match in both modes (what the folder
 // browser and client mode always did); "folder only" selects the direct children of a folder
 // ending in '/' (external: `dir=`; client: ListObjectsV2 with delimiter '/').
