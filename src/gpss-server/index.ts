@@ -7,6 +7,9 @@ import { columnInfo, findTable, listSchemas, listTables } from './catalog';
 import { Load } from './load';
 import { openSpecFromRequest, type OpenRequestMessage } from './open-request';
 import { Session } from './session';
+import { ConnectBackoff, type ConnectBackoffOptions, peerHost, TooManyWaitingError } from './connect-backoff';
+import { checkListener, describeListener, listenerCredentials, type ListenerTls } from './listener-security';
+import { pgLoginConfig } from './login';
 import { connectError, describePgError, GpssStatusError, GrpcStatus, invalid, notFound, precondition } from './status';
 import { decodeWriteRequest, type WriteRows } from './write-request';
 
@@ -14,7 +17,8 @@ export interface GpssServerOptions {
   listen?: string; // 'HOST:PORT', default '127.0.0.1:5000', port 0 = free
   databaseUrl: string;
   allowHosts?: string[];
-  tls?: { cert: Buffer; key: Buffer };
+  tls?: ListenerTls; // cert + key; clientCa: require client certificates signed by it (mutual TLS)
+  insecure?: boolean; // allow a plaintext listener on a non-loopback address (logged as a warning)
   maxSessions?: number;
   maxMessageMb?: number;
   /**
@@ -24,6 +28,7 @@ export interface GpssServerOptions {
    */
   errorRows?: 'positions' | 'none';
   log?: (line: string) => void;
+  connectBackoff?: ConnectBackoffOptions; // delays after failed Connects per peer (defaults in connect-backoff.ts)
 }
 
 export interface RunningGpssServer {
@@ -143,12 +148,13 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
       const port = req.Port || 5432;
       const target = `${req.Host}:${port}`;
       if (!allowed.has(hostKey(req.Host, port))) {
-        throw new GpssStatusError(GrpcStatus.PERMISSION_DENIED, `database host ${target} is not allowed by this gpss-pg (allowed: ${[...allowed].join(', ')})`);
+        // The allow-list is not told to the client: it would map the network for an attacker.
+        throw new GpssStatusError(GrpcStatus.PERMISSION_DENIED, `database host ${target} is not allowed by this gpss-pg`);
       }
       if (sessions.size + connecting >= maxSessions) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, `too many sessions (max ${maxSessions}); Disconnect unused sessions`);
       connecting++;
       const label = `${req.Username}@${target}/${req.DB}`;
-      const client = new Client({ host: req.Host, port, user: req.Username, password: req.Password, database: req.DB, ssl, connectionTimeoutMillis: 15000, application_name: 'gpss-pg' });
+      const client = new Client(pgLoginConfig({ host: req.Host, port, user: req.Username, password: req.Password, database: req.DB }, ssl));
       let session: Session | null = null;
       client.on('error', (err) => {
         log(`${label}: connection error: ${describePgError(err)}`);
@@ -288,11 +294,24 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
   const writeDef = service.Write as grpc.MethodDefinition<unknown, unknown>;
   service.Write = { ...writeDef, requestDeserialize: (buf: Buffer) => decodeWriteRequest(buf) };
 
+  // Failed logins (and refused hosts) slow down the peer's next Connects: no guessing at full speed.
+  const backoff = new ConnectBackoff(options.connectBackoff);
+  const backoffConnect = (peer: string, req: { Username?: string }, connect: (req: never) => Promise<unknown>): Promise<unknown> => {
+    const from = peerHost(peer);
+    return backoff
+      .run(from, String(req.Username ?? ''), () => connect(req as never), (err) => err instanceof GpssStatusError && (err.code === GrpcStatus.UNAUTHENTICATED || err.code === GrpcStatus.PERMISSION_DENIED))
+      .catch((err: unknown) => {
+        if (err instanceof TooManyWaitingError) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, err.message);
+        if (err instanceof GpssStatusError && err.code === GrpcStatus.UNAUTHENTICATED) log(`Connect from ${from} as ${JSON.stringify(String(req.Username ?? '').slice(0, 64))}: login failed (${backoff.failuresOf(from)} in a row from this address)`);
+        throw err;
+      });
+  };
+
   const impl: grpc.UntypedServiceImplementation = {};
   for (const [name, fn] of Object.entries(handlers)) {
     const unary: grpc.handleUnaryCall<never, unknown> = (call, callback) => {
       Promise.resolve()
-        .then(() => fn(call.request))
+        .then(() => (name === 'Connect' ? backoffConnect(call.getPeer(), call.request, fn) : fn(call.request)))
         .then(
           (res) => callback(null, res),
           (err: unknown) => {
@@ -308,10 +327,12 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
   const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 });
   server.addService(service, impl);
   const { host, port: wantPort } = parseHostPort(options.listen ?? '127.0.0.1:5000', 5000);
-  const creds = options.tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false) : grpc.ServerCredentials.createInsecure();
+  const insecureWarning = checkListener(host, options.tls, options.insecure);
+  if (insecureWarning) log(insecureWarning);
+  const creds = listenerCredentials(options.tls);
   const bindHost = host.includes(':') ? `[${host}]` : host;
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${bindHost}:${wantPort}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
-  log(`gpss-pg listening on ${bindHost}:${port}${options.tls ? ' (TLS)' : ''}; database hosts allowed: ${[...allowed].join(', ')}${sendErrorRows ? '' : '; ErrorRows not sent (counts only)'}`);
+  log(`gpss-pg listening on ${bindHost}:${port}${describeListener(options.tls)}; database hosts allowed: ${[...allowed].join(', ')}${sendErrorRows ? '' : '; ErrorRows not sent (counts only)'}`);
 
   let stopped = false;
   return {

@@ -67,6 +67,9 @@ export = function (RED: NodeAPI): void {
     const endpoint = async (): Promise<GpssEndpoint> => {
       if (!db) throw new Error('gpss-server: no greenplum-db config node selected (the database GPSS logs into)');
       if (node.mode === 'remote') {
+        // A client certificate without its key (or the reverse) cannot do mutual TLS: say so
+        // here rather than let the TLS library fail with a less helpful message.
+        if (useTls && !!creds.tlsCert !== !!creds.tlsKey) throw new Error('gpss-server: TLS client certificate and client key go together (mutual TLS): give both or neither');
         const tls = useTls
           ? {
               ca: creds.tlsCa ? Buffer.from(creds.tlsCa) : undefined,

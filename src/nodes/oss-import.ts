@@ -24,7 +24,7 @@ import {
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
 import { qualified, canceller, resolveTable, tableColumns, withClient } from './oss-shared/db';
-import { externalImportObstacle, externalImportPlan, isGzipSet, runExternalPlan, type SniffedObject } from './oss-shared/external-plan';
+import { dropFailureReporter, externalImportObstacle, externalImportPlan, isGzipSet, runExternalPlan, type SniffedObject } from './oss-shared/external-plan';
 import { objectSelection, type ObjectSelection } from './oss-shared/object-selection';
 import { toNodeError } from './oss-shared/errors';
 import {
@@ -214,10 +214,11 @@ export = function (RED: NodeAPI) {
         location: account!.location(),
       });
       node.debug(`oss-import: ${plan.create.redacted}`);
-      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg));
+      const drops = dropFailureReporter(pg, (t) => node.warn(`oss-import: ${t}`), secrets);
+      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), drops.onDropFailed);
       const bytesIn = objects.reduce((a, o) => a + o.size, 0);
       // Per-object row counts are not reported by the segments.
-      return { objects: objects.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn, bytesOut: 0, ms: Date.now() - t0 };
+      return { objects: objects.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn, bytesOut: 0, ms: Date.now() - t0, ...(drops.warnings.length ? { warnings: drops.warnings } : {}) };
     }
 
     // ---- into messages ----------------------------------------------------------------------
@@ -343,7 +344,9 @@ export = function (RED: NodeAPI) {
         })
         .then(
           (stats) => {
-            status.set({ fill: 'green', shape: 'dot', text: `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesIn || stats.bytesOut)}` });
+            const text = `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesIn || stats.bytesOut)}`;
+            if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${text}; ${RED._('oss-import.status.dropFailed')}` });
+            else status.set({ fill: 'green', shape: 'dot', text });
             m.payload = stats;
             send([m, null]);
             done();

@@ -55,6 +55,14 @@ export interface ExternalTableDef {
   reject?: { limit: number; unit: 'ROWS' | 'PERCENT'; logErrors: boolean };
   /** writable only */
   distributedBy?: string[] | 'RANDOMLY';
+  /**
+   * TEMP (default true): the table, and with it the LOCATION holding the AccessKey, lives only
+   * in the session that created it and leaves the catalog when that session ends, even when
+   * the DROP never runs (crash, lost connection). Greenplum 5/6 syntax: `CREATE [READABLE |
+   * WRITABLE] EXTERNAL [TEMPORARY | TEMP] TABLE` — TEMP after EXTERNAL (`CREATE TEMP EXTERNAL
+   * TABLE` is a syntax error, measured on Greenplum 6).
+   */
+  temporary?: boolean;
 }
 
 export interface BuiltSql {
@@ -194,7 +202,7 @@ function formatClause(def: ExternalTableDef): string {
   return opts.length ? `FORMAT 'text' (${opts.join(' ')})` : `FORMAT 'text'`;
 }
 
-/** CREATE [READABLE|WRITABLE] EXTERNAL TABLE … per spec §1.2/§1.7. */
+/** CREATE [READABLE|WRITABLE] EXTERNAL [TEMP] TABLE … per spec §1.2/§1.7. */
 export function buildCreateExternalTable(def: ExternalTableDef, loc: OssLocation): BuiltSql {
   if (def.direction !== 'readable' && def.direction !== 'writable') fail('direction', 'direction must be readable or writable');
   if (typeof def.name !== 'string' || !NAME_RE.test(def.name)) fail('name', `external table name must match ${NAME_RE.source}, got ${JSON.stringify(def.name).slice(0, 80)}`);
@@ -230,14 +238,19 @@ export function buildCreateExternalTable(def: ExternalTableDef, loc: OssLocation
     } else fail('distributedBy', "distributedBy must be a non-empty column list or 'RANDOMLY'");
   }
   const kind = writable ? 'WRITABLE' : 'READABLE';
-  const make = (l: string) => `CREATE ${kind} EXTERNAL TABLE ${quoteIdent(def.name)} (LIKE ${like}) LOCATION (${sqlLiteral(l)}) ${fmt}${trailer}`;
+  if (def.temporary !== undefined && typeof def.temporary !== 'boolean') fail('temporary', 'temporary must be true or false');
+  const temp = def.temporary === false ? '' : ' TEMP';
+  const make = (l: string) => `CREATE ${kind} EXTERNAL${temp} TABLE ${quoteIdent(def.name)} (LIKE ${like}) LOCATION (${sqlLiteral(l)}) ${fmt}${trailer}`;
   return { sql: make(location.sql), redacted: make(location.redacted) };
 }
 
-/** `DROP EXTERNAL TABLE IF EXISTS "name"` */
-export function buildDropExternalTable(name: string): string {
+/**
+ * `DROP EXTERNAL TABLE IF EXISTS pg_temp."name"` for a TEMP table (qualified so it can only
+ * ever drop this session's table, never a permanent one of the same name), else `… "name"`.
+ */
+export function buildDropExternalTable(name: string, temporary = true): string {
   if (typeof name !== 'string' || !NAME_RE.test(name)) fail('name', `external table name must match ${NAME_RE.source}`);
-  return `DROP EXTERNAL TABLE IF EXISTS ${quoteIdent(name)}`;
+  return `DROP EXTERNAL TABLE IF EXISTS ${temporary ? 'pg_temp.' : ''}${quoteIdent(name)}`;
 }
 
 /** `<stem>_<6 hex>`: readable (it appears in export object names) and unique. */

@@ -1,7 +1,9 @@
 // The SQL an OSS node runs in external mode (Greenplum with oss_ext), as pure functions so the
 // exact statements are unit-tested without a Greenplum cluster: create the oss:// external
 // table, move the rows with INSERT … SELECT, drop the table in `finally`. Only `redacted`
-// texts (id=XXX key=XXX) may reach logs, status or errors.
+// texts (id=XXX key=XXX) may reach logs, status or errors. The external table is TEMP: its
+// LOCATION carries the AccessKey, and a TEMP table leaves the catalog with its session even
+// when the DROP cannot run.
 import {
   buildCreateExternalTable,
   buildDropExternalTable,
@@ -13,6 +15,9 @@ import {
   type FormatOptions,
 } from '../../oss';
 import { objectSelection } from './object-selection';
+import type { PoolClient } from 'pg';
+import { discardAfterUse } from './db';
+import { redact } from './errors';
 
 export interface LocationParts {
   endpoint: string;
@@ -211,16 +216,27 @@ export function externalImportPlan(p: ImportPlanInput): ExternalPlan {
   return { name, before, create, run, countIndex: run.length - 2, drop: [buildDropExternalTable(name), ...drop] };
 }
 
+/** A DROP in `finally` that failed: the external table (and its LOCATION) may remain. */
+export interface DropFailure {
+  /** The DROP statement (it names the table, never the key). */
+  statement: string;
+  error: Error;
+}
+
 /**
- * Runs a plan on one connection: `before`, CREATE, `run`; DROP in `finally`. When `signal`
- * fires, `cancel` is called — it must cancel the running statement from ANOTHER connection
- * (pg_cancel_backend), since this one is busy. Returns the rows moved.
+ * Runs a plan on one connection: `before`, CREATE, `run`; DROP in `finally`. The CREATE and
+ * the DROP must run on the same session: the external table is TEMP and exists only there.
+ * When `signal` fires, `cancel` is called — it must cancel the running statement from ANOTHER
+ * connection (pg_cancel_backend), since this one is busy. A DROP that fails does not fail the
+ * transfer (the rows have moved) but is reported to `onDropFailed`, never swallowed. Returns
+ * the rows moved.
  */
 export async function runExternalPlan(
   pg: { query(sql: string): Promise<{ rowCount: number | null }> },
   plan: ExternalPlan,
   signal: AbortSignal,
   cancel?: () => Promise<unknown>,
+  onDropFailed?: (failure: DropFailure) => void,
 ): Promise<number> {
   const onAbort = () => void cancel?.().catch(() => undefined);
   signal.addEventListener('abort', onAbort, { once: true });
@@ -235,10 +251,49 @@ export async function runExternalPlan(
     }
     return rows;
   } catch (err) {
+    // Outside a transaction this is a no-op; its own failure adds nothing to `err`.
     await pg.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
     signal.removeEventListener('abort', onAbort);
-    for (const d of plan.drop) await pg.query(d).catch(() => undefined);
+    for (const d of plan.drop) {
+      try {
+        await pg.query(d);
+      } catch (err) {
+        onDropFailed?.({ statement: d, error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    }
   }
+}
+
+/**
+ * The warning for a failed DROP: names the statement and the cause with every secret removed
+ * (`redact` is the node's redaction, e.g. errors.ts `redact` with the account's secrets).
+ */
+export function dropFailureWarning(f: DropFailure, redact: (text: string) => string): string {
+  return redact(
+    `external table cleanup failed: ${f.statement}: ${f.error.message}. ` +
+      'The connection is closed instead of returned to the pool, so the TEMP table (and the key in its LOCATION) ends with its session.',
+  );
+}
+
+/**
+ * What a node does with failed DROPs: warn at once (secrets removed), close the session rather
+ * than pool it, and keep the warnings for the node's status and `msg.payload.warnings`.
+ */
+export function dropFailureReporter(
+  pg: PoolClient,
+  warn: (text: string) => void,
+  secrets: () => readonly string[],
+): { warnings: string[]; onDropFailed: (f: DropFailure) => void } {
+  const warnings: string[] = [];
+  return {
+    warnings,
+    onDropFailed: (f) => {
+      discardAfterUse(pg);
+      const text = dropFailureWarning(f, (t) => redact(t, secrets()));
+      warnings.push(text);
+      warn(text);
+    },
+  };
 }
