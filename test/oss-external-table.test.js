@@ -149,6 +149,40 @@ test('buildOssLocation and redactSecrets never let the key through', () => {
   assert.equal(redactSecrets(`secret was ${SECRET}.`, [SECRET]), 'secret was XXX.');
 });
 
+test('readable CSV with HEADER, NEWLINE and FILL MISSING FIELDS (golden)', () => {
+  const { redacted } = readable({ header: true, newline: 'CRLF', fillMissingFields: true }, { compression: 'none' });
+  assert.equal(redacted,
+    `CREATE READABLE EXTERNAL TEMP TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} prefix=exports/sales/2024-06-01/ id=XXX key=XXX bucket=my-bucket compressiontype=none') ` +
+    `FORMAT 'csv' (HEADER DELIMITER ',' QUOTE '"' ESCAPE '"' NULL '' NEWLINE 'CRLF' FILL MISSING FIELDS) ENCODING 'UTF8'`);
+});
+
+test('readable TEXT: HEADER alone, NEWLINE alone, and with a delimiter and reject limit (golden)', () => {
+  assert.match(readable({ format: 'text', header: true }).sql, /FORMAT 'text' \(HEADER\) ENCODING 'UTF8'$/);
+  assert.match(readable({ format: 'text', newline: 'LF' }).sql, /FORMAT 'text' \(NEWLINE 'LF'\) ENCODING 'UTF8'$/);
+  assert.match(readable({ format: 'text', header: false, fillMissingFields: false }).sql, /FORMAT 'text' ENCODING 'UTF8'$/, 'false options write nothing');
+  const { redacted } = readable({ format: 'text', delimiter: '|', nullString: '', header: true, newline: 'CR', reject: { limit: 3, unit: 'ROWS', logErrors: true } }, { mode: 'dir', path: 'in/', compression: 'gzip' });
+  assert.equal(redacted,
+    `CREATE READABLE EXTERNAL TEMP TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} dir=in/ id=XXX key=XXX bucket=my-bucket compressiontype=gzip') ` +
+    `FORMAT 'text' (HEADER DELIMITER '|' NULL '' NEWLINE 'CR') ENCODING 'UTF8' LOG ERRORS SEGMENT REJECT LIMIT 3 ROWS`);
+});
+
+test('writable tables refuse HEADER, NEWLINE and FILL MISSING FIELDS with a clear error; bad values are rejected', () => {
+  rejects(() => writable({ header: true }), 'header');
+  assert.throws(() => writable({ header: true }), /header is not supported by oss_ext writable tables .*use client mode/);
+  rejects(() => writable({ newline: 'LF' }), 'newline');
+  rejects(() => writable({ fillMissingFields: true }), 'fillMissingFields');
+  assert.doesNotMatch(writable({ header: false, fillMissingFields: false }).sql, /HEADER|FILL/);
+  rejects(() => readable({ newline: 'LFCR' }), 'newline');
+  rejects(() => readable({ newline: "LF') x" }), 'newline');
+  rejects(() => readable({ header: 'yes' }), 'header');
+});
+
+test('import INSERT with a column list names the columns in file order', () => {
+  assert.equal(buildExternalImportSql({ schema: 'public', table: 'sales' }, 'ext_in', ['b', 'A"x']), 'INSERT INTO "public"."sales" ("b", "A""x") SELECT * FROM "ext_in"');
+  assert.equal(buildExternalImportSql({ table: 'sales' }, 'ext_in', []), 'INSERT INTO "sales" SELECT * FROM "ext_in"');
+  rejects(() => buildExternalImportSql({ table: 'sales' }, 'ext_in', ['']), 'columns');
+});
+
 test('external tables are TEMP by default (TEMP after EXTERNAL, the Greenplum 6 order); the DROP is pg_temp-qualified', () => {
   for (const [build, kind] of [[readable, 'READABLE'], [writable, 'WRITABLE']]) {
     const { sql, redacted } = build();

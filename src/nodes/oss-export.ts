@@ -25,7 +25,7 @@ import {
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
 import { withClient, qualified, canceller, resolveTable, tableColumns } from './oss-shared/db';
-import { dropFailureReporter, externalExportPlan, runExternalPlan } from './oss-shared/external-plan';
+import { dropFailureReporter, externalExportObstacle, externalExportPlan, runExternalPlan } from './oss-shared/external-plan';
 import { toNodeError } from './oss-shared/errors';
 import {
   checkPrefix,
@@ -164,7 +164,14 @@ export = function (RED: NodeAPI) {
       try {
         const stats = await withClient(db, async (pg) => {
           if (table) await tableColumns(pg, table); // clear "does not exist" before any upload
-          const chosen = await chooseTransferMode(pg, mode);
+          let chosen = await chooseTransferMode(pg, mode);
+          // Writable oss:// tables write no header and only LF: those settings need client mode.
+          const obstacle = chosen === 'external' ? externalExportObstacle(cfg.format) : null;
+          if (obstacle) {
+            if (mode === 'external') throw new Error(`external mode cannot export with these settings: ${obstacle}`);
+            node.log(`external mode not used: ${obstacle}; exporting in client mode`);
+            chosen = 'client';
+          }
           if (chosen === 'external') {
             if (!(await hasOssExt(pg))) {
               throw new Error(`mode "external" needs the oss_ext extension in database "${db.database}" (CREATE EXTENSION oss_ext); use mode auto or client`);
