@@ -13,6 +13,7 @@ import * as crypto from 'node:crypto';
 import type { Client } from 'pg';
 import { checkStagingSchema, findTable, missingTableError, type TableColumn } from './catalog';
 import { appendRawLine, binaryKindForOid, RowProtocolError, ValueFormatError } from './copy-values';
+import { rawLineSyntax, type RawLineSyntax } from './raw-line-check';
 import { RowRenderer, type RowLayout } from './row-renderer';
 import { CopyLoader, LoadFailure, type RejectedRow } from './copy-loader';
 import { checkErrorLimitOptions, countLimitCertain, limitBreach, type ErrorLimitOptions } from './error-limits';
@@ -87,6 +88,7 @@ export class Load {
   private readonly loader: CopyLoader;
   private readonly startedAt = Date.now();
   private headerPending: boolean;
+  private readonly rawSyntax: RawLineSyntax;
 
   private constructor(
     private readonly client: Client,
@@ -100,6 +102,7 @@ export class Load {
     this.target = qualifiedName(spec.schema, spec.table);
     this.renderer = spec.format.kind === 'text' ? new RowRenderer(layout) : null;
     this.headerPending = spec.header;
+    this.rawSyntax = rawLineSyntax(spec.format);
     const rel = staging === null ? spec.table : typeof staging === 'string' ? staging : staging.name;
     const into = staging === null ? this.target : typeof staging === 'string' ? `pg_temp.${quoteIdent(staging)}` : stagingSql(staging);
     const copySql = { text: buildCopy(into, loadColumns, spec.format), binary: buildCopy(into, loadColumns, { kind: 'binary' }) };
@@ -185,7 +188,7 @@ export class Load {
       loader.beginRow(rowNo);
       let needsText = false;
       try {
-        if (!this.renderer) loader.addLines(appendRawLine(buf, starts[r], ends[r], out, this.spec.format.kind === 'csv'));
+        if (!this.renderer) loader.addLines(appendRawLine(buf, starts[r], ends[r], out, this.rawSyntax));
         else if (!loader.isBinary) this.renderer.render(buf, starts[r], ends[r], out);
         else if (!this.renderer.renderBinary(buf, starts[r], ends[r], out)) {
           loader.dropRow();
