@@ -5,8 +5,7 @@
 // through lib/pq as "pq: <message>").
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { classifyStatus, classifyText, classifyError, GrpcCode } = require('../dist/gpss/failure-class');
-const { classifyFailure } = require('../dist/gpss/retry');
+const { classifyStatus, classifyText, classifyError, classifyFailure, GrpcCode } = require('../dist/gpss/failure-class');
 const { GpssError, isSessionLost } = require('../dist/gpss/client');
 const { asLibPqText, asUnknownStatus } = require('../dist/gpss-server/unknown-status');
 

@@ -138,7 +138,7 @@ test('collapseByKey keeps the last row per key in its place, across messages; ro
 // ---- the stream writer around a commit
 function writerOptions(extra = {}) {
   return {
-    commitRows: 100, commitIntervalMs: 20, buffer: { maxRows: 1000, maxBytes: 1e9 }, writeBytes: 1 << 20,
+    commitRows: 100, commitIntervalMs: 20, buffer: { maxRows: 1000, maxBytes: 1e9 },
     maxRetries: 0, backoff: { baseMs: 1, maxMs: 5, jitter: 0 }, ...extra,
   };
 }
@@ -157,8 +157,8 @@ test('stream writer: Merge/Update rows collapse by key within a commit; every me
   const log = [];
   const w = new StreamWriter(
     writerOptions({ collapseKey: rowKeyReader([0]) }),
-    async (writes, info) => {
-      const rows = writes.flat();
+    async (batch, info) => {
+      const rows = batch;
       written.push(rows);
       assert.equal(info.rows, rows.length);
       return { successCount: rows.length, errorCount: 0, errorRows: [] };
@@ -186,8 +186,8 @@ test('stream writer: named rejected rows reach their messages (through the colla
   let mode = 'positions';
   const w = new StreamWriter(
     writerOptions({ collapseKey: rowKeyReader([0]) }),
-    async (writes) => {
-      const rows = writes.flat();
+    async (batch) => {
+      const rows = batch;
       // The server rejects the row whose val is 'bad' (its 1-based position in this load).
       const bad = rows.map((row, i) => (row.includes(Buffer.from('bad')) ? i + 1 : 0)).filter(Boolean);
       return { successCount: rows.length - bad.length, errorCount: bad.length, errorRows: mode === 'positions' ? bad.map((p) => `row ${p}: column "val": nope`) : [] };
@@ -218,7 +218,7 @@ test('stream writer: named rejected rows reach their messages (through the colla
 test('stream writer: a retried commit maps the positions of the attempt that succeeded', async () => {
   const log = [];
   let attempts = 0;
-  const w = new StreamWriter(writerOptions({ maxRetries: 2 }), async (writes) => {
+  const w = new StreamWriter(writerOptions({ maxRetries: 2 }), async (batch) => {
     attempts++;
     if (attempts === 1) throw Object.assign(new Error('connection reset during Close'), { code: 14 });
     // The second attempt is a new load: positions start at 1 again.

@@ -1,8 +1,7 @@
 // gpss-pg: a GPSS-compatible gRPC server over PostgreSQL (DESIGN §5, spec §13).
-import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { Client } from 'pg';
+import { gpssServiceDefinition } from '../gpss/proto';
 import { columnInfo, findTable, listSchemas, listTables, missingTableError } from './catalog';
 import { Load } from './load';
 import { ConnectionGate, DEFAULT_MAX_MESSAGE_MB, grpcServerOptions, listenWithLimits, resolveListenerLimits, type ListenerLimits } from './limits';
@@ -53,9 +52,6 @@ export interface RunningGpssServer {
 
 /** How long a Disconnect waits for a call in progress on its session before closing the connection. */
 const DISCONNECT_GRACE_MS = 5000;
-
-const PROTO_PATH = path.resolve(__dirname, '../../proto/gpss.proto');
-const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
 /** Splits 'HOST:PORT' / '[v6]:PORT'. */
 export function parseHostPort(s: string, defaultPort: number): { host: string; port: number } {
@@ -320,8 +316,8 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
     },
   };
 
-  const definition = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
-  const service = { ...(definition['api.Gpss'] as grpc.ServiceDefinition) };
+  // The same proto/gpss.proto and loader options as the client (gpss/proto.ts, spec §8).
+  const service = { ...gpssServiceDefinition() };
   const writeDef = service.Write as grpc.MethodDefinition<unknown, unknown>;
   service.Write = { ...writeDef, requestDeserialize: (buf: Buffer) => decodeWriteRequest(buf) };
 

@@ -190,3 +190,17 @@ export function classifyError(err: unknown): FailureClass {
   const { code, text } = statusOf(err);
   return classifyStatus(code, text);
 }
+
+/** Only the kind of a failure: retry it, isolate the bad data, or give up. */
+export function classifyFailure(err: unknown): FailureKind {
+  return classifyError(err).kind;
+}
+
+/**
+ * The connection itself broke (UNAVAILABLE): the channel should be dropped and dialled afresh
+ * rather than wait out gRPC's reconnect backoff. Other transport failures (a deadline, a
+ * cancel) are no reason to cut the calls of the channel's other users.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  return statusOf(err).code === GrpcCode.UNAVAILABLE;
+}

@@ -2,8 +2,9 @@
 // message only after the commit that holds its rows returned (DESIGN §3, spec gpss-protocol §10).
 // The commit itself (Open → Write… → Close on a session) is injected, so this module holds only
 // the delivery logic and is unit-testable without a server.
-import { BufferAccount, BufferLimits, chunkEntries } from './batcher';
-import { backoffDelay, BackoffOptions, classifyFailure } from './retry';
+import { BufferAccount, BufferLimits } from './buffer-account';
+import { backoffDelay, BackoffOptions } from './backoff';
+import { classifyFailure } from './failure-class';
 import { collapseByKey, type KeyOf } from './collapse';
 import { COMMITTED, mapRejections, messageOutcomes, type MessageOutcome, type Rejections } from './error-rows';
 
@@ -28,9 +29,10 @@ export interface StreamEntry {
 
 /**
  * Commits a batch as one transaction; rejects when nothing was committed (or the outcome is
- * unknown). `rows` is the number of rows in `writes`.
+ * unknown). `rows` holds the batch's encoded rows in message order (after collapsing), and
+ * `info.rows` their number; cutting them into Writes is the commit's job (the GPSS client's).
  */
-export type CommitFn = (writes: Uint8Array[][], info: { rows: number; attempt: number }) => Promise<CommitStats>;
+export type CommitFn = (rows: readonly Uint8Array[], info: { rows: number; attempt: number }) => Promise<CommitStats>;
 
 export interface StreamWriterOptions {
   /** Commit when this many rows are buffered (GPSS's MAX_ROW). */
@@ -38,8 +40,6 @@ export interface StreamWriterOptions {
   /** Commit at most this many ms after the first buffered message (GPSS's MINIMAL_INTERVAL). */
   commitIntervalMs: number;
   buffer: BufferLimits;
-  /** Size limit of one Write request. */
-  writeBytes: number;
   /** Retries after the first failed attempt of a batch (transient failures). */
   maxRetries: number;
   backoff: BackoffOptions;
@@ -85,6 +85,14 @@ interface Held {
   rows: number;
   settled: boolean;
   arrivedAt: number;
+}
+
+/** The rows of several messages as one list, in message order (`total` rows in all). */
+function concatRows(lists: readonly (readonly Uint8Array[])[], total: number): Uint8Array[] {
+  const out: Uint8Array[] = new Array(total);
+  let k = 0;
+  for (const list of lists) for (let i = 0; i < list.length; i++) out[k++] = list[i];
+  return out;
 }
 
 function messageOf(err: unknown): string {
@@ -249,12 +257,12 @@ export class StreamWriter {
     const collapsed = this.options.collapseKey ? collapseByKey(entries, this.options.collapseKey) : null;
     const written = collapsed ? collapsed.rows.map((r) => r.length) : live.map((h) => h.rows);
     const rows = written.reduce((n, r) => n + r, 0);
-    const writes = chunkEntries(collapsed ? collapsed.rows.map((r) => ({ rows: r })) : entries, this.options.writeBytes);
+    const batchRows = concatRows(collapsed ? collapsed.rows : entries.map((e) => e.rows), rows);
     let lastError: unknown;
     for (let attempt = 0; ; attempt++) {
       const started = Date.now();
       try {
-        const stats = await this.commit(writes, { rows, attempt });
+        const stats = await this.commit(batchRows, { rows, attempt });
         this.committedRows += rows;
         // From here on the rows are durable: nothing below may lead to a retry. The stats are
         // those of this attempt's load, whose row positions start at 1 again (error-rows.ts).

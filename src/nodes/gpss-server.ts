@@ -4,7 +4,7 @@
 // and closes them only after those nodes have finished their own close.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
-import { GpssService, ServiceState } from '../gpss/session-registry';
+import { GpssService, ServiceState } from '../gpss/gpss-service';
 import type { GpssEndpoint } from '../gpss/client';
 import { startGpssServer } from '../gpss-server';
 import type { RunningGpssServer } from '../gpss-server';

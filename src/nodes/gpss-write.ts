@@ -11,8 +11,10 @@ import { matchColumnIndexes, rowKeyReader, type KeyOf } from '../gpss/collapse';
 import { describeRejected, errorRowsToAsk, type MessageOutcome, type RejectedRow } from '../gpss/error-rows';
 import { findJob, LoadJob } from '../gpss/load-job';
 import { StreamEntry, StreamWriter, StreamWriterOptions } from '../gpss/stream-writer';
-import { BufferFullError, DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss/batcher';
-import { backoffDelay, classifyFailure } from '../gpss/retry';
+import { WriteBufferFullError } from '../gpss/buffer-account';
+import { DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss/write-request';
+import { backoffDelay } from '../gpss/backoff';
+import { classifyFailure } from '../gpss/failure-class';
 import type { OpenOptions } from '../gpss/client';
 import { buildOpenOptions, intSetting, TargetDef } from './shared/target';
 import { encodePayload, RowEncoderLike } from './shared/rows';
@@ -96,6 +98,8 @@ export = function (RED: NodeAPI): void {
     const node = this;
     const use = useServer(RED, node, def.server);
     const mode = def.writeMode === 'stream' || def.writeMode === 'job' ? def.writeMode : 'auto';
+    // Size of one Write (the GPSS client cuts each commit's rows into Writes of at most this).
+    const writeBytes = Math.min(MAX_WRITE_BYTES, intSetting(def.writeKb, DEFAULT_WRITE_BYTES / 1024, 16, 3584) * 1024);
     const writerOptions: StreamWriterOptions = {
       commitRows: intSetting(def.commitRows, 10000, 1, 1e8),
       commitIntervalMs: intSetting(def.commitInterval, 1000, 0, 3600000),
@@ -103,7 +107,6 @@ export = function (RED: NodeAPI): void {
         maxRows: intSetting(def.bufferRows, 100000, 1, 1e9),
         maxBytes: intSetting(def.bufferMb, 64, 1, 4096) * 1024 * 1024,
       },
-      writeBytes: Math.min(MAX_WRITE_BYTES, intSetting(def.writeKb, DEFAULT_WRITE_BYTES / 1024, 16, 3584) * 1024),
       maxRetries: intSetting(def.maxRetries, 5, 0, 100),
       backoff: { baseMs: intSetting(def.retryDelay, 250, 1, 60000), maxMs: 10000, jitter: 0.3 },
     };
@@ -188,7 +191,7 @@ export = function (RED: NodeAPI): void {
       const collapseKey: KeyOf | undefined = upsert ? (row) => (created.keyOf ? created.keyOf(row) : null) : undefined;
       const writer = new StreamWriter(
         collapseKey ? { ...writerOptions, collapseKey } : writerOptions,
-        (writes, info) => server.service.commitRows(options, writes, errorRowsToAsk(info.rows)),
+        (rows, info) => server.service.commitRows(options, rows, errorRowsToAsk(info.rows), writeBytes),
         {
           committed: ({ rows, messages, rejections }) => {
             committedTotal += rows - (rejections?.total ?? 0);
@@ -250,7 +253,7 @@ export = function (RED: NodeAPI): void {
       // anyway so that a flood while the server is starting cannot grow the heap.
       const estimate = Array.isArray(msg.payload) ? msg.payload.length : 1;
       if (waitingRows + estimate + t.writer.heldRows > writerOptions.buffer.maxRows) {
-        throw new BufferFullError(
+        throw new WriteBufferFullError(
           `buffer full: ${waitingRows} rows are waiting for the description of ${t.key} (limit ${writerOptions.buffer.maxRows} rows); message not accepted`,
         );
       }
