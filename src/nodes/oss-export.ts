@@ -10,7 +10,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import {
   chooseTransferMode,
-  createRowEncoder,
+  createLineEncoder,
   exportQueryToOss,
   GzipPool,
   hasOssExt,
@@ -20,8 +20,8 @@ import {
   primarySegmentCount,
   resolveFormat,
   type FormatOptions,
-  type RowEncoder,
-  type TransferStats,
+  type LineEncoder,
+  type OssTransferStats,
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
 import { withClient, qualified, canceller, resolveTable, tableColumns } from './oss-shared/db';
@@ -92,7 +92,7 @@ function readConfig(def: Record<string, unknown>): ExportConfig {
   };
 }
 
-function summary(objects: RolledObject[], ms: number): TransferStats {
+function summary(objects: RolledObject[], ms: number): OssTransferStats {
   let rows = 0;
   let bytesIn = 0;
   let bytesOut = 0;
@@ -145,7 +145,7 @@ export = function (RED: NodeAPI) {
 
     // ---- table / query ---------------------------------------------------------------
 
-    async function runExport(msg: NodeMessageInFlow & Record<string, unknown>): Promise<TransferStats> {
+    async function runExport(msg: NodeMessageInFlow & Record<string, unknown>): Promise<OssTransferStats> {
       // Queued behind a transfer that close cancelled: do not start a new one.
       if (closing) throw new Error('cancelled: the node was closed before this export started');
       if (!account) throw new Error('oss-export: no oss-account configured');
@@ -215,7 +215,7 @@ export = function (RED: NodeAPI) {
       pg: import('pg').PoolClient,
       p: { table: { schema?: string; table: string } | null; query: string; prefix: string; stem: string },
       signal: AbortSignal,
-    ): Promise<TransferStats> {
+    ): Promise<OssTransferStats> {
       const t0 = Date.now();
       const plan = externalExportPlan({
         source: p.table ? await resolveTable(pg, p.table) : { query: p.query },
@@ -240,7 +240,7 @@ export = function (RED: NodeAPI) {
     // ---- rows in messages --------------------------------------------------------------
 
     let roller: ObjectRoller | null = null;
-    let encoder: RowEncoder | null = null;
+    let encoder: LineEncoder | null = null;
     let layout: readonly string[] | null = null;
     let layoutReady: Promise<void> | null = null;
     const startedAt = new Date();
@@ -280,7 +280,7 @@ export = function (RED: NodeAPI) {
 
     function getRoller(): ObjectRoller {
       if (roller) return roller;
-      encoder = createRowEncoder(cfg.format);
+      encoder = createLineEncoder(cfg.format);
       if (encoder.format.header && !layout) throw new Error('header: true needs the column names (set columns or table, or send row objects)');
       rollerT0 = Date.now();
       roller = new ObjectRoller({

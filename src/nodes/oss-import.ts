@@ -20,7 +20,7 @@ import {
   resolveFormat,
   type FormatOptions,
   type ParsedRow,
-  type TransferStats,
+  type OssTransferStats,
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
 import { qualified, canceller, resolveTable, tableColumns, withClient } from './oss-shared/db';
@@ -135,7 +135,7 @@ export = function (RED: NodeAPI) {
 
     // ---- into a table ---------------------------------------------------------------------
 
-    async function runTableImport(msg: Record<string, unknown>, signal: AbortSignal): Promise<TransferStats> {
+    async function runTableImport(msg: Record<string, unknown>, signal: AbortSignal): Promise<OssTransferStats> {
       if (!account) throw new Error('oss-import: no oss-account configured');
       if (!db) throw new Error('oss-import: no greenplum-db configured');
       const table = parseTableName(str(msg.table) || cfg.table);
@@ -197,7 +197,7 @@ export = function (RED: NodeAPI) {
       src: { prefix: string; sel: ObjectSelection },
       objects: readonly SniffedObject[],
       signal: AbortSignal,
-    ): Promise<TransferStats> {
+    ): Promise<OssTransferStats> {
       const t0 = Date.now();
       const plan = externalImportPlan({
         target: await resolveTable(pg, table),
@@ -240,7 +240,7 @@ export = function (RED: NodeAPI) {
       return objectColumns;
     }
 
-    async function runMessages(msg: NodeMessageInFlow & Record<string, unknown>, send: (m: (NodeMessage | null)[]) => void, signal: AbortSignal): Promise<TransferStats> {
+    async function runMessages(msg: NodeMessageInFlow & Record<string, unknown>, send: (m: (NodeMessage | null)[]) => void, signal: AbortSignal): Promise<OssTransferStats> {
       if (!account) throw new Error('oss-import: no oss-account configured');
       const src = sourceOf(msg);
       const columns = await rowColumns(msg);

@@ -11,7 +11,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { FormatOptions, ResolvedFormat, resolveFormat, copyWithOptions, quoteIdent, newlineBytes } from './format';
 import type { OssClientLike } from './oss-client';
 import { MultipartUploadStream, UploadOptions, UploadResult } from './multipart-upload';
-import { CodecValue, createRowEncoder, RowBoundaryScanner, RowEncoder } from './codec';
+import { CodecValue, createLineEncoder, RowBoundaryScanner, LineEncoder } from './codec';
 import { GzipPool, ParallelGzip } from './parallel-gzip';
 import { objectKey, objectMime } from './naming';
 import { OssAbortError } from './errors';
@@ -24,7 +24,7 @@ export interface TransferProgress {
   ms: number;
 }
 
-export interface TransferStats {
+export interface OssTransferStats {
   objects: Array<{ key: string; bytes: number; rows: number; etag?: string }>;
   rows: number;
   /** export: uncompressed bytes read from the database; import: bytes downloaded */
@@ -114,14 +114,14 @@ export class ObjectRollingWriter {
   private current: OpenObject | null = null;
   private seq: number;
   private readonly seqStep: number;
-  private readonly encoder: RowEncoder;
+  private readonly encoder: LineEncoder;
   private headerBytes: Buffer | null = null;
   private readonly started = Date.now();
   private lastProgress = 0;
   private uploadedDone = 0;
   private uploadedCurrent = 0;
   private closed = false;
-  readonly stats: TransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: 0 };
+  readonly stats: OssTransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: 0 };
 
   constructor(options: ObjectWriterOptions) {
     this.o = options;
@@ -135,7 +135,7 @@ export class ObjectRollingWriter {
     this.seqStep = options.seqStep ?? 1;
     this.ownPool = !options.gzipPool;
     this.pool = options.gzipPool ?? null;
-    this.encoder = createRowEncoder(this.format);
+    this.encoder = createLineEncoder(this.format);
     if (this.format.header) {
       if (options.columns) this.headerBytes = Buffer.from(this.encoder.encodeHeader(options.columns));
     }
@@ -262,7 +262,7 @@ export class ObjectRollingWriter {
    * Finishes the last object and returns the stats. With `emptyObject`, an export that wrote
    * no rows still produces one (empty or header-only) object, so "no data" is visible in OSS.
    */
-  async close(opts: { emptyObject?: boolean } = {}): Promise<TransferStats> {
+  async close(opts: { emptyObject?: boolean } = {}): Promise<OssTransferStats> {
     if (this.closed) return this.stats;
     try {
       if (opts.emptyObject && this.objectCount === 0) this.open();
@@ -373,7 +373,7 @@ class CopyRowSplitter {
 }
 
 /** COPY (query | table) TO STDOUT → gzip → multipart upload, rolling objects over by size. */
-export async function exportQueryToOss(options: ExportQueryOptions): Promise<TransferStats> {
+export async function exportQueryToOss(options: ExportQueryOptions): Promise<OssTransferStats> {
   if (!options.query === !options.table) throw new TypeError('exportQueryToOss needs exactly one of query or table');
   const stripes = options.stripes ?? 1;
   if (!Number.isInteger(stripes) || stripes < 1 || stripes > 1000) throw new RangeError('stripes must be an integer from 1 to 1000');
@@ -450,7 +450,7 @@ export async function exportQueryToOss(options: ExportQueryOptions): Promise<Tra
       await Promise.all(writers.map((w) => (w.objectCount < max ? w.flush({ evenIfEmpty: true }) : undefined)));
     }
     const all = await Promise.all(writers.map((w) => w.close({ emptyObject })));
-    const stats: TransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: Date.now() - started };
+    const stats: OssTransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: Date.now() - started };
     for (const s of all) {
       stats.objects.push(...s.objects);
       stats.rows += s.rows;
