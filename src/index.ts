@@ -1,4 +1,4 @@
-// The package's entry point for use from code (`require('@gpflow/node-red-greenplum')`): the
+// The package's entry point for use from code (package.json `main` and `types`): the
 // GPSS client, the gpss-pg server, and the OSS export/import functions, with their types.
 // Node-RED does not load this file; it loads the nodes listed under "node-red" in package.json.
 

@@ -387,6 +387,10 @@ test('CLI arguments and listen addresses', () => {
   assert.equal(parseArgs(['--database', 'postgres://x/y', '--error-rows', 'none']).errorRows, 'none');
   assert.equal(parseArgs(['--database', 'postgres://x/y', '--error-rows=positions']).errorRows, 'positions');
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--error-rows', 'some']), /--error-rows must be positions or none/);
+  assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--listen']), /--listen needs a value/);
+  assert.throws(() => parseArgs(['--database', 'postgres://x/y', 'stray']), /unknown option stray/);
+  assert.equal(parseArgs(['-h']).help, true);
+  assert.deepEqual(parseArgs(['--database', 'postgres://x/y', '--listen', '--odd-but-a-value']).listen, '--odd-but-a-value');
   assert.deepEqual(parseHostPort('[::1]:7', 5000), { host: '::1', port: 7 });
   assert.deepEqual(parseHostPort('Localhost', 5000), { host: 'localhost', port: 5000 });
   assert.throws(() => parseHostPort('a:99999', 1), /invalid port/);

@@ -2,7 +2,8 @@
 // gpss-pg: run the GPSS-compatible server over a PostgreSQL database.
 import * as fs from 'node:fs';
 import { startGpssServer, type GpssServerOptions } from './index';
-import { applyLimitFlag, limitFlagsUsage } from './limit-flags';
+import { applyLimitFlag, LIMIT_FLAGS, limitFlagsUsage } from './limit-flags';
+import { readFlags, type FlagSpec } from '../cli-args';
 
 const USAGE = `Usage: gpss-pg --database postgres://USER@HOST:PORT/DB [options]
 
@@ -27,24 +28,20 @@ const USAGE = `Usage: gpss-pg --database postgres://USER@HOST:PORT/DB [options]
 Resource limits (README: "gpss-pg (standalone)", "Resource limits"):
 ${limitFlagsUsage()}`;
 
+const FLAGS: FlagSpec = {
+  values: ['--listen', '--database', '--allow-host', '--tls-cert', '--tls-key', '--tls-client-ca', '--max-sessions', '--error-rows', ...LIMIT_FLAGS.map((f) => f.flag)],
+  switches: ['--help', '--insecure'],
+  short: { h: '--help' },
+};
+
 export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean } {
   const opts: GpssServerOptions & { help?: boolean } = { databaseUrl: '', allowHosts: [] };
   let cert: string | undefined;
   let key: string | undefined;
   let clientCa: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (arg.startsWith('--') && eq > 0) return arg.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${name} needs a value`);
-      return v;
-    };
+  for (const { name, value } of readFlags(argv, FLAGS)) {
     switch (name) {
       case '--help':
-      case '-h':
         opts.help = true;
         break;
       case '--listen':
@@ -78,7 +75,7 @@ export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean 
         break;
       }
       default:
-        if (!applyLimitFlag(opts, name, value)) throw new Error(`unknown option ${arg}`);
+        if (!applyLimitFlag(opts, name, value)) throw new Error(`unknown option ${name}`);
     }
   }
   if (opts.help) return opts;
