@@ -23,7 +23,7 @@ const { startGpssServer } = require('../dist/gpss-server');
 const { GpssClient } = require('../dist/gpss/client');
 const { createRowEncoder } = require('../dist/gpss/value-mapping');
 const { report, bestOf } = require('./support/report');
-const { decodeRow } = require('../dist/gpss/row-codec');
+const { decodeRow } = require('../test/support/row-oracle');
 const ct = { ...require('../dist/gpss-server/copy-values'), ...require('../dist/gpss-server/row-renderer') };
 const { buildLayout } = require('../dist/gpss-server/load');
 

@@ -4,7 +4,8 @@
 // the in-place string writer must produce exactly protobufjs's bytes at every length/content.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { encodeRow, decodeRow, RowWriter, ROW_SLAB_BYTES } = require('../dist/gpss/row-codec.js');
+const { RowWriter, ROW_SLAB_BYTES } = require('../dist/gpss/row-codec.js');
+const { encodeRow, decodeRow } = require('./support/row-oracle');
 const { createRowEncoder } = require('../dist/gpss/value-mapping.js');
 const { encodeWriteRequest } = require('../dist/gpss/write-request.js');
 const { pbEncode } = require('./support/gpss-client-protobufjs.js');

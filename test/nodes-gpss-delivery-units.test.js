@@ -8,7 +8,7 @@ const { parseErrorRow, formatErrorRow, mapRejections, messageOutcomes, describeR
 const { collapseByKey, rowKeyReader, matchColumnIndexes } = require('../dist/gpss/collapse');
 const { StreamWriter } = require('../dist/gpss/stream-writer');
 const { createRowEncoder } = require('../dist/gpss/value-mapping');
-const { encodeRow } = require('../dist/gpss/row-codec');
+const { encodeRow } = require('./support/row-oracle');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(fn, timeoutMs = 10000) {

@@ -11,7 +11,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { FormatOptions, ResolvedFormat, resolveFormat, copyWithOptions, quoteIdent, newlineBytes } from './format';
 import type { OssClientLike } from './oss-client';
 import { MultipartUploadStream, UploadOptions, UploadResult } from './multipart-upload';
-import { CodecValue, createLineEncoder, RowBoundaryScanner, LineEncoder } from './codec';
+import { createLineEncoder, RowBoundaryScanner } from './codec';
 import { GzipPool, ParallelGzip } from './parallel-gzip';
 import { objectKey, objectMime } from './naming';
 import { OssAbortError } from './errors';
@@ -102,7 +102,7 @@ function waitDrain(w: Writable, obj: OpenObject): Promise<void> {
   });
 }
 
-/** Rows (arrays, in column order) or pre-encoded row bytes → rolling objects. */
+/** Pre-encoded row bytes (whole rows in the writer's format) → rolling objects. */
 export class ObjectRollingWriter {
   readonly format: ResolvedFormat;
   private readonly o: ObjectWriterOptions;
@@ -114,7 +114,6 @@ export class ObjectRollingWriter {
   private current: OpenObject | null = null;
   private seq: number;
   private readonly seqStep: number;
-  private readonly encoder: LineEncoder;
   private headerBytes: Buffer | null = null;
   private readonly started = Date.now();
   private lastProgress = 0;
@@ -135,10 +134,7 @@ export class ObjectRollingWriter {
     this.seqStep = options.seqStep ?? 1;
     this.ownPool = !options.gzipPool;
     this.pool = options.gzipPool ?? null;
-    this.encoder = createLineEncoder(this.format);
-    if (this.format.header) {
-      if (options.columns) this.headerBytes = Buffer.from(this.encoder.encodeHeader(options.columns));
-    }
+    if (this.format.header && options.columns) this.headerBytes = Buffer.from(createLineEncoder(this.format).encodeHeader(options.columns));
     // Validate naming up front, before any data moves.
     objectKey({ prefix: options.prefix, name: options.name, at: this.at, seq: 0, format: this.format.format, gzip: this.level > 0 });
   }
@@ -229,22 +225,6 @@ export class ObjectRollingWriter {
     if (obj.error) throw obj.error;
     this.progress();
     if (obj.bytesIn >= this.rollover) await this.finishCurrent();
-  }
-
-  /** Appends rows (arrays in column order); resolves when accepted (backpressure). */
-  async writeRows(rows: readonly (readonly CodecValue[])[]): Promise<void> {
-    let text = '';
-    let n = 0;
-    for (const r of rows) {
-      text += this.encoder.encodeRow(r);
-      n++;
-      if (text.length >= 256 * 1024) {
-        await this.writeEncoded(Buffer.from(text), n);
-        text = '';
-        n = 0;
-      }
-    }
-    if (n) await this.writeEncoded(Buffer.from(text), n);
   }
 
   /** Finishes the current object now (control message / timer), if it has rows (or always, with evenIfEmpty). */
