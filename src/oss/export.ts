@@ -1,8 +1,10 @@
 /**
  * Client-mode export: `COPY (query) TO STDOUT` → (row boundaries, header/newline handling) →
  * parallel gzip → multipart upload, rolling over to a new object at `rolloverBytes` of
- * uncompressed data, always on a row boundary. Also `ObjectRollingWriter` for rows that arrive
- * as messages (oss-export's messages mode).
+ * uncompressed data, always on a row boundary. `ObjectRollingWriter` is that rolling part
+ * (whole rows of encoded bytes in, objects out); exportQueryToOss writes through one per stripe.
+ * oss-export's messages mode still rolls its objects with its own roller
+ * (src/nodes/oss-shared/roller.ts).
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';

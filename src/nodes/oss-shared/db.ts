@@ -1,6 +1,6 @@
-// Database helpers of the OSS nodes: resolve the referenced config nodes, read a table's
-// column names, and run a task on a pooled connection that is released (or destroyed, when
-// the task failed mid-protocol) in every case.
+// Database helpers of the OSS nodes: run a task on a pooled connection of the greenplum-db
+// config node that is released (or destroyed, when the task failed mid-protocol) in every case,
+// read a table's column names and its resolved name, and cancel a running statement.
 import type { PoolClient } from 'pg';
 import type { GreenplumDbConfigNode } from '../shared/types';
 import { quoteIdent } from '../../oss/format';
