@@ -15,6 +15,8 @@ import { connectError, describePgError, GpssStatusError, GrpcStatus, invalid, no
 import { decodeWriteRequest, type WriteRows } from './write-request';
 import { asUnknownStatus, checkErrorCodes, type ErrorCodes } from './unknown-status';
 
+export { DEFAULT_MAX_SESSION_TIMEOUT_S } from './session-limits';
+
 export interface GpssServerOptions {
   listen?: string; // 'HOST:PORT', default '127.0.0.1:5000', port 0 = free
   databaseUrl: string;

@@ -3,7 +3,7 @@
 // read a table's column names and its resolved name, and cancel a running statement.
 import type { PoolClient } from 'pg';
 import type { GreenplumDbConfigNode } from '../shared/types';
-import { quoteIdent } from '../../oss/format';
+import { quoteIdent } from '../../oss';
 
 // Clients whose session must not be reused: `withClient` destroys them instead of releasing
 // them to the pool (e.g. a TEMP external table whose DROP failed still holds the OSS key).

@@ -2,7 +2,7 @@
 // `msg.payload` is one row object, an array of row objects, or an array of arrays (values in
 // column order). Objects are laid out in the column order; missing keys become NULL; a key
 // that is not a column is an error naming it, so a typo never silently drops data.
-import type { CodecValue } from '../../oss/codec';
+import type { CodecValue } from '../../oss';
 
 export class RowShapeError extends Error {
   readonly code = 'OSS_ROW_SHAPE';
