@@ -3,8 +3,7 @@
 // with errorRows parsed into { row, reason } (error-rows.ts). Rows the server rejected under the
 // error limit are also logged as a warning and shown in the status: never only in the payload.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { findJob } from '../gpss';
-import { MAX_ERROR_ROWS, parseErrorRow } from '../gpss';
+import { findJob, MAX_ERROR_ROWS, parseErrorRow } from '../gpss';
 import { intSetting } from './shared/target';
 import { useServer, shortError } from './shared/server-user';
 import { shortCount, ThrottledStatus } from './shared/status';

@@ -4,11 +4,8 @@
 // and closes them only after those nodes have finished their own close.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
-import { GpssService, ServiceState } from '../gpss';
-import type { GpssEndpoint } from '../gpss';
-import { startGpssServer } from '../gpss-server';
-import type { RunningGpssServer } from '../gpss-server';
-import { DEFAULT_MAX_SESSION_TIMEOUT_S } from '../gpss-server';
+import { GpssService, ServiceState, type GpssEndpoint } from '../gpss';
+import { DEFAULT_MAX_SESSION_TIMEOUT_S, startGpssServer, type RunningGpssServer } from '../gpss-server';
 import { ConfigUsers } from './shared/users';
 import { redact } from './shared/redact';
 import type { GpssServerConfigNode, GreenplumDbConfigNode } from './shared/types';

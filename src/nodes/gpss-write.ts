@@ -6,16 +6,28 @@
 //   Rows the server rejected under the error limit are reported (error-rows.ts), and Merge/Update
 //   rows are collapsed by match key within a commit (collapse.ts).
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { createRowEncoder, type RowEncoder } from '../gpss';
-import { matchColumnIndexes, rowKeyReader, type KeyOf } from '../gpss';
-import { describeRejected, errorRowsToAsk, type MessageOutcome, type RejectedRow } from '../gpss';
-import { findJob, LoadJob } from '../gpss';
-import { StreamEntry, StreamWriter, StreamWriterOptions } from '../gpss';
-import { WriteBufferFullError } from '../gpss';
-import { DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss';
-import { backoffDelay } from '../gpss';
-import { classifyFailure } from '../gpss';
-import type { OpenOptions } from '../gpss';
+import {
+  backoffDelay,
+  classifyFailure,
+  createRowEncoder,
+  DEFAULT_WRITE_BYTES,
+  describeRejected,
+  errorRowsToAsk,
+  findJob,
+  LoadJob,
+  matchColumnIndexes,
+  MAX_WRITE_BYTES,
+  rowKeyReader,
+  StreamEntry,
+  StreamWriter,
+  StreamWriterOptions,
+  WriteBufferFullError,
+  type KeyOf,
+  type MessageOutcome,
+  type OpenOptions,
+  type RejectedRow,
+  type RowEncoder,
+} from '../gpss';
 import { buildOpenOptions, intSetting, TargetDef } from './shared/target';
 import { encodePayload, RowEncoderLike } from './shared/rows';
 import { useServer, shortError } from './shared/server-user';
