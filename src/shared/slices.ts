@@ -1,0 +1,145 @@
+// Bursts of synchronous work cut into slices of a few milliseconds, with a turn of the event
+// loop between slices, so that Node-RED keeps reading its sockets while we work.
+//
+// Why: settling a commit of 10,000 messages (send, done, and whatever a Complete node does with
+// them) in one go held the loop for a quarter of a second; a broker (mosquitto) queues a
+// subscriber's messages while it does not read, and drops them once its per-client queue is full
+// ("Outgoing messages are being dropped for client"). Node-RED has no flow control, so not
+// holding the loop is the only way not to make a user lose messages upstream of our node.
+//
+// All queues share one scheduler: the slice budget holds for the sum of their work per turn,
+// however many nodes (and targets) settle at the same time.
+import { performance } from 'node:perf_hooks';
+
+/** Work done per turn of the event loop before yielding (ms). */
+export const SLICE_MS = 4;
+
+/** Resolves on the next turn of the event loop (after pending I/O callbacks had their turn). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Time spent since the start of the current slice, for loops that yield between steps. */
+export class SliceClock {
+  private start = performance.now();
+  constructor(readonly sliceMs = SLICE_MS) {}
+
+  /** True when this slice is used up. */
+  get spent(): boolean {
+    return performance.now() - this.start >= this.sliceMs;
+  }
+
+  /** Yields to the event loop when the slice is used up (then starts a new slice). */
+  async pace(): Promise<void> {
+    if (!this.spent) return;
+    await yieldToEventLoop();
+    this.start = performance.now();
+  }
+}
+
+/** Something the scheduler can run for a while. */
+interface Runnable {
+  /** Runs until done or `deadline` (performance.now() ms); true when nothing is left. */
+  runUntil(deadline: number): boolean;
+}
+
+const ready: Runnable[] = [];
+let turnScheduled = false;
+
+function scheduleTurn(): void {
+  if (turnScheduled) return;
+  turnScheduled = true;
+  setImmediate(runTurn);
+}
+
+function runTurn(): void {
+  turnScheduled = false;
+  const deadline = performance.now() + SLICE_MS;
+  // In arrival order: a queue that runs out of time stays first and goes on next turn.
+  while (ready.length > 0) {
+    if (!ready[0].runUntil(deadline)) break;
+    ready.shift();
+    if (performance.now() >= deadline) break;
+  }
+  if (ready.length > 0) scheduleTurn();
+}
+
+/**
+ * A FIFO of items handled one by one, at most SLICE_MS of them per turn of the event loop
+ * (shared by every SliceQueue). Order is kept. `handle` must not throw; if it does, `onError`
+ * gets the error and the queue carries on.
+ */
+export class SliceQueue<T> implements Runnable {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+  private queued = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly handle: (item: T) => void,
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  /** Items not handled yet. */
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Queues an item; it is handled on a later turn of the event loop, after earlier items. */
+  push(item: T): void {
+    this.items.push(item);
+    if (!this.queued) {
+      this.queued = true;
+      ready.push(this);
+      scheduleTurn();
+    }
+  }
+
+  /** Resolves once every item queued so far (and any queued meanwhile) was handled. */
+  whenDrained(): Promise<void> {
+    if (this.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /**
+   * Handles everything left now, in one go: for a close that has run out of time (Node-RED
+   * abandons a node's close after its own timeout), where finishing beats yielding.
+   */
+  drainNow(): void {
+    if (!this.runUntil(Infinity)) return;
+    const i = ready.indexOf(this);
+    if (i >= 0) ready.splice(i, 1);
+  }
+
+  runUntil(deadline: number): boolean {
+    const items = this.items;
+    while (this.head < items.length) {
+      const item = items[this.head] as T;
+      items[this.head++] = undefined; // handled items are garbage at once, not at the end
+      try {
+        this.handle(item);
+      } catch (err) {
+        try {
+          this.onError(err);
+        } catch {
+          /* nothing more to do */
+        }
+      }
+      if (performance.now() >= deadline) break;
+    }
+    if (this.head < items.length) {
+      if (this.head > 4096 && this.head * 2 > items.length) {
+        this.items = items.slice(this.head);
+        this.head = 0;
+      }
+      return false;
+    }
+    this.items = [];
+    this.head = 0;
+    this.queued = false; // the caller takes it off the ready list
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+    return true;
+  }
+}

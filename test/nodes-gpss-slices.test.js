@@ -1,0 +1,178 @@
+'use strict';
+// Bursts of work cut into slices with turns of the event loop between them (src/shared/slices):
+// the queue keeps order, shares one budget per turn between queues, lets I/O and timers run in
+// the middle of a burst, and the stream writer settles a commit's messages that way, in order,
+// with close() still waiting for every one of them.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { SliceQueue, SliceClock, SLICE_MS } = require('../dist/shared/slices');
+const { StreamWriter } = require('../dist/gpss/stream-writer');
+const { estimateRowsBytes } = require('../dist/gpss/batcher');
+
+/** Busy work of about `us` microseconds (what a send + done + Complete node costs per message). */
+function spin(us) {
+  const end = process.hrtime.bigint() + BigInt(Math.round(us * 1000));
+  while (process.hrtime.bigint() < end);
+}
+
+test('SliceQueue handles items in order over several turns; a timer set at the start runs in between', async () => {
+  const seen = [];
+  let seenWhenTimerRan = -1;
+  const q = new SliceQueue((i) => {
+    if (i === 0) setTimeout(() => (seenWhenTimerRan = seen.length), 0);
+    spin(20);
+    seen.push(i);
+  });
+  const n = 2000; // ~40 ms of work: ten slices of SLICE_MS
+  for (let i = 0; i < n; i++) q.push(i);
+  assert.equal(q.size, n);
+  assert.deepEqual(seen, [], 'nothing handled synchronously in push()');
+  await q.whenDrained();
+  assert.equal(q.size, 0);
+  assert.deepEqual(seen, Array.from({ length: n }, (_, i) => i));
+  assert.ok(seenWhenTimerRan > 0 && seenWhenTimerRan < n, `the timer ran after ${seenWhenTimerRan} of ${n} items: the burst did not yield`);
+});
+
+test('SliceQueue: two queues share one budget per turn; every turn ends near SLICE_MS', async () => {
+  const perTurn = [];
+  let turn = 0;
+  let current = -1;
+  const count = () => {
+    if (current !== turn) {
+      current = turn;
+      perTurn.push(0);
+    }
+    perTurn[perTurn.length - 1]++;
+  };
+  const a = new SliceQueue(() => (spin(100), count()));
+  const b = new SliceQueue(() => (spin(100), count()));
+  for (let i = 0; i < 200; i++) a.push(i), b.push(i);
+  // A turn counter that advances on every turn of the loop while the queues drain.
+  const ticker = setInterval(() => turn++, 0);
+  const tick = () => {
+    turn++;
+    if (a.size + b.size > 0) setImmediate(tick);
+  };
+  setImmediate(tick);
+  await Promise.all([a.whenDrained(), b.whenDrained()]);
+  clearInterval(ticker);
+  assert.equal(perTurn.reduce((x, y) => x + y, 0), 400);
+  // Items of 0.1 ms and a budget of SLICE_MS: about SLICE_MS / 0.1 items per turn for both
+  // queues together (a descheduled process can make one turn hold fewer, never many more).
+  const most = Math.max(...perTurn);
+  assert.ok(perTurn.length >= 400 / (SLICE_MS * 10 + 2), `only ${perTurn.length} turns for 80 ms of work`);
+  assert.ok(most <= SLICE_MS * 10 + 2, `one turn handled ${most} items of 0.1 ms (budget ${SLICE_MS} ms for all queues)`);
+});
+
+test('SliceQueue: a throwing handler reaches onError and the queue carries on; drainNow finishes at once', async () => {
+  const errors = [];
+  const seen = [];
+  const q = new SliceQueue(
+    (i) => {
+      if (i === 1) throw new Error('boom');
+      seen.push(i);
+    },
+    (e) => errors.push(e.message),
+  );
+  q.push(0);
+  q.push(1);
+  q.push(2);
+  q.drainNow();
+  assert.deepEqual(seen, [0, 2]);
+  assert.deepEqual(errors, ['boom']);
+  assert.equal(q.size, 0);
+  await q.whenDrained();
+  // Still usable after drainNow, through the scheduler.
+  q.push(3);
+  await q.whenDrained();
+  assert.deepEqual(seen, [0, 2, 3]);
+});
+
+test('SliceClock.pace yields once the slice is spent and not before', async () => {
+  const clock = new SliceClock(2);
+  let immediateRan = false;
+  setImmediate(() => (immediateRan = true));
+  await clock.pace();
+  assert.equal(immediateRan, false, 'yielded before the slice was spent');
+  spin(2500);
+  assert.equal(clock.spent, true);
+  await clock.pace();
+  assert.equal(immediateRan, true);
+  assert.equal(clock.spent, false);
+});
+
+function writerOptions(over = {}) {
+  return {
+    commitRows: 100,
+    commitIntervalMs: 50,
+    buffer: { maxRows: 1e6, maxBytes: 1e9 },
+    writeBytes: 1 << 20,
+    maxRetries: 3,
+    backoff: { baseMs: 5, maxMs: 20, jitter: 0 },
+    ...over,
+  };
+}
+
+/** A one-row message whose ack costs ~`us` µs, recording its order. */
+function entry(i, log, us) {
+  const rows = [Buffer.from(String(i))];
+  return {
+    rows,
+    bytes: estimateRowsBytes(rows),
+    ack: () => {
+      spin(us);
+      log.push(i);
+    },
+    fail: (err) => log.push(`fail ${i}: ${err.message}`),
+  };
+}
+
+test('stream writer settles a commit of 10,000 messages in slices, in order: a timer runs in the middle', async () => {
+  const log = [];
+  const n = 10000;
+  let ackedWhenTimerRan = -1;
+  const w = new StreamWriter(writerOptions({ commitRows: n, commitIntervalMs: 60000 }), async (writes) => {
+    // The commit returned: a timer armed now must not wait for all 10,000 acks.
+    setTimeout(() => (ackedWhenTimerRan = log.length), 0);
+    return { successCount: writes.flat().length, errorCount: 0, errorRows: [] };
+  });
+  for (let i = 0; i < n; i++) w.accept(entry(i, log, 5));
+  await w.close(30000);
+  assert.equal(log.length, n, 'close() resolved before every message was settled');
+  assert.deepEqual(log.slice(0, 5), [0, 1, 2, 3, 4]);
+  assert.ok(log.every((v, i) => v === i), 'acks out of order');
+  assert.ok(ackedWhenTimerRan >= 0 && ackedWhenTimerRan < n, `the timer ran after ${ackedWhenTimerRan} of ${n} acks: settling did not yield`);
+  assert.equal(w.heldRows, 0);
+  assert.equal(w.heldMessages, 0);
+});
+
+test('stream writer: acks of consecutive commits stay in order; rows stay counted until settled', async () => {
+  const log = [];
+  const w = new StreamWriter(writerOptions({ commitRows: 1000, commitIntervalMs: 60000 }), async (writes) => ({
+    successCount: writes.flat().length,
+    errorCount: 0,
+    errorRows: [],
+  }));
+  for (let i = 0; i < 5000; i++) w.accept(entry(i, log, 2));
+  assert.equal(w.heldRows, 5000);
+  await w.close(30000);
+  assert.equal(log.length, 5000);
+  assert.ok(log.every((v, i) => v === i), 'acks out of order across commits');
+  assert.equal(w.heldRows, 0);
+});
+
+test('stream writer close timeout: committed messages are still acked, the rest failed, before close resolves', async () => {
+  const log = [];
+  let calls = 0;
+  const w = new StreamWriter(writerOptions({ commitRows: 500, commitIntervalMs: 60000 }), async (writes) => {
+    calls++;
+    if (calls === 1) return { successCount: writes.flat().length, errorCount: 0, errorRows: [] };
+    return new Promise(() => {}); // the second commit never returns
+  });
+  // Acks of 0.5 ms each: 500 of them take ~250 ms, longer than the close timeout below.
+  for (let i = 0; i < 1000; i++) w.accept(entry(i, log, 500));
+  await w.close(100);
+  assert.equal(log.length, 1000, 'close() resolved before every message was settled');
+  assert.ok(log.slice(0, 500).every((v, i) => v === i), 'the committed half was not acked in order');
+  assert.ok(log.slice(500).every((v) => typeof v === 'string' && v.startsWith('fail')), 'the uncommitted half was not failed');
+});
