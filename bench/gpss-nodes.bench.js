@@ -272,6 +272,7 @@ const oneRowMessage = (i) => {
 async function steadyOurs(pg, gpssPort) {
   await sql(pg.url, `DROP TABLE IF EXISTS steady_ours; CREATE UNLOGGED TABLE steady_ours ${TABLE}`);
   await deployGpss(pg, 'steady_ours', {}, gpssPort, true);
+  if (global.gc) global.gc(); // the previous case's garbage is not this case's pause
   const delay = new LoopDelay();
   const secs = await feedSteady(STEADY_MESSAGES, STEADY_RATE, oneRowMessage);
   const d = delay.stop();
@@ -289,6 +290,7 @@ async function steadyAnchor() {
     { id: 'w1', type: 'function', z: 'tab1', x: 100, y: 100, outputs: 1, libs: [], wires: [['sink']], func: 'return msg;' },
     ...sinks(true),
   ]);
+  if (global.gc) global.gc();
   const delay = new LoopDelay();
   const secs = await feedSteady(STEADY_MESSAGES, STEADY_RATE, oneRowMessage);
   const d = delay.stop();
@@ -341,6 +343,7 @@ async function bulkAnchor(pg) {
 async function perMessageOurs(pg, gpssPort) {
   await sql(pg.url, `DROP TABLE IF EXISTS pm_ours; CREATE UNLOGGED TABLE pm_ours ${TABLE}`);
   await deployGpss(pg, 'pm_ours', { commitRows: Number(process.env.PM_COMMIT || 20000), commitInterval: 200, bufferRows: 100000, bufferMb: 256, writeKb: 1024 }, gpssPort, PM_COMPLETE);
+  if (global.gc) global.gc();
   const rss = new RssSampler();
   const delay = new LoopDelay();
   // The source keeps within gpss-write's default buffer (100,000 rows): up to 80,000 unacknowledged.

@@ -176,3 +176,38 @@ test('stream writer close timeout: committed messages are still acked, the rest 
   assert.ok(log.slice(0, 500).every((v, i) => v === i), 'the committed half was not acked in order');
   assert.ok(log.slice(500).every((v) => typeof v === 'string' && v.startsWith('fail')), 'the uncommitted half was not failed');
 });
+
+const { encodePayload, encodePayloadInSlices, SLICED_PAYLOAD_ROWS } = require('../dist/nodes/shared/rows');
+const { createRowEncoder } = require('../dist/gpss/value-mapping');
+
+const column = (name, databaseType) => ({ name, databaseType, hasLength: false, length: 0, hasPrecisionScale: false, precision: 0, scale: 0, hasNullable: true, nullable: true });
+const COLUMNS = [column('id', 'int4'), column('name', 'text')];
+
+test('encodePayloadInSlices: same rows and bytes as encodePayload; a timer runs while 60,000 rows encode', async () => {
+  const enc = createRowEncoder(COLUMNS);
+  const payload = Array.from({ length: 60000 }, (_, i) => (i % 2 ? { id: i, name: `n${i}` } : [i, `n${i}`]));
+  let timerRan = false;
+  setTimeout(() => (timerRan = true), 0);
+  const sliced = encodePayloadInSlices(payload, enc);
+  const whole = encodePayload(payload, enc);
+  const got = await sliced;
+  assert.equal(got.bytes, whole.bytes);
+  assert.equal(got.rows.length, 60000);
+  assert.ok(got.rows.every((r, i) => r.equals(whole.rows[i])), 'rows differ');
+  // encodePayload above ran synchronously for the same work: the timer could only have run
+  // while the sliced encoding yielded.
+  assert.equal(timerRan, true, 'the sliced encoding never yielded');
+});
+
+test('encodePayloadInSlices: a bad row fails with the error encodePayload gives, naming the row', async () => {
+  const enc = createRowEncoder(COLUMNS);
+  const payload = Array.from({ length: SLICED_PAYLOAD_ROWS * 3 }, (_, i) => ({ id: i, name: 'x' }));
+  payload[5000] = { id: 'not a number', name: 'x' };
+  let expected;
+  assert.throws(() => encodePayload(payload, enc), (e) => ((expected = e), true));
+  assert.match(expected.message, /row 5000/);
+  await assert.rejects(encodePayloadInSlices(payload, enc), (e) => e.message === expected.message && e.code === 'BAD_PAYLOAD');
+  // Small payloads and single objects take encodePayload's own path.
+  assert.equal((await encodePayloadInSlices({ id: 1, name: 'a' }, enc)).rows.length, 1);
+  await assert.rejects(encodePayloadInSlices('text', enc), /msg.payload must be/);
+});

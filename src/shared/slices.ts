@@ -143,3 +143,34 @@ export class SliceQueue<T> implements Runnable {
     return true;
   }
 }
+
+/**
+ * Runs tasks one after the other in arrival order. Lets a node keep its messages in order when
+ * one of them needs turns of the event loop (e.g. a large payload encoded in slices): while
+ * anything is queued (`idle` false) later messages queue behind it instead of overtaking it.
+ */
+export class OrderedLane {
+  private tail: Promise<void> = Promise.resolve();
+  private queued = 0;
+
+  /** Nothing queued or running: a message may take the synchronous path. */
+  get idle(): boolean {
+    return this.queued === 0;
+  }
+
+  /** Queues a task; it must settle its own errors (a rejection is dropped, the lane goes on). */
+  run(task: () => Promise<void>): void {
+    this.queued++;
+    this.tail = this.tail
+      .then(task)
+      .catch(() => undefined)
+      .finally(() => {
+        this.queued--;
+      });
+  }
+
+  /** Resolves when every task queued so far has finished. */
+  whenIdle(): Promise<void> {
+    return this.tail;
+  }
+}
