@@ -211,3 +211,46 @@ test('encodePayloadInSlices: a bad row fails with the error encodePayload gives,
   assert.equal((await encodePayloadInSlices({ id: 1, name: 'a' }, enc)).rows.length, 1);
   await assert.rejects(encodePayloadInSlices('text', enc), /msg.payload must be/);
 });
+
+const { ObjectRoller } = require('../dist/nodes/oss-shared/roller');
+const { payloadToRows, payloadToRowsInSlices, encodeRowsInSlices } = require('../dist/nodes/oss-shared/rows');
+
+test('oss-export roller: an object of 10,000 messages is acknowledged in slices, in order; flush resolves after the last', async () => {
+  let finish;
+  const sink = {
+    key: 'obj-0',
+    write() {},
+    buffered: () => 0,
+    end: () => new Promise((r) => (finish = r)),
+    abort: async () => {},
+  };
+  const r = new ObjectRoller({ rollBytes: 1e12, rollMs: 0, maxBufferBytes: 1e12, header: '', open: () => sink });
+  const acked = [];
+  const n = 10000;
+  for (let i = 0; i < n; i++) r.add(Buffer.from('x\n'), 1, () => (spin(5), acked.push(i)));
+  const flushing = r.flush();
+  let ackedWhenTimerRan = -1;
+  finish({ bytes: 2 * n });
+  setTimeout(() => (ackedWhenTimerRan = acked.length), 0);
+  await flushing;
+  assert.equal(acked.length, n, 'flush resolved before every message was acknowledged');
+  assert.ok(acked.every((v, i) => v === i), 'acknowledged out of order');
+  assert.ok(ackedWhenTimerRan >= 0 && ackedWhenTimerRan < n, `the timer ran after ${ackedWhenTimerRan} of ${n} acks: acknowledging did not yield`);
+});
+
+test('oss-export rows: a large payload converted and encoded in slices gives what the one-go path gives', async () => {
+  const payload = Array.from({ length: 10000 }, (_, i) => (i % 3 ? { a: i, b: `s${i}` } : [i, `s${i}`]));
+  const whole = payloadToRows(payload, ['a', 'b']);
+  const sliced = await payloadToRowsInSlices(payload, ['a', 'b']);
+  assert.deepEqual(sliced, whole);
+  const objects = Array.from({ length: 5000 }, (_, i) => ({ b: `s${i}`, a: i }));
+  assert.deepEqual(await payloadToRowsInSlices(objects, null), payloadToRows(objects, null), 'layout from the first object');
+  const bad = Array.from({ length: 5000 }, (_, i) => ({ a: i, b: 'x' }));
+  bad[4321] = { a: 1, zz: 2 };
+  let expected;
+  assert.throws(() => payloadToRows(bad, ['a', 'b']), (e) => ((expected = e), true));
+  assert.match(expected.message, /row 4322 has "zz"/);
+  await assert.rejects(payloadToRowsInSlices(bad, ['a', 'b']), (e) => e.message === expected.message && e.column === 'zz');
+  const encode = (r) => r.join(',') + '\n';
+  assert.equal(await encodeRowsInSlices(whole.rows, encode), whole.rows.map(encode).join(''));
+});
