@@ -275,6 +275,22 @@ export = function (RED: NodeAPI): void {
       );
     }
 
+    // Stream mode with a fixed table: connect and describe the table now, not on the first
+    // message (creating the gRPC client and session is tens of ms of work: at 10,000 msgs/s the
+    // first message would otherwise stall the flow long enough for a broker to drop messages).
+    // A failure here is forgotten: the first message describes again and reports it.
+    if (mode !== 'job' && staticTarget && use.server) {
+      const server = use.server;
+      setImmediate(() => {
+        if (closing) return;
+        try {
+          targetFor(server, {} as Msg);
+        } catch {
+          /* bad options: the first message reports them */
+        }
+      });
+    }
+
     node.on('input', (msg: Msg, send, done) => {
       try {
         if (closing) throw new Error('gpss-write is closing (redeploy or shutdown): message not accepted');
