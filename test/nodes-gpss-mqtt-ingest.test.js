@@ -159,8 +159,8 @@ test('mqtt in → gpss-write: 50,000 QoS 1 messages at 10,000 msgs/s all reach t
   const spiedSend = S.helper._NodePrototype.send;
   assert.equal(typeof spiedLog.wrappedMethod, 'function', 'the test helper no longer spies on log.log as expected');
   assert.equal(typeof spiedSend.wrappedMethod, 'function', 'the test helper no longer spies on Node.prototype.send as expected');
+  // (helper.unload() in afterEach restores the original methods either way.)
   log.log = spiedLog.wrappedMethod;
-  t.after(() => (log.log = spiedLog));
   // Node-RED copies the prototype's send onto each node with wires when it creates it.
   let unspied = 0;
   for (const n of flow) {
