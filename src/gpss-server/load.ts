@@ -165,8 +165,8 @@ export class Load {
     const { buf, starts, ends, count } = rows;
     const loader = this.loader;
     const out = loader.out;
-    // A 1 MiB Write holds ~10,000 rows (~7 ms to render): embedded in Node-RED, yield every few
-    // ms so that Node-RED keeps reading its inputs (src/shared/slices.ts).
+    // A 1 MiB Write holds ~10,000 rows (~7 ms to render): embedded in Node-RED, yield every
+    // millisecond so that Node-RED keeps reading its inputs (src/shared/slices.ts).
     const clock = new SliceClock();
     for (let r = 0; r < count; r++) {
       if ((r & 511) === 511) await clock.pace();

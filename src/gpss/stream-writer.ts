@@ -3,7 +3,7 @@
 // The commit itself (Open → Write… → Close on a session) is injected, so this module holds only
 // the delivery logic and is unit-testable without a server.
 // A commit's outcome is decided at once, but its messages are settled (ack/fail, i.e. send and
-// done in Node-RED) in slices of a few ms per turn of the event loop, in order: settling ten
+// done in Node-RED) in 1 ms slices with a turn of the event loop between them, in order: settling ten
 // thousand messages in one go held Node-RED's loop long enough for an MQTT broker to drop
 // messages upstream of us (see src/shared/slices.ts).
 import { BufferAccount, BufferLimits, chunkEntries } from './batcher';

@@ -1,5 +1,5 @@
-// Bursts of synchronous work cut into slices of a few milliseconds, with a turn of the event
-// loop between slices, so that Node-RED keeps reading its sockets while we work.
+// Bursts of synchronous work cut into short slices, with a turn of the event loop between
+// slices, so that Node-RED keeps reading its sockets while we work.
 //
 // Why: settling a commit of 10,000 messages (send, done, and whatever a Complete node does with
 // them) in one go held the loop for a quarter of a second; a broker (mosquitto) queues a
@@ -9,17 +9,33 @@
 //
 // All queues share one scheduler: the slice budget holds for the sum of their work per turn,
 // however many nodes (and targets) settle at the same time.
-import { performance } from 'node:perf_hooks';
+//
+// A slice is SLICE_MS when the rest of the loop is light, and grows with the work the rest of the
+// loop did since our last slice (up to MAX_SLICE_MS): a busy flow then still gives our bursts
+// about half of the loop, so that a fast source cannot starve the acknowledgements (which would
+// cut throughput), while a light one (an MQTT subscription) gets a turn every millisecond or so.
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 /**
  * Work done per turn of the event loop before yielding (ms). Small, because what matters is how
  * often Node-RED reads its sockets, not only the longest stall: a broker hands a QoS 1
  * subscriber at most `max_inflight_messages` (mosquitto: 20) unacknowledged messages, and
- * Node-RED acknowledges them once per turn, so 10,000 msgs/s need a turn every 2 ms or less.
- * With 4 ms slices the broker's queue still overflowed while a commit was settled; a turn costs
- * only a few µs, so 1 ms slices cost no measurable throughput.
+ * Node-RED acknowledges them once per turn, so 10,000 msgs/s need a turn every 2 ms or less on
+ * average (the broker queues 1,000 more by default, ~100 ms of slack). A turn costs a few µs.
  */
 export const SLICE_MS = 1;
+/** The longest slice, however busy the rest of the loop is (ms). */
+export const MAX_SLICE_MS = 8;
+
+/**
+ * The budget of the next slice: SLICE_MS, or as long as the rest of the loop was busy since
+ * `since` (event-loop utilization: time spent waiting for I/O does not count), up to MAX_SLICE_MS.
+ */
+function budgetSince(since: EventLoopUtilization | null): number {
+  if (!since) return SLICE_MS;
+  const others = performance.eventLoopUtilization(since).active;
+  return Math.min(MAX_SLICE_MS, Math.max(SLICE_MS, others));
+}
 
 /** Resolves on the next turn of the event loop (after pending I/O callbacks had their turn). */
 export function yieldToEventLoop(): Promise<void> {
@@ -29,18 +45,24 @@ export function yieldToEventLoop(): Promise<void> {
 /** Time spent since the start of the current slice, for loops that yield between steps. */
 export class SliceClock {
   private start = performance.now();
-  constructor(readonly sliceMs = SLICE_MS) {}
+  private budget: number;
+  /** `sliceMs`: a fixed budget per slice; by default SLICE_MS, growing when the loop is busy. */
+  constructor(private readonly sliceMs?: number) {
+    this.budget = sliceMs ?? SLICE_MS;
+  }
 
   /** True when this slice is used up. */
   get spent(): boolean {
-    return performance.now() - this.start >= this.sliceMs;
+    return performance.now() - this.start >= this.budget;
   }
 
   /** Yields to the event loop when the slice is used up (then starts a new slice). */
   async pace(): Promise<void> {
     if (!this.spent) return;
+    const yielded = this.sliceMs === undefined ? performance.eventLoopUtilization() : null;
     await yieldToEventLoop();
     this.start = performance.now();
+    if (yielded) this.budget = budgetSince(yielded);
   }
 }
 
@@ -52,6 +74,8 @@ interface Runnable {
 
 const ready: Runnable[] = [];
 let turnScheduled = false;
+/** The loop's utilization at the end of the last turn that left work (null: no burst going on). */
+let lastTurnEnd: EventLoopUtilization | null = null;
 
 function scheduleTurn(): void {
   if (turnScheduled) return;
@@ -61,19 +85,24 @@ function scheduleTurn(): void {
 
 function runTurn(): void {
   turnScheduled = false;
-  const deadline = performance.now() + SLICE_MS;
+  const deadline = performance.now() + budgetSince(lastTurnEnd);
   // In arrival order: a queue that runs out of time stays first and goes on next turn.
   while (ready.length > 0) {
     if (!ready[0].runUntil(deadline)) break;
     ready.shift();
     if (performance.now() >= deadline) break;
   }
-  if (ready.length > 0) scheduleTurn();
+  if (ready.length > 0) {
+    lastTurnEnd = performance.eventLoopUtilization();
+    scheduleTurn();
+  } else {
+    lastTurnEnd = null;
+  }
 }
 
 /**
- * A FIFO of items handled one by one, at most SLICE_MS of them per turn of the event loop
- * (shared by every SliceQueue). Order is kept. `handle` must not throw; if it does, `onError`
+ * A FIFO of items handled one by one, one slice of them per turn of the event loop (the slice is
+ * shared by every SliceQueue). Order is kept. `handle` must not throw; if it does, `onError`
  * gets the error and the queue carries on.
  */
 export class SliceQueue<T> implements Runnable {

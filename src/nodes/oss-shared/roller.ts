@@ -5,7 +5,7 @@
 // A message never spans two objects, so every message maps to exactly one upload.
 // Memory is bounded: bytes accepted but not yet consumed by uploads are capped, and a
 // message beyond the cap fails at once instead of growing the heap.
-// An object's messages are acknowledged in slices of a few ms per turn of the event loop (an
+// An object's messages are acknowledged in 1 ms slices with a turn of the event loop between them (an
 // object can hold tens of thousands of messages: acknowledging them in one go held Node-RED's
 // loop; see src/shared/slices.ts); flush() and abort() resolve once every one was.
 import { SliceQueue } from '../../shared/slices';

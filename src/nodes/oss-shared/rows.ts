@@ -89,7 +89,7 @@ export function needsSlices(payload: unknown): boolean {
 }
 
 /**
- * payloadToRows() for a large array, yielding to the event loop every few ms: same rows, same
+ * payloadToRows() for a large array, yielding to the event loop every millisecond: same rows, same
  * layout, same errors (row numbers count from the start of the payload).
  */
 export async function payloadToRowsInSlices(
@@ -113,7 +113,7 @@ export async function payloadToRowsInSlices(
   return { rows, columns: layout };
 }
 
-/** Encodes rows to text with `encodeRow`, yielding every few ms when there are many. */
+/** Encodes rows to text with `encodeRow`, yielding every millisecond when there are many. */
 export async function encodeRowsInSlices(rows: readonly CodecValue[][], encodeRow: (r: readonly CodecValue[]) => string): Promise<string> {
   const clock = new SliceClock();
   let text = '';

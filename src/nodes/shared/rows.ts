@@ -62,7 +62,7 @@ export function needsSlices(payload: unknown): boolean {
 }
 
 /**
- * encodePayload() for a large array, yielding to the event loop every few ms (100,000 rows take
+ * encodePayload() for a large array, yielding to the event loop every millisecond (100,000 rows take
  * ~60 ms to encode: long enough for Node-RED to stop reading its sockets). Same result and errors.
  */
 export async function encodePayloadInSlices(payload: unknown, encoder: RowEncoderLike): Promise<EncodedRows> {
