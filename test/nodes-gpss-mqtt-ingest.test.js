@@ -205,11 +205,14 @@ test('mqtt in → gpss-write: 50,000 QoS 1 messages at 10,000 msgs/s all reach t
   t.diagnostic(`GC: ${gcs.length} pauses, ${gcs.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, longest ${Math.max(0, ...gcs).toFixed(1)} ms`);
   t.diagnostic(`event-loop delay while ingesting: p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms (1 ms resolution; not asserted: timing on a shared machine)`);
 
+  const rowsIn = await S.count(pg.url, 'mqtt_rows');
+  t.diagnostic(`${rowsIn} rows in the table, ${completed} at the Complete node, ${caught.msgs.length} in Catch`);
   const brokerLog = broker.log();
   for (const line of brokerLog.split('\n').slice(-10)) t.diagnostic(`mosquitto: ${line}`);
   const dropped = brokerLog.split('\n').filter((l) => /dropped/i.test(l));
   assert.deepEqual(caught.msgs.map((m) => m.error && m.error.message), [], 'messages in Catch');
   assert.deepEqual(dropped, [], 'mosquitto dropped messages for Node-RED');
+  assert.equal(rowsIn, MESSAGES, 'rows in the table');
   const r = await S.query(pg.url, 'SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids, min(id) AS lo, max(id) AS hi FROM mqtt_rows');
   assert.deepEqual(r.rows[0], { n: MESSAGES, ids: MESSAGES, lo: 0, hi: MESSAGES - 1 }, 'rows in the table');
   assert.equal(completed, MESSAGES, 'messages at the Complete node');
