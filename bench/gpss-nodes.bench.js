@@ -13,8 +13,8 @@
 //     so every figure includes that 1 ms) while the per-message cases run at full speed, and
 //     while STEADY_MESSAGES one-row messages arrive at a steady STEADY_RATE msgs/s (100 per
 //     10 ms tick, like a broker's socket) into gpss-write with the dialog's defaults and a
-//     Complete node, against the same steady feed through a pass-through function node (Node-RED
-//     alone). A stalled loop is what makes an MQTT broker drop a subscriber's messages.
+//     Complete node; its "anchor" is the target (max <= 20 ms), so a ratio >= 1 meets it. A
+//     stalled loop is what makes an MQTT broker drop a subscriber's messages.
 // Knobs: BENCH_RUNS, BENCH_ONLY=bulk|per-message|steady, BENCH_DURABLE=1 (fsync on), BULK_MESSAGES,
 // BULK_COMMIT, BULK_WINDOW, BULK_WRITE_KB, PER_MESSAGE, PM_COMMIT, PM_WINDOW, PM_COMPLETE,
 // ANCHOR_INSERTS, STEADY_MESSAGES, STEADY_RATE, BENCH_VERBOSE=1 (CPU share of the Node process).
@@ -283,20 +283,8 @@ async function steadyOurs(pg, gpssPort) {
   return { delay: d, secs };
 }
 
-/** The same steady feed through a function node that passes each message on: Node-RED alone. */
-async function steadyAnchor() {
-  await runtime.deploy([
-    { id: 'tab1', type: 'tab', label: 'bench' },
-    { id: 'w1', type: 'function', z: 'tab1', x: 100, y: 100, outputs: 1, libs: [], wires: [['sink']], func: 'return msg;' },
-    ...sinks(true),
-  ]);
-  if (global.gc) global.gc();
-  const delay = new LoopDelay();
-  const secs = await feedSteady(STEADY_MESSAGES, STEADY_RATE, oneRowMessage);
-  const d = delay.stop();
-  await undeploy();
-  return { delay: d, secs };
-}
+/** The issue's target for the steady case: the event loop never held longer than this. */
+const STEADY_MAX_DELAY_TARGET_MS = 20;
 
 async function bulkOurs(pg, gpssPort) {
   await sql(pg.url, `DROP TABLE IF EXISTS bulk_ours; CREATE UNLOGGED TABLE bulk_ours ${TABLE}`);
@@ -429,11 +417,10 @@ async function main() {
     const pm = perMessage ? await perMessageOurs(pg) : skip;
     const pmRemote = perMessage ? await perMessageOurs(pg, gpss.port) : skip;
     const steady = only === '' || only === 'per-message' || only === 'steady';
-    const steadyNodeRed = steady ? await steadyAnchor() : skip;
     const steadyEmbedded = steady ? await steadyOurs(pg) : skip;
     const steadyRemote = steady ? await steadyOurs(pg, gpss.port) : skip;
     await gpss.stop();
-    const steadyAnchorName = `Node-RED alone: the same feed through a pass-through function node (p99 ${steadyNodeRed.delay.p99.toFixed(1)} ms)`;
+    const steadyAnchorName = `target: max <= ${STEADY_MAX_DELAY_TARGET_MS} ms`;
     report('gpss-nodes', [
       {
         case: `bulk: ${BULK_MESSAGES} msgs x ${BULK_ROWS} rows, stream mode (target >= 0.5)`,
@@ -468,11 +455,11 @@ async function main() {
         extra: { 'ours s': pmRemote.secs.toFixed(2), 'anchor s': pmInsert.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${pmRemote.peak}/${pmInsert.peak}`, 'loop delay p99/max ms': fmtDelay(pmRemote.delay), complete: PM_COMPLETE },
       },
       {
-        case: `steady ${STEADY_RATE} msgs/s, ${STEADY_MESSAGES} one-row msgs, dialog defaults + Complete: event-loop delay max (target <= 20)`,
+        case: `steady ${STEADY_RATE} msgs/s, ${STEADY_MESSAGES} one-row msgs, dialog defaults + Complete: event-loop delay max`,
         unit: 'ms',
         higherIsBetter: false,
         ours: steadyEmbedded.delay.max,
-        anchor: steadyNodeRed.delay.max,
+        anchor: STEADY_MAX_DELAY_TARGET_MS,
         anchorName: steadyAnchorName,
         extra: { 'loop delay p99/max ms': fmtDelay(steadyEmbedded.delay), 'last ack s': steadyEmbedded.secs.toFixed(2) },
       },
@@ -481,7 +468,7 @@ async function main() {
         unit: 'ms',
         higherIsBetter: false,
         ours: steadyRemote.delay.max,
-        anchor: steadyNodeRed.delay.max,
+        anchor: STEADY_MAX_DELAY_TARGET_MS,
         anchorName: steadyAnchorName,
         extra: { 'loop delay p99/max ms': fmtDelay(steadyRemote.delay), 'last ack s': steadyRemote.secs.toFixed(2) },
       },
