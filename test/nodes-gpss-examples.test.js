@@ -8,10 +8,10 @@ const path = require('node:path');
 const { usePostgres } = require('./support/pg');
 const S = require('./support/gpss-nodes');
 
-const CORE = path.dirname(require.resolve('@node-red/nodes/package.json'));
+const { coreNode } = require('./support/node-red-runtime');
 const CORE_NODES = [
   'common/20-inject.js', 'common/21-debug.js', 'common/90-comment.js', 'function/10-function.js', 'sequence/17-split.js',
-].map((f) => require(path.join(CORE, 'core', f)));
+].map(coreNode);
 
 const pg = usePostgres();
 before(async () => {
