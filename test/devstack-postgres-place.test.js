@@ -7,12 +7,47 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const { Client } = require('pg');
 const { choosePostgresDataDir, privateFolderName } = require('../dist/devstack/postgres-place');
 const { startPostgres } = require('../dist/devstack/postgres');
 
 const isRoot = process.getuid() === 0;
+const CLI = path.join(__dirname, '..', 'dist', 'devstack', 'cli.js');
+
+/** `npm start` (the CLI) as a child in its own process group; resolves once ready or rejects. */
+function startCli(stackDir) {
+  const child = spawn(process.execPath, [CLI], {
+    env: { ...process.env, GPFLOW_DEVSTACK_DIR: stackDir, NODE_RED_PORT: '0', GPSS_PORT: '0', OSS_PORT: '0', PG_PORT: '0', DATABASE_URL: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start not ready in 120 s:\n${output}`)), 120_000);
+    child.stdout.on('data', (d) => {
+      output += d;
+      if (/Press Ctrl-C to stop\.\s*$/m.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr.on('data', (d) => (output += d));
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited (code ${code}) before ready:\n${output}`));
+    });
+  });
+  const stop = async () => {
+    if (child.exitCode === null && !child.signalCode) process.kill(-child.pid, 'SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+  return { ready, stop, output: () => output };
+}
 
 test('as root from a 0700 root-owned folder: PostgreSQL data goes to a private postgres folder and a cluster starts there', async () => {
   const locked = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-locked-'));
@@ -93,5 +128,33 @@ test('a folder of that name that is a symlink or belongs to another user is refu
     );
   } finally {
     fs.rmSync(tempRoot, { recursive: true, force: true });
+  }
+});
+
+test('npm start from a checkout under a 0700 root folder comes up, says where the data went, and stops cleanly', async () => {
+  const locked = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-locked-'));
+  fs.chmodSync(locked, 0o700);
+  const stackDir = path.join(locked, 'checkout', '.devstack');
+  const expected = choosePostgresDataDir(stackDir);
+  const cli = startCli(stackDir);
+  try {
+    await cli.ready;
+    const state = JSON.parse(fs.readFileSync(path.join(stackDir, 'state.json'), 'utf8'));
+    assert.equal(state.postgres.dataDir, expected.dataDir);
+    if (isRoot) {
+      assert.ok(!state.postgres.dataDir.startsWith(locked), 'the data is outside the unreachable folder');
+      assert.ok(cli.output().includes(`data is in ${path.dirname(expected.dataDir)}`), cli.output());
+    }
+    const { pgPassword } = JSON.parse(fs.readFileSync(path.join(stackDir, 'secrets.json'), 'utf8'));
+    const client = new Client({ connectionString: state.postgres.url.replace(':***@', `:${encodeURIComponent(pgPassword)}@`) });
+    await client.connect();
+    const { rows } = await client.query('SELECT count(*)::int AS n FROM public.sensor_readings');
+    await client.end();
+    assert.ok(rows[0].n >= 0);
+    assert.equal(await cli.stop(), 0, cli.output());
+  } finally {
+    await cli.stop();
+    fs.rmSync(locked, { recursive: true, force: true });
+    if (isRoot) fs.rmSync(path.dirname(expected.dataDir), { recursive: true, force: true });
   }
 });
