@@ -108,3 +108,23 @@ test('example stream-ingest: the repeating inject streams readings that commit a
   assert.equal(committed.msgs[0].payload.length, 100);
   assert.ok((await S.count(pg.url, 'sensor_readings')) >= 200);
 });
+
+test("the README's minimal flow, pasted as is and given a database, commits rows and counts them", async () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## A minimal flow'));
+  const flow = JSON.parse(section.match(/```json\n([\s\S]*?)\n```/)[1]);
+  await S.query(pg.url, 'TRUNCATE sensor_readings');
+  const db = flow.find((n) => n.type === 'greenplum-db');
+  assert.equal(db.host, 'localhost', 'the README shows a placeholder');
+  Object.assign(db, { host: pg.host, port: pg.port, database: pg.database, user: pg.user });
+  // Pasted into the editor, the flow nodes land on the open tab.
+  flow.unshift({ id: 'readme-tab', type: 'tab', label: 'README' });
+  for (const n of flow) if (typeof n.x === 'number') n.z = 'readme-tab';
+  await S.helper.load([...S.NODES, ...CORE_NODES], flow, { [db.id]: { password: pg.password } });
+  const committed = S.collect(S.helper.getNode(flow.find((n) => n.name === 'committed').id));
+  const errors = S.collect(S.helper.getNode(flow.find((n) => n.type === 'debug' && n.name === 'error').id));
+  await committed.wait(2, 30000); // the inject fires after 1 s, then every second
+  assert.deepEqual(errors.msgs.map((m) => m.error.message), []);
+  assert.equal(committed.msgs[0].payload.device_id, 'sensor-1');
+  assert.ok((await S.count(pg.url, 'sensor_readings')) >= 2);
+});
