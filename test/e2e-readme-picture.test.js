@@ -117,3 +117,12 @@ test('README picture: the stream example running in the editor, rows committed, 
   assert.equal(docs.subarray(1, 4).toString(), 'PNG');
   assert.ok(docs.length < MAX_BYTES, `docs/flow.png is ${docs.length} bytes`);
 });
+
+test('the README shows docs/flow.png by an absolute URL of the repository (the Flow Library breaks relative images)', () => {
+  const pkg = require('../package.json');
+  const repo = pkg.repository.url.match(/github\.com\/([^/]+\/[^/.]+)/)[1];
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]);
+  assert.ok(images.includes(`https://raw.githubusercontent.com/${repo}/main/docs/flow.png`), `README images: ${images}`);
+  for (const src of images) assert.match(src, /^https:\/\//, `relative image ${src} breaks on flows.nodered.org`);
+});
