@@ -84,10 +84,11 @@ const columns = [
 ];
 const enc = createRowEncoder(columns);
 
-test('matchColumnIndexes resolves like the server: exact name, then one case-insensitive match', () => {
-  assert.deepEqual(matchColumnIndexes(enc.columnNames, ['id', 'region']), [0, 1]);
+test('matchColumnIndexes resolves like the server: exact names only, as Greenplum resolves quoted identifiers', () => {
+  assert.deepEqual(matchColumnIndexes(enc.columnNames, ['id', 'Region']), [0, 1]);
+  assert.equal(matchColumnIndexes(enc.columnNames, ['id', 'region']), null, 'no case-insensitive fallback: the server refuses "region" too');
   assert.equal(matchColumnIndexes(enc.columnNames, ['nope']), null);
-  assert.equal(matchColumnIndexes(['a', 'A'], ['a']).length, 1);
+  assert.deepEqual(matchColumnIndexes(['a', 'A'], ['A']), [1]);
   assert.equal(matchColumnIndexes(['a', 'A'], ['X']), null);
 });
 

@@ -153,6 +153,10 @@ test('CLI arguments', () => {
   assert.deepEqual(o, { listen: '127.0.0.1:0', data: '/tmp/x', accessKeyId: 'devkey', accessKeySecret: 'devsecret', buckets: ['a-b', 'c-d'], faultRate: 0.25, faultKinds: ['reset', 'slow'], quiet: false, noAuth: false });
   assert.equal(parseArgs(['--max-clock-skew', '900', '--no-auth'], {}).maxClockSkewMs, 900_000);
   assert.throws(() => parseArgs(['--max-clock-skew', '1.5'], {}), /whole number/);
+  assert.equal(parseArgs(['--max-clock-skew', '0'], {}).maxClockSkewMs, 0, '0 turns the check off');
+  const t = parseArgs(['--region', 'oss-cn-shanghai', '--headers-timeout', '5', '--request-timeout=60'], {});
+  assert.deepEqual([t.region, t.headersTimeoutMs, t.requestTimeoutMs], ['oss-cn-shanghai', 5000, 60000]);
+  assert.throws(() => parseArgs(['--headers-timeout', '0'], {}), /--headers-timeout must be a whole number of seconds ≥ 1/);
   assert.equal(parseArgs(['-h'], {}), 'help');
   assert.equal(parseArgs([], { OSS_EMULATOR_ACCESS_KEY_ID: 'id', OSS_EMULATOR_ACCESS_KEY_SECRET: 's' }).accessKeySecret, 's');
   assert.throws(() => parseArgs(['--listen'], {}), /needs a value/);

@@ -13,9 +13,10 @@ import type { DevstackConfig } from './config';
 import { DEMO_BUCKET, DEMO_DATABASE, createDemoTables } from './demo-data';
 import { composeDevstackFlows, repointDevstackConfig, type ExampleFlow, type StackAddresses } from './flows';
 import { startNodeRed, type RunningNodeRed } from './node-red';
-import { freePort, isClusterRunning, postmasterPid, startPostgres, stopCluster, type PostgresCluster } from './postgres';
+import { freePort, isClusterRunning, openParentToPostgres, postmasterPid, startPostgres, stopCluster, type PostgresCluster } from './postgres';
 import { choosePostgresDataDir } from './postgres-place';
 import { startGpssServer, startOssEmulator, type RunningGpssServer, type RunningOssEmulator } from './services';
+import { ensurePrivateDir, PRIVATE_UMASK, tightenTree, writePrivateFile } from './private-files';
 
 export interface Progress {
   /** A step starts ("PostgreSQL"), then ends with done(detail) or fail(err). */
@@ -66,8 +67,8 @@ export function loadSecrets(dir: string): DevstackSecrets {
     ossAccessKeyId: 'LTAI' + crypto.randomBytes(8).toString('hex'),
     ossAccessKeySecret: crypto.randomBytes(20).toString('base64url'),
   };
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  ensurePrivateDir(dir);
+  writePrivateFile(file, JSON.stringify(secrets, null, 2) + '\n');
   return secrets;
 }
 
@@ -156,6 +157,8 @@ async function startDatabase(
   try {
     const place = choosePostgresDataDir(config.dir);
     if (place.relocated) progress.info(place.relocated);
+    // startDevstack made the stack dir 0700; pg_ctl runs as the postgres user when we are root.
+    else openParentToPostgres(config.dir);
     const dataDir = place.dataDir;
     if (fs.existsSync(path.join(dataDir, 'PG_VERSION')) && isClusterRunning(dataDir)) {
       // Left running by a start that was killed: it is ours, restart it on the right port.
@@ -189,7 +192,10 @@ async function startDatabase(
 
 /** Starts every service; on any failure stops what already started and rethrows. */
 export async function startDevstack(config: DevstackConfig, progress: Progress): Promise<RunningDevstack> {
-  fs.mkdirSync(config.dir, { recursive: true });
+  // Every file the stack creates (logs, OSS emulator data, state) and those of the Node-RED
+  // child (which inherits the umask; its settings.js sets it again) is private: 0600 / 0700.
+  process.umask(PRIVATE_UMASK);
+  ensurePrivateDir(config.dir);
   const secrets = loadSecrets(config.dir);
   const stops: { name: string; stop: () => Promise<void> | void }[] = [];
   const stopAll = async (): Promise<void> => {
@@ -305,7 +311,10 @@ export async function startDevstack(config: DevstackConfig, progress: Progress):
       gpss: { address: gpss.address },
       oss: { endpoint: oss.endpoint, bucket: DEMO_BUCKET, dataDir: ossDir },
     };
-    fs.writeFileSync(path.join(config.dir, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+    writePrivateFile(path.join(config.dir, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+    // Files left by an older version (or created before the umask) become private as well;
+    // PostgreSQL keeps its own data directory 0700/0600.
+    tightenTree(config.dir, new Set(['pg']));
     return { editorUrl: state.editorUrl, state, addresses, nodeRed, stop: stopAll };
   } catch (err) {
     await stopAll().catch(() => undefined);
@@ -329,7 +338,7 @@ async function deployExamples(url: string, config: DevstackConfig, addresses: St
 
 function appendLog(dir: string, file: string, line: string): void {
   try {
-    fs.appendFileSync(path.join(dir, file), `${new Date().toISOString()} ${line}\n`);
+    fs.appendFileSync(path.join(dir, file), `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
   } catch {
     /* logging must never break the stack */
   }

@@ -2,6 +2,7 @@
 // gpss-pg: run the GPSS-compatible server over a PostgreSQL database.
 import * as fs from 'node:fs';
 import { startGpssServer, type GpssServerOptions } from './index';
+import { applyLimitFlag, limitFlagsUsage } from './limit-flags';
 
 const USAGE = `Usage: gpss-pg --database postgres://USER@HOST:PORT/DB [options]
 
@@ -18,11 +19,13 @@ const USAGE = `Usage: gpss-pg --database postgres://USER@HOST:PORT/DB [options]
   --insecure               allow a plaintext listener on a non-loopback address (logged as a
                            warning: passwords and rows cross the network in clear text)
   --max-sessions N         concurrent sessions (default 100)
-  --max-message-mb N       largest request accepted (default 64)
   --error-rows MODE        what Close returns in ErrorRows: positions (default: "row N: reason"
                            per rejected row, N its 1-based position in the load) or none (counts
                            only, like a GPSS that does not fill ErrorRows)
-  --help`;
+  --help
+
+Resource limits (README: "gpss-pg (standalone)", "Resource limits"):
+${limitFlagsUsage()}`;
 
 export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean } {
   const opts: GpssServerOptions & { help?: boolean } = { databaseUrl: '', allowHosts: [] };
@@ -68,9 +71,6 @@ export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean 
       case '--max-sessions':
         opts.maxSessions = positive(name, value());
         break;
-      case '--max-message-mb':
-        opts.maxMessageMb = positive(name, value());
-        break;
       case '--error-rows': {
         const v = value();
         if (v !== 'positions' && v !== 'none') throw new Error(`--error-rows must be positions or none (got ${JSON.stringify(v)})`);
@@ -78,7 +78,7 @@ export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean 
         break;
       }
       default:
-        throw new Error(`unknown option ${arg}`);
+        if (!applyLimitFlag(opts, name, value)) throw new Error(`unknown option ${arg}`);
     }
   }
   if (opts.help) return opts;

@@ -8,6 +8,7 @@ import { GpssService, ServiceState } from '../gpss/session-registry';
 import type { GpssEndpoint } from '../gpss/client';
 import { startGpssServer } from '../gpss-server';
 import type { RunningGpssServer } from '../gpss-server';
+import { DEFAULT_MAX_SESSION_TIMEOUT_S } from '../gpss-server/session-limits';
 import { ConfigUsers } from './shared/users';
 import { redact } from './shared/redact';
 import type { GpssServerConfigNode, GreenplumDbConfigNode } from './shared/types';
@@ -84,6 +85,9 @@ export = function (RED: NodeAPI): void {
           listen: `127.0.0.1:${embeddedPort}`,
           databaseUrl: db.connectionUrl(),
           allowHosts: [`${db.host}:${db.port}`],
+          // gpss-pg's safe resource limits apply; only the session timeout configured on this
+          // node (trusted: set by the flow's author) may exceed the default maximum.
+          maxSessionTimeoutS: Math.max(DEFAULT_MAX_SESSION_TIMEOUT_S, sessionTimeoutSec),
           log: (line: string) => node.trace(node.redact(line)),
         });
         embedded = starting;

@@ -12,7 +12,7 @@ import { describeRejected, errorRowsToAsk, type MessageOutcome, type RejectedRow
 import { findJob, LoadJob } from '../gpss/load-job';
 import { StreamEntry, StreamWriter, StreamWriterOptions } from '../gpss/stream-writer';
 import { BufferFullError, DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss/batcher';
-import { backoffDelay } from '../gpss/retry';
+import { backoffDelay, classifyFailure } from '../gpss/retry';
 import type { OpenOptions } from '../gpss/client';
 import { buildOpenOptions, intSetting, TargetDef } from './shared/target';
 import { encodePayload, RowEncoderLike } from './shared/rows';
@@ -150,7 +150,8 @@ export = function (RED: NodeAPI): void {
             const columns = await server.service.describeTable(schema, table);
             return createRowEncoder(columns, encoderOptions);
           } catch (err) {
-            if (attempt >= writerOptions.maxRetries || closing) throw err;
+            // A missing table or a refused login will not change by retrying (failure-class.ts).
+            if (attempt >= writerOptions.maxRetries || closing || classifyFailure(err) === 'fatal') throw err;
             await new Promise((r) => setTimeout(r, backoffDelay(attempt, writerOptions.backoff)));
           }
         }
