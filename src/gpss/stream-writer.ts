@@ -9,6 +9,8 @@
 import { BufferAccount, BufferLimits, chunkEntries } from './batcher';
 import { backoffDelay, BackoffOptions, classifyFailure } from './retry';
 import { SliceQueue } from '../shared/slices';
+import { collapseByKey, type KeyOf } from './collapse';
+import { COMMITTED, mapRejections, messageOutcomes, type MessageOutcome, type Rejections } from './error-rows';
 
 export interface CommitStats {
   successCount: number;
@@ -20,13 +22,19 @@ export interface CommitStats {
 export interface StreamEntry {
   rows: readonly Uint8Array[];
   bytes: number;
-  /** The commit that holds these rows returned success. */
-  ack(stats: CommitStats): void;
+  /**
+   * The commit that holds these rows returned success. `outcome` says whether the server
+   * rejected rows of this message under the error limit (see error-rows.ts).
+   */
+  ack(stats: CommitStats, outcome: MessageOutcome): void;
   /** The rows were not committed (after retries, on a data error, or on close). */
   fail(err: Error): void;
 }
 
-/** Commits a batch as one transaction; rejects when nothing was committed (or the outcome is unknown). */
+/**
+ * Commits a batch as one transaction; rejects when nothing was committed (or the outcome is
+ * unknown). `rows` is the number of rows in `writes`.
+ */
 export type CommitFn = (writes: Uint8Array[][], info: { rows: number; attempt: number }) => Promise<CommitStats>;
 
 export interface StreamWriterOptions {
@@ -40,11 +48,19 @@ export interface StreamWriterOptions {
   /** Retries after the first failed attempt of a batch (transient failures). */
   maxRetries: number;
   backoff: BackoffOptions;
+  /**
+   * Merge/Update: the match key of an encoded row. Rows with the same key within one commit
+   * are collapsed, the last one winning, before they are written (collapse.ts).
+   */
+  collapseKey?: KeyOf;
 }
 
 export interface StreamWriterEvents {
-  /** A batch committed. */
-  committed?(info: { rows: number; messages: number; stats: CommitStats; ms: number }): void;
+  /**
+   * A batch committed. `rows` were written (after collapsing `collapsed` rows by key);
+   * `rejections` is what the server said about rows it rejected (null: none).
+   */
+  committed?(info: { rows: number; messages: number; stats: CommitStats; ms: number; collapsed: number; rejections: Rejections | null }): void;
   /** An attempt failed; `willRetry` says whether the batch is tried again. */
   attemptFailed?(info: { error: unknown; attempt: number; rows: number; willRetry: boolean }): void;
   /** The held rows/bytes changed (for status). */
@@ -78,6 +94,8 @@ interface Held {
   /** The decided outcome, for the settle queue: stats when committed, else the error. */
   stats: CommitStats | null;
   error: Error | null;
+  /** With stats: what the message is told about its rows (rejected rows, collapsed keys). */
+  outcome: MessageOutcome;
 }
 
 function messageOf(err: unknown): string {
@@ -127,7 +145,7 @@ export class StreamWriter {
     if (this.closing) throw new WriterClosedError('gpss-write is closing (redeploy or shutdown): message not accepted');
     const rows = entry.rows.length;
     this.account.reserve(rows, entry.bytes);
-    this.pending.push({ entry, rows, settled: false, arrivedAt: Date.now(), stats: null, error: null });
+    this.pending.push({ entry, rows, settled: false, arrivedAt: Date.now(), stats: null, error: null, outcome: COMMITTED });
     this.pendingRows += rows;
     // Hot path (once per message): no closure unless someone listens.
     if (this.events.changed) this.guard(() => this.events.changed?.());
@@ -252,20 +270,25 @@ export class StreamWriter {
   private async commitBatch(batch: Held[]): Promise<void> {
     const live = batch.filter((h) => !h.settled);
     if (live.length === 0) return;
-    const rows = live.reduce((n, h) => n + h.rows, 0);
-    const writes = chunkEntries(
-      live.map((h) => h.entry),
-      this.options.writeBytes,
-    );
+    const entries = live.map((h) => h.entry);
+    // Collapsed per commit: a bisected half is a commit of its own and collapses on its own.
+    const collapsed = this.options.collapseKey ? collapseByKey(entries, this.options.collapseKey) : null;
+    const written = collapsed ? collapsed.rows.map((r) => r.length) : live.map((h) => h.rows);
+    const rows = written.reduce((n, r) => n + r, 0);
+    const writes = chunkEntries(collapsed ? collapsed.rows.map((r) => ({ rows: r })) : entries, this.options.writeBytes);
     let lastError: unknown;
     for (let attempt = 0; ; attempt++) {
       const started = Date.now();
       try {
         const stats = await this.commit(writes, { rows, attempt });
         this.committedRows += rows;
-        // From here on the rows are durable: nothing below may lead to a retry.
-        for (const h of live) this.settle(h, stats, null);
-        this.guard(() => this.events.committed?.({ rows, messages: live.length, stats, ms: Date.now() - started }));
+        // From here on the rows are durable: nothing below may lead to a retry. The stats are
+        // those of this attempt's load, whose row positions start at 1 again (error-rows.ts).
+        const outcomes = this.outcomesOf(written, stats, collapsed?.kept);
+        for (let i = 0; i < live.length; i++) this.settle(live[i], stats, null, outcomes ? outcomes.list[i] : COMMITTED);
+        this.guard(() =>
+          this.events.committed?.({ rows, messages: live.length, stats, ms: Date.now() - started, collapsed: collapsed?.dropped ?? 0, rejections: outcomes?.rejections ?? null }),
+        );
         return;
       } catch (err) {
         lastError = err;
@@ -309,15 +332,23 @@ export class StreamWriter {
     });
   }
 
+  /** What each message of a commit with rejected rows is told (null when none was rejected). */
+  private outcomesOf(written: number[], stats: CommitStats, kept: (number[] | null)[] | undefined): { rejections: Rejections; list: MessageOutcome[] } | null {
+    const rejections = mapRejections(written, stats, kept);
+    const list = messageOutcomes(rejections, written.length);
+    return rejections && list ? { rejections, list } : null;
+  }
+
   /**
-   * Decides that one message is acknowledged (stats) or failed (err), exactly once; the settle
-   * queue delivers the outcome in order on a later turn. Hot path: no closures.
+   * Decides that one message is acknowledged (stats, with its outcome) or failed (err), exactly
+   * once; the settle queue delivers the outcome in order on a later turn. Hot path: no closures.
    */
-  private settle(h: Held, stats: CommitStats | null, err: Error | null): void {
+  private settle(h: Held, stats: CommitStats | null, err: Error | null, outcome: MessageOutcome = COMMITTED): void {
     if (h.settled) return;
     h.settled = true;
     h.stats = stats;
     h.error = err;
+    h.outcome = outcome;
     this.settling.push(h);
   }
 
@@ -326,12 +357,13 @@ export class StreamWriter {
     this.account.release(h.rows, h.entry.bytes);
     try {
       if (h.error) h.entry.fail(h.error);
-      else h.entry.ack(h.stats as CommitStats);
+      else h.entry.ack(h.stats as CommitStats, h.outcome);
     } catch (e) {
       this.guard(() => this.events.callbackFailed?.(e));
     }
     h.stats = null;
     h.error = null;
+    h.outcome = COMMITTED;
     if (this.events.changed) this.guard(() => this.events.changed?.());
   }
 

@@ -25,7 +25,7 @@ import {
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
 import { withClient, qualified, canceller, resolveTable, tableColumns } from './oss-shared/db';
-import { externalExportPlan, runExternalPlan } from './oss-shared/external-plan';
+import { dropFailureReporter, externalExportObstacle, externalExportPlan, runExternalPlan } from './oss-shared/external-plan';
 import { toNodeError } from './oss-shared/errors';
 import {
   checkPrefix,
@@ -165,7 +165,14 @@ export = function (RED: NodeAPI) {
       try {
         const stats = await withClient(db, async (pg) => {
           if (table) await tableColumns(pg, table); // clear "does not exist" before any upload
-          const chosen = await chooseTransferMode(pg, mode);
+          let chosen = await chooseTransferMode(pg, mode);
+          // Writable oss:// tables write no header and only LF: those settings need client mode.
+          const obstacle = chosen === 'external' ? externalExportObstacle(cfg.format) : null;
+          if (obstacle) {
+            if (mode === 'external') throw new Error(`external mode cannot export with these settings: ${obstacle}`);
+            node.log(`external mode not used: ${obstacle}; exporting in client mode`);
+            chosen = 'client';
+          }
           if (chosen === 'external') {
             if (!(await hasOssExt(pg))) {
               throw new Error(`mode "external" needs the oss_ext extension in database "${db.database}" (CREATE EXTENSION oss_ext); use mode auto or client`);
@@ -191,7 +198,9 @@ export = function (RED: NodeAPI) {
             onProgress: (p) => status.progress({ bytes: p.bytesIn, rows: p.rows }, t0),
           });
         });
-        status.set({ fill: 'green', shape: 'dot', text: `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesOut)}` });
+        const totals = `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesOut)}`;
+        if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${totals}; ${RED._('oss-export.status.dropFailed')}` });
+        else status.set({ fill: 'green', shape: 'dot', text: totals });
         return stats;
       } catch (err) {
         const e = toNodeError(ac.signal.aborted && closing ? new Error('cancelled: the node was closed during the transfer') : err, `${context} failed`, secrets());
@@ -220,12 +229,13 @@ export = function (RED: NodeAPI) {
         location: account!.location(),
       });
       node.debug(`oss-export: ${plan.create.redacted}`);
-      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg));
+      const drops = dropFailureReporter(pg, (t) => node.warn(`oss-export: ${t}`), secrets);
+      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), drops.onDropFailed);
       const ext = plan.name;
       const listed = await listObjects(account!.newClient(), `${p.prefix}${ext}`);
       const bytesOut = listed.reduce((a, o) => a + o.size, 0);
       // Per-object row counts are not reported by the segments.
-      return { objects: listed.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn: 0, bytesOut, ms: Date.now() - t0 };
+      return { objects: listed.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn: 0, bytesOut, ms: Date.now() - t0, ...(drops.warnings.length ? { warnings: drops.warnings } : {}) };
     }
 
     // ---- rows in messages --------------------------------------------------------------

@@ -30,7 +30,10 @@ export interface HandlerOptions {
   host: string;
   port: () => number;
   noAuth: boolean;
-  maxClockSkewMs: number | undefined;
+  /** Refuse signed requests whose date is further off (403 RequestTimeTooSkewed); 0 = no check. */
+  maxClockSkewMs: number;
+  /** V4 requests must be signed for this region (e.g. `oss-cn-hangzhou`, scope `cn-hangzhou`). */
+  region: string;
   log: ((line: string) => void) | undefined;
   /** Receives each request's record when it arrives; `ctx` is read live for status and bytes. */
   record: (rec: RequestRecord, ctx: ResponseContext) => void;
@@ -125,8 +128,8 @@ export function createRequestHandler(o: HandlerOptions): (req: http.IncomingMess
 
       if (!o.noAuth) {
         const authReq = { method, headers: req.headers, bucket: addr.bucket, key: addr.key, query: pairs };
-        authenticate(authReq, (id) => secrets.get(id));
-        if (o.maxClockSkewMs !== undefined) checkSkew(authReq, o.maxClockSkewMs);
+        authenticate(authReq, (id) => secrets.get(id), Date.now(), o.region);
+        if (o.maxClockSkewMs > 0) checkSkew(authReq, o.maxClockSkewMs);
       }
       if (!addr.bucket) throw Errors.invalidArgument('No bucket in the Host header or path, and no default bucket.', 'bucket', '');
       if (!store.hasBucket(addr.bucket)) throw Errors.noSuchBucket(addr.bucket);
