@@ -95,6 +95,35 @@ test('two sessions load one table at the same time; both commit, one aborted loa
   await Promise.all([a, b, c].map((s) => g.call('Disconnect', { ID: s })));
 });
 
+test('a committed load hands its segment buffer to the next load; a rolled-back one does not (a COPY may still hold it)', async () => {
+  const { spareSegmentBuffers } = require('../dist/gpss-server/copy-loader');
+  await g.query('CREATE TABLE reuse (id bigint, ts timestamp, device text, value double precision, payload text)');
+  const s = await g.connect();
+  try {
+    for (let load = 0; load < 3; load++) {
+      const before = spareSegmentBuffers();
+      await g.call('Open', { ...S(s), TableName: 'reuse' });
+      assert.equal(spareSegmentBuffers(), Math.max(before - 1, 0), 'Open takes a spare buffer when there is one');
+      for (let w = 0; w < 3; w++) await g.call('Write', { ...S(s), Rows: rowsOf(Array.from({ length: 10000 }, (_, i) => benchRow(load * 1e6 + w * 10000 + i))) });
+      const st = await g.call('Close', { session: { ID: s } });
+      assert.equal(st.SuccessCount, '30000');
+      assert.equal(spareSegmentBuffers(), Math.max(before - 1, 0) + 1, 'Close gives the buffer back');
+    }
+    // Rows written into a reused buffer are the load's own, not the previous load's leftovers.
+    const { rows } = await g.query('SELECT count(*)::int AS n, count(DISTINCT id)::int AS d, sum(id)::text AS s FROM reuse');
+    assert.deepEqual(rows[0], { n: 90000, d: 90000, s: String(3 * 29999 * 30000 / 2 + 30000 * (0 + 1e6 + 2e6)) });
+    const before = spareSegmentBuffers();
+    await g.call('Open', { ...S(s), TableName: 'reuse' });
+    await g.call('Write', { ...S(s), Rows: rowsOf(Array.from({ length: 20000 }, (_, i) => benchRow(i))) });
+    await assert.rejects(g.call('Write', { ...S(s), Rows: [{ Data: Buffer.from([0x0a, 0x7f]) }] }), (e) => e.code === status.INVALID_ARGUMENT);
+    await assert.rejects(g.call('Close', { session: { ID: s } }), (e) => e.code === status.ABORTED);
+    assert.equal(spareSegmentBuffers(), Math.max(before - 1, 0), 'a rolled-back load keeps its buffer out of the pool');
+    assert.equal(await g.count('reuse'), 90000);
+  } finally {
+    await g.call('Disconnect', { ID: s });
+  }
+});
+
 test('hostile RowData: undecodable bytes and wrong widths are INVALID_ARGUMENT, roll back, and the server stays up', async () => {
   await g.query('CREATE TABLE victim (id int, v text)');
   const s = await g.connect();

@@ -374,3 +374,20 @@ test('CLI arguments and listen addresses', () => {
   assert.deepEqual(parseHostPort('Localhost', 5000), { host: 'localhost', port: 5000 });
   assert.throws(() => parseHostPort('a:99999', 1), /invalid port/);
 });
+
+test('segment buffers of completed loads are kept for later loads, at most SPARE_BUFFERS of at most 2 segments', () => {
+  const { takeSegmentBuffer, giveBackSegmentBuffer, spareSegmentBuffers, SPARE_BUFFERS, SEGMENT_BYTES } = require('../dist/gpss-server/copy-loader');
+  while (spareSegmentBuffers() > 0) takeSegmentBuffer();
+  const fresh = takeSegmentBuffer();
+  assert.equal(fresh.length, 1 << 20);
+  const given = Array.from({ length: SPARE_BUFFERS + 1 }, () => Buffer.allocUnsafe(2 << 20));
+  for (const b of given) giveBackSegmentBuffer(b);
+  assert.equal(spareSegmentBuffers(), SPARE_BUFFERS);
+  giveBackSegmentBuffer(given[0]); // already kept: not twice
+  assert.equal(spareSegmentBuffers(), SPARE_BUFFERS);
+  assert.equal(takeSegmentBuffer(), given[SPARE_BUFFERS - 1]);
+  giveBackSegmentBuffer(Buffer.allocUnsafe(2 * SEGMENT_BYTES + 1)); // larger than a segment ever needs: dropped
+  giveBackSegmentBuffer(Buffer.allocUnsafe(1024)); // smaller than a fresh one: dropped
+  assert.equal(spareSegmentBuffers(), SPARE_BUFFERS - 1);
+  while (spareSegmentBuffers() > 0) takeSegmentBuffer();
+});

@@ -258,6 +258,7 @@ export class Load {
         }
       }
       await this.client.query('COMMIT');
+      this.loader.recycle();
     } catch (err) {
       // If even the rollback fails the connection is gone, which aborts the transaction too.
       await this.rollback().catch(() => undefined);
