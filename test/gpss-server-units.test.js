@@ -337,6 +337,16 @@ test('decodeWriteRequest finds the session and every RowData.Data in the raw req
   assert.equal(w.count, rows.length);
   for (let i = 0; i < rows.length; i++) assert.deepEqual(w.buf.subarray(w.starts[i], w.ends[i]), rows[i]);
   assert.throws(() => decodeWriteRequest(Buffer.from([0x12, 0x10, 0x0a])), /past the end|truncated/);
+  // Spans of a decoded request stay its own when more requests are decoded (a Write keeps them
+  // across awaits), also after a request larger than any before (10,000 rows).
+  const more = Array.from({ length: 10000 }, (_, i) => encodeRow([{ Int32Value: -i }, { StringValue: 'other row ' + i }]));
+  const w2 = decodeWriteRequest(ser({ Session: { ID: 's2' }, Rows: more.map((Data) => ({ Data })) }));
+  const w3 = decodeWriteRequest(ser({ Session: { ID: 's3' }, Rows: [{ Data: rows[7] }] }));
+  for (let i = 0; i < rows.length; i++) assert.deepEqual(w.buf.subarray(w.starts[i], w.ends[i]), rows[i]);
+  assert.equal(w2.count, more.length);
+  for (let i = 0; i < more.length; i++) assert.deepEqual(w2.buf.subarray(w2.starts[i], w2.ends[i]), more[i]);
+  assert.deepEqual([w3.count, w3.starts.length, w3.ends.length], [1, 1, 1]);
+  assert.deepEqual(w3.buf.subarray(w3.starts[0], w3.ends[0]), rows[7]);
 });
 
 test('openSpecFromRequest: modes, defaults, limits, formats (csv/delimited accepted, others UNIMPLEMENTED)', () => {
