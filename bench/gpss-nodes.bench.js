@@ -25,6 +25,9 @@ const { from: copyFrom } = require('pg-copy-streams');
 const RED = require('node-red');
 const { spawn } = require('node:child_process');
 const { startPostgres, freePort } = require('../dist/devstack/postgres');
+// The CLI's own heap option given here: the spawned process is then the server itself (the CLI
+// would otherwise run it as a child), so its pid is the one measured.
+const { HEAP_OPTION } = require('../dist/gpss-server/cli');
 const { report } = require('./support/report');
 const { selfCpu, procCpu, clusterCpu, postmasterOf, peakRssMiB, resetPeakRss, cpuMeter } = require('./support/cpu');
 
@@ -121,7 +124,7 @@ let runtime;
 /** gpss-pg as its own process (how `npm start` and a real deployment run it). */
 async function startGpssProcess(pg) {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(REPO, 'dist/gpss-server/cli.js'), '--listen', `127.0.0.1:${port}`, '--database', pg.url], {
+  const child = spawn(process.execPath, [HEAP_OPTION, path.join(REPO, 'dist/gpss-server/cli.js'), '--listen', `127.0.0.1:${port}`, '--database', pg.url], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise((resolve, reject) => {

@@ -26,6 +26,9 @@ const { startPostgres } = require('../dist/devstack/postgres');
 const { startGpssServer } = require('../dist/gpss-server');
 const { GpssClient } = require('../dist/gpss/client');
 const { createRowEncoder } = require('../dist/gpss/value-mapping');
+// The CLI's own heap option given here: the spawned process is then the server itself (the CLI
+// would otherwise run it as a child), so its pid is the one measured.
+const { HEAP_OPTION } = require('../dist/gpss-server/cli');
 const { report, bestOf } = require('./support/report');
 const { procCpu } = require('./support/cpu');
 const { decodeRow } = require('../dist/gpss/row-codec');
@@ -205,7 +208,7 @@ function renderComparison() {
 }
 
 async function startCliServer(url) {
-  const child = spawn(process.execPath, [path.join(__dirname, '../dist/gpss-server/cli.js'), '--listen', '127.0.0.1:0', '--database', url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [HEAP_OPTION, path.join(__dirname, '../dist/gpss-server/cli.js'), '--listen', '127.0.0.1:0', '--database', url], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   for (let i = 0; !/listening on (\S+);/.test(out); i++) {

@@ -225,3 +225,36 @@ test('gpss-pg CLI: serves, never prints the password, and rolls back open loads 
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
+
+test('gpss-pg CLI runs the server with a larger initial old generation; that server stops when the CLI is killed outright', async () => {
+  const cli = path.join(__dirname, '../dist/gpss-server/cli.js');
+  const fs = require('node:fs');
+  const child = spawn(process.execPath, [cli, '--listen', '127.0.0.1:0', '--database', pg.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  let server = 0;
+  try {
+    for (let i = 0; !/listening on (\S+)/.test(out); i++) {
+      if (i > 200) throw new Error(`gpss-pg did not start: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    server = Number(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim());
+    const cmdline = fs.readFileSync(`/proc/${server}/cmdline`, 'utf8').split('\0');
+    assert.ok(cmdline.includes('--initial-old-space-size=64') && cmdline.includes(cli), cmdline.join(' '));
+    // A connection works through it (the listener is the server's).
+    const c = rawClient(/listening on (\S+);/.exec(out)[1]);
+    const { ID } = await rpc(c, 'Connect', g.login());
+    await rpc(c, 'Disconnect', { ID });
+    grpc.Client.prototype.close.call(c);
+    child.kill('SIGKILL'); // no chance to pass anything on: the server sees its channel close
+    for (let i = 0; fs.existsSync(`/proc/${server}`) && !/^Z/.test(fs.readFileSync(`/proc/${server}/stat`, 'utf8').split(') ')[1] ?? ''); i++) {
+      if (i > 100) throw new Error(`the server (pid ${server}) outlived the killed CLI: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(out, /parent exited: stopping/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    if (server && fs.existsSync(`/proc/${server}`)) process.kill(server, 'SIGKILL');
+  }
+});

@@ -15,7 +15,7 @@ const { decodeWriteRequest } = require('../dist/gpss-server/write-request');
 const { parseHostPort } = require('../dist/gpss-server/index');
 const { openSpecFromRequest } = require('../dist/gpss-server/open-request');
 const { buildLayout } = require('../dist/gpss-server/load');
-const { parseArgs } = require('../dist/gpss-server/cli');
+const { parseArgs, respawnExecArgv, HEAP_OPTION } = require('../dist/gpss-server/cli');
 
 const K = { Text: 0, Bytea: 1, Date: 2, Time: 3, TimeTz: 4, Timestamp: 5, TimestampTz: 6 };
 
@@ -374,6 +374,10 @@ test('CLI arguments and listen addresses', () => {
   const o = parseArgs(['--listen', '0.0.0.0:5001', '--database=postgres://u@db:5433/x', '--allow-host', 'a:1', '--allow-host', 'b:2', '--max-sessions', '8', '--max-message-mb', '16']);
   assert.deepEqual([o.listen, o.databaseUrl, o.allowHosts, o.maxSessions, o.maxMessageMb], ['0.0.0.0:5001', 'postgres://u@db:5433/x', ['a:1', 'b:2'], 8, 16]);
   assert.throws(() => parseArgs(['--bogus']), /unknown option --bogus/);
+  assert.deepEqual(respawnExecArgv([]), [HEAP_OPTION]);
+  assert.deepEqual(respawnExecArgv(['--enable-source-maps']), ['--enable-source-maps', HEAP_OPTION]);
+  assert.equal(respawnExecArgv(['--initial-old-space-size=16']), null, 'an option given by the user is kept as given');
+  assert.equal(respawnExecArgv([HEAP_OPTION]), null);
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--tls-cert', 'c']), /go together/);
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--max-sessions', '0']), /positive/);
   assert.equal(parseArgs(['--help']).help, true);
