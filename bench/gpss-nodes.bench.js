@@ -261,10 +261,11 @@ async function bulkOurs(pg, gpss) {
 
 async function bulkAnchor(pg) {
   await sql(pg.url, `DROP TABLE IF EXISTS bulk_copy; CREATE UNLOGGED TABLE bulk_copy ${TABLE}`);
-  const meter = await bulkMeter(pg, null);
   const t0 = process.hrtime.bigint();
   const client = new Client({ connectionString: pg.url });
   await client.connect();
+  // Metered while the backend lives: an ended backend's CPU is lost until its reaping.
+  const meter = await bulkMeter(pg, null);
   function* chunks() {
     let buf = '';
     for (let m = 0; m < BULK_MESSAGES; m++) {
@@ -277,9 +278,9 @@ async function bulkAnchor(pg) {
     if (buf) yield buf;
   }
   await pipeline(Readable.from(chunks()), client.query(copyFrom('COPY bulk_copy FROM STDIN')));
+  const m = meter(BULK_MESSAGES * BULK_ROWS);
   await client.end();
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  const m = meter(BULK_MESSAGES * BULK_ROWS);
   const n = await countRows(pg.url, 'bulk_copy');
   return { rate: n / secs, secs, ...m };
 }
