@@ -378,6 +378,7 @@ test('CLI arguments and listen addresses', () => {
   assert.deepEqual(respawnExecArgv(['--enable-source-maps']), ['--enable-source-maps', HEAP_OPTION]);
   assert.equal(respawnExecArgv(['--initial-old-space-size=16']), null, 'an option given by the user is kept as given');
   assert.equal(respawnExecArgv([HEAP_OPTION]), null);
+  assert.equal(respawnExecArgv(['--inspect-brk=9230']), null, 'under the debugger the CLI stays one process');
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--tls-cert', 'c']), /go together/);
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--max-sessions', '0']), /positive/);
   assert.equal(parseArgs(['--help']).help, true);

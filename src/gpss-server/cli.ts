@@ -110,9 +110,13 @@ function positive(name: string, v: string): number {
  */
 export const HEAP_OPTION = '--initial-old-space-size=64';
 
-/** The node options to run the server with, or null when this process already is it. */
+/**
+ * The node options to run the server with, or null when this process is to be the server:
+ * it already has an --initial-old-space-size, or it runs under the inspector (a second process
+ * would compete for the debug port and the debugger would see only the idle parent).
+ */
 export function respawnExecArgv(execArgv: readonly string[]): string[] | null {
-  if (execArgv.some((a) => a.startsWith('--initial-old-space-size'))) return null;
+  if (execArgv.some((a) => a.startsWith('--initial-old-space-size') || a.startsWith('--inspect'))) return null;
   return [...execArgv, HEAP_OPTION];
 }
 
