@@ -36,6 +36,7 @@ import {
 } from './sql';
 import { aborted, describePgError, GpssStatusError, GrpcStatus, invalid, isPgError } from './status';
 import type { WriteRows } from './write-request';
+import { SliceClock } from '../shared/slices';
 import { formatErrorRow, MAX_REASON_CHARS } from '../gpss/error-rows';
 
 export type LoadMode = 'insert' | 'update' | 'merge';
@@ -179,7 +180,11 @@ export class Load {
     const { buf, starts, ends, count } = rows;
     const loader = this.loader;
     const out = loader.out;
+    // A 1 MiB Write holds ~10,000 rows (~7 ms to render): embedded in Node-RED, yield every
+    // millisecond so that Node-RED keeps reading its inputs (src/shared/slices.ts).
+    const clock = new SliceClock();
     for (let r = 0; r < count; r++) {
+      if ((r & 511) === 511) await clock.pace();
       if (this.headerPending) {
         this.headerPending = false;
         continue;
@@ -271,6 +276,7 @@ export class Load {
       const drop = this.staging === null ? null : buildDropStaging(this.staging);
       if (drop) await this.client.query(drop);
       await this.client.query('COMMIT');
+      this.loader.recycle();
     } catch (err) {
       // If even the rollback fails the connection is gone, which aborts the transaction too.
       await this.rollback().catch(() => undefined);

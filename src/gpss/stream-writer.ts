@@ -2,9 +2,14 @@
 // message only after the commit that holds its rows returned (DESIGN §3, spec gpss-protocol §10).
 // The commit itself (Open → Write… → Close on a session) is injected, so this module holds only
 // the delivery logic and is unit-testable without a server.
+// A commit's outcome is decided at once, but its messages are settled (ack/fail, i.e. send and
+// done in Node-RED) in 1 ms slices with a turn of the event loop between them, in order: settling ten
+// thousand messages in one go held Node-RED's loop long enough for an MQTT broker to drop
+// messages upstream of us (see src/shared/slices.ts).
 import { BufferAccount, BufferLimits } from './buffer-account';
 import { backoffDelay, BackoffOptions } from './backoff';
 import { classifyFailure } from './failure-class';
+import { SliceQueue } from '../shared/slices';
 import { collapseByKey, type KeyOf } from './collapse';
 import { COMMITTED, mapRejections, messageOutcomes, type MessageOutcome, type Rejections } from './error-rows';
 
@@ -83,8 +88,14 @@ export class CommitFailedError extends Error {
 interface Held {
   entry: StreamEntry;
   rows: number;
+  /** Its outcome is decided (it is in, or through, the settle queue): never decided again. */
   settled: boolean;
   arrivedAt: number;
+  /** The decided outcome, for the settle queue: stats when committed, else the error. */
+  stats: CommitStats | null;
+  error: Error | null;
+  /** With stats: what the message is told about its rows (rejected rows, collapsed keys). */
+  outcome: MessageOutcome;
 }
 
 /** The rows of several messages as one list, in message order (`total` rows in all). */
@@ -110,6 +121,11 @@ export class StreamWriter {
   private closeDeadline = Infinity;
   private wake: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
+  /** Decided messages waiting for their ack/fail, handled a slice per turn of the event loop. */
+  private readonly settling = new SliceQueue<Held>(
+    (h) => this.deliver(h),
+    (err) => this.guard(() => this.events.callbackFailed?.(err)),
+  );
   /** Total rows committed since start (status). */
   committedRows = 0;
 
@@ -129,7 +145,7 @@ export class StreamWriter {
     return this.account.bytes;
   }
   get heldMessages(): number {
-    return this.pending.length + this.inFlight.length;
+    return this.pending.length + this.inFlight.length + this.settling.size;
   }
 
   /** Takes a message. Throws BufferFullError or WriterClosedError synchronously; never blocks. */
@@ -137,7 +153,7 @@ export class StreamWriter {
     if (this.closing) throw new WriterClosedError('gpss-write is closing (redeploy or shutdown): message not accepted');
     const rows = entry.rows.length;
     this.account.reserve(rows, entry.bytes);
-    this.pending.push({ entry, rows, settled: false, arrivedAt: Date.now() });
+    this.pending.push({ entry, rows, settled: false, arrivedAt: Date.now(), stats: null, error: null, outcome: COMMITTED });
     this.pendingRows += rows;
     // Hot path (once per message): no closure unless someone listens.
     if (this.events.changed) this.guard(() => this.events.changed?.());
@@ -146,7 +162,8 @@ export class StreamWriter {
 
   /**
    * Commits everything held, waiting at most `timeoutMs`; whatever is still not committed then
-   * is failed (its messages go to Catch). Resolves when every accepted message is settled.
+   * is failed (its messages go to Catch). Resolves when every accepted message is settled
+   * (past the timeout, what is left to settle is settled at once, without yielding).
    */
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
@@ -173,12 +190,21 @@ export class StreamWriter {
       this.pending = [];
       this.pendingRows = 0;
       this.wake?.();
+      this.settling.drainNow();
     }
   }
 
-  private whenIdle(): Promise<void> {
-    if (!this.flushing && this.pending.length === 0 && this.inFlight.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /** Nothing buffered, nothing being committed, nothing waiting to be settled. */
+  private async whenIdle(): Promise<void> {
+    for (;;) {
+      if (this.flushing || this.pending.length > 0 || this.inFlight.length > 0) {
+        await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      } else if (this.settling.size > 0) {
+        await this.settling.whenDrained();
+      } else {
+        return;
+      }
+    }
   }
 
   private isDue(now: number): boolean {
@@ -321,17 +347,31 @@ export class StreamWriter {
     return rejections && list ? { rejections, list } : null;
   }
 
-  /** Acknowledges (stats) or fails (err) one message, exactly once. Hot path: no closures. */
+  /**
+   * Decides that one message is acknowledged (stats, with its outcome) or failed (err), exactly
+   * once; the settle queue delivers the outcome in order on a later turn. Hot path: no closures.
+   */
   private settle(h: Held, stats: CommitStats | null, err: Error | null, outcome: MessageOutcome = COMMITTED): void {
     if (h.settled) return;
     h.settled = true;
+    h.stats = stats;
+    h.error = err;
+    h.outcome = outcome;
+    this.settling.push(h);
+  }
+
+  /** Delivers a decided outcome (the settle queue's handler). Its rows stay counted until now. */
+  private deliver(h: Held): void {
     this.account.release(h.rows, h.entry.bytes);
     try {
-      if (err) h.entry.fail(err);
-      else h.entry.ack(stats as CommitStats, outcome);
+      if (h.error) h.entry.fail(h.error);
+      else h.entry.ack(h.stats as CommitStats, h.outcome);
     } catch (e) {
       this.guard(() => this.events.callbackFailed?.(e));
     }
+    h.stats = null;
+    h.error = null;
+    h.outcome = COMMITTED;
     if (this.events.changed) this.guard(() => this.events.changed?.());
   }
 

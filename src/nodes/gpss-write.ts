@@ -29,7 +29,8 @@ import {
   type RowEncoder,
 } from '../gpss';
 import { buildOpenOptions, intSetting, TargetDef } from './shared/target';
-import { encodePayload, RowEncoderLike } from './shared/rows';
+import { encodePayload, encodePayloadInSlices, needsSlices, RowEncoderLike } from './shared/rows';
+import { OrderedLane } from '../shared/slices';
 import { useServer, shortError } from './shared/server-user';
 import { shortCount } from './shared/status';
 import type { GpssServerConfigNode } from './shared/types';
@@ -58,6 +59,8 @@ interface Target {
   writer: StreamWriter;
   encoder: RowEncoderLike | null;
   encoderPromise: Promise<RowEncoder>;
+  /** Messages that wait for the table's description or a sliced encoding, in arrival order. */
+  lane: OrderedLane;
   /** Merge/Update: the match key of a row, known with the table's columns. */
   keyOf: KeyOf | null;
 }
@@ -127,6 +130,7 @@ export = function (RED: NodeAPI): void {
     const encoderOptions = { ignoreUnknownKeys: def.ignoreUnknownKeys === true || def.ignoreUnknownKeys === 'true' };
     const targets = new Map<string, Target>();
     const jobEncoders = new WeakMap<LoadJob, RowEncoderLike>();
+    const jobLanes = new WeakMap<LoadJob, OrderedLane>();
     let closing = false;
     let waitingRows = 0;
 
@@ -228,7 +232,15 @@ export = function (RED: NodeAPI): void {
           callbackFailed: (error) => node.warn(`gpss-write: passing a committed message on failed: ${error instanceof Error ? error.message : String(error)}`),
         },
       );
-      const created: Target = { key, options, writer, encoder: null, encoderPromise: describeWithRetry(server, options.schema ?? 'public', options.table), keyOf: null };
+      const created: Target = {
+        key,
+        options,
+        writer,
+        encoder: null,
+        encoderPromise: describeWithRetry(server, options.schema ?? 'public', options.table),
+        lane: new OrderedLane(),
+        keyOf: null,
+      };
       created.encoderPromise.then(
         (e) => {
           created.encoder = e;
@@ -247,8 +259,7 @@ export = function (RED: NodeAPI): void {
 
     function streamWrite(server: GpssServerConfigNode, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void): void {
       const t = targetFor(server, msg);
-      const accept = (encoder: RowEncoderLike): void => {
-        const { rows, bytes } = encodePayload(msg.payload, encoder);
+      const accept = ({ rows, bytes }: { rows: Buffer[]; bytes: number }): void => {
         if (rows.length === 0) {
           send(msg);
           done();
@@ -257,33 +268,34 @@ export = function (RED: NodeAPI): void {
         t.writer.accept(new MessageEntry(rows, bytes, msg, node, done));
         // No status update per message: the 1 s ticker and commit events show progress.
       };
-      if (t.encoder) {
-        accept(t.encoder); // hot path: no await
+      if (t.encoder && t.lane.idle && !needsSlices(msg.payload)) {
+        accept(encodePayload(msg.payload, t.encoder)); // hot path: no await
         return;
       }
-      // Until the table is described the rows cannot be encoded; count them against the buffer
-      // anyway so that a flood while the server is starting cannot grow the heap.
+      // The ordered path: until the table is described the rows cannot be encoded, a large
+      // payload is encoded in slices (the event loop must not stall), and messages behind either
+      // wait their turn. Count them against the buffer anyway, so that a flood while the server
+      // is starting cannot grow the heap.
       const estimate = Array.isArray(msg.payload) ? msg.payload.length : 1;
       if (waitingRows + estimate + t.writer.heldRows > writerOptions.buffer.maxRows) {
         throw new WriteBufferFullError(
-          `buffer full: ${waitingRows} rows are waiting for the description of ${t.key} (limit ${writerOptions.buffer.maxRows} rows); message not accepted`,
+          `buffer full: ${waitingRows} rows are waiting for the description of ${t.key} or their turn (limit ${writerOptions.buffer.maxRows} rows); message not accepted`,
         );
       }
       waitingRows += estimate;
-      t.encoderPromise.then(
-        (enc) => {
+      t.lane.run(async () => {
+        let counted = true;
+        try {
+          const encoded = await encodePayloadInSlices(msg.payload, await t.encoderPromise);
           waitingRows -= estimate;
-          try {
-            accept(enc);
-          } catch (err) {
-            done(err instanceof Error ? err : new Error(String(err)));
-          }
-        },
-        (err: unknown) => {
-          waitingRows -= estimate;
+          counted = false;
+          accept(encoded);
+        } catch (err) {
           done(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
+        } finally {
+          if (counted) waitingRows -= estimate;
+        }
+      });
     }
 
     function jobWrite(job: LoadJob, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void): void {
@@ -293,7 +305,28 @@ export = function (RED: NodeAPI): void {
         jobEncoders.set(job, created);
         enc = created;
       }
-      const { rows, bytes } = encodePayload(msg.payload, enc);
+      const lane = jobLanes.get(job);
+      if ((!lane || lane.idle) && !needsSlices(msg.payload)) {
+        writeToJob(job, encodePayload(msg.payload, enc), msg, send, done);
+        return;
+      }
+      // A large payload is encoded in slices; later messages of the job queue behind it.
+      const encoder = enc;
+      let ordered = lane;
+      if (!ordered) {
+        ordered = new OrderedLane();
+        jobLanes.set(job, ordered);
+      }
+      ordered.run(async () => {
+        try {
+          writeToJob(job, await encodePayloadInSlices(msg.payload, encoder), msg, send, done);
+        } catch (err) {
+          done(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+    }
+
+    function writeToJob(job: LoadJob, { rows, bytes }: { rows: Buffer[]; bytes: number }, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void): void {
       job.write(rows, bytes).then(
         () => {
           window.push({ t: Date.now(), rows: rows.length });
@@ -305,6 +338,22 @@ export = function (RED: NodeAPI): void {
           done(err instanceof Error ? err : new Error(String(err)));
         },
       );
+    }
+
+    // Stream mode with a fixed table: connect and describe the table now, not on the first
+    // message (creating the gRPC client and session is tens of ms of work: at 10,000 msgs/s the
+    // first message would otherwise stall the flow long enough for a broker to drop messages).
+    // A failure here is forgotten: the first message describes again and reports it.
+    if (mode !== 'job' && staticTarget && use.server) {
+      const server = use.server;
+      setImmediate(() => {
+        if (closing) return;
+        try {
+          targetFor(server, {} as Msg);
+        } catch {
+          /* bad options: the first message reports them */
+        }
+      });
     }
 
     node.on('input', (msg: Msg, send, done) => {
@@ -335,11 +384,12 @@ export = function (RED: NodeAPI): void {
       const deadline = Date.now() + closeTimeoutMs;
       void (async () => {
         try {
-          // Messages that arrived while the table was being described are not in a writer yet:
-          // let them in first (bounded by the close timeout), so they are committed too.
+          // Messages that arrived while the table was being described (or that are being
+          // encoded in slices) are not in a writer yet: let them in first (bounded by the close
+          // timeout), so they are committed too.
           let timer: NodeJS.Timeout | undefined;
           await Promise.race([
-            Promise.allSettled([...targets.values()].map((t) => t.encoderPromise)),
+            Promise.allSettled([...targets.values()].map((t) => t.lane.whenIdle())),
             new Promise<void>((r) => (timer = setTimeout(r, closeTimeoutMs))),
           ]);
           if (timer) clearTimeout(timer);

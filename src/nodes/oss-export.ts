@@ -40,7 +40,8 @@ import {
 import { ThrottledStatus, formatBytes, formatCount } from './oss-shared/progress';
 import { createObjectSink } from './oss-shared/object-sink';
 import { ObjectRoller, type ObjectSink, type RolledObject } from './oss-shared/roller';
-import { parseColumnList, payloadToRows } from './oss-shared/rows';
+import { encodeRowsInSlices, needsSlices, parseColumnList, payloadToRows, payloadToRowsInSlices } from './oss-shared/rows';
+import { OrderedLane } from '../shared/slices';
 import { SerialQueue } from './oss-shared/serial';
 import { exportStripePlan } from './oss-shared/stripes';
 import type { GreenplumDbConfigNode } from './shared/types';
@@ -245,6 +246,7 @@ export = function (RED: NodeAPI) {
     let layoutReady: Promise<void> | null = null;
     const startedAt = new Date();
     let rollerT0 = Date.now();
+    const rowsLane = new OrderedLane();
 
     function openSink(seq: number): ObjectSink {
       const gzip = cfg.level > 0;
@@ -308,19 +310,32 @@ export = function (RED: NodeAPI) {
         if (!account) throw new Error('oss-export: no oss-account configured');
         await ensureLayout();
         if (msg.flush === true || msg.topic === 'flush') {
+          // The roll happens now; the answer comes when the uploads are done (not awaited here:
+          // messages queued behind this one must not wait for uploads).
           const t0 = Date.now();
-          const r = roller ? await roller.flush() : { objects: [], errors: [] };
-          if (r.errors.length) throw r.errors[0];
-          msg.payload = summary(r.objects, Date.now() - t0);
-          send(msg);
-          done();
+          const flushed = roller ? roller.flush() : Promise.resolve({ objects: [], errors: [] });
+          flushed.then(
+            (r) => {
+              if (r.errors.length) {
+                done(toNodeError(r.errors[0], `${context} failed`, secrets()));
+                return;
+              }
+              msg.payload = summary(r.objects, Date.now() - t0);
+              send(msg);
+              done();
+            },
+            (err: unknown) => done(toNodeError(err, `${context} failed`, secrets())),
+          );
           return;
         }
-        const { rows, columns } = payloadToRows(msg.payload, layout);
+        // A large payload is converted and encoded in slices: the event loop keeps turning.
+        const large = needsSlices(msg.payload);
+        const { rows, columns } = large ? await payloadToRowsInSlices(msg.payload, layout) : payloadToRows(msg.payload, layout);
         if (!layout && columns) layout = columns;
         const r = getRoller();
         let text = '';
-        for (const row of rows) text += encoder!.encodeRow(row);
+        if (large) text = await encodeRowsInSlices(rows, encoder!.encodeRow);
+        else for (const row of rows) text += encoder!.encodeRow(row);
         const buf = Buffer.from(text, 'utf8');
         r.add(buf, rows.length, (err) => (err ? done(toNodeError(err, `${context} failed`, secrets())) : done()));
         status.progress({ bytes: r.totals.bytesIn + r.buffered(), rows: r.totals.rows }, rollerT0, `${r.pending()} open `);
@@ -336,7 +351,10 @@ export = function (RED: NodeAPI) {
         return;
       }
       if (cfg.source === 'messages') {
-        void handleRows(m, send, done);
+        // A large payload takes turns of the event loop; messages behind it wait for it, so
+        // rows keep their order and a flush still covers every message before it.
+        if (rowsLane.idle && !needsSlices(m.payload)) void handleRows(m, send, done);
+        else rowsLane.run(() => handleRows(m, send, done));
         return;
       }
       queue

@@ -4,7 +4,9 @@
 const helper = require('node-red-node-test-helper');
 const { Client } = require('pg');
 
-helper.init(require.resolve('node-red'));
+const runtime = require('./node-red-runtime');
+
+helper.init(runtime.nodeRedMain);
 
 const NODES = ['greenplum-db', 'gpss-server', 'gpss-connect', 'gpss-write', 'gpss-close'].map((t) => require(`../../dist/nodes/${t}.js`));
 const { startGpssServer } = require('../../dist/gpss-server');
