@@ -102,10 +102,20 @@ export = function (RED: NodeAPI): void {
       for (const t of targets.values()) n += t.writer.heldRows;
       return n;
     };
+    // Rows held longer than the commit interval (+3 s) with no commit meanwhile: the database
+    // is slow or blocked (a lock, a restart). Said in the status so that it is not mistaken for
+    // a healthy stream.
+    let lastCommitAt = Date.now();
+    let heldSince = 0;
     const showStatus = (): void => {
       const h = held();
+      const now = Date.now();
+      heldSince = h === 0 ? 0 : heldSince || now;
+      const waitingMs = h > 0 ? now - Math.max(lastCommitAt, heldSince) : 0;
       if (lastError) use.status.set({ fill: 'red', shape: 'ring', text: shortError(lastError) });
-      else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: `writing ${shortCount(rate())} rows/s, ${shortCount(h)} held` });
+      else if (waitingMs > writerOptions.commitIntervalMs + 3000) {
+        use.status.set({ fill: 'yellow', shape: 'ring', text: `waiting for the database ${Math.round(waitingMs / 1000)} s, ${shortCount(h)} held` });
+      } else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: `writing ${shortCount(rate())} rows/s, ${shortCount(h)} held` });
       else if (committedTotal > 0) use.status.set({ fill: 'green', shape: 'dot', text: `committed ${shortCount(committedTotal)}` });
     };
     let ticker: NodeJS.Timeout | null = setInterval(showStatus, 1000);
@@ -157,6 +167,7 @@ export = function (RED: NodeAPI): void {
         {
           committed: ({ rows }) => {
             committedTotal += rows;
+            lastCommitAt = Date.now();
             window.push({ t: Date.now(), rows });
             lastError = '';
             showStatus();

@@ -20,7 +20,7 @@ let pg = null;
 
 before(async () => {
   pg = await C.ownCluster();
-  await C.query(pg.url, 'CREATE TABLE ins (id int4 NOT NULL, note text); CREATE TABLE mrg (id int4 NOT NULL, note text)');
+  await C.query(pg.url, 'CREATE TABLE ins (id int4 NOT NULL, note text); CREATE TABLE mrg (id int4 NOT NULL, note text); CREATE INDEX ON mrg (id)');
 });
 after(() => pg && pg.stop());
 
