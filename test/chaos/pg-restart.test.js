@@ -105,7 +105,7 @@ test(`stream of ${N} messages, PostgreSQL restarted fast then immediate: lost 0,
   }
 });
 
-const ROWS = 400000;
+const ROWS = 200000;
 const OBJECTS = 4;
 
 async function putObjects() {
@@ -121,12 +121,18 @@ async function putObjects() {
   }
 }
 
+let settle = null;
+function listen() {
+  S.helper.getNode('out2').on('input', (m) => settle && settle({ ok: m }));
+  S.helper.getNode('caught1').on('input', (m) => settle && settle({ error: m }));
+}
+
 async function importOnce(mode) {
   const copying = async () => (await C.query(pg.url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query ILIKE 'COPY%FROM STDIN%' AND state <> 'idle'")).rows[0].n;
-  const result = new Promise((resolve) => {
-    S.helper.getNode('out2').once('input', (m) => resolve({ ok: m }));
-    S.helper.getNode('caught1').once('input', (m) => resolve({ error: m }));
-  });
+  // One persistent listener per node (see listen()): `once` on a Node-RED node's 'input' is
+  // unreliable when several are registered (Node-RED iterates its callbacks while they remove
+  // themselves).
+  const result = new Promise((resolve) => (settle = resolve));
   S.helper.getNode('imp1').receive({ payload: 'go' });
   let restarted = false;
   if (mode) {
@@ -135,7 +141,11 @@ async function importOnce(mode) {
     pg.restart(mode);
     restarted = true;
   }
-  const r = await Promise.race([result, C.sleep(120000).then(() => ({ timeout: true }))]);
+  const r = await Promise.race([result, C.sleep(Number(process.env.CHAOS_IMPORT_WAIT_MS) || 120000).then(() => ({ timeout: true }))]);
+  if (r.timeout) {
+    const act = await C.query(pg.url, "SELECT pid, state, wait_event_type, wait_event, left(query, 60) AS q FROM pg_stat_activity WHERE backend_type = 'client backend'");
+    process.stdout.write(`# timed out; activity ${JSON.stringify(act.rows)}\n# status ${JSON.stringify(S.statusCalls().filter((c) => c.id === 'imp1').slice(-5))}\n`);
+  }
   return { ...r, restarted };
 }
 
@@ -158,9 +168,12 @@ test(`oss-import of ${ROWS} rows, PostgreSQL restarted fast and immediate during
       ],
       { acct1: { accessKeyId: oss.accessKeyId, accessKeySecret: oss.accessKeySecret }, db1: { password: pg.password } },
     );
+    listen();
     for (const mode of ['fast', 'immediate']) {
       await C.query(pg.url, 'TRUNCATE imp');
+      let t = Date.now();
       const r = await importOnce(mode);
+      process.stdout.write(`# import with a ${mode} restart: ${r.ok ? 'completed' : r.error ? 'failed: ' + r.error.error.message : 'timed out'} in ${Date.now() - t} ms\n`);
       assert.ok(!r.timeout, `the import ended (${mode})`);
       const n = (await C.query(pg.url, 'SELECT count(*)::int AS n FROM imp')).rows[0].n;
       outcomes.push({ mode, ok: !!r.ok, rows: n, error: r.error && r.error.error.message });
@@ -168,7 +181,9 @@ test(`oss-import of ${ROWS} rows, PostgreSQL restarted fast and immediate during
       else assert.equal(n, 0, `failed: nothing imported (${mode}): ${r.error.error.message}`);
       // Retried once PostgreSQL is back: all rows.
       await C.query(pg.url, 'TRUNCATE imp');
+      t = Date.now();
       const again = await importOnce(null);
+      process.stdout.write(`# retried import: ${again.ok ? 'completed' : again.error ? 'failed: ' + again.error.error.message : 'timed out'} in ${Date.now() - t} ms\n`);
       assert.ok(again.ok, again.error && again.error.error.message);
       const sum = (await C.query(pg.url, 'SELECT count(*)::int AS n, count(DISTINCT id)::int AS d, sum(id)::bigint AS s FROM imp')).rows[0];
       assert.deepEqual(sum, { n: ROWS, d: ROWS, s: String((ROWS * (ROWS - 1)) / 2) });
