@@ -5,7 +5,7 @@
 // key. Expected for every input: it either loads (the table then holds exactly the rows COPY
 // reported) or rejects with a clear Error (a non-empty message, nothing imported: all or
 // nothing), within a bounded time; RSS stays bounded over the whole run, and the connection is
-// usable after each failure. Includes gzip bombs (a few KB expanding to 64 MB).
+// usable after each failure. Includes gzip bombs (a few KB expanding to 32 MB).
 // CHAOS_SEED=<n> replays a run.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -23,14 +23,14 @@ const RSS_LIMIT_MB = 200;
 // RSS sampled after a full GC: what the import path holds, not garbage yet to be collected.
 v8.setFlagsFromString('--expose-gc');
 const gc = global.gc || vm.runInNewContext('gc');
-// Gzip bombs (a few KB expanding to 64 MB), made once before the baseline so that making them
+// Gzip bombs (a few KB expanding to 32 MB), made once before the baseline so that making them
 // does not count: a repeated valid row, and one endless line.
 const BOMBS = [Buffer.from('1,a,2020-01-01,1\n'), Buffer.from('z')].map((line) => {
   const gz = zlib.createGzip({ level: 9 });
   const chunk = Buffer.alloc(line.length * Math.floor(1048576 / line.length), line);
   const parts = [];
   gz.on('data', (d) => parts.push(d));
-  for (let k = 0; k < 64; k++) gz.write(chunk);
+  for (let k = 0; k < 32; k++) gz.write(chunk);
   gz.end();
   return new Promise((r) => gz.on('end', () => r(Buffer.concat(parts))));
 });
