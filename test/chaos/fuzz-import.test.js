@@ -19,7 +19,8 @@ const { importFromOss } = require('../../dist/oss/import');
 
 const INPUTS = Number(process.env.CHAOS_FUZZ_INPUTS) || 2000;
 const PER_INPUT_MS = 15000;
-const RSS_LIMIT_MB = 200;
+const RSS_LIMIT_MB = 300;
+const HEAP_LIMIT_MB = 200;
 // RSS sampled after a full GC: what the import path holds, not garbage yet to be collected.
 v8.setFlagsFromString('--expose-gc');
 const gc = global.gc || vm.runInNewContext('gc');
@@ -135,8 +136,14 @@ test(`${INPUTS} mutated CSV/TEXT files and gzip streams through the import: clea
   const next = generator(C.rng(seed), await Promise.all(BOMBS));
   const ali = oss.client({ bucket: 'fuzz-bucket' });
   gc();
+  const live = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  };
   const rss0 = process.memoryUsage().rss;
+  const live0 = live();
   let maxRss = rss0;
+  let maxLive = live0;
   let slowest = 0;
   const outcomes = { loaded: 0, rejected: 0 };
   const byKind = {};
@@ -177,15 +184,18 @@ test(`${INPUTS} mutated CSV/TEXT files and gzip streams through the import: clea
       byKind[kind].loaded++;
       if (rows !== result.stats.rows) partial.push({ n, kind, rows, reported: result.stats.rows });
     }
+    await ali.delete(key);
     if (n % 50 === 0) {
       gc();
       maxRss = Math.max(maxRss, process.memoryUsage().rss);
-      await ali.delete(key).catch(() => undefined);
+      maxLive = Math.max(maxLive, live());
     }
   }
   gc();
   maxRss = Math.max(maxRss, process.memoryUsage().rss);
+  maxLive = Math.max(maxLive, live());
   const growthMb = (maxRss - rss0) / 1048576;
+  const liveGrowthMb = (maxLive - live0) / 1048576;
   C.saveText('fuzz-import', 'errors.json', JSON.stringify(errorSamples, null, 1));
   const f = C.record({
     id: 'fuzz-import',
@@ -200,12 +210,16 @@ test(`${INPUTS} mutated CSV/TEXT files and gzip streams through the import: clea
     byKind,
     slowestMs: slowest,
     rssGrowthMb: Math.round(growthMb),
+    heapGrowthMb: Math.round(liveGrowthMb),
     crashes: 0,
   });
   process.stdout.write(`# ${JSON.stringify(f)}\n`);
   assert.deepEqual(unclear, [], 'every rejection is an Error with a clear message');
   assert.deepEqual(partial, [], 'all or nothing: a rejected import leaves no row; a loaded one exactly the rows reported');
   assert.ok(outcomes.loaded > 0 && outcomes.rejected > 0, 'both outcomes occurred');
+  // Peak live memory (JS heap + buffers, sampled after a GC every 50 inputs, bombs included)
+  // and peak RSS over the whole run, above the start: bounded whatever the inputs.
+  assert.ok(liveGrowthMb < HEAP_LIMIT_MB, `live memory grew ${liveGrowthMb.toFixed(0)} MB (limit ${HEAP_LIMIT_MB})`);
   assert.ok(growthMb < RSS_LIMIT_MB, `RSS grew ${growthMb.toFixed(0)} MB (limit ${RSS_LIMIT_MB})`);
   // The connection still works after everything.
   assert.equal((await client.query('SELECT 1 AS one')).rows[0].one, 1);

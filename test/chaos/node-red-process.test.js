@@ -127,7 +127,8 @@ test('Node-RED redeployed, then sent SIGTERM, under load; restarted: nothing ack
   flowsResponses.push(await red.getFlows());
   const a = C.artifactDir('node-red-process');
   C.saveText('node-red-process', 'flows-responses.json', JSON.stringify(flowsResponses, null, 1));
-  for (const f of ['flows.json', 'flows_cred.json', 'settings.js']) if (fs.existsSync(path.join(userDir, f))) fs.copyFileSync(path.join(userDir, f), path.join(a, f));
+  // (settings.js is not an output: it is where the credential secret is configured.)
+  for (const f of ['flows.json', 'flows_cred.json']) if (fs.existsSync(path.join(userDir, f))) fs.copyFileSync(path.join(userDir, f), path.join(a, f));
   fs.copyFileSync(path.join(dir, 'acked.txt'), path.join(a, 'acked.txt'));
   if (fs.existsSync(path.join(dir, 'caught.txt'))) fs.copyFileSync(path.join(dir, 'caught.txt'), path.join(a, 'caught.txt'));
   C.saveText('node-red-process', 'node-red-before-sigterm.log', log1);
