@@ -134,7 +134,9 @@ async function tableCounts(url, table, column = 'id') {
  * node configs; `database` is "postgres".
  */
 async function ownCluster() {
-  const c = await startThrowawayCluster({ password: secrets().dbPassword });
+  // Durable (fsync and synchronous_commit on): these tests crash the server, and with them off
+  // an immediate shutdown loses commits PostgreSQL had already acknowledged.
+  const c = await startThrowawayCluster({ password: secrets().dbPassword, durable: true });
   process.on('exit', () => c.stop());
   const u = new URL(c.url);
   return {

@@ -29,12 +29,13 @@ async function adminQuery(url, sql) {
 
 /**
  * Starts a throwaway cluster in a temp dir (fsync off, free loopback port). options.password
- * sets the superuser's password. restart('fast' | 'immediate') restarts it on the same port
+ * sets the superuser's password; options.durable keeps fsync and synchronous_commit on (needed
+ * when a test crashes the server: with them off, an immediate shutdown loses acknowledged commits). restart('fast' | 'immediate') restarts it on the same port
  * (the chaos suite's PostgreSQL faults).
  */
 async function startThrowawayCluster(options = {}) {
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-pg-'));
-  const cluster = await startPostgres({ dataDir: path.join(parent, 'data'), fast: true, password: options.password });
+  const cluster = await startPostgres({ dataDir: path.join(parent, 'data'), fast: options.durable !== true, password: options.password });
   return {
     url: cluster.url,
     cluster,
