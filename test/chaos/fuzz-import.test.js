@@ -44,9 +44,16 @@ before(async () => {
   pg = await C.ownCluster();
   await C.query(pg.url, 'CREATE TABLE fi (id int, t text, d date, n numeric(8,2))');
   oss = await startTestOssEmulator({ buckets: ['fuzz-bucket'], accessKeySecret: C.secrets().ossAccessKeySecret, log: (l) => emulatorLog.push(l) });
-  client = new Client({ connectionString: pg.url });
+  client = newClient();
   await client.connect();
 });
+
+// A connection that breaks during a COPY also emits 'error'; the failed import reports it.
+function newClient() {
+  const c = new Client({ connectionString: pg.url });
+  c.on('error', () => undefined);
+  return c;
+}
 after(async () => {
   if (client) await client.end().catch(() => undefined);
   C.saveText('fuzz-import', 'emulator.log', emulatorLog.join('\n'));
@@ -172,10 +179,8 @@ test(`${INPUTS} mutated CSV/TEXT files and gzip streams through the import: clea
     if (result.error) {
       // As oss-import does (withClient): after a failed COPY the connection may still be in the
       // COPY protocol, so it is discarded, not reused; the server rolls back what it had open.
-      const old = client;
-      old.on('error', () => undefined);
-      await old.end().catch(() => undefined);
-      client = new Client({ connectionString: pg.url });
+      await client.end().catch(() => undefined);
+      client = newClient();
       await client.connect();
     }
     const rows = (await client.query('SELECT count(*)::int AS n FROM fi')).rows[0].n;

@@ -136,7 +136,15 @@ async function tableCounts(url, table, column = 'id') {
 async function ownCluster() {
   // Durable (fsync and synchronous_commit on): these tests crash the server, and with them off
   // an immediate shutdown loses commits PostgreSQL had already acknowledged.
-  const c = await startThrowawayCluster({ password: secrets().dbPassword, durable: true });
+  // A free port can be taken by another process before PostgreSQL binds it: try again.
+  let c = null;
+  for (let attempt = 1; !c; attempt++) {
+    try {
+      c = await startThrowawayCluster({ password: secrets().dbPassword, durable: true });
+    } catch (err) {
+      if (attempt >= 3 || !/could not start server/.test(err.message)) throw err;
+    }
+  }
   process.on('exit', () => c.stop());
   const u = new URL(c.url);
   return {
