@@ -66,6 +66,8 @@ function notes(r) {
   if (r.identical !== undefined) n.push(r.identical ? 'identical count and checksum' : 'DIFFERENT data');
   if (r.requests && r.id.startsWith('oss')) n.push(`${r.requests} OSS requests`);
   if (r.rssGrowthMb !== undefined) n.push(`RSS +${r.rssGrowthMb} MB${r.bufferMb ? ` (buffer ${r.bufferMb} MB)` : ''}`);
+  if (r.heapGrowthMb !== undefined) n.push(`heap +${r.heapGrowthMb} MB`);
+  if (r.deep) n.push(`${r.deep.writes} Writes into open loads (${r.deep.accepted} accepted, ${r.deep.committed} rows committed)`);
   if (r.maxFailMs !== undefined) n.push(`slowest refusal ${r.maxFailMs} ms`);
   if (r.byCode) n.push('status codes ' + Object.entries(r.byCode).map(([c, k]) => `${c}:${k}`).join(' '));
   if (r.loaded !== undefined) n.push(`${r.loaded} loaded, ${r.rejected} rejected`);

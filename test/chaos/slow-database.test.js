@@ -13,9 +13,7 @@ const S = require('../support/gpss-nodes');
 const C = require('./support');
 
 const LOCK_MS = Number(process.env.CHAOS_LOCK_MS) || 30000;
-// The row limit is the one that binds here: a held message costs about 3 KB of heap (the
-// message, its Node-RED callbacks, its encoded row) while bufferMb counts only the encoded row
-// bytes (see RELIABILITY.md), so 20,000 held messages alone take ~60 MB.
+// The row limit binds first here (10,000 one-row messages are far below 32 MB of encoded rows).
 const BUFFER_ROWS = 10000;
 const BUFFER_MB = 32;
 const RATE = 4000; // messages per second during the lock
