@@ -22,6 +22,9 @@ const USAGE = `Usage: gpss-pg --database postgres://USER@HOST:PORT/DB [options]
   --insecure               allow a plaintext listener on a non-loopback address (logged as a
                            warning: passwords and rows cross the network in clear text)
   --max-sessions N         concurrent sessions (default 100)
+  --login-backoff-max-ms N after failed Connects from one address, its next Connects wait their
+                           turn, 250 ms doubling up to N (default 2000); 0 = off (every client
+                           behind one address, e.g. a proxy, is then never slowed down)
   --error-rows MODE        what Close returns in ErrorRows: positions (default: "row N: reason"
                            per rejected row, N its 1-based position in the load) or none (counts
                            only, like a GPSS that does not fill ErrorRows)
@@ -31,7 +34,7 @@ Resource limits (README: "gpss-pg (standalone)", "Resource limits"):
 ${limitFlagsUsage()}`;
 
 const FLAGS: FlagSpec = {
-  values: ['--listen', '--database', '--allow-host', '--tls-cert', '--tls-key', '--tls-client-ca', '--max-sessions', '--error-rows', ...LIMIT_FLAGS.map((f) => f.flag)],
+  values: ['--listen', '--database', '--allow-host', '--tls-cert', '--tls-key', '--tls-client-ca', '--max-sessions', '--login-backoff-max-ms', '--error-rows', ...LIMIT_FLAGS.map((f) => f.flag)],
   switches: ['--help', '--insecure'],
   short: { h: '--help' },
 };
@@ -70,6 +73,13 @@ export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean 
       case '--max-sessions':
         opts.maxSessions = positive(name, value());
         break;
+      case '--login-backoff-max-ms': {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new Error(`--login-backoff-max-ms must be a whole number of milliseconds, 0 = off (got ${JSON.stringify(v)})`);
+        opts.connectBackoff = n === 0 ? { off: true } : { maxMs: n, baseMs: Math.min(250, n) };
+        break;
+      }
       case '--error-rows': {
         const v = value();
         if (v !== 'positions' && v !== 'none') throw new Error(`--error-rows must be positions or none (got ${JSON.stringify(v)})`);

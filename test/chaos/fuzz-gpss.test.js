@@ -38,7 +38,10 @@ before(async () => {
   pg = await C.ownCluster();
   await C.query(pg.url, 'CREATE TABLE fz (id int4, t text, f float8, ts timestamp, b bytea, n numeric(10,2))');
   const port = await freePort();
-  server = await C.startGpssProcess({ databaseUrl: pg.url, port, logFile: path.join(C.artifactDir('fuzz-gpss'), 'gpss-pg.log') });
+  // The login backoff is off here: the fuzzer's mutated Connects (wrong credentials) and its
+  // valid ones share 127.0.0.1, so the backoff (proven in gpss-server-auth.test.js) would only
+  // queue the fuzzer's own valid logins behind its failures and starve the deep paths.
+  server = await C.startGpssProcess({ databaseUrl: pg.url, port, logFile: path.join(C.artifactDir('fuzz-gpss'), 'gpss-pg.log'), extraArgs: ['--login-backoff-max-ms', '0'] });
 });
 after(async () => {
   if (server) {

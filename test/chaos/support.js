@@ -163,10 +163,10 @@ async function ownCluster() {
  * to logFile. The database URL (with its password) goes through the environment, not argv.
  * Resolves once it listens: { child, port, kill(signal), exited }.
  */
-function startGpssProcess({ databaseUrl, port, logFile, allowHost }) {
+function startGpssProcess({ databaseUrl, port, logFile, allowHost, extraArgs = [] }) {
   return new Promise((resolve, reject) => {
     const out = fs.openSync(logFile, 'a');
-    const child = spawn(process.execPath, [GPSS_CLI, '--listen', `127.0.0.1:${port}`, ...(allowHost ? ['--allow-host', allowHost] : [])], {
+    const child = spawn(process.execPath, [GPSS_CLI, '--listen', `127.0.0.1:${port}`, ...(allowHost ? ['--allow-host', allowHost] : []), ...extraArgs], {
       env: { ...process.env, DATABASE_URL: databaseUrl },
       stdio: ['ignore', 'pipe', out],
     });
