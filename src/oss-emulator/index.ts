@@ -82,7 +82,15 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
     },
   });
 
-  const server = http.createServer((req, res) => {
+  // oss_ext (aliyun OSS C SDK 3.1.0, libcurl) sends AppendObject with both
+  // `Transfer-Encoding: chunked` and `Content-Length`. OSS accepts it (the chunked framing
+  // wins); Node's strict parser answers 400 before any handler runs, and oss_ext then reports
+  // its INSERT as a success with nothing written. The lenient parser accepts the pair (chunked
+  // wins), but also relaxes other checks; the handler puts back the ones that matter here:
+  // control characters in header values are refused, and a connection that sent both
+  // framing headers is closed after the answer (RFC 9112 §6.1), so no second request can
+  // ride on a body boundary two parsers might disagree about. Loopback test tool only.
+  const server = http.createServer({ insecureHTTPParser: true }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log?.(`oss-emulator: unhandled ${String(err)}`);
       res.destroy();
