@@ -162,3 +162,23 @@ export async function runExternalPlan(
     for (const d of plan.drop) await pg.query(d).catch(() => undefined);
   }
 }
+
+/**
+ * oss_ext can report an INSERT into a writable external table as a success when its
+ * AppendObject requests failed (seen with a server that refused them: `INSERT 0 1000`, nothing
+ * written). After every external export the node lists what the INSERT created and calls this:
+ * it throws when a non-empty result left no object, or fewer bytes than the rows could take
+ * (each row is at least its newline; DEFLATE compresses at most about 1032:1, and every gzip
+ * member has an 18-byte frame).
+ */
+export function checkExternalExportWrote(p: { rows: number; objects: readonly { key: string; size: number }[]; gzip: boolean; where: string }): void {
+  if (p.rows <= 0) return;
+  const bytes = p.objects.reduce((a, o) => a + o.size, 0);
+  if (p.objects.length === 0) {
+    throw new Error(`oss_ext reported ${p.rows} row(s) exported but no object exists under ${p.where}: its uploads failed (see the OSS server's logs); nothing was written`);
+  }
+  const minimum = p.gzip ? Math.ceil(p.rows / 1032) + 18 * p.objects.length : p.rows;
+  if (bytes < minimum) {
+    throw new Error(`oss_ext reported ${p.rows} row(s) exported but the ${p.objects.length} object(s) under ${p.where} hold only ${bytes} byte(s), fewer than ${p.rows} row(s) can take: the upload is incomplete`);
+  }
+}
