@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Client } from 'pg';
 import { columnInfo, findTable, listSchemas, listTables } from './catalog';
+import { serverTraits } from './server-traits';
 import { Load } from './load';
 import { openSpecFromRequest, type OpenRequestMessage } from './open-request';
 import { Session } from './session';
@@ -150,7 +151,8 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
         } catch (err) {
           throw connectError(err, `${label}`);
         }
-        await client.query('SET idle_in_transaction_session_timeout = 0');
+        // Greenplum 6 (PostgreSQL 9.4) has no idle_in_transaction_session_timeout.
+        if ((await serverTraits(client)).idleInTransactionTimeout) await client.query('SET idle_in_transaction_session_timeout = 0');
         const s = new Session(client, label, Math.max(0, req.SessionTimeout | 0), (x) => {
           void x.run(() => dropSession(x, `expired after ${req.SessionTimeout} s idle`));
         });

@@ -10,6 +10,7 @@
 import * as crypto from 'node:crypto';
 import type { Client } from 'pg';
 import { findTable, type TableColumn } from './catalog';
+import { serverTraits } from './server-traits';
 import { appendRawLine, binaryKindForOid, RowProtocolError, ValueFormatError } from './copy-values';
 import { RowRenderer, type RowLayout } from './row-renderer';
 import { CopyLoader, LoadFailure, type RejectedRow } from './copy-loader';
@@ -144,7 +145,7 @@ export class Load {
       if (spec.mode !== 'insert' || spec.truncate || info.needsInsert) {
         staging = 'gpss_stage_' + crypto.randomBytes(6).toString('hex');
         const byName = new Map(info.columns.map((c) => [c.name, c]));
-        await client.query(buildCreateStaging(staging, loadColumns.map((n) => ({ name: n, sqlType: byName.get(n)!.sqlType }))));
+        await client.query(buildCreateStaging(staging, loadColumns.map((n) => ({ name: n, sqlType: byName.get(n)!.sqlType })), await serverTraits(client)));
       }
       const load = new Load(client, resolved, loadColumns, layout, staging, info.columns, `${spec.mode} ${qualifiedName(info.schema, info.table)}`);
       load.matchColumns = match;

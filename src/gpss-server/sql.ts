@@ -43,10 +43,19 @@ export function resolveColumns(requested: readonly string[], tableColumns: reado
 
 export const SEQ_COLUMN = '_gpss_seq';
 
-/** Column definitions of the staging temp table: arrival number + the load columns with their SQL types. */
-export function buildCreateStaging(staging: string, columns: readonly { name: string; sqlType: string }[]): string {
+/**
+ * Column definitions of the staging temp table: arrival number + the load columns with their
+ * SQL types. Before PostgreSQL 10 (Greenplum 6) the arrival number is a bigserial. On
+ * Greenplum the table is distributed by it: the coordinator must then evaluate nextval() to
+ * route each row, in the order COPY delivers them, so the number is the arrival order.
+ */
+export function buildCreateStaging(
+  staging: string, columns: readonly { name: string; sqlType: string }[], server: { identityColumns: boolean; greenplum: boolean } = { identityColumns: true, greenplum: false },
+): string {
   const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`);
-  return `CREATE TEMP TABLE ${quoteIdent(staging)} (${SEQ_COLUMN} bigint GENERATED ALWAYS AS IDENTITY, ${defs.join(', ')}) ON COMMIT DROP`;
+  const seq = server.identityColumns ? `${SEQ_COLUMN} bigint GENERATED ALWAYS AS IDENTITY` : `${SEQ_COLUMN} bigserial`;
+  const distributed = server.greenplum ? ` DISTRIBUTED BY (${SEQ_COLUMN})` : '';
+  return `CREATE TEMP TABLE ${quoteIdent(staging)} (${seq}, ${defs.join(', ')}) ON COMMIT DROP${distributed}`;
 }
 
 export function buildCopy(target: string, columns: readonly string[], format: CopyFormat = { kind: 'text' }): string {
