@@ -34,7 +34,7 @@ test('export plan of a query: a temporary shape table for LIKE, plain TEXT, pref
   assert.deepEqual(p.before, ['CREATE TEMP TABLE "q_abc123_shape" AS SELECT * FROM (SELECT 1 AS x) AS q LIMIT 0']);
   assert.equal(
     p.create.sql,
-    `CREATE WRITABLE EXTERNAL TABLE "q_abc123" (LIKE "pg_temp"."q_abc123_shape") LOCATION ('oss://oss-cn-hangzhou-internal.aliyuncs.com prefix=exp/q_ id=AKID123 key=SeCrEt456 bucket=my-bucket compressiontype=none oss_file_max_size=8 oss_flush_block_size=8') FORMAT 'text' ENCODING 'UTF8' DISTRIBUTED RANDOMLY`,
+    `CREATE WRITABLE EXTERNAL TABLE "q_abc123" (LIKE "pg_temp"."q_abc123_shape") LOCATION ('oss://oss-cn-hangzhou-internal.aliyuncs.com prefix=exp/q_ id=AKID123 key=SeCrEt456 bucket=my-bucket oss_file_max_size=8 oss_flush_block_size=8') FORMAT 'text' ENCODING 'UTF8' DISTRIBUTED RANDOMLY`,
   );
   assert.deepEqual(p.run, ['INSERT INTO "q_abc123" SELECT * FROM (SELECT 1 AS x) AS src']);
   assert.deepEqual(p.drop, ['DROP EXTERNAL TABLE IF EXISTS "q_abc123"', 'DROP TABLE IF EXISTS pg_temp."q_abc123_shape"']);
@@ -50,7 +50,7 @@ test('import plan: readable table with reject limit and truncate in one transact
   assert.deepEqual(p.run, ['BEGIN', 'TRUNCATE "public"."Sales"', 'INSERT INTO "public"."Sales" SELECT * FROM "sales_def456"', 'COMMIT']);
   assert.equal(p.run[p.countIndex].startsWith('INSERT'), true);
   const plain = externalImportPlan({ target: { schema: 's', table: 't' }, prefix: 'in/t_', format: { format: 'text' }, gzip: false, rejectLimit: 0, rejectUnit: 'ROWS', truncate: false, location: LOC, name: 't_000001' });
-  assert.match(plain.create.sql, /prefix=in\/t_ id=AKID123 key=SeCrEt456 bucket=my-bucket compressiontype=none async=true'\) FORMAT 'text' ENCODING 'UTF8'$/);
+  assert.match(plain.create.sql, /prefix=in\/t_ id=AKID123 key=SeCrEt456 bucket=my-bucket async=true'\) FORMAT 'text' ENCODING 'UTF8'$/);
   assert.deepEqual(plain.run, ['BEGIN', 'INSERT INTO "s"."t" SELECT * FROM "t_000001"', 'COMMIT']);
 });
 

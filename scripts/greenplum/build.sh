@@ -139,6 +139,13 @@ main() {
     -c gp_dbid=1 -c gp_contentid=-1 -c gp_role=utility -c listen_addresses=127.0.0.1 \
     -c unix_socket_directories="$template/QD" >>"$buildlog" 2>&1 &
   pm=$!
+  # $pm is runuser's (or the subshell's) pid: stop the postmaster itself, by the pid it recorded.
+  stop_template() {
+    local pid
+    pid="$(head -n 1 "$template/QD/postmaster.pid" 2>/dev/null || true)"
+    if [ -n "$pid" ]; then kill -INT "$pid" 2>/dev/null || true; fi
+    wait "$pm" 2>/dev/null || true
+  }
   ready=""
   for _ in $(seq 1 120); do
     if PGOPTIONS='-c gp_session_role=utility' LD_LIBRARY_PATH="$prefix/lib" "$prefix/bin/psql" \
@@ -146,14 +153,15 @@ main() {
     kill -0 "$pm" 2>/dev/null || break
     sleep 0.5
   done
-  [ -n "$ready" ] || { log "template coordinator did not start"; tail -n 40 "$buildlog" >&2; kill -INT "$pm" 2>/dev/null || true; exit 1; }
+  [ -n "$ready" ] || { log "template coordinator did not start"; tail -n 40 "$buildlog" >&2; stop_template; exit 1; }
   for db in postgres template1; do
     PGOPTIONS='-c gp_session_role=utility' LD_LIBRARY_PATH="$prefix/lib" "$prefix/bin/psql" \
       -h 127.0.0.1 -p "$port" -U "$gp_user" -d "$db" -v ON_ERROR_STOP=1 -Atqc 'CREATE EXTENSION oss_ext' >>"$buildlog" 2>&1 \
-      || { log "CREATE EXTENSION oss_ext failed"; tail -n 20 "$buildlog" >&2; kill -INT "$pm"; exit 1; }
+      || { log "CREATE EXTENSION oss_ext failed"; tail -n 20 "$buildlog" >&2; stop_template; exit 1; }
   done
-  kill -INT "$pm"
-  wait "$pm" || true
+  stop_template
+  # The 64 MB WAL segment is mostly zeros: holes make every copy of the template cheaper.
+  fallocate --dig-holes "$template"/QD/pg_xlog/0* 2>/dev/null || true
 
   cd /
   rm -rf "$work"

@@ -8,8 +8,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { Client } = require('pg');
-const { greenplumFromEnv, createGreenplumDatabase } = require('../support/greenplum');
-const { startTestOssEmulator } = require('../support/oss');
+const { greenplumFromEnv, createGreenplumDatabase, startOssEmulatorForOssExt } = require('../support/greenplum');
 const { buildCreateExternalTable, buildDropExternalTable, buildExternalExportSql, buildExternalImportSql } = require('../../dist/oss/external-table');
 
 const ROWS = 1000;
@@ -18,26 +17,13 @@ let client;
 let oss;
 let ip;
 
-async function startOnPort80() {
-  let lastErr;
-  for (let attempt = 0; attempt < 20; attempt++) {
-    ip = `127.${1 + crypto.randomInt(250)}.${crypto.randomInt(256)}.${1 + crypto.randomInt(250)}`;
-    try {
-      return await startTestOssEmulator({ listen: `${ip}:80`, buckets: ['gp-bucket'] });
-    } catch (err) {
-      lastErr = err;
-      if (!/EADDRINUSE/.test(err.message)) break;
-    }
-  }
-  throw new Error(`the OSS emulator must listen on a loopback address at port 80 for oss_ext's path-style requests: ${lastErr.message}`);
-}
-
 before(async () => {
   gp = greenplumFromEnv();
   const url = await createGreenplumDatabase(gp.url, 'ossext_' + crypto.randomBytes(4).toString('hex'));
   client = new Client({ connectionString: url });
   await client.connect();
-  oss = await startOnPort80();
+  oss = await startOssEmulatorForOssExt({ buckets: ['gp-bucket'] });
+  ip = oss.ip;
   await client.query('CREATE TABLE src (id int, name text, amount numeric(12,2), note text) DISTRIBUTED BY (id)');
   await client.query(`INSERT INTO src SELECT i, 'name ' || i, i * 1.25, CASE WHEN i % 7 = 0 THEN NULL WHEN i % 5 = 0 THEN 'comma, "quote"' ELSE 'n' || (i % 13) END
     FROM generate_series(1, ${ROWS}) AS i`);

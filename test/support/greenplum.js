@@ -58,6 +58,20 @@ function osUser(name) {
   return { name, uid, gid };
 }
 
+/**
+ * Where the throwaway data directories go: GPFLOW_GREENPLUM_RUN_DIR, else /dev/shm when it
+ * has room (three copies of the template are written per run: on a busy shared disk that
+ * took 12 s, in memory under 1 s), else the temp dir.
+ */
+function runParent() {
+  if (process.env.GPFLOW_GREENPLUM_RUN_DIR) return process.env.GPFLOW_GREENPLUM_RUN_DIR;
+  try {
+    const st = fs.statfsSync('/dev/shm');
+    if (st.bavail * st.bsize > 4 * 1024 ** 3) return '/dev/shm';
+  } catch { /* no /dev/shm */ }
+  return os.tmpdir();
+}
+
 /** The OS user (and database superuser) the cluster runs as: build.sh's choice. */
 function defaultUser() {
   if (process.getuid() !== 0) return os.userInfo().username;
@@ -96,17 +110,19 @@ async function startGreenplumCluster({ prefix, segments = 2, user = defaultUser(
   const owner = osUser(user);
   const template = path.join(prefix, 'template', 'QD');
   if (!fs.existsSync(path.join(template, 'PG_VERSION'))) throw new Error(`no data template at ${template}: run scripts/greenplum/build.sh`);
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-gp-'));
+  const runDir = fs.mkdtempSync(path.join(runParent(), 'gpflow-gp-'));
   fs.chmodSync(runDir, 0o755);
   const instances = [{ name: 'QD', dbid: 1, content: -1 }];
   for (let i = 0; i < segments; i++) instances.push({ name: `SEG${i}`, dbid: i + 2, content: i });
+  const { promisify } = require('node:util');
+  const execFileAsync = promisify(require('node:child_process').execFile);
   for (const inst of instances) {
     inst.dataDir = path.join(runDir, inst.name);
     inst.port = await freePort();
-    // cp -a keeps the owner (we are root) and the 0700 mode the server insists on.
-    execFileSync('cp', ['-a', template, inst.dataDir]);
-    if (process.getuid() === 0) execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, inst.dataDir]);
   }
+  // cp -a keeps the owner and the 0700 mode the server insists on; --sparse keeps the WAL's holes.
+  await Promise.all(instances.map((inst) => execFileAsync('cp', ['-a', '--sparse=always', template, inst.dataDir])));
+  if (process.getuid() === 0) execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, ...instances.map((i) => i.dataDir)]);
   const tCopied = Date.now();
   // GPHOME: oss_ext's gzip writer executes $GPHOME/bin/pigz.
   const env = { ...process.env, GPHOME: prefix, LD_LIBRARY_PATH: path.join(prefix, 'lib') };
@@ -144,6 +160,18 @@ async function startGreenplumCluster({ prefix, segments = 2, user = defaultUser(
     }
   }
 
+  async function waitForLogLine(entry, re, timeoutMs, describe) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (entry.exited) throw new Error(`${describe} exited during startup`);
+      let text = '';
+      try { text = fs.readFileSync(entry.logFile, 'utf8'); } catch { /* not yet */ }
+      if (re.test(text)) return;
+      await sleep(100);
+    }
+    throw new Error(`${describe} did not start within ${timeoutMs} ms`);
+  }
+
   const tail = (entry) => {
     try { return fs.readFileSync(entry.logFile, 'utf8').split('\n').slice(-15).join('\n'); } catch { return ''; }
   };
@@ -173,10 +201,12 @@ async function startGreenplumCluster({ prefix, segments = 2, user = defaultUser(
     const tRegistered = Date.now();
     // 2. Segments, then the coordinator as dispatcher. Without -E the FTS and transaction
     //    recovery workers do not start and every login hangs in "startup".
+    //    A segment in execute mode takes a direct login for a reader gang without its writer
+    //    ("reader could not find writer proc entry"), so its readiness is read from its log;
+    //    the dispatcher's query below then reaches every segment for real.
     const segEntries = instances.slice(1).map((inst) => startInstance(inst, 'execute'));
-    await Promise.all(segEntries.map((e) => waitForServer({ ...base, port: e.inst.port, options: '-c gp_session_role=utility' }, {
-      timeoutMs: 60000, isAlive: () => !e.exited, describe: `segment ${e.inst.content}`,
-    }).catch((err) => { throw new Error(`${err.message}\n${tail(e)}`); })));
+    await Promise.all(segEntries.map((e) => waitForLogLine(e, /database system is ready to accept connections/, 60000, `segment ${e.inst.content}`)
+      .catch((err) => { throw new Error(`${err.message}\n${tail(e)}`); })));
     const dispatch = startInstance(qd, 'dispatch', ['-E']);
     await waitForServer({ ...base, port: qd.port }, { timeoutMs: 90000, isAlive: () => !dispatch.exited, describe: 'coordinator (dispatch mode)' })
       .catch((err) => { throw new Error(`${err.message}\n${tail(dispatch)}`); });
@@ -253,6 +283,48 @@ async function createGreenplumDatabase(serverUrl, name) {
   return u.toString();
 }
 
+/**
+ * usePostgres()'s counterpart for test/greenplum/: registers a `before` hook creating a fresh
+ * database on the cluster and returns a handle filled in there with the same fields (url,
+ * serverUrl, host, port, user, password, database), so fixtures such as useGpssServer work
+ * unchanged. The whole cluster is removed after the run.
+ */
+function useGreenplumDatabase(prefix = 'g') {
+  const { before } = require('node:test');
+  const handle = { url: '', serverUrl: '', host: '', port: 0, user: '', password: '', database: '' };
+  before(async () => {
+    const gp = greenplumFromEnv();
+    const database = `${prefix}_${require('node:crypto').randomBytes(5).toString('hex')}`;
+    const url = await createGreenplumDatabase(gp.url, database);
+    Object.assign(handle, { serverUrl: gp.url, url, database, host: gp.host, port: gp.port, user: gp.user, password: '' });
+  });
+  return handle;
+}
+
+/**
+ * The OSS emulator where oss_ext can reach it: with a bare-IP endpoint oss_ext speaks
+ * path-style to port 80 only, so the emulator listens on port 80 of a random 127.x.y.z (all
+ * loopback on Linux; binding port 80 needs root, as the harness runs). Returns the
+ * startTestOssEmulator handle plus `ip`.
+ */
+async function startOssEmulatorForOssExt(options = {}) {
+  const { startTestOssEmulator } = require('./oss');
+  const crypto = require('node:crypto');
+  let lastErr;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const ip = `127.${1 + crypto.randomInt(250)}.${crypto.randomInt(256)}.${1 + crypto.randomInt(250)}`;
+    try {
+      const oss = await startTestOssEmulator({ ...options, listen: `${ip}:80` });
+      return Object.assign(oss, { ip });
+    } catch (err) {
+      lastErr = err;
+      if (!/EADDRINUSE/.test(err.message)) break;
+    }
+  }
+  throw new Error(`the OSS emulator must listen on a loopback address at port 80 for oss_ext's path-style requests: ${lastErr.message}`);
+}
+
 module.exports = {
-  greenplumSourcesDir, greenplumSkipReason, buildGreenplum, startGreenplumCluster, greenplumFromEnv, createGreenplumDatabase,
+  startOssEmulatorForOssExt,
+  greenplumSourcesDir, greenplumSkipReason, buildGreenplum, startGreenplumCluster, greenplumFromEnv, createGreenplumDatabase, useGreenplumDatabase,
 };

@@ -1,0 +1,131 @@
+'use strict';
+// oss-export and oss-import on the real cluster, in a real Node-RED runtime, against the OSS
+// emulator: external mode (the segments' oss_ext writes and reads the objects) and auto mode
+// (which picks external where oss_ext is installed) give back identical rows; an export whose
+// appends the server refused fails loudly instead of reporting oss_ext's count; client mode
+// exports one stripe per real primary segment.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { Client } = require('pg');
+const { useGreenplumDatabase, startOssEmulatorForOssExt } = require('../support/greenplum');
+const { useHelper, accountDef, dbDef, credentials, flowNode, outcome, TAB } = require('../support/oss-nodes');
+
+const NODES = ['oss-account', 'greenplum-db', 'oss-export', 'oss-import'].map((n) => require(`../../dist/nodes/${n}.js`));
+const BUCKET = 'gp-nodes';
+const N = 20000;
+
+const pg = useGreenplumDatabase('nodes');
+const helper = useHelper();
+let oss;
+
+async function sql(text, params) {
+  const c = new Client({ connectionString: pg.url });
+  await c.connect();
+  try {
+    return await c.query(text, params);
+  } finally {
+    await c.end();
+  }
+}
+
+before(async () => {
+  oss = await startOssEmulatorForOssExt({ buckets: [BUCKET] });
+  // Wait for useGreenplumDatabase's hook (root-level before hooks do not wait for each other).
+  for (let i = 0; !pg.url; i++) {
+    if (i > 1200) throw new Error('no Greenplum database within 60 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await sql(`CREATE TABLE src (id int8, t text, amount numeric(12,2), at timestamptz) DISTRIBUTED BY (id);
+    INSERT INTO src SELECT g, CASE WHEN g % 11 = 0 THEN NULL WHEN g % 7 = 0 THEN 'comma, "quote"' ELSE 'row ' || g || ' ' || repeat('x', 60) END,
+      g * 0.5, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute' FROM generate_series(1, ${N}) g;
+    CREATE TABLE dst (LIKE src) DISTRIBUTED RANDOMLY`);
+});
+
+after(async () => {
+  if (oss) await oss.stop();
+});
+
+async function loadFlow(exportOpts, importOpts) {
+  const flow = [
+    { id: TAB, type: 'tab' },
+    // Port 80 of a bare IP: oss_ext addresses the bucket path-style there; ali-oss uses the same endpoint.
+    accountDef({ ...oss, endpoint: `http://${oss.ip}` }, { bucket: BUCKET }),
+    dbDef(pg),
+    flowNode({ id: 'exp1', type: 'oss-export', account: 'acct1', database: 'db1', source: 'table', table: 'public.src', format: 'csv', compression: 0, objectSizeMB: 1, partSizeMB: 1, parallelParts: 2, wires: [['out1']], ...exportOpts }),
+    flowNode({ id: 'imp1', type: 'oss-import', account: 'acct1', database: 'db1', target: 'table', table: 'dst', format: 'csv', parallel: 2, wires: [['out2'], []], ...importOpts }),
+    flowNode({ id: 'out1', type: 'helper' }),
+    flowNode({ id: 'out2', type: 'helper' }),
+    flowNode({ id: 'caught1', type: 'helper' }),
+    flowNode({ id: 'catch1', type: 'catch', scope: null, uncaught: false, wires: [['caught1']] }),
+  ];
+  await helper.load(NODES, flow, credentials(oss, pg));
+}
+
+async function run(nodeId, okId, msg = {}) {
+  const o = outcome(helper.getNode(okId), helper.getNode('caught1'), 180000);
+  helper.getNode(nodeId).receive({ payload: 'go', ...msg });
+  return o;
+}
+
+async function okRun(nodeId, okId, msg) {
+  const r = await run(nodeId, okId, msg);
+  assert.ok(r.ok, r.error && r.error.error && r.error.error.message);
+  return r.ok.payload;
+}
+
+async function sameRows() {
+  const { rows } = await sql(`SELECT (SELECT count(*) FROM (SELECT * FROM src EXCEPT ALL SELECT * FROM dst) a)::int AS missing,
+                                     (SELECT count(*) FROM (SELECT * FROM dst EXCEPT ALL SELECT * FROM src) b)::int AS extra,
+                                     (SELECT count(*) FROM dst)::int AS n`);
+  assert.deepEqual(rows[0], { missing: 0, extra: 0, n: N });
+}
+
+const CASES = [
+  { mode: 'external', format: 'csv', compression: 0, where: 'dir', label: 'external csv plain dir=' },
+  { mode: 'external', format: 'text', compression: 1, where: 'prefix', label: 'external text gzip prefix=' },
+  { mode: 'auto', format: 'csv', compression: 6, where: 'dir', label: 'auto (→ external) csv gzip dir=' },
+  { mode: 'auto', format: 'text', compression: 0, where: 'prefix', label: 'auto (→ external) text plain prefix=' },
+];
+
+for (const c of CASES) {
+  test(`oss-export → oss-import, ${c.label}: identical rows`, async () => {
+    const prefix = c.where === 'dir' ? `ext/${c.format}-${c.compression}/` : `ext/${c.format}-${c.compression}-`;
+    await sql('TRUNCATE dst');
+    await loadFlow({ mode: c.mode, format: c.format, compression: c.compression, prefix }, { mode: c.mode, format: c.format, prefix, truncate: true });
+    oss.emu.clearRequests();
+    const ex = await okRun('exp1', 'out1');
+    assert.equal(ex.rows, N);
+    assert.ok(ex.objects.length >= 2, `the segments wrote their own objects: ${ex.objects.map((o) => o.key).join(', ')}`);
+    assert.ok(ex.objects.every((o) => o.key.startsWith(prefix)), 'under the prefix');
+    const ops = new Set(oss.emu.requests().map((r) => r.operation));
+    assert.ok(ops.has('AppendObject'), `oss_ext wrote with AppendObject (external mode), saw ${[...ops].join(', ')}`);
+    const im = await okRun('imp1', 'out2');
+    assert.equal(im.rows, N);
+    await sameRows();
+  });
+}
+
+test('an external export whose appends the OSS server refused fails with the reason, not with oss_ext\'s row count', async () => {
+  await loadFlow({ mode: 'external', prefix: 'refused/' }, {});
+  oss.emu.setFaults({ rate: 1, kinds: ['500'], match: (r) => r.operation === 'AppendObject' });
+  try {
+    const r = await run('exp1', 'out1');
+    assert.ok(r.error, `the export must fail, got ${JSON.stringify(r.ok && r.ok.payload)}`);
+    assert.match(r.error.error.message, /oss_ext reported 20000 row\(s\) exported but no object exists under refused\/|failure/);
+  } finally {
+    oss.emu.setFaults({ rate: 0 });
+  }
+});
+
+test('client mode on the real cluster: one stripe per primary segment (2), objects import back whole', async () => {
+  await sql('TRUNCATE dst');
+  await loadFlow({ mode: 'client', prefix: 'client/', compression: 1 }, { mode: 'client', prefix: 'client/', truncate: true });
+  const ex = await okRun('exp1', 'out1');
+  assert.equal(ex.rows, N);
+  assert.equal(ex.objects.length % 2, 0, `${ex.objects.length} objects, a multiple of the 2 primary segments`);
+  assert.ok(ex.objects.every((o) => o.rows > 0), 'every stripe holds rows');
+  assert.equal(ex.objects.reduce((a, o) => a + o.rows, 0), N);
+  const im = await okRun('imp1', 'out2');
+  assert.equal(im.rows, N);
+  await sameRows();
+});
