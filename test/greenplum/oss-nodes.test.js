@@ -111,7 +111,8 @@ test('an external export whose appends the OSS server refused fails with the rea
   try {
     const r = await run('exp1', 'out1');
     assert.ok(r.error, `the export must fail, got ${JSON.stringify(r.ok && r.ok.payload)}`);
-    assert.match(r.error.error.message, /oss_ext reported 20000 row\(s\) exported but no object exists under refused\/|failure/);
+    assert.match(r.error.error.message, /oss_ext reported 20000 row\(s\) exported but no object exists under refused\/src_[0-9a-f]{6}\*: its uploads failed/);
+    assert.ok(oss.emu.requests().some((q) => q.operation === 'AppendObject' && q.status === 500), 'oss_ext did try to append');
   } finally {
     oss.emu.setFaults({ rate: 0 });
   }
