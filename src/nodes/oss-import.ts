@@ -23,7 +23,7 @@ import {
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
 import { qualified, canceller, resolveTable, tableColumns, withClient } from './oss-shared/db';
-import { externalImportPlan, runExternalPlan } from './oss-shared/external-plan';
+import { externalImportPlan, runExternalPlan, type RejectedRows } from './oss-shared/external-plan';
 import { toNodeError } from './oss-shared/errors';
 import {
   bool,
@@ -187,10 +187,21 @@ export = function (RED: NodeAPI) {
         location: loc,
       });
       node.debug(`oss-import: ${plan.create.redacted}`);
-      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg));
+      let rejected: RejectedRows | undefined;
+      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), (r) => {
+        rejected = r;
+      });
       const bytesIn = objects.reduce((a, o) => a + o.size, 0);
+      if (rejected && rejected.count > 0) {
+        // Nothing silent: the reject limit skipped these rows; they go out with the stats.
+        const first = rejected.rows[0];
+        node.warn(`oss-import: ${rejected.count} row(s) rejected under the reject limit and not loaded into ${qualified(table)} (first: line ${first?.line ?? '?'}: ${first?.error ?? ''}); see msg.payload.rejected`);
+      }
       // Per-object row counts are not reported by the segments.
-      return { objects: objects.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn, bytesOut: 0, ms: Date.now() - t0 };
+      return {
+        objects: objects.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn, bytesOut: 0, ms: Date.now() - t0,
+        ...(rejected ? { rejected } : {}),
+      };
     }
 
     // ---- into messages ----------------------------------------------------------------------
@@ -316,7 +327,11 @@ export = function (RED: NodeAPI) {
         })
         .then(
           (stats) => {
-            status.set({ fill: 'green', shape: 'dot', text: `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesIn || stats.bytesOut)}` });
+            const rejectedCount = (stats as { rejected?: RejectedRows }).rejected?.count ?? 0;
+            status.set({
+              fill: rejectedCount ? 'yellow' : 'green', shape: 'dot',
+              text: `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesIn || stats.bytesOut)}${rejectedCount ? ` ${formatCount(rejectedCount)} rejected` : ''}`,
+            });
             m.payload = stats;
             send([m, null]);
             done();

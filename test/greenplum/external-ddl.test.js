@@ -156,7 +156,7 @@ test('every writable external table the builder emits is accepted, planned by EX
 /** A plan's statements as a dry run: data-moving INSERTs become EXPLAIN, BEGIN/COMMIT are the test's own. */
 function dryRun(plan) {
   const run = plan.run.filter((s) => s !== 'BEGIN' && s !== 'COMMIT').map((s) => (/^INSERT /.test(s) ? `EXPLAIN ${s}` : s));
-  return [...plan.before, plan.create.sql, CATALOG_CHECK(plan.name), ...run, ...plan.drop];
+  return [...plan.before, plan.create.sql, CATALOG_CHECK(plan.name), ...run, ...(plan.rejectedSql ? [plan.rejectedSql] : []), ...plan.drop];
 }
 
 test('the export and import plans the nodes run (table, query, truncate, reject limits) are accepted', async () => {
@@ -176,6 +176,7 @@ test('the export and import plans the nodes run (table, query, truncate, reject 
     }
     plans.push(externalImportPlan({ target: { schema: HOSTILE_SCHEMA, table: HOSTILE_TABLE }, prefix: 'imp/h/', format, gzip: true, rejectLimit: 3, rejectUnit: 'ROWS', truncate: true, location: LOCATION }));
   }
+  assert.ok(plans.some((p) => p.rejectedSql), 'the imports with a reject limit read the error log');
   for (const plan of plans) {
     const err = await inRolledBackTransaction(dryRun(plan));
     assert.equal(err, null, `${plan.create.redacted}\n→ ${err && err.message}`);

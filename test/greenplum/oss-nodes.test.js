@@ -118,6 +118,25 @@ test('an external export whose appends the OSS server refused fails with the rea
   }
 });
 
+test('external import with a reject limit: the skipped rows are reported from gp_read_error_log, with line, reason and data', async () => {
+  await sql('CREATE TABLE IF NOT EXISTS rej_dst (id int, t text) DISTRIBUTED BY (id)');
+  await sql('TRUNCATE rej_dst');
+  const client = oss.client({ bucket: BUCKET, endpoint: `http://${oss.ip}` });
+  const lines = (from, n, bad) => Array.from({ length: n }, (_, i) => (bad.includes(i) ? `x${from + i},bad row ${from + i}` : `${from + i},row ${from + i}`)).join('\n') + '\n';
+  await client.put('rej/a.csv', Buffer.from(lines(0, 100, [5, 50])));
+  await client.put('rej/b.csv', Buffer.from(lines(1000, 100, [99])));
+  await loadFlow({}, { mode: 'external', prefix: 'rej/', rejectLimit: 10, rejectUnit: 'ROWS' });
+  const st = await okRun('imp1', 'out2', { table: 'rej_dst' });
+  assert.equal(st.rows, 197);
+  assert.equal((await sql('SELECT count(*)::int AS n FROM rej_dst')).rows[0].n, 197);
+  assert.equal(st.rejected.count, 3);
+  const got = st.rejected.rows.map((r) => ({ line: r.line, data: r.data })).sort((a, b) => a.line - b.line);
+  assert.deepEqual(got, [{ line: 6, data: 'x5,bad row 5' }, { line: 51, data: 'x50,bad row 50' }, { line: 100, data: 'x1099,bad row 1099' }]);
+  for (const r of st.rejected.rows) assert.match(r.error, /invalid input syntax for (type )?integer/);
+  const text = JSON.stringify(st);
+  assert.ok(!text.includes(oss.accessKeySecret) && !text.includes(oss.accessKeyId), 'no credentials in the stats');
+});
+
 test('client mode on the real cluster: one stripe per primary segment (2), objects import back whole', async () => {
   await sql('TRUNCATE dst');
   await loadFlow({ mode: 'client', prefix: 'client/', compression: 1 }, { mode: 'client', prefix: 'client/', truncate: true });

@@ -32,7 +32,29 @@ export interface ExternalPlan {
   countIndex: number;
   /** Run in `finally`, whatever happened. */
   drop: string[];
+  /**
+   * Import with a reject limit: reads the rows the segments rejected (Greenplum's error log,
+   * LOG ERRORS), run right after the counting INSERT, before the table and its log are dropped.
+   */
+  rejectedSql?: string;
 }
+
+/** A row an external import's reject limit skipped, from gp_read_error_log. */
+export interface RejectedRow {
+  /** Line in its object (oss_ext reports no object name without the credentials). */
+  line: number | null;
+  error: string;
+  data: string | null;
+}
+
+/** The rejected rows of an external import: their total and the first ones. */
+export interface RejectedRows {
+  count: number;
+  rows: RejectedRow[];
+}
+
+/** How many rejected rows an import reports in full (the count is always complete). */
+export const REJECTED_ROWS_REPORTED = 100;
 
 function formatDef(format: FormatOptions) {
   const f = resolveFormat(format);
@@ -128,7 +150,11 @@ export function externalImportPlan(p: ImportPlanInput): ExternalPlan {
   );
   const target = `${quoteIdent(p.target.schema)}.${quoteIdent(p.target.table)}`;
   const run = ['BEGIN', ...(p.truncate ? [`TRUNCATE ${target}`] : []), buildExternalImportSql(p.target, name), 'COMMIT'];
-  return { name, before: [], create, run, countIndex: run.length - 2, drop: [buildDropExternalTable(name)] };
+  // Not the filename column: for oss:// tables it is the LOCATION, credentials included.
+  const rejectedSql = p.rejectLimit > 0
+    ? `SELECT linenum, errmsg, rawdata, count(*) OVER () AS total FROM gp_read_error_log('${name}') ORDER BY linenum LIMIT ${REJECTED_ROWS_REPORTED}`
+    : undefined;
+  return { name, before: [], create, run, countIndex: run.length - 2, drop: [buildDropExternalTable(name)], ...(rejectedSql ? { rejectedSql } : {}) };
 }
 
 /**
@@ -137,10 +163,11 @@ export function externalImportPlan(p: ImportPlanInput): ExternalPlan {
  * (pg_cancel_backend), since this one is busy. Returns the rows moved.
  */
 export async function runExternalPlan(
-  pg: { query(sql: string): Promise<{ rowCount: number | null }> },
+  pg: { query(sql: string): Promise<{ rowCount: number | null; rows?: Array<Record<string, unknown>> }> },
   plan: ExternalPlan,
   signal: AbortSignal,
   cancel?: () => Promise<unknown>,
+  onRejected?: (rejected: RejectedRows) => void,
 ): Promise<number> {
   const onAbort = () => void cancel?.().catch(() => undefined);
   signal.addEventListener('abort', onAbort, { once: true });
@@ -151,7 +178,10 @@ export async function runExternalPlan(
     for (let i = 0; i < plan.run.length; i++) {
       if (signal.aborted) throw new Error('cancelled');
       const r = await pg.query(plan.run[i]);
-      if (i === plan.countIndex) rows = r.rowCount ?? 0;
+      if (i === plan.countIndex) {
+        rows = r.rowCount ?? 0;
+        if (plan.rejectedSql) onRejected?.(rejectedRowsFrom((await pg.query(plan.rejectedSql)).rows ?? []));
+      }
     }
     return rows;
   } catch (err) {
@@ -181,4 +211,16 @@ export function checkExternalExportWrote(p: { rows: number; objects: readonly { 
   if (bytes < minimum) {
     throw new Error(`oss_ext reported ${p.rows} row(s) exported but the ${p.objects.length} object(s) under ${p.where} hold only ${bytes} byte(s), fewer than ${p.rows} row(s) can take: the upload is incomplete`);
   }
+}
+
+/** gp_read_error_log rows (linenum, errmsg, rawdata, total) → RejectedRows. */
+export function rejectedRowsFrom(rows: ReadonlyArray<Record<string, unknown>>): RejectedRows {
+  return {
+    count: rows.length ? Number(rows[0].total) : 0,
+    rows: rows.map((r) => ({
+      line: r.linenum === null || r.linenum === undefined ? null : Number(r.linenum),
+      error: String(r.errmsg ?? ''),
+      data: r.rawdata === null || r.rawdata === undefined ? null : String(r.rawdata),
+    })),
+  };
 }
