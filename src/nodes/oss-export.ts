@@ -33,6 +33,7 @@ import {
   int,
   mode as readMode,
   nameStem,
+  NodeOptionError,
   parseTableName,
   str,
   type Mode,
@@ -164,7 +165,12 @@ export = function (RED: NodeAPI) {
       try {
         const stats = await withClient(db, async (pg) => {
           if (table) await tableColumns(pg, table); // clear "does not exist" before any upload
-          const chosen = await chooseTransferMode(pg, mode);
+          let chosen = await chooseTransferMode(pg, mode);
+          // Greenplum refuses HEADER on writable external tables: header lines need client mode.
+          if (chosen === 'external' && cfg.format.header) {
+            if (mode === 'external') throw new NodeOptionError('header', 'external mode cannot write header lines (HEADER is not supported for writable external tables); use mode client (or auto, which then uses client mode)');
+            chosen = 'client';
+          }
           if (chosen === 'external') {
             if (!(await hasOssExt(pg))) {
               throw new Error(`mode "external" needs the oss_ext extension in database "${db.database}" (CREATE EXTENSION oss_ext); use mode auto or client`);

@@ -137,6 +137,13 @@ export = function (RED: NodeAPI) {
           if (mode === 'external') throw new NodeOptionError('keys', 'external mode reads a prefix; msg.keys needs client mode');
           chosen = 'client';
         }
+        // Our external tables carry no HEADER (oss_ext's segments would skip one line per
+        // segment stream, not per object): a header line would be read as data. Client mode
+        // skips the first line of every object.
+        if (chosen === 'external' && cfg.format.header) {
+          if (mode === 'external') throw new NodeOptionError('header', 'external mode cannot skip header lines; use mode client (or auto, which then uses client mode)');
+          chosen = 'client';
+        }
         if (chosen === 'external') {
           if (!(await hasOssExt(pg))) {
             throw new Error(`mode "external" needs the oss_ext extension in database "${db.database}" (CREATE EXTENSION oss_ext); use mode auto or client`);

@@ -137,6 +137,30 @@ test('external import with a reject limit: the skipped rows are reported from gp
   assert.ok(!text.includes(oss.accessKeySecret) && !text.includes(oss.accessKeyId), 'no credentials in the stats');
 });
 
+test('header lines: auto mode moves them in client mode, identical rows', async () => {
+  await sql('TRUNCATE dst');
+  await loadFlow({ mode: 'auto', header: true, prefix: 'hdr/' }, { mode: 'auto', header: true, prefix: 'hdr/', truncate: true });
+  oss.emu.clearRequests();
+  const ex = await okRun('exp1', 'out1');
+  assert.equal(ex.rows, N);
+  assert.ok(!oss.emu.requests().some((r) => r.operation === 'AppendObject'), 'not through oss_ext');
+  const first = await oss.client({ bucket: BUCKET, endpoint: `http://${oss.ip}` }).get(ex.objects[0].key);
+  assert.match(first.content.toString('latin1', 0, 40), /^id,t,amount,at\n/);
+  const im = await okRun('imp1', 'out2');
+  assert.equal(im.rows, N);
+  await sameRows();
+});
+
+test('header lines in external mode are refused, naming the option (a header line would otherwise be read as data)', async () => {
+  await loadFlow({ mode: 'external', header: true, prefix: 'hdr2/' }, { mode: 'external', header: true, prefix: 'hdr/' });
+  const e1 = await run('exp1', 'out1');
+  assert.ok(e1.error, 'external export with header lines must fail');
+  assert.match(e1.error.error.message, /external mode cannot write header lines/);
+  const e2 = await run('imp1', 'out2');
+  assert.ok(e2.error, 'external import with header lines must fail');
+  assert.match(e2.error.error.message, /external mode cannot skip header lines/);
+});
+
 test('client mode on the real cluster: one stripe per primary segment (2), objects import back whole', async () => {
   await sql('TRUNCATE dst');
   await loadFlow({ mode: 'client', prefix: 'client/', compression: 1 }, { mode: 'client', prefix: 'client/', truncate: true });
