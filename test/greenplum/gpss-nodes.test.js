@@ -6,6 +6,7 @@
 const { test, before, after, beforeEach, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { useGreenplumDatabase } = require('../support/greenplum');
+const { Client } = require('pg');
 const S = require('../support/gpss-nodes');
 
 const pg = useGreenplumDatabase('gpssnodes');
@@ -76,11 +77,16 @@ function streamFlow(table, w = {}) {
   ];
 }
 
-test('stream mode on Greenplum (randomly distributed): Complete fires per message only after its row is committed', async () => {
+test('stream mode on Greenplum (randomly distributed): Complete fires per message only after its row is committed', async (t) => {
   await S.helper.load(S.NODES, streamFlow('stream'), S.credentials(pg.password));
+  // One connection: its queries queue in Complete order (a connection per check would exceed
+  // the coordinator's max_connections); a row seen committed stays visible.
+  const checker = new Client({ connectionString: pg.url });
+  await checker.connect();
+  t.after(() => checker.end());
   const checks = [];
   S.helper.getNode('doneOut').on('input', (msg) => {
-    checks.push(S.query(pg.url, 'SELECT count(*)::int AS n FROM stream WHERE id = $1', [msg.payload.id]).then((r) => r.rows[0].n));
+    checks.push(checker.query('SELECT count(*)::int AS n FROM stream WHERE id = $1', [msg.payload.id]).then((r) => r.rows[0].n));
   });
   const done = S.collect(S.helper.getNode('doneOut'));
   const errs = S.collect(S.helper.getNode('err1'));
