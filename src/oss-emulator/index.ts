@@ -83,8 +83,9 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
   });
 
   // oss_ext (aliyun OSS C SDK 3.1.0, libcurl) sends AppendObject with both
-  // `Transfer-Encoding: chunked` and `Content-Length`. OSS accepts it (the chunked framing
-  // wins); Node's strict parser answers 400 before any handler runs, and oss_ext then reports
+  // `Transfer-Encoding: chunked` and `Content-Length`. HTTP lets a server serve such a request
+  // by its chunked framing (RFC 9112 §6.3); Node's strict parser answers 400 before any
+  // handler runs, and oss_ext then reports
   // its INSERT as a success with nothing written. The lenient parser accepts the pair (chunked
   // wins), but also relaxes other checks; the handler puts back the ones that matter here:
   // control characters in header values are refused, and a connection that sent both

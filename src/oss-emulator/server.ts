@@ -89,7 +89,6 @@ const OBJECT_SUBRESOURCES = new Set(['acl', 'tagging', 'symlink', 'restore', 'ob
 export function checkFraming(req: http.IncomingMessage, res: http.ServerResponse): void {
   const raw = req.rawHeaders;
   for (let i = 1; i < raw.length; i += 2) {
-    // eslint-disable-next-line no-control-regex
     if (/[\x00-\x08\x0a-\x1f\x7f]/.test(raw[i])) {
       res.setHeader('Connection', 'close');
       throw Errors.invalidArgument('A header value contains a control character.', raw[i - 1], '');
@@ -101,10 +100,11 @@ export function checkFraming(req: http.IncomingMessage, res: http.ServerResponse
 }
 
 /**
- * authenticate(), plus the V1 canonical resource oss_ext's C SDK (3.1.0, oss_get_bucket_uri)
- * signs for a bucket addressed path-style, as with its bare-IP endpoints: `/bucket` without
- * the trailing slash ali-oss uses. OSS accepts either; so does the emulator, for a request
- * whose path named the bucket without a slash and whose V1 signature matches only that form.
+ * authenticate(), plus the V1 canonical resource Alibaba's own C SDK (3.1.0, oss_util.c
+ * oss_get_bucket_uri, used by oss_ext) signs for a bucket it addresses path-style, as for a
+ * bare-IP endpoint: `/bucket`, without the trailing slash ali-oss signs. The emulator accepts
+ * that form only for a request whose path named the bucket without a slash, with a V1
+ * signature that matches no other form.
  */
 function authenticatePathStyleBucket(req: AuthRequest, lookup: SecretLookup, bareBucketPath: boolean): void {
   try {
