@@ -105,7 +105,21 @@ async function waitForServer(config, { timeoutMs, isAlive, describe }) {
  * template data directory. Returns { url, host, port, user, prefix, runDir, segmentPorts,
  * timings, stop() }. Settings are for throwaway clusters (fsync off).
  */
-async function startGreenplumCluster({ prefix, segments = 2, user = defaultUser(), log = () => undefined } = {}) {
+async function startGreenplumCluster(options = {}) {
+  // Free ports are picked before the servers bind them; on a busy machine another process can
+  // take one in between ("Address already in use"): start again on new ports, twice at most.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/.test(err.message)) throw err;
+      fs.rmSync(err.runDir, { recursive: true, force: true });
+      process.stderr.write(`greenplum: a port was taken during startup; starting again (attempt ${attempt + 1})\n`);
+    }
+  }
+}
+
+async function startClusterOnce({ prefix, segments = 2, user = defaultUser(), log = () => undefined } = {}) {
   const t0 = Date.now();
   const owner = osUser(user);
   const template = path.join(prefix, 'template', 'QD');
@@ -247,8 +261,14 @@ async function startGreenplumCluster({ prefix, segments = 2, user = defaultUser(
     };
   } catch (err) {
     for (const name of procs.keys()) await stopInstance(name, 10000);
+    const logs = [...procs.values()].map(tail).join('\n');
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (!e.message.includes('Address already in use') && /Address already in use/.test(logs)) e.message += '\n(Address already in use)';
+    e.runDir = runDir;
+    // Keep the servers' logs, not three copies of the data directory (in memory under /dev/shm).
+    for (const inst of instances) fs.rmSync(inst.dataDir, { recursive: true, force: true });
     process.stderr.write(`greenplum: startup failed; logs kept in ${runDir}\n`);
-    throw err;
+    throw e;
   }
 }
 
