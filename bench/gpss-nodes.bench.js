@@ -8,9 +8,16 @@
 //  2. per-message: 200,000 one-row messages → vs one INSERT per message through a pg Pool
 //     (what Node-RED users do today), measured on the first ANCHOR_INSERTS messages because
 //     200,000 single-row INSERTs take minutes. Peak RSS of each run is sampled every 50 ms.
-// Knobs: BENCH_RUNS, BENCH_ONLY=bulk|per-message, BENCH_DURABLE=1 (fsync on), BULK_MESSAGES,
-// BULK_COMMIT, BULK_WINDOW, BULK_WRITE_KB, PER_MESSAGE, PM_COMMIT, PM_WINDOW, ANCHOR_INSERTS,
-// BENCH_VERBOSE=1 (CPU share of the Node process).
+//     A Complete node listens on gpss-write (as the README suggests; PM_COMPLETE=0 leaves it out).
+//  3. responsiveness: the event loop's delay (perf_hooks.monitorEventLoopDelay, 1 ms resolution,
+//     so every figure includes that 1 ms) while the per-message cases run at full speed, and
+//     while STEADY_MESSAGES one-row messages arrive at a steady STEADY_RATE msgs/s (100 per
+//     10 ms tick, like a broker's socket) into gpss-write with the dialog's defaults and a
+//     Complete node; its "anchor" is the target (max <= 20 ms), so a ratio >= 1 meets it. A
+//     stalled loop is what makes an MQTT broker drop a subscriber's messages.
+// Knobs: BENCH_RUNS, BENCH_ONLY=bulk|per-message|steady, BENCH_DURABLE=1 (fsync on), BULK_MESSAGES,
+// BULK_COMMIT, BULK_WINDOW, BULK_WRITE_KB, PER_MESSAGE, PM_COMMIT, PM_WINDOW, PM_COMPLETE,
+// ANCHOR_INSERTS, STEADY_MESSAGES, STEADY_RATE, BENCH_VERBOSE=1 (CPU share of the Node process).
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -21,6 +28,7 @@ const { Client, Pool } = require('pg');
 const { from: copyFrom } = require('pg-copy-streams');
 const RED = require('node-red');
 const { spawn } = require('node:child_process');
+const { monitorEventLoopDelay } = require('node:perf_hooks');
 const { startPostgres, freePort } = require('../dist/devstack/postgres');
 const { report } = require('./support/report');
 
@@ -29,6 +37,9 @@ const BULK_MESSAGES = Number(process.env.BULK_MESSAGES || 1000);
 const BULK_ROWS = 1000;
 const PER_MESSAGE = Number(process.env.PER_MESSAGE || 200000);
 const ANCHOR_INSERTS = Number(process.env.ANCHOR_INSERTS || 20000);
+const STEADY_MESSAGES = Number(process.env.STEADY_MESSAGES || 50000);
+const STEADY_RATE = Number(process.env.STEADY_RATE || 10000);
+const PM_COMPLETE = process.env.PM_COMPLETE !== '0';
 
 const REPO = path.resolve(__dirname, '..');
 
@@ -58,6 +69,19 @@ class RssSampler {
     return Math.round(Math.max(this.peak, process.memoryUsage.rss()) / 2 ** 20);
   }
 }
+
+/** The event loop's delay while a case runs: p99 and max in ms (each includes the 1 ms resolution). */
+class LoopDelay {
+  constructor() {
+    this.h = monitorEventLoopDelay({ resolution: 1 });
+    this.h.enable();
+  }
+  stop() {
+    this.h.disable();
+    return { p99: this.h.percentile(99) / 1e6, max: this.h.max / 1e6 };
+  }
+}
+const fmtDelay = (d) => `${d.p99.toFixed(1)}/${d.max.toFixed(1)}`;
 
 async function sql(url, text) {
   const c = new Client({ connectionString: url });
@@ -130,8 +154,11 @@ async function startGpssProcess(pg) {
   return { port, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
 }
 
-/** greenplum-db → gpss-server (embedded, or remote at gpssPort) → gpss-write (stream) → sink; Catch → errs. */
-async function deployGpss(pg, table, writer, gpssPort) {
+/**
+ * greenplum-db → gpss-server (embedded, or remote at gpssPort) → gpss-write (stream) → sink;
+ * Catch → errs; with `complete`, a Complete node on gpss-write → completed.
+ */
+async function deployGpss(pg, table, writer, gpssPort, complete = false) {
   const u = new URL(pg.url);
   await runtime.deploy([
     { id: 'tab1', type: 'tab', label: 'bench' },
@@ -143,12 +170,18 @@ async function deployGpss(pg, table, writer, gpssPort) {
       ? { id: 'gs1', type: 'gpss-server', mode: 'remote', host: '127.0.0.1', port: gpssPort, db: 'db1', rpcTimeout: 120 }
       : { id: 'gs1', type: 'gpss-server', mode: 'embedded', db: 'db1', rpcTimeout: 120 },
     { id: 'w1', type: 'gpss-write', z: 'tab1', x: 100, y: 100, server: 'gs1', writeMode: 'stream', table, ...writer, wires: [['sink']] },
-    ...sinks(),
+    ...sinks(complete),
   ]);
 }
 
-function sinks() {
+function sinks(complete = false) {
   return [
+    ...(complete
+      ? [
+          { id: 'complete1', type: 'complete', z: 'tab1', x: 100, y: 300, scope: ['w1'], uncaught: false, wires: [['completed']] },
+          { id: 'completed', type: 'debug', z: 'tab1', x: 300, y: 300, active: false, tosidebar: false, console: false, complete: 'false', wires: [] },
+        ]
+      : []),
     { id: 'sink', type: 'debug', z: 'tab1', x: 300, y: 100, active: false, tosidebar: false, console: false, complete: 'false', wires: [] },
     { id: 'catch1', type: 'catch', z: 'tab1', x: 100, y: 200, scope: ['w1'], uncaught: false, wires: [['errs']] },
     { id: 'errs', type: 'debug', z: 'tab1', x: 300, y: 200, active: false, tosidebar: false, console: false, complete: 'true', wires: [] },
@@ -200,6 +233,59 @@ function feed(count, window, makePayload) {
   });
 }
 
+/**
+ * Feeds `count` messages into w1 at a steady `rate` msgs/s in 10 ms ticks (a tick that comes
+ * late sends what is due, as a socket read after a stall would), and resolves with the elapsed
+ * seconds when every message was acknowledged; rejects past the time the feed should take + 60 s.
+ */
+function feedSteady(count, rate, makePayload) {
+  return new Promise((resolve, reject) => {
+    const w1 = runtime.node('w1');
+    let sent = 0;
+    let acked = 0;
+    const t0 = process.hrtime.bigint();
+    const elapsedMs = () => Number(process.hrtime.bigint() - t0) / 1e6;
+    const limit = setTimeout(() => reject(new Error(`steady feed: ${acked} of ${count} acknowledged in time`)), (count / rate) * 1000 + 60000);
+    runtime.node('errs').on('input', (m) => reject(new Error(`message failed: ${m.error.message}`)));
+    runtime.node('sink').on('input', () => {
+      acked++;
+      if (acked === count) {
+        clearTimeout(limit);
+        resolve(elapsedMs() / 1000);
+      }
+    });
+    const tick = () => {
+      const due = Math.min(count, Math.floor((elapsedMs() * rate) / 1000));
+      while (sent < due) w1.receive({ payload: makePayload(sent++) });
+      if (sent < count) setTimeout(tick, 10 - (elapsedMs() % 10));
+    };
+    setTimeout(tick, 10);
+  });
+}
+
+const oneRowMessage = (i) => {
+  const r = row(i);
+  return { id: r[0], device: r[1], ts: r[2], v: r[3], note: r[4] };
+};
+
+/** gpss-write with the dialog's defaults and a Complete node, fed at a steady rate. */
+async function steadyOurs(pg, gpssPort) {
+  await sql(pg.url, `DROP TABLE IF EXISTS steady_ours; CREATE UNLOGGED TABLE steady_ours ${TABLE}`);
+  await deployGpss(pg, 'steady_ours', {}, gpssPort, true);
+  if (global.gc) global.gc(); // the previous case's garbage is not this case's pause
+  const delay = new LoopDelay();
+  const secs = await feedSteady(STEADY_MESSAGES, STEADY_RATE, oneRowMessage);
+  const d = delay.stop();
+  await undeploy();
+  const n = await countRows(pg.url, 'steady_ours');
+  if (n !== STEADY_MESSAGES) throw new Error(`steady: ${n} rows in the table`);
+  if (process.env.BENCH_VERBOSE) console.log(`steady ${STEADY_RATE} msgs/s ours ${gpssPort ? 'remote' : 'embedded'}: loop delay p99/max ${fmtDelay(d)} ms, last ack after ${secs.toFixed(2)} s`);
+  return { delay: d, secs };
+}
+
+/** The issue's target for the steady case: the event loop never held longer than this. */
+const STEADY_MAX_DELAY_TARGET_MS = 20;
+
 async function bulkOurs(pg, gpssPort) {
   await sql(pg.url, `DROP TABLE IF EXISTS bulk_ours; CREATE UNLOGGED TABLE bulk_ours ${TABLE}`);
   await deployGpss(pg, 'bulk_ours', { commitRows: Number(process.env.BULK_COMMIT || 100000), commitInterval: 1000, bufferRows: 400000, bufferMb: 512, writeKb: Number(process.env.BULK_WRITE_KB || 1024) }, gpssPort);
@@ -244,19 +330,22 @@ async function bulkAnchor(pg) {
 
 async function perMessageOurs(pg, gpssPort) {
   await sql(pg.url, `DROP TABLE IF EXISTS pm_ours; CREATE UNLOGGED TABLE pm_ours ${TABLE}`);
-  await deployGpss(pg, 'pm_ours', { commitRows: Number(process.env.PM_COMMIT || 20000), commitInterval: 200, bufferRows: 100000, bufferMb: 256, writeKb: 1024 }, gpssPort);
+  await deployGpss(pg, 'pm_ours', { commitRows: Number(process.env.PM_COMMIT || 20000), commitInterval: 200, bufferRows: 100000, bufferMb: 256, writeKb: 1024 }, gpssPort, PM_COMPLETE);
+  if (global.gc) global.gc();
   const rss = new RssSampler();
+  const delay = new LoopDelay();
   // The source keeps within gpss-write's default buffer (100,000 rows): up to 80,000 unacknowledged.
   const secs = await feed(PER_MESSAGE, Number(process.env.PM_WINDOW || 80000), (i) => {
     const r = row(i);
     return { id: r[0], device: r[1], ts: r[2], v: r[3], note: r[4] }; // one row object per message
   });
+  const d = delay.stop();
   const peak = rss.stop();
   await undeploy();
   const n = await countRows(pg.url, 'pm_ours');
   if (n !== PER_MESSAGE) throw new Error(`per-message: ${n} rows in the table`);
-  if (process.env.BENCH_VERBOSE) console.log(`per-message ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} msgs/s, Node process CPU ${rss.cpuPercent}% = ${((rss.cpuPercent * secs * 1e6) / 100 / n).toFixed(2)} us CPU per msg`);
-  return { rate: n / secs, secs, peak };
+  if (process.env.BENCH_VERBOSE) console.log(`per-message ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} msgs/s, Node process CPU ${rss.cpuPercent}% = ${((rss.cpuPercent * secs * 1e6) / 100 / n).toFixed(2)} us CPU per msg, loop delay p99/max ${fmtDelay(d)} ms`);
+  return { rate: n / secs, secs, peak, delay: d };
 }
 
 /**
@@ -306,7 +395,7 @@ async function main() {
   runtime = await startRuntime(pool);
   try {
     const only = process.env.BENCH_ONLY || ''; // 'bulk' or 'per-message' while profiling
-    const skip = { rate: NaN, secs: NaN, peak: NaN };
+    const skip = { rate: NaN, secs: NaN, peak: NaN, delay: { p99: NaN, max: NaN } };
     const runs = Number(process.env.BENCH_RUNS || 2);
     const gpss = await startGpssProcess(pg);
     // Ours and the anchor alternate, and each keeps its best run: the machine is shared, so
@@ -315,7 +404,7 @@ async function main() {
     let bulk = skip;
     let bulkRemote = skip;
     const better = (a, b) => (Number.isNaN(a.rate) || b.rate > a.rate ? b : a);
-    if (only !== 'per-message') {
+    if (only !== 'per-message' && only !== 'steady') {
       for (let i = 0; i < runs; i++) {
         if (global.gc) global.gc();
         bulkCopy = better(bulkCopy, await bulkAnchor(pg));
@@ -323,10 +412,15 @@ async function main() {
         bulkRemote = better(bulkRemote, await bulkOurs(pg, gpss.port));
       }
     }
-    const pmInsert = only === 'bulk' ? skip : await perMessageAnchor(pg, pool);
-    const pm = only === 'bulk' ? skip : await perMessageOurs(pg);
-    const pmRemote = only === 'bulk' ? skip : await perMessageOurs(pg, gpss.port);
+    const perMessage = only === '' || only === 'per-message';
+    const pmInsert = perMessage ? await perMessageAnchor(pg, pool) : skip;
+    const pm = perMessage ? await perMessageOurs(pg) : skip;
+    const pmRemote = perMessage ? await perMessageOurs(pg, gpss.port) : skip;
+    const steady = only === '' || only === 'per-message' || only === 'steady';
+    const steadyEmbedded = steady ? await steadyOurs(pg) : skip;
+    const steadyRemote = steady ? await steadyOurs(pg, gpss.port) : skip;
     await gpss.stop();
+    const steadyAnchorName = `target: max <= ${STEADY_MAX_DELAY_TARGET_MS} ms`;
     report('gpss-nodes', [
       {
         case: `bulk: ${BULK_MESSAGES} msgs x ${BULK_ROWS} rows, stream mode (target >= 0.5)`,
@@ -350,7 +444,7 @@ async function main() {
         ours: pm.rate,
         anchor: pmInsert.rate,
         anchorName: `INSERT per message, pg Pool(10) in a function node, ${ANCHOR_INSERTS} msgs`,
-        extra: { 'ours s': pm.secs.toFixed(2), 'anchor s': pmInsert.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${pm.peak}/${pmInsert.peak}` },
+        extra: { 'ours s': pm.secs.toFixed(2), 'anchor s': pmInsert.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${pm.peak}/${pmInsert.peak}`, 'loop delay p99/max ms': fmtDelay(pm.delay), complete: PM_COMPLETE },
       },
       {
         case: `per-message, gpss-pg as its own process (remote mode)`,
@@ -358,7 +452,25 @@ async function main() {
         ours: pmRemote.rate,
         anchor: pmInsert.rate,
         anchorName: `INSERT per message, pg Pool(10) in a function node, ${ANCHOR_INSERTS} msgs`,
-        extra: { 'ours s': pmRemote.secs.toFixed(2), 'anchor s': pmInsert.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${pmRemote.peak}/${pmInsert.peak}` },
+        extra: { 'ours s': pmRemote.secs.toFixed(2), 'anchor s': pmInsert.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${pmRemote.peak}/${pmInsert.peak}`, 'loop delay p99/max ms': fmtDelay(pmRemote.delay), complete: PM_COMPLETE },
+      },
+      {
+        case: `steady ${STEADY_RATE} msgs/s, ${STEADY_MESSAGES} one-row msgs, dialog defaults + Complete: event-loop delay max`,
+        unit: 'ms',
+        higherIsBetter: false,
+        ours: steadyEmbedded.delay.max,
+        anchor: STEADY_MAX_DELAY_TARGET_MS,
+        anchorName: steadyAnchorName,
+        extra: { 'loop delay p99/max ms': fmtDelay(steadyEmbedded.delay), 'last ack s': steadyEmbedded.secs.toFixed(2) },
+      },
+      {
+        case: `steady, gpss-pg as its own process (remote mode)`,
+        unit: 'ms',
+        higherIsBetter: false,
+        ours: steadyRemote.delay.max,
+        anchor: STEADY_MAX_DELAY_TARGET_MS,
+        anchorName: steadyAnchorName,
+        extra: { 'loop delay p99/max ms': fmtDelay(steadyRemote.delay), 'last ack s': steadyRemote.secs.toFixed(2) },
       },
     ]);
   } finally {

@@ -20,10 +20,11 @@ test('settings: loopback only, the given port and secret, telemetry and tours of
   const source = nodeRedSettingsSource({ credentialSecret: 's3cr"et', port: 18801 });
   // Evaluated with a stand-in `process`, so the orphan guard is observable and not armed here.
   const listeners = {};
-  const fakeProcess = { pid: 4242, send() {}, on: (ev, fn) => (listeners[ev] = fn), kill: (pid, sig) => (listeners.killed = [pid, sig]) };
+  const fakeProcess = { pid: 4242, send() {}, on: (ev, fn) => (listeners[ev] = fn), kill: (pid, sig) => (listeners.killed = [pid, sig]), umask: (m) => (listeners.umask = m) };
   const sandbox = { module: { exports: {} }, process: fakeProcess };
   vm.runInNewContext(source, sandbox);
   const settings = JSON.parse(JSON.stringify(sandbox.module.exports)); // plain objects of this realm
+  assert.equal(listeners.umask, 0o077, 'Node-RED writes flows_cred.json and the rest with no group/other access');
   listeners.disconnect();
   assert.deepEqual(listeners.killed, [4242, 'SIGINT'], 'losing the parent makes the runtime stop itself');
   assert.equal(settings.uiHost, '127.0.0.1');

@@ -111,6 +111,52 @@ function listenAddresses(port) {
   return out;
 }
 
+/**
+ * Every folder under the stack dir is 0700 and every file has no group/other bits (the
+ * secret-holding ones exactly 0600); the stack dir itself is 0700, or 0710 with the postgres
+ * group when we are root (PostgreSQL runs as postgres and must reach its data dir).
+ */
+function assertPrivateTree(dir, mustExist) {
+  const isRoot = process.getuid && process.getuid() === 0;
+  const top = fs.statSync(dir);
+  if (isRoot) {
+    const pgGid = Number(require('node:child_process').execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    assert.equal((top.mode & 0o777).toString(8), '710', 'the stack dir: owner, and traverse-only for the postgres group');
+    assert.equal(top.gid, pgGid);
+  } else {
+    assert.equal((top.mode & 0o777).toString(8), '700', 'the stack dir');
+  }
+  const loose = [];
+  let files = 0;
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name);
+      let st;
+      try {
+        st = fs.lstatSync(full);
+      } catch {
+        continue; // a running service's temporary file, gone already
+      }
+      if (st.isSymbolicLink()) continue;
+      if (st.isDirectory()) {
+        if ((st.mode & 0o777) !== 0o700) loose.push(`${path.relative(dir, full)}/ ${(st.mode & 0o777).toString(8)}`);
+        walk(full);
+      } else {
+        files++;
+        if ((st.mode & 0o077) !== 0) loose.push(`${path.relative(dir, full)} ${(st.mode & 0o777).toString(8)}`);
+      }
+    }
+  };
+  walk(dir);
+  assert.deepEqual(loose, [], 'files and folders with group/other access');
+  assert.ok(files > 20, `walked ${files} files`);
+  for (const rel of mustExist) {
+    assert.equal((fs.statSync(path.join(dir, rel)).mode & 0o777).toString(8), '600', rel);
+  }
+}
+
+const SECRET_FILES = ['secrets.json', 'state.json', 'node-red/settings.js', 'node-red/flows.json', 'node-red/flows_cred.json', 'node-red/node-red.log', 'gpss-pg.log', 'oss-emulator.log'];
+
 function readState(dir) {
   return JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'));
 }
@@ -127,6 +173,12 @@ test('npm start brings up the stack, the demo flow writes rows, Ctrl-C stops eve
     for (const cli of clis) await stopCli(cli);
     if (!process.env.KEEP_DEVSTACK_DIR) fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  // Files of an older version, readable by everybody, are made private by the start.
+  fs.chmodSync(dir, 0o755);
+  fs.mkdirSync(path.join(dir, 'node-red'), { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'node-red', 'settings.js'), '// old\n', { mode: 0o644 });
+  fs.writeFileSync(path.join(dir, 'gpss-pg.log'), 'old line\n', { mode: 0o644 });
 
   // First start: a new cluster.
   const first = startCli(dir);
@@ -225,6 +277,10 @@ test('npm start brings up the stack, the demo flow writes rows, Ctrl-C stops eve
     return res.objects && res.objects.length ? res.objects : null;
   });
   assert.ok(exported[0].size > 0);
+
+  // Secrets at rest: settings.js (credentialSecret), flows_cred.json (written by Node-RED
+  // itself), secrets.json, logs, OSS data and PostgreSQL's files are private.
+  assertPrivateTree(dir, SECRET_FILES);
 
   // Ctrl-C: everything stops, nothing left behind.
   const nodeRedPid = state.nodeRed.pid;

@@ -10,12 +10,12 @@ const { Client } = require('pg');
 
 const pg = usePostgres();
 
-test('traitsFor: Greenplum 6 (9.4) has none of RLS, generated and identity columns, idle-in-transaction timeout', () => {
+test('traitsFor: Greenplum 6 (9.4) has none of RLS, generated and identity columns', () => {
   assert.deepEqual(traitsFor(90426, true), {
-    versionNum: 90426, greenplum: true, rowSecurity: false, generatedColumns: false, identityColumns: false, idleInTransactionTimeout: false,
+    versionNum: 90426, greenplum: true, rowSecurity: false, generatedColumns: false, identityColumns: false,
   });
   assert.deepEqual(traitsFor(150004, false), {
-    versionNum: 150004, greenplum: false, rowSecurity: true, generatedColumns: true, identityColumns: true, idleInTransactionTimeout: true,
+    versionNum: 150004, greenplum: false, rowSecurity: true, generatedColumns: true, identityColumns: true,
   });
   assert.equal(traitsFor(110000, false).generatedColumns, false);
   assert.equal(traitsFor(100000, false).identityColumns, true);
@@ -28,6 +28,16 @@ test('buildCreateStaging: identity on PostgreSQL 10+, bigserial distributed by t
   assert.equal(buildCreateStaging('s1', cols, traitsFor(90426, true)),
     'CREATE TEMP TABLE "s1" (_gpss_seq bigserial, "k" integer, "v""x" text) ON COMMIT DROP DISTRIBUTED BY (_gpss_seq)');
   assert.equal(buildCreateStaging('s1', cols), buildCreateStaging('s1', cols, { identityColumns: true, greenplum: false }), 'default unchanged');
+});
+
+test('buildCreateStaging in a StagingSchema: unlogged on PostgreSQL, an ordinary table distributed by the arrival number on Greenplum 6', () => {
+  const cols = [{ name: 'k', sqlType: 'integer' }];
+  const ref = { schema: 'Stage', name: 's1' };
+  assert.equal(buildCreateStaging(ref, cols, traitsFor(150004, false)),
+    'CREATE UNLOGGED TABLE "Stage"."s1" (_gpss_seq bigint GENERATED ALWAYS AS IDENTITY, "k" integer)');
+  // Greenplum 6.24.3 refuses UNLOGGED with a bigserial: "unlogged sequences are not supported".
+  assert.equal(buildCreateStaging(ref, cols, traitsFor(90426, true)),
+    'CREATE TABLE "Stage"."s1" (_gpss_seq bigserial, "k" integer) DISTRIBUTED BY (_gpss_seq)');
 });
 
 test('serverTraits reads the real server once per connection', async () => {

@@ -254,12 +254,27 @@ test('identifiers are always double-quoted; hostile names stay names', () => {
   assert.equal(sql.buildCopy('"t"', ['a'], { kind: 'delimited', delimiter: '|' }), `COPY "t" ("a") FROM STDIN WITH (FORMAT text, DELIMITER '|')`);
 });
 
-test('resolveColumns: exact match, then a unique case-insensitive one; unknown, ambiguous and repeated names are refused', () => {
-  assert.deepEqual(sql.resolveColumns(['ID', 'name'], ['id', 'name'], 'InsertColumns'), ['id', 'name']);
+test('resolveColumns: exact names only, as Greenplum resolves quoted identifiers; a case-only difference gets a hint', () => {
+  assert.deepEqual(sql.resolveColumns(['id', 'name'], ['id', 'name'], 'InsertColumns'), ['id', 'name']);
   assert.deepEqual(sql.resolveColumns(['Id'], ['Id', 'id'], 'X'), ['Id']);
-  assert.throws(() => sql.resolveColumns(['ID'], ['Id', 'id'], 'MatchColumns'), /MatchColumns: column "ID" matches several/);
-  assert.throws(() => sql.resolveColumns(['nope'], ['id'], 'UpdateColumns'), /UpdateColumns: column "nope" does not exist/);
-  assert.throws(() => sql.resolveColumns(['id', 'ID'], ['id'], 'InsertColumns'), /listed twice/);
+  assert.throws(() => sql.resolveColumns(['ID', 'name'], ['id', 'name'], 'InsertColumns'), /InsertColumns: column "ID" does not exist in the table; did you mean "id"\?/);
+  assert.throws(() => sql.resolveColumns(['ID'], ['Id', 'id'], 'MatchColumns'), /MatchColumns: column "ID" does not exist in the table; did you mean "Id" or "id"\?/);
+  assert.throws(() => sql.resolveColumns(['nope'], ['id'], 'UpdateColumns'), (e) => /UpdateColumns: column "nope" does not exist/.test(e.message) && !/did you mean/.test(e.message));
+  assert.throws(() => sql.resolveColumns(['id', 'id'], ['id'], 'InsertColumns'), /listed twice/);
+});
+
+test('staging in a StagingSchema: an unlogged table there, dropped by the load; without one a temp table dropped at commit', () => {
+  const ref = { schema: 'Stage', name: 'gpss_stage_1' };
+  assert.equal(sql.stagingSql(ref), '"Stage"."gpss_stage_1"');
+  assert.equal(
+    sql.buildCreateStaging(ref, [{ name: 'a', sqlType: 'integer' }]),
+    'CREATE UNLOGGED TABLE "Stage"."gpss_stage_1" (_gpss_seq bigint GENERATED ALWAYS AS IDENTITY, "a" integer)',
+  );
+  assert.equal(sql.buildDropStaging(ref), 'DROP TABLE "Stage"."gpss_stage_1"');
+  assert.equal(sql.buildDropStaging('stg'), null);
+  assert.match(sql.buildUpdate('"t"', ref, ['k'], ['v'], ''), /FROM "Stage"\."gpss_stage_1" ORDER BY/);
+  assert.match(sql.buildMergeInsert('"t"', ref, ['k'], ['k', 'v']), /FROM "Stage"\."gpss_stage_1"\) AS from_table/);
+  assert.equal(sql.buildInsertFromStaging('"t"', ref, ['a']), 'INSERT INTO "t" ("a") SELECT "a" FROM "Stage"."gpss_stage_1" ORDER BY _gpss_seq');
 });
 
 test('Update and Merge SQL follow gpload, last row wins, condition only on the UPDATE', () => {
@@ -344,6 +359,8 @@ test('openSpecFromRequest: modes, defaults, limits, formats (csv/delimited accep
   const ins = openSpecFromRequest({ ...base });
   assert.equal(ins.mode, 'insert');
   assert.equal(ins.schema, 'public');
+  assert.equal(ins.stagingSchema, '');
+  assert.equal(openSpecFromRequest({ ...base, StagingSchema: 'Stage' }).stagingSchema, 'Stage', 'StagingSchema is passed on as given');
   assert.deepEqual(ins.limits, { count: 0, percentage: 0 });
   const m = openSpecFromRequest({ ...base, Option: 'MergeOption', MergeOption: { InsertColumns: ['a'], MatchColumns: ['k'], UpdateColumns: ['v'], Condition: 'v>1', ErrorLimitCount: '7', ErrorLimitPercentage: 5 } });
   assert.deepEqual([m.mode, m.insertColumns, m.matchColumns, m.updateColumns, m.condition, m.limits], ['merge', ['a'], ['k'], ['v'], 'v>1', { count: 7, percentage: 5 }]);
@@ -367,6 +384,9 @@ test('CLI arguments and listen addresses', () => {
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--tls-cert', 'c']), /go together/);
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--max-sessions', '0']), /positive/);
   assert.equal(parseArgs(['--help']).help, true);
+  assert.equal(parseArgs(['--database', 'postgres://x/y', '--error-rows', 'none']).errorRows, 'none');
+  assert.equal(parseArgs(['--database', 'postgres://x/y', '--error-rows=positions']).errorRows, 'positions');
+  assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--error-rows', 'some']), /--error-rows must be positions or none/);
   assert.deepEqual(parseHostPort('[::1]:7', 5000), { host: '::1', port: 7 });
   assert.deepEqual(parseHostPort('Localhost', 5000), { host: 'localhost', port: 5000 });
   assert.throws(() => parseHostPort('a:99999', 1), /invalid port/);

@@ -178,21 +178,51 @@ test('presigned URLs: V1 (path style) and V4 fetch the object; expired or altere
   assert.equal(xmlField(await res.text(), 'Code'), 'SignatureDoesNotMatch');
 });
 
-test('optional clock-skew check (RequestTimeTooSkewed) and the debug no-auth switch', async () => {
-  const strict = await startTestOssEmulator({ maxClockSkewMs: 15 * 60_000 });
-  try {
-    for (const v4 of [false, true]) {
-      await strict.client({ v4 }).put('skew/ok', Buffer.from('x'));
-      await rejects(strict.client({ v4, amendTimeSkewed: -20 * 60_000 }).put('skew/late', Buffer.from('x')), (err) => {
+test('clock skew is checked by default (403 RequestTimeTooSkewed past 15 min, as OSS); 0 turns it off', async () => {
+  for (const v4 of [false, true]) {
+    assert.equal((await oss.client({ v4, amendTimeSkewed: -10 * 60_000 }).put('skew/ten-minutes', Buffer.from('x'))).res.status, 200, 'within 15 min');
+    for (const skew of [-20 * 60_000, 20 * 60_000]) {
+      await rejects(oss.client({ v4, amendTimeSkewed: skew }).put('skew/late', Buffer.from('x')), (err) => {
         assert.equal(err.status, 403);
         assert.equal(err.code, 'RequestTimeTooSkewed');
       });
     }
-  } finally {
-    await strict.stop();
   }
-  // Without the option (the default), a skewed but correctly signed request is accepted.
-  assert.equal((await oss.client({ amendTimeSkewed: -20 * 60_000 }).put('skew/default', Buffer.from('x'))).res.status, 200);
+  const lax = await startTestOssEmulator({ maxClockSkewMs: 0 });
+  try {
+    for (const v4 of [false, true]) {
+      assert.equal((await lax.client({ v4, amendTimeSkewed: -20 * 60_000 }).put('skew/off', Buffer.from('x'))).res.status, 200);
+    }
+  } finally {
+    await lax.stop();
+  }
+});
+
+test('V4 requests signed for another region are refused (400 InvalidArgument, as OSS); V1 has no region', async () => {
+  const isWrongRegion = (err) => {
+    assert.equal(err.status, 400);
+    assert.equal(err.code, 'InvalidArgument');
+    assert.match(err.message, /Invalid signing region/);
+  };
+  await rejects(oss.client({ v4: true, region: 'oss-cn-shanghai' }).put('region/v4', Buffer.from('x')), isWrongRegion);
+  assert.equal((await oss.client({ v4: false, region: 'oss-cn-shanghai' }).put('region/v1', Buffer.from('x'))).res.status, 200);
+  // A presigned V4 URL for another region, too.
+  await oss.client().put('region/obj', Buffer.from('body'));
+  const url = await oss.client({ v4: true, region: 'oss-cn-shanghai' }).signatureUrlV4('GET', 60, {}, 'region/obj');
+  const res = await fetch(url);
+  assert.equal(res.status, 400);
+  assert.equal(xmlField(await res.text(), 'Code'), 'InvalidArgument');
+  // An emulator configured for Shanghai takes Shanghai and refuses Hangzhou (the default).
+  const sh = await startTestOssEmulator({ region: 'oss-cn-shanghai' });
+  try {
+    assert.equal((await sh.client({ v4: true, region: 'oss-cn-shanghai' }).put('region/ok', Buffer.from('x'))).res.status, 200);
+    await rejects(sh.client({ v4: true }).put('region/no', Buffer.from('x')), isWrongRegion);
+  } finally {
+    await sh.stop();
+  }
+});
+
+test('the debug no-auth switch', async () => {
   const open = await startTestOssEmulator({ noAuth: true });
   try {
     await open.client({ accessKeySecret: 'anything' }).put('noauth/obj', Buffer.from('x'));

@@ -7,7 +7,7 @@ const crypto = require('node:crypto');
 const signUtils = require('ali-oss/lib/common/signUtils');
 const { crc64, Crc64 } = require('../dist/oss-emulator/crc64');
 const { compareKeys } = require('../dist/oss-emulator/keyorder');
-const { listKeys, encodeToken, decodeToken } = require('../dist/oss-emulator/listing');
+const { listKeys, listUploadPage, encodeToken, decodeToken } = require('../dist/oss-emulator/listing');
 const { parseRange } = require('../dist/oss-emulator/operations');
 const { parseXml, escapeXml, XmlSyntaxError } = require('../dist/oss-emulator/xml');
 const { v4CanonicalRequest, v1CanonicalResource } = require('../dist/oss-emulator/auth');
@@ -48,6 +48,22 @@ test('listKeys: prefix, delimiter, marker and truncation', () => {
   assert.deepEqual(listKeys(sorted, { prefix: 'zz', delimiter: '', after: '', maxKeys: 5 }).keys, []);
   assert.equal(decodeToken(encodeToken('中文/key')), '中文/key');
   assert.equal(decodeToken('not a token!'), undefined);
+});
+
+test('listUploadPage: upload-id paging within a key, delimiter roll-up, key-marker inside a group', () => {
+  const ups = [['a/x', 'U1'], ['a/x', 'U2'], ['a/y', 'U3'], ['b', 'U4'], ['c/z', 'U5']].map(([key, uploadId]) => ({ key, uploadId }));
+  const page = (o) => {
+    const p = listUploadPage(ups, { prefix: '', delimiter: '', keyMarker: '', uploadIdMarker: '', maxUploads: 1000, ...o });
+    return { ids: p.uploads.map((u) => u.uploadId), cps: p.commonPrefixes, more: p.isTruncated, key: p.nextKeyMarker, id: p.nextUploadIdMarker };
+  };
+  assert.deepEqual(page({ maxUploads: 1 }), { ids: ['U1'], cps: [], more: true, key: 'a/x', id: 'U1' });
+  assert.deepEqual(page({ maxUploads: 2, keyMarker: 'a/x', uploadIdMarker: 'U1' }), { ids: ['U2', 'U3'], cps: [], more: true, key: 'a/y', id: 'U3' });
+  assert.deepEqual(page({ keyMarker: 'a/x' }), { ids: ['U3', 'U4', 'U5'], cps: [], more: false, key: '', id: '' });
+  assert.deepEqual(page({ delimiter: '/' }), { ids: ['U4'], cps: ['a/', 'c/'], more: false, key: '', id: '' });
+  assert.deepEqual(page({ delimiter: '/', maxUploads: 1 }), { ids: [], cps: ['a/'], more: true, key: 'a/', id: '' });
+  assert.deepEqual(page({ delimiter: '/', keyMarker: 'a/' }), { ids: ['U4'], cps: ['c/'], more: false, key: '', id: '' });
+  assert.deepEqual(page({ delimiter: '/', keyMarker: 'a/x' }), { ids: ['U4'], cps: ['c/'], more: false, key: '', id: '' });
+  assert.deepEqual(page({ prefix: 'a/', delimiter: '/' }), { ids: ['U1', 'U2', 'U3'], cps: [], more: false, key: '', id: '' });
 });
 
 test('parseRange follows OSS: one range, malformed → whole, unsatisfiable → 416', () => {
@@ -109,7 +125,9 @@ test('addressing: virtual host, path style, default bucket', () => {
   assert.deepEqual(resolveAddress('127.0.0.1:9000', '/path-bucket', exists, 'dflt'), { bucket: 'path-bucket', key: '', style: 'path' });
   assert.deepEqual(resolveAddress('[::1]:9000', '/other/x', exists, 'dflt'), { bucket: 'dflt', key: 'other/x', style: 'default' });
   assert.throws(() => resolveAddress('b.example.com', '/%E0%A4%A', exists, undefined), (err) => err.code === 'InvalidArgument');
-  assert.deepEqual(parseQuery('a=1&b=&c&d=x%2By+z'), [['a', '1'], ['b', ''], ['c', ''], ['d', 'x+y+z']]);
+  // `+` is a space and `%2B` a plus, in the path and in query values (as OSS reads the Ruby SDK's and oss2's URLs).
+  assert.equal(resolveAddress('b.example.com', '/dir%2Fa+b%2Bc', exists, undefined).key, 'dir/a b+c');
+  assert.deepEqual(parseQuery('a=1&b=&c&d=x%2By+z'), [['a', '1'], ['b', ''], ['c', ''], ['d', 'x+y z']]);
 });
 
 test('operation routing', () => {
@@ -135,6 +153,10 @@ test('CLI arguments', () => {
   assert.deepEqual(o, { listen: '127.0.0.1:0', data: '/tmp/x', accessKeyId: 'devkey', accessKeySecret: 'devsecret', buckets: ['a-b', 'c-d'], faultRate: 0.25, faultKinds: ['reset', 'slow'], quiet: false, noAuth: false });
   assert.equal(parseArgs(['--max-clock-skew', '900', '--no-auth'], {}).maxClockSkewMs, 900_000);
   assert.throws(() => parseArgs(['--max-clock-skew', '1.5'], {}), /whole number/);
+  assert.equal(parseArgs(['--max-clock-skew', '0'], {}).maxClockSkewMs, 0, '0 turns the check off');
+  const t = parseArgs(['--region', 'oss-cn-shanghai', '--headers-timeout', '5', '--request-timeout=60'], {});
+  assert.deepEqual([t.region, t.headersTimeoutMs, t.requestTimeoutMs], ['oss-cn-shanghai', 5000, 60000]);
+  assert.throws(() => parseArgs(['--headers-timeout', '0'], {}), /--headers-timeout must be a whole number of seconds ≥ 1/);
   assert.equal(parseArgs(['-h'], {}), 'help');
   assert.equal(parseArgs([], { OSS_EMULATOR_ACCESS_KEY_ID: 'id', OSS_EMULATOR_ACCESS_KEY_SECRET: 's' }).accessKeySecret, 's');
   assert.throws(() => parseArgs(['--listen'], {}), /needs a value/);

@@ -33,7 +33,7 @@ function rejects(fn, field) {
 test('readable gzip CSV under a prefix with a reject limit (golden)', () => {
   const { sql, redacted } = readable({ reject: { limit: 5, unit: 'ROWS', logErrors: true } });
   assert.equal(sql,
-    `CREATE READABLE EXTERNAL TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} prefix=exports/sales/2024-06-01/ id=LTAI5tExampleId key=${SECRET} bucket=my-bucket compressiontype=gzip') ` +
+    `CREATE READABLE EXTERNAL TEMP TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} prefix=exports/sales/2024-06-01/ id=LTAI5tExampleId key=${SECRET} bucket=my-bucket compressiontype=gzip') ` +
     `FORMAT 'csv' (DELIMITER ',' QUOTE '"' ESCAPE '"' NULL '') ENCODING 'UTF8' LOG ERRORS SEGMENT REJECT LIMIT 5 ROWS`);
   assert.equal(redacted, sql.replace('id=LTAI5tExampleId', 'id=XXX').replace(`key=${SECRET}`, 'key=XXX'));
   assert.ok(!redacted.includes(SECRET) && !redacted.includes('LTAI5tExampleId'));
@@ -42,28 +42,28 @@ test('readable gzip CSV under a prefix with a reject limit (golden)', () => {
 test('readable TEXT from dir, no compression, async=false, percent reject without log (golden)', () => {
   const { sql } = readable({ format: 'text', reject: { limit: 10, unit: 'PERCENT', logErrors: false } }, { mode: 'dir', path: 'osstest/', compression: 'none', async: false });
   assert.equal(sql,
-    `CREATE READABLE EXTERNAL TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} dir=osstest/ id=LTAI5tExampleId key=${SECRET} bucket=my-bucket async=false') ` +
+    `CREATE READABLE EXTERNAL TEMP TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} dir=osstest/ id=LTAI5tExampleId key=${SECRET} bucket=my-bucket async=false') ` +
     `FORMAT 'text' ENCODING 'UTF8' SEGMENT REJECT LIMIT 10 PERCENT`);
 });
 
 test('readable filepath with every timeout option (golden)', () => {
   const { redacted } = readable({}, { mode: 'filepath', path: 'osstest/example.csv', compression: 'none', async: true, connectTimeoutS: 10, dnsCacheTimeoutS: 60, speedLimitBps: 1024, speedTimeS: 15 });
   assert.equal(redacted,
-    `CREATE READABLE EXTERNAL TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} filepath=osstest/example.csv id=XXX key=XXX bucket=my-bucket async=true oss_connect_timeout=10 oss_dns_cache_timeout=60 oss_speed_limit=1024 oss_speed_time=15') ` +
+    `CREATE READABLE EXTERNAL TEMP TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} filepath=osstest/example.csv id=XXX key=XXX bucket=my-bucket async=true oss_connect_timeout=10 oss_dns_cache_timeout=60 oss_speed_limit=1024 oss_speed_time=15') ` +
     `FORMAT 'csv' (DELIMITER ',' QUOTE '"' ESCAPE '"' NULL '') ENCODING 'UTF8'`);
 });
 
 test('writable gzip CSV with every export parameter, distributed by (golden)', () => {
   const { redacted } = writable({ distributedBy: ['id', 'weird"col'] }, { compressionLevel: 1, parallelWorkers: 6, fileMaxMB: 256, flushBlockMB: 32 });
   assert.equal(redacted,
-    `CREATE WRITABLE EXTERNAL TABLE "ext_sales_out" (LIKE "public"."sales") LOCATION ('${EP} dir=exports/sales/2024-06-01/ id=XXX key=XXX bucket=my-bucket compressiontype=gzip compressionlevel=1 num_parallel_worker=6 oss_file_max_size=256 oss_flush_block_size=32') ` +
+    `CREATE WRITABLE EXTERNAL TEMP TABLE "ext_sales_out" (LIKE "public"."sales") LOCATION ('${EP} dir=exports/sales/2024-06-01/ id=XXX key=XXX bucket=my-bucket compressiontype=gzip compressionlevel=1 num_parallel_worker=6 oss_file_max_size=256 oss_flush_block_size=32') ` +
     `FORMAT 'csv' (DELIMITER ',' QUOTE '"' ESCAPE '"' NULL '') ENCODING 'UTF8' DISTRIBUTED BY ("id", "weird""col")`);
 });
 
 test('writable TEXT with custom delimiter and null, randomly distributed, prefix mode (golden)', () => {
   const { redacted } = writable({ format: 'text', delimiter: '|', nullString: '\\N', distributedBy: 'RANDOMLY' }, { mode: 'prefix', path: 'out/t_', compression: 'none' });
   assert.equal(redacted,
-    `CREATE WRITABLE EXTERNAL TABLE "ext_sales_out" (LIKE "public"."sales") LOCATION ('${EP} prefix=out/t_ id=XXX key=XXX bucket=my-bucket') ` +
+    `CREATE WRITABLE EXTERNAL TEMP TABLE "ext_sales_out" (LIKE "public"."sales") LOCATION ('${EP} prefix=out/t_ id=XXX key=XXX bucket=my-bucket') ` +
     `FORMAT 'text' (DELIMITER '|') ENCODING 'UTF8' DISTRIBUTED RANDOMLY`);
   const t2 = writable({ format: 'text', nullString: 'NULL\\x' }, { compression: 'none' }).redacted;
   assert.match(t2, /FORMAT 'text' \(NULL E'NULL\\\\x'\)/, 'a backslash goes into an E-literal with the backslash doubled');
@@ -126,7 +126,7 @@ test('identifiers with quotes and semicolons are quoted, not rejected', () => {
 });
 
 test('drop, insert-select helpers and generated names', () => {
-  assert.equal(buildDropExternalTable('ext_sales_in'), 'DROP EXTERNAL TABLE IF EXISTS "ext_sales_in"');
+  assert.equal(buildDropExternalTable('ext_sales_in'), 'DROP EXTERNAL TABLE IF EXISTS pg_temp."ext_sales_in"');
   assert.throws(() => buildDropExternalTable('a;b'), ExternalTableError);
   assert.equal(buildExternalImportSql({ schema: 'public', table: 'sales' }, 'ext_in'), 'INSERT INTO "public"."sales" SELECT * FROM "ext_in"');
   assert.equal(buildExternalExportSql('ext_out', { table: 'sales' }), 'INSERT INTO "ext_out" SELECT * FROM "sales"');
@@ -147,4 +147,52 @@ test('buildOssLocation and redactSecrets never let the key through', () => {
   assert.ok(!clean.includes(SECRET) && !clean.includes('LTAI5tExampleId'), clean);
   assert.match(clean, /id=XXX key=XXX bucket=my-bucket/);
   assert.equal(redactSecrets(`secret was ${SECRET}.`, [SECRET]), 'secret was XXX.');
+});
+
+test('readable CSV with HEADER, NEWLINE and FILL MISSING FIELDS (golden)', () => {
+  const { redacted } = readable({ header: true, newline: 'CRLF', fillMissingFields: true }, { compression: 'none' });
+  assert.equal(redacted,
+    `CREATE READABLE EXTERNAL TEMP TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} prefix=exports/sales/2024-06-01/ id=XXX key=XXX bucket=my-bucket') ` +
+    `FORMAT 'csv' (HEADER DELIMITER ',' QUOTE '"' ESCAPE '"' NULL '' NEWLINE 'CRLF' FILL MISSING FIELDS) ENCODING 'UTF8'`);
+});
+
+test('readable TEXT: HEADER alone, NEWLINE alone, and with a delimiter and reject limit (golden)', () => {
+  assert.match(readable({ format: 'text', header: true }).sql, /FORMAT 'text' \(HEADER\) ENCODING 'UTF8'$/);
+  assert.match(readable({ format: 'text', newline: 'LF' }).sql, /FORMAT 'text' \(NEWLINE 'LF'\) ENCODING 'UTF8'$/);
+  assert.match(readable({ format: 'text', header: false, fillMissingFields: false }).sql, /FORMAT 'text' ENCODING 'UTF8'$/, 'false options write nothing');
+  const { redacted } = readable({ format: 'text', delimiter: '|', nullString: '', header: true, newline: 'CR', reject: { limit: 3, unit: 'ROWS', logErrors: true } }, { mode: 'dir', path: 'in/', compression: 'gzip' });
+  assert.equal(redacted,
+    `CREATE READABLE EXTERNAL TEMP TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} dir=in/ id=XXX key=XXX bucket=my-bucket compressiontype=gzip') ` +
+    `FORMAT 'text' (HEADER DELIMITER '|' NULL '' NEWLINE 'CR') ENCODING 'UTF8' LOG ERRORS SEGMENT REJECT LIMIT 3 ROWS`);
+});
+
+test('writable tables refuse HEADER, NEWLINE and FILL MISSING FIELDS with a clear error; bad values are rejected', () => {
+  rejects(() => writable({ header: true }), 'header');
+  assert.throws(() => writable({ header: true }), /header is not supported by oss_ext writable tables .*use client mode/);
+  rejects(() => writable({ newline: 'LF' }), 'newline');
+  rejects(() => writable({ fillMissingFields: true }), 'fillMissingFields');
+  assert.doesNotMatch(writable({ header: false, fillMissingFields: false }).sql, /HEADER|FILL/);
+  rejects(() => readable({ newline: 'LFCR' }), 'newline');
+  rejects(() => readable({ newline: "LF') x" }), 'newline');
+  rejects(() => readable({ header: 'yes' }), 'header');
+});
+
+test('import INSERT with a column list names the columns in file order', () => {
+  assert.equal(buildExternalImportSql({ schema: 'public', table: 'sales' }, 'ext_in', ['b', 'A"x']), 'INSERT INTO "public"."sales" ("b", "A""x") SELECT * FROM "ext_in"');
+  assert.equal(buildExternalImportSql({ table: 'sales' }, 'ext_in', []), 'INSERT INTO "sales" SELECT * FROM "ext_in"');
+  rejects(() => buildExternalImportSql({ table: 'sales' }, 'ext_in', ['']), 'columns');
+});
+
+test('external tables are TEMP by default (TEMP after EXTERNAL, the Greenplum 6 order); the DROP is pg_temp-qualified', () => {
+  for (const [build, kind] of [[readable, 'READABLE'], [writable, 'WRITABLE']]) {
+    const { sql, redacted } = build();
+    assert.ok(sql.startsWith(`CREATE ${kind} EXTERNAL TEMP TABLE "`), sql);
+    assert.ok(redacted.startsWith(`CREATE ${kind} EXTERNAL TEMP TABLE "`), redacted);
+    assert.ok(!/CREATE (TEMP|TEMPORARY) /.test(sql), 'CREATE TEMP EXTERNAL TABLE is a syntax error on Greenplum 6');
+    assert.ok(!/IF NOT EXISTS/.test(sql), 'no IF NOT EXISTS on external tables');
+    const plain = build({ temporary: false }).sql;
+    assert.ok(plain.startsWith(`CREATE ${kind} EXTERNAL TABLE "`), plain);
+  }
+  rejects(() => readable({ temporary: 'yes' }), 'temporary');
+  assert.equal(buildDropExternalTable('ext_sales_in', false), 'DROP EXTERNAL TABLE IF EXISTS "ext_sales_in"');
 });

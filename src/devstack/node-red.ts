@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { ensurePrivateDir, writePrivateFile } from './private-files';
 
 export interface NodeRedOptions {
   /** Node-RED's userDir (created when missing). */
@@ -51,6 +52,9 @@ export interface RunningNodeRed {
 export function nodeRedSettingsSource(options: { credentialSecret: string; port: number }): string {
   return `'use strict';
 // Written by @gpflow/node-red-greenplum's devstack: a loopback-only Node-RED for development.
+// Everything Node-RED writes from here on (flows_cred.json with the credentials, flows.json,
+// backups, .config.*.json) is private to this user: its file storage uses the process umask.
+process.umask(0o077);
 // When the parent that started us goes away (even killed), stop too: no orphan runtimes.
 if (typeof process.send === 'function') {
   process.on('disconnect', () => process.kill(process.pid, 'SIGINT'));
@@ -102,11 +106,12 @@ function tail(text: string, lines = 30): string {
 
 export async function startNodeRed(options: NodeRedOptions): Promise<RunningNodeRed> {
   const userDir = path.resolve(options.userDir);
-  fs.mkdirSync(userDir, { recursive: true });
+  // settings.js holds credentialSecret (the key of flows_cred.json): 0600 in a 0700 folder.
+  ensurePrivateDir(userDir);
   const settingsFile = path.join(userDir, 'settings.js');
-  fs.writeFileSync(settingsFile, nodeRedSettingsSource({ credentialSecret: options.credentialSecret, port: options.port }));
+  writePrivateFile(settingsFile, nodeRedSettingsSource({ credentialSecret: options.credentialSecret, port: options.port }));
   if (!fs.existsSync(path.join(userDir, 'package.json'))) {
-    fs.writeFileSync(
+    writePrivateFile(
       path.join(userDir, 'package.json'),
       JSON.stringify({ name: 'node-red-project', description: 'Node-RED userDir', version: '0.0.1', private: true }, null, 2) + '\n',
     );
@@ -115,7 +120,7 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningNode
 
   const redJs = options.redJs ?? require.resolve('node-red/red.js');
   const logFile = options.logFile ?? path.join(userDir, 'node-red.log');
-  const logFd = fs.openSync(logFile, 'a');
+  const logFd = fs.openSync(logFile, 'a', 0o600);
   let child: ChildProcess;
   try {
     child = spawn(

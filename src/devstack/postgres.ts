@@ -7,8 +7,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
+import { withPrivateTempFile } from './private-files';
 
 export interface PostgresCluster {
   /** postgres://user:password@127.0.0.1:port/postgres */
@@ -100,6 +100,19 @@ function chownToPostgres(target: string): void {
   if (isRoot()) execFileSync('chown', ['-R', 'postgres:', target]);
 }
 
+/**
+ * Running as root, PostgreSQL runs as the postgres OS user, which must traverse the data
+ * dir's parent (e.g. .devstack/, or a 0700 mkdtemp folder): the parent gets the postgres
+ * user's group and g+x only — no read, and nothing for others. Not root: nothing to do.
+ */
+export function openParentToPostgres(parent: string): void {
+  if (!isRoot()) return;
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  const st = fs.statSync(parent);
+  fs.chownSync(parent, st.uid, gid);
+  fs.chmodSync(parent, (st.mode & 0o777 & ~0o007) | 0o010);
+}
+
 /** Initialises (if needed) and starts a cluster listening on 127.0.0.1 only. */
 export async function startPostgres(options: StartPostgresOptions): Promise<PostgresCluster> {
   const binDir = findPostgresBinDir();
@@ -109,16 +122,15 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
   const log = options.log ?? (() => undefined);
   const port = options.port || (await freePort());
 
-  fs.mkdirSync(dataDir, { recursive: true });
-  // The parent must be traversable by the postgres user (mkdtemp makes 0700 dirs).
-  fs.chmodSync(path.dirname(dataDir), fs.statSync(path.dirname(dataDir)).mode | 0o011);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  openParentToPostgres(path.dirname(dataDir));
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     log(`initialising PostgreSQL cluster in ${dataDir}`);
     fs.chmodSync(dataDir, 0o700);
     chownToPostgres(dataDir);
-    const pwFile = path.join(os.tmpdir(), `pgpw-${process.pid}-${Date.now()}`);
-    fs.writeFileSync(pwFile, password + '\n', { mode: 0o644 });
-    try {
+    // The password file lives in a fresh 0700 folder with an unpredictable name (readable by
+    // the postgres user only), not under a guessable name in the shared temp dir.
+    withPrivateTempFile('gpflow-initdb-', password + '\n', (pwFile) => {
       runPg(binDir, 'initdb', [
         '-D', dataDir,
         '-U', user,
@@ -130,14 +142,14 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
         '--no-instructions',
         ...(options.fast ? ['--no-sync'] : []),
       ]);
-    } finally {
-      fs.rmSync(pwFile, { force: true });
-    }
+    }, chownToPostgres);
   }
   const settings: Record<string, string | number> = {
     listen_addresses: "'127.0.0.1'",
     port,
     unix_socket_directories: `'${dataDir}'`,
+    // The socket sits in the 0700 data dir anyway; say so on the socket too (default 0777).
+    unix_socket_permissions: '0700',
     max_connections: 200,
     shared_buffers: "'128MB'",
     ...(options.fast

@@ -3,7 +3,6 @@
  * emulator with a demo bucket, and Node-RED with this package and the example flows pointed
  * at all of it. Everything listens on 127.0.0.1. `stop()` takes it down in reverse order.
  */
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -14,8 +13,10 @@ import type { DevstackConfig } from './config';
 import { DEMO_BUCKET, DEMO_DATABASE, createDemoTables } from './demo-data';
 import { composeDevstackFlows, repointDevstackConfig, type ExampleFlow, type StackAddresses } from './flows';
 import { startNodeRed, type RunningNodeRed } from './node-red';
-import { freePort, isClusterRunning, postmasterPid, startPostgres, stopCluster, type PostgresCluster } from './postgres';
+import { freePort, isClusterRunning, openParentToPostgres, postmasterPid, startPostgres, stopCluster, type PostgresCluster } from './postgres';
+import { choosePostgresDataDir } from './postgres-place';
 import { startGpssServer, startOssEmulator, type RunningGpssServer, type RunningOssEmulator } from './services';
+import { ensurePrivateDir, PRIVATE_UMASK, tightenTree, writePrivateFile } from './private-files';
 
 export interface Progress {
   /** A step starts ("PostgreSQL"), then ends with done(detail) or fail(err). */
@@ -66,8 +67,8 @@ export function loadSecrets(dir: string): DevstackSecrets {
     ossAccessKeyId: 'LTAI' + crypto.randomBytes(8).toString('hex'),
     ossAccessKeySecret: crypto.randomBytes(20).toString('base64url'),
   };
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  ensurePrivateDir(dir);
+  writePrivateFile(file, JSON.stringify(secrets, null, 2) + '\n');
   return secrets;
 }
 
@@ -126,25 +127,6 @@ async function ensureDatabase(serverUrl: string, database: string): Promise<void
   }
 }
 
-/**
- * As root, PostgreSQL runs as the `postgres` OS user, which must be able to reach the data
- * directory: a checkout under /root (mode 0700) is not reachable. Say so instead of letting
- * initdb fail with "Permission denied".
- */
-export function assertPostgresCanReach(dataDir: string): void {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
-  // startPostgres opens up the data dir's own parent (.devstack/); everything above must already be traversable.
-  const parent = path.dirname(path.dirname(path.resolve(dataDir)));
-  const r = spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', parent], { stdio: 'ignore' });
-  if (r.status !== 0) {
-    throw new Error(
-      `the postgres OS user cannot reach ${parent} (PostgreSQL runs as postgres when npm start runs as root). ` +
-        'Set GPFLOW_DEVSTACK_DIR to a directory it can reach, e.g. GPFLOW_DEVSTACK_DIR=/var/tmp/gpflow-devstack, ' +
-        'or DATABASE_URL to an existing server.',
-    );
-  }
-}
-
 async function startDatabase(
   config: DevstackConfig,
   secrets: DevstackSecrets,
@@ -173,7 +155,11 @@ async function startDatabase(
   }
   const step = progress.step('PostgreSQL');
   try {
-    const dataDir = path.join(config.dir, 'pg');
+    const place = choosePostgresDataDir(config.dir);
+    if (place.relocated) progress.info(place.relocated);
+    // startDevstack made the stack dir 0700; pg_ctl runs as the postgres user when we are root.
+    else openParentToPostgres(config.dir);
+    const dataDir = place.dataDir;
     if (fs.existsSync(path.join(dataDir, 'PG_VERSION')) && isClusterRunning(dataDir)) {
       // Left running by a start that was killed: it is ours, restart it on the right port.
       progress.info(`PostgreSQL in ${dataDir} was still running (previous start killed?); restarting it`);
@@ -181,7 +167,6 @@ async function startDatabase(
     }
     await assertPortFree(config.pgPort, 'PG_PORT');
     fs.mkdirSync(dataDir, { recursive: true });
-    assertPostgresCanReach(dataDir);
     const reused = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
     const cluster = await startPostgres({
       dataDir,
@@ -207,7 +192,10 @@ async function startDatabase(
 
 /** Starts every service; on any failure stops what already started and rethrows. */
 export async function startDevstack(config: DevstackConfig, progress: Progress): Promise<RunningDevstack> {
-  fs.mkdirSync(config.dir, { recursive: true });
+  // Every file the stack creates (logs, OSS emulator data, state) and those of the Node-RED
+  // child (which inherits the umask; its settings.js sets it again) is private: 0600 / 0700.
+  process.umask(PRIVATE_UMASK);
+  ensurePrivateDir(config.dir);
   const secrets = loadSecrets(config.dir);
   const stops: { name: string; stop: () => Promise<void> | void }[] = [];
   const stopAll = async (): Promise<void> => {
@@ -323,7 +311,10 @@ export async function startDevstack(config: DevstackConfig, progress: Progress):
       gpss: { address: gpss.address },
       oss: { endpoint: oss.endpoint, bucket: DEMO_BUCKET, dataDir: ossDir },
     };
-    fs.writeFileSync(path.join(config.dir, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+    writePrivateFile(path.join(config.dir, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+    // Files left by an older version (or created before the umask) become private as well;
+    // PostgreSQL keeps its own data directory 0700/0600.
+    tightenTree(config.dir, new Set(['pg']));
     return { editorUrl: state.editorUrl, state, addresses, nodeRed, stop: stopAll };
   } catch (err) {
     await stopAll().catch(() => undefined);
@@ -347,7 +338,7 @@ async function deployExamples(url: string, config: DevstackConfig, addresses: St
 
 function appendLog(dir: string, file: string, line: string): void {
   try {
-    fs.appendFileSync(path.join(dir, file), `${new Date().toISOString()} ${line}\n`);
+    fs.appendFileSync(path.join(dir, file), `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
   } catch {
     /* logging must never break the stack */
   }

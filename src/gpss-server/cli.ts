@@ -2,23 +2,36 @@
 // gpss-pg: run the GPSS-compatible server over a PostgreSQL database.
 import * as fs from 'node:fs';
 import { startGpssServer, type GpssServerOptions } from './index';
+import { applyLimitFlag, limitFlagsUsage } from './limit-flags';
 
 const USAGE = `Usage: gpss-pg --database postgres://USER@HOST:PORT/DB [options]
 
-  --listen HOST:PORT       gRPC listen address (default 127.0.0.1:5000; port 0 = any free port)
+  --listen HOST:PORT       gRPC listen address (default 127.0.0.1:5000; port 0 = any free port).
+                           A non-loopback address needs --tls-cert/--tls-key (or --insecure)
   --database URL           the PostgreSQL served; Connect requests log in with their own
-                           Username/Password/DB (the URL's credentials are not used for them)
+                           Username/Password/DB only: neither the URL's credentials nor
+                           PGPASSWORD/PGUSER/… nor ~/.pgpass fill in what a request leaves empty
   --allow-host HOST:PORT   database host a Connect may name (repeatable; default: the --database host)
   --tls-cert FILE          PEM certificate for TLS on the listener (with --tls-key)
   --tls-key FILE           PEM private key
+  --tls-client-ca FILE     PEM CA: clients must present a certificate signed by it (mutual TLS;
+                           needs --tls-cert/--tls-key)
+  --insecure               allow a plaintext listener on a non-loopback address (logged as a
+                           warning: passwords and rows cross the network in clear text)
   --max-sessions N         concurrent sessions (default 100)
-  --max-message-mb N       largest request accepted (default 64)
-  --help`;
+  --error-rows MODE        what Close returns in ErrorRows: positions (default: "row N: reason"
+                           per rejected row, N its 1-based position in the load) or none (counts
+                           only, like a GPSS that does not fill ErrorRows)
+  --help
+
+Resource limits (README: "gpss-pg (standalone)", "Resource limits"):
+${limitFlagsUsage()}`;
 
 export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean } {
   const opts: GpssServerOptions & { help?: boolean } = { databaseUrl: '', allowHosts: [] };
   let cert: string | undefined;
   let key: string | undefined;
+  let clientCa: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.indexOf('=');
@@ -49,21 +62,31 @@ export function parseArgs(argv: string[]): GpssServerOptions & { help?: boolean 
       case '--tls-key':
         key = value();
         break;
+      case '--tls-client-ca':
+        clientCa = value();
+        break;
+      case '--insecure':
+        opts.insecure = true;
+        break;
       case '--max-sessions':
         opts.maxSessions = positive(name, value());
         break;
-      case '--max-message-mb':
-        opts.maxMessageMb = positive(name, value());
+      case '--error-rows': {
+        const v = value();
+        if (v !== 'positions' && v !== 'none') throw new Error(`--error-rows must be positions or none (got ${JSON.stringify(v)})`);
+        opts.errorRows = v;
         break;
+      }
       default:
-        throw new Error(`unknown option ${arg}`);
+        if (!applyLimitFlag(opts, name, value)) throw new Error(`unknown option ${arg}`);
     }
   }
   if (opts.help) return opts;
   if (!opts.databaseUrl) opts.databaseUrl = process.env.DATABASE_URL ?? '';
   if (!opts.databaseUrl) throw new Error('--database URL is required');
   if (!!cert !== !!key) throw new Error('--tls-cert and --tls-key go together');
-  if (cert && key) opts.tls = { cert: fs.readFileSync(cert), key: fs.readFileSync(key) };
+  if (clientCa && !cert) throw new Error('--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS)');
+  if (cert && key) opts.tls = { cert: fs.readFileSync(cert), key: fs.readFileSync(key), ...(clientCa ? { clientCa: fs.readFileSync(clientCa) } : {}) };
   return opts;
 }
 
@@ -85,7 +108,9 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const server = await startGpssServer({ ...opts, log: (line) => console.log(`${new Date().toISOString()} ${line}`) });
+  // Warnings (such as --insecure's) go to stderr too, where they are seen.
+  const log = (line: string) => (line.startsWith('WARNING') ? console.error : console.log)(`${new Date().toISOString()} ${line}`);
+  const server = await startGpssServer({ ...opts, log });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -3,22 +3,44 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Client } from 'pg';
-import { columnInfo, findTable, listSchemas, listTables } from './catalog';
-import { serverTraits } from './server-traits';
+import { columnInfo, findTable, listSchemas, listTables, missingTableError } from './catalog';
 import { Load } from './load';
+import { ConnectionGate, DEFAULT_MAX_MESSAGE_MB, grpcServerOptions, listenWithLimits, resolveListenerLimits, type ListenerLimits } from './limits';
 import { openSpecFromRequest, type OpenRequestMessage } from './open-request';
 import { Session } from './session';
+import { checkMaxSessionTimeout, connectionHeadroomProblem, DEFAULT_MAX_SESSION_TIMEOUT_S, DEFAULT_MAX_SESSIONS_PER_USER, effectiveSessionTimeout, UserSessionQuota } from './session-limits';
+import { ConnectBackoff, type ConnectBackoffOptions, peerHost, TooManyWaitingError } from './connect-backoff';
+import { checkListener, describeListener, listenerCredentials, type ListenerTls } from './listener-security';
+import { pgLoginConfig } from './login';
 import { connectError, describePgError, GpssStatusError, GrpcStatus, invalid, notFound, precondition } from './status';
 import { decodeWriteRequest, type WriteRows } from './write-request';
+import { asUnknownStatus, checkErrorCodes, type ErrorCodes } from './unknown-status';
 
 export interface GpssServerOptions {
   listen?: string; // 'HOST:PORT', default '127.0.0.1:5000', port 0 = free
   databaseUrl: string;
   allowHosts?: string[];
-  tls?: { cert: Buffer; key: Buffer };
+  tls?: ListenerTls; // cert + key; clientCa: require client certificates signed by it (mutual TLS)
+  insecure?: boolean; // allow a plaintext listener on a non-loopback address (logged as a warning)
   maxSessions?: number;
   maxMessageMb?: number;
+  /** Resource limits (limits.ts, session-limits.ts); every one has a safe default. */
+  maxSessionTimeoutS?: number;
+  maxSessionsPerUser?: number;
+  limits?: Partial<ListenerLimits>;
+  /**
+   * What Close puts in TransferStats.ErrorRows: 'positions' (default) names each rejected row
+   * as `row N: reason` (N its 1-based position in the load); 'none' sends only the counts, as
+   * a real GPSS may (the proto marks ErrorRows "not supported"), to test clients against that.
+   */
+  errorRows?: 'positions' | 'none';
+  /**
+   * Test-only (not a CLI flag): 'unknown' answers every handler error as UNKNOWN with its text,
+   * as a real GPSS (grpc-go) does, so clients can be tested against both (unknown-status.ts).
+   */
+  errorCodes?: ErrorCodes;
   log?: (line: string) => void;
+  connectBackoff?: ConnectBackoffOptions; // delays after failed Connects per peer (defaults in connect-backoff.ts)
 }
 
 export interface RunningGpssServer {
@@ -79,9 +101,19 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
     }),
   );
   const maxSessions = options.maxSessions ?? 100;
-  const maxMessageBytes = Math.round((options.maxMessageMb ?? 64) * 1024 * 1024);
+  if (options.errorRows !== undefined && options.errorRows !== 'positions' && options.errorRows !== 'none') {
+    throw new Error(`errorRows must be 'positions' or 'none' (got ${JSON.stringify(options.errorRows)})`);
+  }
+  const sendErrorRows = options.errorRows !== 'none';
+  const allUnknown = checkErrorCodes(options.errorCodes) === 'unknown';
+  const maxMessageBytes = Math.round((options.maxMessageMb ?? DEFAULT_MAX_MESSAGE_MB) * 1024 * 1024);
+  const gate = new ConnectionGate(resolveListenerLimits(options.limits), log);
   const sessions = new Map<string, Session>();
   let connecting = 0;
+  const maxSessionTimeoutS = options.maxSessionTimeoutS ?? DEFAULT_MAX_SESSION_TIMEOUT_S;
+  const timeoutProblem = checkMaxSessionTimeout(maxSessionTimeoutS);
+  if (timeoutProblem) throw new Error(timeoutProblem);
+  const userQuota = new UserSessionQuota(options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER);
 
   const getSession = (id: string): Session => {
     const s = id ? sessions.get(id) : undefined;
@@ -134,12 +166,16 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
       const port = req.Port || 5432;
       const target = `${req.Host}:${port}`;
       if (!allowed.has(hostKey(req.Host, port))) {
-        throw new GpssStatusError(GrpcStatus.PERMISSION_DENIED, `database host ${target} is not allowed by this gpss-pg (allowed: ${[...allowed].join(', ')})`);
+        // The allow-list is not told to the client: it would map the network for an attacker.
+        throw new GpssStatusError(GrpcStatus.PERMISSION_DENIED, `database host ${target} is not allowed by this gpss-pg`);
       }
       if (sessions.size + connecting >= maxSessions) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, `too many sessions (max ${maxSessions}); Disconnect unused sessions`);
+      const dbUser = `${req.Username}@${hostKey(req.Host, port)}`;
+      const release = userQuota.acquire(dbUser);
+      if (!release) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, `database user ${JSON.stringify(req.Username)} already holds ${userQuota.limit} sessions on ${target} (the per-user limit of this gpss-pg); Disconnect unused sessions`);
       connecting++;
       const label = `${req.Username}@${target}/${req.DB}`;
-      const client = new Client({ host: req.Host, port, user: req.Username, password: req.Password, database: req.DB, ssl, connectionTimeoutMillis: 15000, application_name: 'gpss-pg' });
+      const client = new Client(pgLoginConfig({ host: req.Host, port, user: req.Username, password: req.Password, database: req.DB }, ssl));
       let session: Session | null = null;
       client.on('error', (err) => {
         log(`${label}: connection error: ${describePgError(err)}`);
@@ -151,17 +187,26 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
         } catch (err) {
           throw connectError(err, `${label}`);
         }
-        // Greenplum 6 (PostgreSQL 9.4) has no idle_in_transaction_session_timeout.
-        if ((await serverTraits(client)).idleInTransactionTimeout) await client.query('SET idle_in_transaction_session_timeout = 0');
-        const s = new Session(client, label, Math.max(0, req.SessionTimeout | 0), (x) => {
-          void x.run(() => dropSession(x, `expired after ${req.SessionTimeout} s idle`));
-        });
+        const full = await connectionHeadroomProblem(client);
+        if (full) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, full);
+        const timeoutS = effectiveSessionTimeout(req.SessionTimeout, maxSessionTimeoutS);
+        const s = new Session(
+          client,
+          label,
+          timeoutS,
+          (x) => {
+            void x.run(() => dropSession(x, `expired after ${timeoutS} s idle`));
+          },
+          release,
+        );
         session = s;
         sessions.set(s.id, s);
-        log(`session ${s.id.slice(0, 8)} connected as ${label}`);
+        const asked = req.SessionTimeout > 0 && req.SessionTimeout !== timeoutS ? ` (SessionTimeout ${req.SessionTimeout} s clamped to the server maximum)` : '';
+        log(`session ${s.id.slice(0, 8)} connected as ${label}; idle timeout ${timeoutS} s${asked}`);
         return { ID: s.id };
       } catch (err) {
         await client.end().catch(() => undefined);
+        release();
         throw err;
       } finally {
         connecting--;
@@ -211,7 +256,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
         await settleLoad(s);
         const schema = req.SchemaName || 'public';
         const info = await findTable(s.client, schema, req.TableName);
-        if (!info) throw notFound(`table "${schema}"."${req.TableName}" does not exist`);
+        if (!info) throw await missingTableError(s.client, schema, req.TableName);
         return { Columns: info.columns.map(columnInfo) };
       });
     },
@@ -264,7 +309,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
           return { SuccessCount: '0', ErrorCount: '0', ErrorRows: [] };
         }
         try {
-          const { stats, log: line } = await load.close(req.MaxErrorRows | 0);
+          const { stats, log: line } = await load.close(sendErrorRows ? req.MaxErrorRows | 0 : 0);
           log(`session ${s.id.slice(0, 8)}: ${line}`);
           return stats;
         } catch (err) {
@@ -280,30 +325,46 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
   const writeDef = service.Write as grpc.MethodDefinition<unknown, unknown>;
   service.Write = { ...writeDef, requestDeserialize: (buf: Buffer) => decodeWriteRequest(buf) };
 
+  // Failed logins (and refused hosts) slow down the peer's next Connects: no guessing at full speed.
+  const backoff = new ConnectBackoff(options.connectBackoff);
+  const backoffConnect = (peer: string, req: { Username?: string }, connect: (req: never) => Promise<unknown>): Promise<unknown> => {
+    const from = peerHost(peer);
+    return backoff
+      .run(from, String(req.Username ?? ''), () => connect(req as never), (err) => err instanceof GpssStatusError && (err.code === GrpcStatus.UNAUTHENTICATED || err.code === GrpcStatus.PERMISSION_DENIED))
+      .catch((err: unknown) => {
+        if (err instanceof TooManyWaitingError) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, err.message);
+        if (err instanceof GpssStatusError && err.code === GrpcStatus.UNAUTHENTICATED) log(`Connect from ${from} as ${JSON.stringify(String(req.Username ?? '').slice(0, 64))}: login failed (${backoff.failuresOf(from)} in a row from this address)`);
+        throw err;
+      });
+  };
+
   const impl: grpc.UntypedServiceImplementation = {};
   for (const [name, fn] of Object.entries(handlers)) {
     const unary: grpc.handleUnaryCall<never, unknown> = (call, callback) => {
       Promise.resolve()
-        .then(() => fn(call.request))
+        .then(() => (name === 'Connect' ? backoffConnect(call.getPeer(), call.request, fn) : fn(call.request)))
         .then(
           (res) => callback(null, res),
           (err: unknown) => {
             const e = toServiceError(err);
             if (e.code === GrpcStatus.INTERNAL) log(`${name}: internal error: ${e.details}`);
-            callback(e);
+            callback(allUnknown ? asUnknownStatus(e) : e);
           },
         );
     };
     impl[name] = unary as grpc.UntypedHandleCall;
   }
 
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 });
+  const server = new grpc.Server(grpcServerOptions(gate.limits, maxMessageBytes, gate));
   server.addService(service, impl);
   const { host, port: wantPort } = parseHostPort(options.listen ?? '127.0.0.1:5000', 5000);
-  const creds = options.tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false) : grpc.ServerCredentials.createInsecure();
+  const insecureWarning = checkListener(host, options.tls, options.insecure);
+  if (insecureWarning) log(insecureWarning);
+  const creds = listenerCredentials(options.tls);
   const bindHost = host.includes(':') ? `[${host}]` : host;
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${bindHost}:${wantPort}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
-  log(`gpss-pg listening on ${bindHost}:${port}${options.tls ? ' (TLS)' : ''}; database hosts allowed: ${[...allowed].join(', ')}`);
+  const listener = await listenWithLimits(server, creds, host, wantPort, gate);
+  const port = listener.port;
+  log(`gpss-pg listening on ${bindHost}:${port}${describeListener(options.tls)}; database hosts allowed: ${[...allowed].join(', ')}${sendErrorRows ? '' : '; ErrorRows not sent (counts only)'}`);
 
   let stopped = false;
   return {
@@ -314,6 +375,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
     async stop() {
       if (stopped) return;
       stopped = true;
+      listener.close();
       server.forceShutdown();
       // Ending a connection aborts its transaction in PostgreSQL: nothing half-committed.
       const all = [...sessions.values()];

@@ -13,8 +13,6 @@ export interface ServerTraits {
   generatedColumns: boolean;
   /** GENERATED … AS IDENTITY (10+). */
   identityColumns: boolean;
-  /** idle_in_transaction_session_timeout (9.6+). */
-  idleInTransactionTimeout: boolean;
 }
 
 export function traitsFor(versionNum: number, greenplum: boolean): ServerTraits {
@@ -24,7 +22,6 @@ export function traitsFor(versionNum: number, greenplum: boolean): ServerTraits 
     rowSecurity: versionNum >= 90500,
     generatedColumns: versionNum >= 120000,
     identityColumns: versionNum >= 100000,
-    idleInTransactionTimeout: versionNum >= 90600,
   };
 }
 

@@ -44,5 +44,10 @@ export function connectError(err: unknown, target: string): GpssStatusError {
     if (e.code === '53300') return new GpssStatusError(status.RESOURCE_EXHAUSTED, `cannot connect to ${target}: ${text}`);
     if (/^E[A-Z]+$/.test(e.code)) return new GpssStatusError(status.UNAVAILABLE, `cannot reach ${target}: ${text}`);
   }
+  // node-pg refuses to run SCRAM with an empty password (lib/crypto/sasl.js): the database
+  // asked for a password and the client sent none. A failed login, not an outage.
+  if (e && typeof e.message === 'string' && /^SASL: .*password must be a non-empty string/.test(e.message)) {
+    return new GpssStatusError(status.UNAUTHENTICATED, `cannot log in to ${target}: the database requires a password and the Connect request's Password is empty`);
+  }
   return new GpssStatusError(status.UNAVAILABLE, `cannot connect to ${target}: ${text}`);
 }

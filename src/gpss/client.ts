@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { gpssServiceDefinition, GpssMethod } from './proto';
 import { encodeWriteRequestRange, nextWriteEnd, WRITE_GROUP_BYTES } from './write-request';
 import type { ColumnInfoMessage } from './wire-types';
+import { classifyStatus } from './failure-class';
 
 export interface GpssEndpoint {
   host: string;
@@ -101,12 +102,14 @@ export function isOutcomeUnknown(err: unknown): boolean {
   return err.code === grpc.status.DEADLINE_EXCEEDED || err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED;
 }
 
-/** True when the server no longer knows the session (expired, restarted): reconnect and retry from Open. */
+/**
+ * True when the server no longer knows the session or its open table (expired, restarted):
+ * reconnect and retry from Open. By code (NOT_FOUND, FAILED_PRECONDITION) or, as a real GPSS
+ * reports plain errors as UNKNOWN with its text (spec §4), by text (failure-class.ts).
+ */
 export function isSessionLost(err: unknown): boolean {
   if (!(err instanceof GpssError)) return false;
-  if (err.code === grpc.status.NOT_FOUND && /session/i.test(err.details)) return true;
-  // A real GPSS reports plain errors as UNKNOWN with its text (spec §4).
-  return err.code === grpc.status.UNKNOWN && /session/i.test(err.details) && /(not found|not exist|invalid|expired)/i.test(err.details);
+  return classifyStatus(err.code, err.details).cause === 'session';
 }
 
 // ---- wire shapes (proto-loader with keepCase, longs: String, enums: String, defaults) --------

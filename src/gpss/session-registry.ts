@@ -7,6 +7,7 @@ import type { ColumnInfo, GpssEndpoint, OpenOptions, TransferStats } from './cli
 import type { BufferLimits } from './batcher';
 import { JobSessionApi, LoadJob } from './load-job';
 import { classifyFailure, GrpcCode } from './retry';
+import { classifyError } from './failure-class';
 
 export interface GpssLogin {
   host: string;
@@ -260,8 +261,9 @@ export class GpssService implements JobSessionApi {
         await s.client.open(s.id, { ...options, schema });
       } catch (first) {
         // A pooled session the server no longer knows (restart, expiry): once more on a new one.
+        // By cause, not code: a real GPSS reports an unknown session as UNKNOWN with its text.
         const code = typeof first === 'object' && first !== null ? (first as { code?: unknown }).code : undefined;
-        if (code !== GrpcCode.NOT_FOUND && code !== GrpcCode.UNAVAILABLE) throw first;
+        if (classifyError(first).cause !== 'session' && code !== GrpcCode.UNAVAILABLE) throw first;
         this.noteFailure(first, s.client);
         this.discard(s.id);
         s = await this.acquireSession();

@@ -2,8 +2,15 @@
 // message only after the commit that holds its rows returned (DESIGN §3, spec gpss-protocol §10).
 // The commit itself (Open → Write… → Close on a session) is injected, so this module holds only
 // the delivery logic and is unit-testable without a server.
+// A commit's outcome is decided at once, but its messages are settled (ack/fail, i.e. send and
+// done in Node-RED) in 1 ms slices with a turn of the event loop between them, in order: settling ten
+// thousand messages in one go held Node-RED's loop long enough for an MQTT broker to drop
+// messages upstream of us (see src/shared/slices.ts).
 import { BufferAccount, BufferLimits, chunkEntries } from './batcher';
 import { backoffDelay, BackoffOptions, classifyFailure } from './retry';
+import { SliceQueue } from '../shared/slices';
+import { collapseByKey, type KeyOf } from './collapse';
+import { COMMITTED, mapRejections, messageOutcomes, type MessageOutcome, type Rejections } from './error-rows';
 
 export interface CommitStats {
   successCount: number;
@@ -15,13 +22,19 @@ export interface CommitStats {
 export interface StreamEntry {
   rows: readonly Uint8Array[];
   bytes: number;
-  /** The commit that holds these rows returned success. */
-  ack(stats: CommitStats): void;
+  /**
+   * The commit that holds these rows returned success. `outcome` says whether the server
+   * rejected rows of this message under the error limit (see error-rows.ts).
+   */
+  ack(stats: CommitStats, outcome: MessageOutcome): void;
   /** The rows were not committed (after retries, on a data error, or on close). */
   fail(err: Error): void;
 }
 
-/** Commits a batch as one transaction; rejects when nothing was committed (or the outcome is unknown). */
+/**
+ * Commits a batch as one transaction; rejects when nothing was committed (or the outcome is
+ * unknown). `rows` is the number of rows in `writes`.
+ */
 export type CommitFn = (writes: Uint8Array[][], info: { rows: number; attempt: number }) => Promise<CommitStats>;
 
 export interface StreamWriterOptions {
@@ -35,11 +48,19 @@ export interface StreamWriterOptions {
   /** Retries after the first failed attempt of a batch (transient failures). */
   maxRetries: number;
   backoff: BackoffOptions;
+  /**
+   * Merge/Update: the match key of an encoded row. Rows with the same key within one commit
+   * are collapsed, the last one winning, before they are written (collapse.ts).
+   */
+  collapseKey?: KeyOf;
 }
 
 export interface StreamWriterEvents {
-  /** A batch committed. */
-  committed?(info: { rows: number; messages: number; stats: CommitStats; ms: number }): void;
+  /**
+   * A batch committed. `rows` were written (after collapsing `collapsed` rows by key);
+   * `rejections` is what the server said about rows it rejected (null: none).
+   */
+  committed?(info: { rows: number; messages: number; stats: CommitStats; ms: number; collapsed: number; rejections: Rejections | null }): void;
   /** An attempt failed; `willRetry` says whether the batch is tried again. */
   attemptFailed?(info: { error: unknown; attempt: number; rows: number; willRetry: boolean }): void;
   /** The held rows/bytes changed (for status). */
@@ -67,8 +88,14 @@ export class CommitFailedError extends Error {
 interface Held {
   entry: StreamEntry;
   rows: number;
+  /** Its outcome is decided (it is in, or through, the settle queue): never decided again. */
   settled: boolean;
   arrivedAt: number;
+  /** The decided outcome, for the settle queue: stats when committed, else the error. */
+  stats: CommitStats | null;
+  error: Error | null;
+  /** With stats: what the message is told about its rows (rejected rows, collapsed keys). */
+  outcome: MessageOutcome;
 }
 
 function messageOf(err: unknown): string {
@@ -86,6 +113,11 @@ export class StreamWriter {
   private closeDeadline = Infinity;
   private wake: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
+  /** Decided messages waiting for their ack/fail, handled a slice per turn of the event loop. */
+  private readonly settling = new SliceQueue<Held>(
+    (h) => this.deliver(h),
+    (err) => this.guard(() => this.events.callbackFailed?.(err)),
+  );
   /** Total rows committed since start (status). */
   committedRows = 0;
 
@@ -105,7 +137,7 @@ export class StreamWriter {
     return this.account.bytes;
   }
   get heldMessages(): number {
-    return this.pending.length + this.inFlight.length;
+    return this.pending.length + this.inFlight.length + this.settling.size;
   }
 
   /** Takes a message. Throws BufferFullError or WriterClosedError synchronously; never blocks. */
@@ -113,7 +145,7 @@ export class StreamWriter {
     if (this.closing) throw new WriterClosedError('gpss-write is closing (redeploy or shutdown): message not accepted');
     const rows = entry.rows.length;
     this.account.reserve(rows, entry.bytes);
-    this.pending.push({ entry, rows, settled: false, arrivedAt: Date.now() });
+    this.pending.push({ entry, rows, settled: false, arrivedAt: Date.now(), stats: null, error: null, outcome: COMMITTED });
     this.pendingRows += rows;
     // Hot path (once per message): no closure unless someone listens.
     if (this.events.changed) this.guard(() => this.events.changed?.());
@@ -122,7 +154,8 @@ export class StreamWriter {
 
   /**
    * Commits everything held, waiting at most `timeoutMs`; whatever is still not committed then
-   * is failed (its messages go to Catch). Resolves when every accepted message is settled.
+   * is failed (its messages go to Catch). Resolves when every accepted message is settled
+   * (past the timeout, what is left to settle is settled at once, without yielding).
    */
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
@@ -149,12 +182,21 @@ export class StreamWriter {
       this.pending = [];
       this.pendingRows = 0;
       this.wake?.();
+      this.settling.drainNow();
     }
   }
 
-  private whenIdle(): Promise<void> {
-    if (!this.flushing && this.pending.length === 0 && this.inFlight.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /** Nothing buffered, nothing being committed, nothing waiting to be settled. */
+  private async whenIdle(): Promise<void> {
+    for (;;) {
+      if (this.flushing || this.pending.length > 0 || this.inFlight.length > 0) {
+        await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      } else if (this.settling.size > 0) {
+        await this.settling.whenDrained();
+      } else {
+        return;
+      }
+    }
   }
 
   private isDue(now: number): boolean {
@@ -228,20 +270,25 @@ export class StreamWriter {
   private async commitBatch(batch: Held[]): Promise<void> {
     const live = batch.filter((h) => !h.settled);
     if (live.length === 0) return;
-    const rows = live.reduce((n, h) => n + h.rows, 0);
-    const writes = chunkEntries(
-      live.map((h) => h.entry),
-      this.options.writeBytes,
-    );
+    const entries = live.map((h) => h.entry);
+    // Collapsed per commit: a bisected half is a commit of its own and collapses on its own.
+    const collapsed = this.options.collapseKey ? collapseByKey(entries, this.options.collapseKey) : null;
+    const written = collapsed ? collapsed.rows.map((r) => r.length) : live.map((h) => h.rows);
+    const rows = written.reduce((n, r) => n + r, 0);
+    const writes = chunkEntries(collapsed ? collapsed.rows.map((r) => ({ rows: r })) : entries, this.options.writeBytes);
     let lastError: unknown;
     for (let attempt = 0; ; attempt++) {
       const started = Date.now();
       try {
         const stats = await this.commit(writes, { rows, attempt });
         this.committedRows += rows;
-        // From here on the rows are durable: nothing below may lead to a retry.
-        for (const h of live) this.settle(h, stats, null);
-        this.guard(() => this.events.committed?.({ rows, messages: live.length, stats, ms: Date.now() - started }));
+        // From here on the rows are durable: nothing below may lead to a retry. The stats are
+        // those of this attempt's load, whose row positions start at 1 again (error-rows.ts).
+        const outcomes = this.outcomesOf(written, stats, collapsed?.kept);
+        for (let i = 0; i < live.length; i++) this.settle(live[i], stats, null, outcomes ? outcomes.list[i] : COMMITTED);
+        this.guard(() =>
+          this.events.committed?.({ rows, messages: live.length, stats, ms: Date.now() - started, collapsed: collapsed?.dropped ?? 0, rejections: outcomes?.rejections ?? null }),
+        );
         return;
       } catch (err) {
         lastError = err;
@@ -285,17 +332,38 @@ export class StreamWriter {
     });
   }
 
-  /** Acknowledges (stats) or fails (err) one message, exactly once. Hot path: no closures. */
-  private settle(h: Held, stats: CommitStats | null, err: Error | null): void {
+  /** What each message of a commit with rejected rows is told (null when none was rejected). */
+  private outcomesOf(written: number[], stats: CommitStats, kept: (number[] | null)[] | undefined): { rejections: Rejections; list: MessageOutcome[] } | null {
+    const rejections = mapRejections(written, stats, kept);
+    const list = messageOutcomes(rejections, written.length);
+    return rejections && list ? { rejections, list } : null;
+  }
+
+  /**
+   * Decides that one message is acknowledged (stats, with its outcome) or failed (err), exactly
+   * once; the settle queue delivers the outcome in order on a later turn. Hot path: no closures.
+   */
+  private settle(h: Held, stats: CommitStats | null, err: Error | null, outcome: MessageOutcome = COMMITTED): void {
     if (h.settled) return;
     h.settled = true;
+    h.stats = stats;
+    h.error = err;
+    h.outcome = outcome;
+    this.settling.push(h);
+  }
+
+  /** Delivers a decided outcome (the settle queue's handler). Its rows stay counted until now. */
+  private deliver(h: Held): void {
     this.account.release(h.rows, h.entry.bytes);
     try {
-      if (err) h.entry.fail(err);
-      else h.entry.ack(stats as CommitStats);
+      if (h.error) h.entry.fail(h.error);
+      else h.entry.ack(h.stats as CommitStats, h.outcome);
     } catch (e) {
       this.guard(() => this.events.callbackFailed?.(e));
     }
+    h.stats = null;
+    h.error = null;
+    h.outcome = COMMITTED;
     if (this.events.changed) this.guard(() => this.events.changed?.());
   }
 

@@ -1,7 +1,10 @@
 // gpss-close: commits (or, with msg.abort === true, aborts) the load job named by msg.gpss.job,
-// optionally disconnects its session, and sends msg.payload = { successCount, errorCount, errorRows }.
+// optionally disconnects its session, and sends msg.payload = { successCount, errorCount, errorRows }
+// with errorRows parsed into { row, reason } (error-rows.ts). Rows the server rejected under the
+// error limit are also logged as a warning and shown in the status: never only in the payload.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { findJob } from '../gpss/load-job';
+import { MAX_ERROR_ROWS, parseErrorRow } from '../gpss/error-rows';
 import { intSetting } from './shared/target';
 import { useServer, shortError } from './shared/server-user';
 import { shortCount, ThrottledStatus } from './shared/status';
@@ -20,10 +23,14 @@ export = function (RED: NodeAPI): void {
     const node = this;
     // The server is optional here: the job id is enough; naming it keeps the channel open while we close.
     const use = def.server ? useServer(RED, node, def.server) : null;
-    const maxErrorRows = intSetting(def.maxErrorRows, 0, -1, 1e6);
+    // "All" (-1) and large values are capped: the Close response must stay under gRPC's 4 MiB
+    // receive limit, or a job that committed would be reported as failed.
+    const asked = intSetting(def.maxErrorRows, 0, -1, 1e6);
+    const maxErrorRows = asked < 0 || asked > MAX_ERROR_ROWS ? MAX_ERROR_ROWS : asked;
     const disconnect = def.disconnect === true || def.disconnect === 'true';
     const status = use ? use.status : new ThrottledStatus(node);
     let committedTotal = 0;
+    let rejectedTotal = 0;
 
     node.on('input', (msg: Msg, send, done) => {
       try {
@@ -38,9 +45,25 @@ export = function (RED: NodeAPI): void {
         const target = job.target;
         job.close({ abort, maxErrorRows, disconnect }).then(
           (stats) => {
-            msg.payload = { successCount: stats.successCount, errorCount: stats.errorCount, errorRows: stats.errorRows };
+            const errorRows = stats.errorRows.map(parseErrorRow);
+            msg.payload = { successCount: stats.successCount, errorCount: stats.errorCount, errorRows };
             if (!abort) committedTotal += stats.successCount;
-            status.set({ fill: abort ? 'yellow' : 'green', shape: 'dot', text: abort ? `aborted ${target}` : `committed ${shortCount(committedTotal)}` });
+            if (!abort && stats.errorCount > 0) {
+              rejectedTotal += stats.errorCount;
+              const shown = errorRows.slice(0, 3).map((e) => (e.row === null ? e.reason : `row ${e.row}: ${e.reason}`));
+              const unnamed = stats.errorCount - errorRows.length;
+              node.warn(
+                `gpss-close: ${target} committed ${stats.successCount} rows; the server rejected ${stats.errorCount} (under the error limit)` +
+                  (shown.length ? `: ${shown.join('; ')}${errorRows.length > shown.length ? '; …' : ''}` : '') +
+                  (unnamed > 0 ? ` (${unnamed} not named${maxErrorRows === 0 ? ': set "max error rows" to list them in msg.payload.errorRows' : ''})` : ''),
+              );
+            }
+            const rejected = rejectedTotal > 0 ? `, ${shortCount(rejectedTotal)} rejected` : '';
+            status.set({
+              fill: abort || rejectedTotal > 0 ? 'yellow' : 'green',
+              shape: 'dot',
+              text: abort ? `aborted ${target}` : `committed ${shortCount(committedTotal)}${rejected}`,
+            });
             send(msg);
             done();
           },

@@ -8,6 +8,7 @@ import { GpssService, ServiceState } from '../gpss/session-registry';
 import type { GpssEndpoint } from '../gpss/client';
 import { startGpssServer } from '../gpss-server';
 import type { RunningGpssServer } from '../gpss-server';
+import { DEFAULT_MAX_SESSION_TIMEOUT_S } from '../gpss-server/session-limits';
 import { ConfigUsers } from './shared/users';
 import { redact } from './shared/redact';
 import type { GpssServerConfigNode, GreenplumDbConfigNode } from './shared/types';
@@ -67,6 +68,9 @@ export = function (RED: NodeAPI): void {
     const endpoint = async (): Promise<GpssEndpoint> => {
       if (!db) throw new Error('gpss-server: no greenplum-db config node selected (the database GPSS logs into)');
       if (node.mode === 'remote') {
+        // A client certificate without its key (or the reverse) cannot do mutual TLS: say so
+        // here rather than let the TLS library fail with a less helpful message.
+        if (useTls && !!creds.tlsCert !== !!creds.tlsKey) throw new Error('gpss-server: TLS client certificate and client key go together (mutual TLS): give both or neither');
         const tls = useTls
           ? {
               ca: creds.tlsCa ? Buffer.from(creds.tlsCa) : undefined,
@@ -81,6 +85,9 @@ export = function (RED: NodeAPI): void {
           listen: `127.0.0.1:${embeddedPort}`,
           databaseUrl: db.connectionUrl(),
           allowHosts: [`${db.host}:${db.port}`],
+          // gpss-pg's safe resource limits apply; only the session timeout configured on this
+          // node (trusted: set by the flow's author) may exceed the default maximum.
+          maxSessionTimeoutS: Math.max(DEFAULT_MAX_SESSION_TIMEOUT_S, sessionTimeoutSec),
           log: (line: string) => node.trace(node.redact(line)),
         });
         embedded = starting;

@@ -3,15 +3,20 @@
 //   once its rows were written; nothing is visible until gpss-close commits.
 // - stream mode: a job of its own per target table, committed every N rows or T ms; a message
 //   is acknowledged (send + done) only after the commit holding its rows returned (at-least-once).
+//   Rows the server rejected under the error limit are reported (error-rows.ts), and Merge/Update
+//   rows are collapsed by match key within a commit (collapse.ts).
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { createRowEncoder } from '../gpss/value-mapping';
+import { createRowEncoder, type RowEncoder } from '../gpss/value-mapping';
+import { matchColumnIndexes, rowKeyReader, type KeyOf } from '../gpss/collapse';
+import { describeRejected, errorRowsToAsk, type MessageOutcome, type RejectedRow } from '../gpss/error-rows';
 import { findJob, LoadJob } from '../gpss/load-job';
 import { StreamEntry, StreamWriter, StreamWriterOptions } from '../gpss/stream-writer';
 import { BufferFullError, DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss/batcher';
-import { backoffDelay } from '../gpss/retry';
+import { backoffDelay, classifyFailure } from '../gpss/retry';
 import type { OpenOptions } from '../gpss/client';
 import { buildOpenOptions, intSetting, TargetDef } from './shared/target';
-import { encodePayload, RowEncoderLike } from './shared/rows';
+import { encodePayload, encodePayloadInSlices, needsSlices, RowEncoderLike } from './shared/rows';
+import { OrderedLane } from '../shared/slices';
 import { useServer, shortError } from './shared/server-user';
 import { shortCount } from './shared/status';
 import type { GpssServerConfigNode } from './shared/types';
@@ -39,7 +44,26 @@ interface Target {
   options: OpenOptions;
   writer: StreamWriter;
   encoder: RowEncoderLike | null;
-  encoderPromise: Promise<RowEncoderLike>;
+  encoderPromise: Promise<RowEncoder>;
+  /** Messages that wait for the table's description or a sliced encoding, in arrival order. */
+  lane: OrderedLane;
+  /** Merge/Update: the match key of a row, known with the table's columns. */
+  keyOf: KeyOf | null;
+}
+
+/** Some rows of the message were rejected by the server; the rest of its commit is in the table. */
+class RowsRejectedError extends Error {
+  readonly code = 'ROWS_REJECTED';
+  constructor(readonly rows: RejectedRow[]) {
+    super(`gpss-write: ${describeRejected(rows)}`);
+    this.name = 'RowsRejectedError';
+  }
+}
+
+/** msg.gpss, created when the message has none. */
+function gpssOf(msg: Msg): Record<string, unknown> {
+  if (typeof msg.gpss !== 'object' || msg.gpss === null) msg.gpss = {};
+  return msg.gpss;
 }
 
 /** One message held by a stream writer (a class, not closures: one allocation per message). */
@@ -53,7 +77,14 @@ class MessageEntry implements StreamEntry {
     private readonly node: Node,
     private readonly done: (err?: Error) => void,
   ) {}
-  ack(): void {
+  ack(_stats: unknown, outcome: MessageOutcome): void {
+    if (outcome.kind === 'rowsRejected') {
+      // The message's other rows are committed: it goes to Catch, not on, naming its rejected rows.
+      gpssOf(this.msg).rejectedRows = outcome.rows;
+      this.done(new RowsRejectedError(outcome.rows));
+      return;
+    }
+    if (outcome.kind === 'countsOnly') gpssOf(this.msg).rejected = outcome.rejected;
     this.node.send(this.msg);
     this.done();
   }
@@ -84,12 +115,14 @@ export = function (RED: NodeAPI): void {
     const encoderOptions = { ignoreUnknownKeys: def.ignoreUnknownKeys === true || def.ignoreUnknownKeys === 'true' };
     const targets = new Map<string, Target>();
     const jobEncoders = new WeakMap<LoadJob, RowEncoderLike>();
+    const jobLanes = new WeakMap<LoadJob, OrderedLane>();
     let closing = false;
     let waitingRows = 0;
 
     // Status: rows/s over a short window, held rows, total committed.
     const window: { t: number; rows: number }[] = [];
     let committedTotal = 0;
+    let rejectedTotal = 0;
     let lastError = '';
     const RATE_WINDOW_MS = 2000;
     const rate = (): number => {
@@ -104,14 +137,15 @@ export = function (RED: NodeAPI): void {
     };
     const showStatus = (): void => {
       const h = held();
+      const rejected = rejectedTotal > 0 ? `, ${shortCount(rejectedTotal)} rejected` : '';
       if (lastError) use.status.set({ fill: 'red', shape: 'ring', text: shortError(lastError) });
-      else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: `writing ${shortCount(rate())} rows/s, ${shortCount(h)} held` });
-      else if (committedTotal > 0) use.status.set({ fill: 'green', shape: 'dot', text: `committed ${shortCount(committedTotal)}` });
+      else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: `writing ${shortCount(rate())} rows/s, ${shortCount(h)} held${rejected}` });
+      else if (committedTotal > 0) use.status.set({ fill: rejected ? 'yellow' : 'green', shape: 'dot', text: `committed ${shortCount(committedTotal)}${rejected}` });
     };
     let ticker: NodeJS.Timeout | null = setInterval(showStatus, 1000);
     ticker.unref();
 
-    function describeWithRetry(server: GpssServerConfigNode, schema: string, table: string): Promise<RowEncoderLike> {
+    function describeWithRetry(server: GpssServerConfigNode, schema: string, table: string): Promise<RowEncoder> {
       // The table's columns are needed before any row can be encoded; the server may be
       // starting, so retry like a commit would.
       return (async () => {
@@ -120,7 +154,8 @@ export = function (RED: NodeAPI): void {
             const columns = await server.service.describeTable(schema, table);
             return createRowEncoder(columns, encoderOptions);
           } catch (err) {
-            if (attempt >= writerOptions.maxRetries || closing) throw err;
+            // A missing table or a refused login will not change by retrying (failure-class.ts).
+            if (attempt >= writerOptions.maxRetries || closing || classifyFailure(err) === 'fatal') throw err;
             await new Promise((r) => setTimeout(r, backoffDelay(attempt, writerOptions.backoff)));
           }
         }
@@ -151,14 +186,28 @@ export = function (RED: NodeAPI): void {
       const key = `${options.schema}.${options.table}`;
       let t = targets.get(key);
       if (t) return t;
+      // Merge/Update: collapse rows by match key within each commit. The key reader needs the
+      // table's columns; no row is accepted (so no commit runs) before they are known.
+      const upsert = options.mode !== 'insert' && !!options.matchColumns?.length;
+      const collapseKey: KeyOf | undefined = upsert ? (row) => (created.keyOf ? created.keyOf(row) : null) : undefined;
       const writer = new StreamWriter(
-        writerOptions,
-        (writes) => server.service.commitRows(options, writes, 0),
+        collapseKey ? { ...writerOptions, collapseKey } : writerOptions,
+        (writes, info) => server.service.commitRows(options, writes, errorRowsToAsk(info.rows)),
         {
-          committed: ({ rows }) => {
-            committedTotal += rows;
+          committed: ({ rows, messages, rejections }) => {
+            committedTotal += rows - (rejections?.total ?? 0);
             window.push({ t: Date.now(), rows });
             lastError = '';
+            if (rejections) {
+              rejectedTotal += rejections.total;
+              // Named rows go to Catch with their messages; counts alone are logged here.
+              if (rejections.countsOnly) {
+                node.warn(
+                  `gpss-write: the server rejected ${rejections.total} of ${rows} rows in a commit to ${key} (${rejections.why}); ` +
+                    `the ${messages} message(s) of that commit went on with msg.gpss.rejected = ${rejections.total}`,
+                );
+              }
+            }
             showStatus();
           },
           attemptFailed: ({ error, willRetry }) => {
@@ -168,9 +217,21 @@ export = function (RED: NodeAPI): void {
           callbackFailed: (error) => node.warn(`gpss-write: passing a committed message on failed: ${error instanceof Error ? error.message : String(error)}`),
         },
       );
-      const created: Target = { key, options, writer, encoder: null, encoderPromise: describeWithRetry(server, options.schema ?? 'public', options.table) };
+      const created: Target = {
+        key,
+        options,
+        writer,
+        encoder: null,
+        encoderPromise: describeWithRetry(server, options.schema ?? 'public', options.table),
+        lane: new OrderedLane(),
+        keyOf: null,
+      };
       created.encoderPromise.then(
-        (e) => (created.encoder = e),
+        (e) => {
+          created.encoder = e;
+          const indexes = upsert ? matchColumnIndexes(e.columnNames, options.matchColumns!) : null;
+          if (indexes) created.keyOf = rowKeyReader(indexes);
+        },
         () => {
           // Forget the target so the next message describes again.
           if (targets.get(key) === created && created.writer.heldMessages === 0) targets.delete(key);
@@ -183,8 +244,7 @@ export = function (RED: NodeAPI): void {
 
     function streamWrite(server: GpssServerConfigNode, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void): void {
       const t = targetFor(server, msg);
-      const accept = (encoder: RowEncoderLike): void => {
-        const { rows, bytes } = encodePayload(msg.payload, encoder);
+      const accept = ({ rows, bytes }: { rows: Buffer[]; bytes: number }): void => {
         if (rows.length === 0) {
           send(msg);
           done();
@@ -193,33 +253,34 @@ export = function (RED: NodeAPI): void {
         t.writer.accept(new MessageEntry(rows, bytes, msg, node, done));
         // No status update per message: the 1 s ticker and commit events show progress.
       };
-      if (t.encoder) {
-        accept(t.encoder); // hot path: no await
+      if (t.encoder && t.lane.idle && !needsSlices(msg.payload)) {
+        accept(encodePayload(msg.payload, t.encoder)); // hot path: no await
         return;
       }
-      // Until the table is described the rows cannot be encoded; count them against the buffer
-      // anyway so that a flood while the server is starting cannot grow the heap.
+      // The ordered path: until the table is described the rows cannot be encoded, a large
+      // payload is encoded in slices (the event loop must not stall), and messages behind either
+      // wait their turn. Count them against the buffer anyway, so that a flood while the server
+      // is starting cannot grow the heap.
       const estimate = Array.isArray(msg.payload) ? msg.payload.length : 1;
       if (waitingRows + estimate + t.writer.heldRows > writerOptions.buffer.maxRows) {
         throw new BufferFullError(
-          `buffer full: ${waitingRows} rows are waiting for the description of ${t.key} (limit ${writerOptions.buffer.maxRows} rows); message not accepted`,
+          `buffer full: ${waitingRows} rows are waiting for the description of ${t.key} or their turn (limit ${writerOptions.buffer.maxRows} rows); message not accepted`,
         );
       }
       waitingRows += estimate;
-      t.encoderPromise.then(
-        (enc) => {
+      t.lane.run(async () => {
+        let counted = true;
+        try {
+          const encoded = await encodePayloadInSlices(msg.payload, await t.encoderPromise);
           waitingRows -= estimate;
-          try {
-            accept(enc);
-          } catch (err) {
-            done(err instanceof Error ? err : new Error(String(err)));
-          }
-        },
-        (err: unknown) => {
-          waitingRows -= estimate;
+          counted = false;
+          accept(encoded);
+        } catch (err) {
           done(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
+        } finally {
+          if (counted) waitingRows -= estimate;
+        }
+      });
     }
 
     function jobWrite(job: LoadJob, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void): void {
@@ -229,7 +290,28 @@ export = function (RED: NodeAPI): void {
         jobEncoders.set(job, created);
         enc = created;
       }
-      const { rows, bytes } = encodePayload(msg.payload, enc);
+      const lane = jobLanes.get(job);
+      if ((!lane || lane.idle) && !needsSlices(msg.payload)) {
+        writeToJob(job, encodePayload(msg.payload, enc), msg, send, done);
+        return;
+      }
+      // A large payload is encoded in slices; later messages of the job queue behind it.
+      const encoder = enc;
+      let ordered = lane;
+      if (!ordered) {
+        ordered = new OrderedLane();
+        jobLanes.set(job, ordered);
+      }
+      ordered.run(async () => {
+        try {
+          writeToJob(job, await encodePayloadInSlices(msg.payload, encoder), msg, send, done);
+        } catch (err) {
+          done(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+    }
+
+    function writeToJob(job: LoadJob, { rows, bytes }: { rows: Buffer[]; bytes: number }, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void): void {
       job.write(rows, bytes).then(
         () => {
           window.push({ t: Date.now(), rows: rows.length });
@@ -241,6 +323,22 @@ export = function (RED: NodeAPI): void {
           done(err instanceof Error ? err : new Error(String(err)));
         },
       );
+    }
+
+    // Stream mode with a fixed table: connect and describe the table now, not on the first
+    // message (creating the gRPC client and session is tens of ms of work: at 10,000 msgs/s the
+    // first message would otherwise stall the flow long enough for a broker to drop messages).
+    // A failure here is forgotten: the first message describes again and reports it.
+    if (mode !== 'job' && staticTarget && use.server) {
+      const server = use.server;
+      setImmediate(() => {
+        if (closing) return;
+        try {
+          targetFor(server, {} as Msg);
+        } catch {
+          /* bad options: the first message reports them */
+        }
+      });
     }
 
     node.on('input', (msg: Msg, send, done) => {
@@ -271,11 +369,12 @@ export = function (RED: NodeAPI): void {
       const deadline = Date.now() + closeTimeoutMs;
       void (async () => {
         try {
-          // Messages that arrived while the table was being described are not in a writer yet:
-          // let them in first (bounded by the close timeout), so they are committed too.
+          // Messages that arrived while the table was being described (or that are being
+          // encoded in slices) are not in a writer yet: let them in first (bounded by the close
+          // timeout), so they are committed too.
           let timer: NodeJS.Timeout | undefined;
           await Promise.race([
-            Promise.allSettled([...targets.values()].map((t) => t.encoderPromise)),
+            Promise.allSettled([...targets.values()].map((t) => t.lane.whenIdle())),
             new Promise<void>((r) => (timer = setTimeout(r, closeTimeoutMs))),
           ]);
           if (timer) clearTimeout(timer);

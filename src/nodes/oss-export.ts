@@ -25,7 +25,7 @@ import {
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
 import { withClient, qualified, canceller, resolveTable, tableColumns } from './oss-shared/db';
-import { checkExternalExportWrote, externalExportPlan, runExternalPlan } from './oss-shared/external-plan';
+import { checkExternalExportWrote, dropFailureReporter, externalExportObstacle, externalExportPlan, runExternalPlan } from './oss-shared/external-plan';
 import { toNodeError } from './oss-shared/errors';
 import {
   checkPrefix,
@@ -41,7 +41,8 @@ import {
 import { ThrottledStatus, formatBytes, formatCount } from './oss-shared/progress';
 import { createObjectSink } from './oss-shared/object-sink';
 import { ObjectRoller, type ObjectSink, type RolledObject } from './oss-shared/roller';
-import { parseColumnList, payloadToRows } from './oss-shared/rows';
+import { encodeRowsInSlices, needsSlices, parseColumnList, payloadToRows, payloadToRowsInSlices } from './oss-shared/rows';
+import { OrderedLane } from '../shared/slices';
 import { SerialQueue } from './oss-shared/serial';
 import { exportStripePlan } from './oss-shared/stripes';
 import type { GreenplumDbConfigNode } from './shared/types';
@@ -166,9 +167,11 @@ export = function (RED: NodeAPI) {
         const stats = await withClient(db, async (pg) => {
           if (table) await tableColumns(pg, table); // clear "does not exist" before any upload
           let chosen = await chooseTransferMode(pg, mode);
-          // Greenplum refuses HEADER on writable external tables: header lines need client mode.
-          if (chosen === 'external' && cfg.format.header) {
-            if (mode === 'external') throw new NodeOptionError('header', 'external mode cannot write header lines (HEADER is not supported for writable external tables); use mode client (or auto, which then uses client mode)');
+          // Writable oss:// tables write no header and only LF: those settings need client mode.
+          const obstacle = chosen === 'external' ? externalExportObstacle(cfg.format) : null;
+          if (obstacle) {
+            if (mode === 'external') throw new Error(`external mode cannot export with these settings: ${obstacle}`);
+            node.log(`external mode not used: ${obstacle}; exporting in client mode`);
             chosen = 'client';
           }
           if (chosen === 'external') {
@@ -196,7 +199,9 @@ export = function (RED: NodeAPI) {
             onProgress: (p) => status.progress({ bytes: p.bytesIn, rows: p.rows }, t0),
           });
         });
-        status.set({ fill: 'green', shape: 'dot', text: `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesOut)}` });
+        const totals = `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesOut)}`;
+        if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${totals}; ${RED._('oss-export.status.dropFailed')}` });
+        else status.set({ fill: 'green', shape: 'dot', text: totals });
         return stats;
       } catch (err) {
         const e = toNodeError(ac.signal.aborted && closing ? new Error('cancelled: the node was closed during the transfer') : err, `${context} failed`, secrets());
@@ -225,14 +230,15 @@ export = function (RED: NodeAPI) {
         location: account!.location(),
       });
       node.debug(`oss-export: ${plan.create.redacted}`);
-      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg));
+      const drops = dropFailureReporter(pg, (t) => node.warn(`oss-export: ${t}`), secrets);
+      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), { onDropFailed: drops.onDropFailed });
       const ext = plan.name;
       const listed = await listObjects(account!.newClient(), `${p.prefix}${ext}`);
       // oss_ext can report success when its appends failed: never trust the INSERT's count alone.
       checkExternalExportWrote({ rows, objects: listed, gzip: cfg.level > 0, where: `${p.prefix}${ext}*` });
       const bytesOut = listed.reduce((a, o) => a + o.size, 0);
       // Per-object row counts are not reported by the segments.
-      return { objects: listed.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn: 0, bytesOut, ms: Date.now() - t0 };
+      return { objects: listed.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn: 0, bytesOut, ms: Date.now() - t0, ...(drops.warnings.length ? { warnings: drops.warnings } : {}) };
     }
 
     // ---- rows in messages --------------------------------------------------------------
@@ -243,6 +249,7 @@ export = function (RED: NodeAPI) {
     let layoutReady: Promise<void> | null = null;
     const startedAt = new Date();
     let rollerT0 = Date.now();
+    const rowsLane = new OrderedLane();
 
     function openSink(seq: number): ObjectSink {
       const gzip = cfg.level > 0;
@@ -306,19 +313,32 @@ export = function (RED: NodeAPI) {
         if (!account) throw new Error('oss-export: no oss-account configured');
         await ensureLayout();
         if (msg.flush === true || msg.topic === 'flush') {
+          // The roll happens now; the answer comes when the uploads are done (not awaited here:
+          // messages queued behind this one must not wait for uploads).
           const t0 = Date.now();
-          const r = roller ? await roller.flush() : { objects: [], errors: [] };
-          if (r.errors.length) throw r.errors[0];
-          msg.payload = summary(r.objects, Date.now() - t0);
-          send(msg);
-          done();
+          const flushed = roller ? roller.flush() : Promise.resolve({ objects: [], errors: [] });
+          flushed.then(
+            (r) => {
+              if (r.errors.length) {
+                done(toNodeError(r.errors[0], `${context} failed`, secrets()));
+                return;
+              }
+              msg.payload = summary(r.objects, Date.now() - t0);
+              send(msg);
+              done();
+            },
+            (err: unknown) => done(toNodeError(err, `${context} failed`, secrets())),
+          );
           return;
         }
-        const { rows, columns } = payloadToRows(msg.payload, layout);
+        // A large payload is converted and encoded in slices: the event loop keeps turning.
+        const large = needsSlices(msg.payload);
+        const { rows, columns } = large ? await payloadToRowsInSlices(msg.payload, layout) : payloadToRows(msg.payload, layout);
         if (!layout && columns) layout = columns;
         const r = getRoller();
         let text = '';
-        for (const row of rows) text += encoder!.encodeRow(row);
+        if (large) text = await encodeRowsInSlices(rows, encoder!.encodeRow);
+        else for (const row of rows) text += encoder!.encodeRow(row);
         const buf = Buffer.from(text, 'utf8');
         r.add(buf, rows.length, (err) => (err ? done(toNodeError(err, `${context} failed`, secrets())) : done()));
         status.progress({ bytes: r.totals.bytesIn + r.buffered(), rows: r.totals.rows }, rollerT0, `${r.pending()} open `);
@@ -334,7 +354,10 @@ export = function (RED: NodeAPI) {
         return;
       }
       if (cfg.source === 'messages') {
-        void handleRows(m, send, done);
+        // A large payload takes turns of the event loop; messages behind it wait for it, so
+        // rows keep their order and a flush still covers every message before it.
+        if (rowsLane.idle && !needsSlices(m.payload)) void handleRows(m, send, done);
+        else rowsLane.run(() => handleRows(m, send, done));
         return;
       }
       queue

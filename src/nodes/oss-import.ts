@@ -13,9 +13,10 @@ import {
   chooseTransferMode,
   hasOssExt,
   importFromOss,
-  isGzipMagic,
   listObjects,
+  primarySegmentCount,
   readRowsFromOss,
+  sniffGzip,
   resolveFormat,
   type FormatOptions,
   type ParsedRow,
@@ -23,7 +24,8 @@ import {
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
 import { qualified, canceller, resolveTable, tableColumns, withClient } from './oss-shared/db';
-import { externalImportPlan, runExternalPlan, type RejectedRows } from './oss-shared/external-plan';
+import { dropFailureReporter, externalImportObstacle, externalImportPlan, isGzipSet, runExternalPlan, type RejectedRows, type SniffedObject } from './oss-shared/external-plan';
+import { objectSelection, type ObjectSelection } from './oss-shared/object-selection';
 import { toNodeError } from './oss-shared/errors';
 import {
   bool,
@@ -50,7 +52,11 @@ interface ImportConfig {
   table: string;
   columns: string[] | null;
   prefix: string;
+  /** Direct children of the folder `prefix` only (oss_ext `dir=`); default recursive. */
+  folderOnly: boolean;
   format: FormatOptions;
+  /** External mode: FILL MISSING FIELDS (client-mode COPY has no such option). */
+  fillMissing: boolean;
   parallel: number;
   truncate: boolean;
   rejectLimit: number; // 0 = none (external mode)
@@ -74,7 +80,9 @@ function readConfig(def: Record<string, unknown>): ImportConfig {
     table: str(def.table),
     columns: parseColumnList(def.columns),
     prefix: checkPrefix(typeof def.prefix === 'string' ? def.prefix.trim() : ''),
+    folderOnly: bool(def.folderOnly, false),
     format,
+    fillMissing: bool(def.fillMissing, false),
     parallel: int(def.parallel, 2, 1, 32, 'parallel downloads'),
     truncate: bool(def.truncate, false),
     rejectLimit: int(def.rejectLimit, 0, 0, unit === 'PERCENT' ? 100 : 2 ** 31 - 1, 'reject limit'),
@@ -113,12 +121,16 @@ export = function (RED: NodeAPI) {
     let closing = false;
     const credits = new Credits(cfg.inflight);
 
-    /** Where to read: msg.keys wins over msg.prefix over the dialog's prefix. */
-    function sourceOf(msg: Record<string, unknown>): { keys: string[] | null; prefix: string } {
+    /**
+     * Where to read: msg.keys wins over msg.prefix over the dialog's prefix. The selection is
+     * the same for client and external mode (see object-selection.ts).
+     */
+    function sourceOf(msg: Record<string, unknown>): { keys: string[] | null; prefix: string; sel: ObjectSelection } {
       const keys = parseKeys(msg.keys);
       const prefix = msg.prefix !== undefined ? checkPrefix(str(msg.prefix)) : cfg.prefix;
       if (!keys && !prefix) throw new NodeOptionError('prefix', 'no objects to import: set a prefix (dialog or msg.prefix) or msg.keys');
-      return { keys, prefix };
+      const folderOnly = msg.folderOnly !== undefined ? bool(msg.folderOnly, false) : cfg.folderOnly;
+      return { keys, prefix, sel: objectSelection(prefix, keys ? false : folderOnly) };
     }
 
     // ---- into a table ---------------------------------------------------------------------
@@ -131,24 +143,32 @@ export = function (RED: NodeAPI) {
       const mode = msg.mode !== undefined ? readMode(msg.mode) : cfg.mode;
       const t0 = Date.now();
       return withClient(db, async (pg) => {
-        await tableColumns(pg, table); // "table … does not exist" before any download
+        const tableCols = await tableColumns(pg, table); // "table … does not exist" before any download
         let chosen = await chooseTransferMode(pg, mode);
         if (chosen === 'external' && src.keys) {
           if (mode === 'external') throw new NodeOptionError('keys', 'external mode reads a prefix; msg.keys needs client mode');
-          chosen = 'client';
-        }
-        // Our external tables carry no HEADER (oss_ext's segments would skip one line per
-        // segment stream, not per object): a header line would be read as data. Client mode
-        // skips the first line of every object.
-        if (chosen === 'external' && cfg.format.header) {
-          if (mode === 'external') throw new NodeOptionError('header', 'external mode cannot skip header lines; use mode client (or auto, which then uses client mode)');
           chosen = 'client';
         }
         if (chosen === 'external') {
           if (!(await hasOssExt(pg))) {
             throw new Error(`mode "external" needs the oss_ext extension in database "${db.database}" (CREATE EXTENSION oss_ext); use mode auto or client`);
           }
-          return importExternal(pg, table, src.prefix, signal);
+          for (const c of cfg.columns ?? []) {
+            if (!tableCols.includes(c)) throw new NodeOptionError('columns', `column ${JSON.stringify(c)} is not a column of ${qualified(table)}`);
+          }
+          // Everything oss_ext will read, checked before any DDL (compression, header).
+          const client = account.newClient();
+          const listed = await listObjects(client, src.sel.list.prefix, { directOnly: src.sel.list.directOnly, signal });
+          if (!listed.length) throw new Error(`no ${src.sel.describe} in ${account.describe()}`);
+          const objects = await sniffGzip(client, listed, { signal });
+          const obstacle = externalImportObstacle({ objects, segments: await primarySegmentCount(pg), header: resolveFormat(cfg.format).header });
+          if (!obstacle) return importExternal(pg, table, src, objects, signal);
+          if (mode === 'external') throw new Error(`external mode cannot import these objects: ${obstacle}`);
+          node.log(`external mode not used: ${obstacle}; importing in client mode`);
+          chosen = 'client';
+        }
+        if (cfg.fillMissing) {
+          throw new NodeOptionError('fillMissing', '"fill missing fields" needs external mode (Greenplum with oss_ext): COPY in client mode rejects rows with missing fields');
         }
         const common = {
           pgClient: pg,
@@ -156,7 +176,7 @@ export = function (RED: NodeAPI) {
           ...(cfg.columns ? { columns: cfg.columns } : {}),
           format: cfg.format,
           oss: account.newClient(),
-          ...(src.keys ? { keys: src.keys } : { prefix: src.prefix }),
+          ...(src.keys ? { keys: src.keys } : { prefix: src.sel.list.prefix, directOnly: src.sel.list.directOnly }),
           parallel: cfg.parallel,
           signal,
           onProgress: (p: { bytesOut: number; rows: number }) => status.progress({ bytes: p.bytesOut, rows: p.rows }, t0),
@@ -171,32 +191,36 @@ export = function (RED: NodeAPI) {
       });
     }
 
-    async function importExternal(pg: PoolClient, table: { schema?: string; table: string }, prefix: string, signal: AbortSignal): Promise<TransferStats> {
-      if (!prefix) throw new NodeOptionError('prefix', 'external mode needs a non-empty prefix');
+    async function importExternal(
+      pg: PoolClient,
+      table: { schema?: string; table: string },
+      src: { prefix: string; sel: ObjectSelection },
+      objects: readonly SniffedObject[],
+      signal: AbortSignal,
+    ): Promise<TransferStats> {
       const t0 = Date.now();
-      const loc = account!.location();
-      // oss_ext inflates every object when compressiontype=gzip and none otherwise, so look
-      // at the first object's first bytes (gpossext output has no .gz suffix).
-      const client = account!.newClient();
-      const objects = await listObjects(client, prefix, { signal });
-      if (!objects.length) throw new Error(`no objects under ${account!.describe()}/${prefix}`);
-      const head = await client.getStream(objects[0].key, { headers: { Range: 'bytes=0-1' } });
-      const first = await readAll(head.stream as NodeJS.ReadableStream);
-      const gzip = isGzipMagic(first);
       const plan = externalImportPlan({
         target: await resolveTable(pg, table),
-        prefix,
+        prefix: src.prefix,
+        folderOnly: src.sel.list.directOnly,
+        columns: cfg.columns,
         format: cfg.format,
-        gzip,
+        fillMissingFields: cfg.fillMissing,
+        // compressiontype for the whole set: externalImportObstacle refused a mixed one.
+        gzip: isGzipSet(objects),
         rejectLimit: cfg.rejectLimit,
         rejectUnit: cfg.rejectUnit,
         truncate: cfg.truncate,
-        location: loc,
+        location: account!.location(),
       });
       node.debug(`oss-import: ${plan.create.redacted}`);
       let rejected: RejectedRows | undefined;
-      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), (r) => {
-        rejected = r;
+      const drops = dropFailureReporter(pg, (t) => node.warn(`oss-import: ${t}`), secrets);
+      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), {
+        onRejected: (r) => {
+          rejected = r;
+        },
+        onDropFailed: drops.onDropFailed,
       });
       const bytesIn = objects.reduce((a, o) => a + o.size, 0);
       if (rejected && rejected.count > 0) {
@@ -208,6 +232,7 @@ export = function (RED: NodeAPI) {
       return {
         objects: objects.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn, bytesOut: 0, ms: Date.now() - t0,
         ...(rejected ? { rejected } : {}),
+        ...(drops.warnings.length ? { warnings: drops.warnings } : {}),
       };
     }
 
@@ -266,7 +291,7 @@ export = function (RED: NodeAPI) {
         for await (const chunk of readRowsFromOss({
           oss: account.newClient(),
           format: cfg.format,
-          ...(src.keys ? { keys: src.keys } : { prefix: src.prefix }),
+          ...(src.keys ? { keys: src.keys } : { prefix: src.sel.list.prefix, directOnly: src.sel.list.directOnly }),
           batchSize: cfg.batchSize,
           parallel: cfg.parallel,
           signal,
@@ -335,10 +360,9 @@ export = function (RED: NodeAPI) {
         .then(
           (stats) => {
             const rejectedCount = (stats as { rejected?: RejectedRows }).rejected?.count ?? 0;
-            status.set({
-              fill: rejectedCount ? 'yellow' : 'green', shape: 'dot',
-              text: `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesIn || stats.bytesOut)}${rejectedCount ? ` ${formatCount(rejectedCount)} rejected` : ''}`,
-            });
+            const text = `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesIn || stats.bytesOut)}${rejectedCount ? ` ${formatCount(rejectedCount)} rejected` : ''}`;
+            if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${text}; ${RED._('oss-import.status.dropFailed')}` });
+            else status.set({ fill: rejectedCount ? 'yellow' : 'green', shape: 'dot', text });
             m.payload = stats;
             send([m, null]);
             done();
@@ -381,10 +405,4 @@ function rowBytes(row: ParsedRow): number {
   let n = row.length;
   for (const v of row) if (v) n += v.length;
   return n;
-}
-
-async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of s as AsyncIterable<Buffer | string>) parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
-  return Buffer.concat(parts);
 }

@@ -159,12 +159,23 @@ function parseAdditional(value: string | undefined): string[] {
   return value.split(';').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
 }
 
+/** The V4 scope's region for an OSS region name: `oss-cn-hangzhou` → `cn-hangzhou` (spec §3.3). */
+export function v4Region(region: string): string {
+  return region.replace(/^oss-/, '');
+}
+
 function verifyV4(
   req: AuthRequest, lookup: SecretLookup, cred: V4Credential, additional: string[], timestamp: string,
-  provided: string, exclude: ReadonlySet<string>,
+  provided: string, exclude: ReadonlySet<string>, region: string | undefined,
 ): void {
   const secret = lookup(cred.accessKeyId);
   if (secret === undefined) throw Errors.invalidAccessKeyId(cred.accessKeyId);
+  // OSS refuses a scope naming another region (or `oss-cn-…` instead of `cn-…`) with
+  // 400 InvalidArgument "Invalid signing region in Authorization header." (EC 0002-00000226,
+  // Alibaba Cloud's error-code page; the Go SDK v2 issue #29 shows the answer).
+  if (region !== undefined && cred.region !== v4Region(region)) {
+    throw Errors.invalidArgument('Invalid signing region in Authorization header.', 'Credential', cred.region);
+  }
   if (!timestamp.startsWith(cred.date + 'T')) {
     throw Errors.invalidArgument('x-oss-date does not match the date of the credential scope', 'x-oss-date', timestamp);
   }
@@ -212,9 +223,10 @@ const PRESIGN_V4_SIG = new Set(['x-oss-signature']);
 /**
  * Verifies the request's Authorization header or presigned query. Returns the access key id
  * used; throws OssError (403 AccessDenied / InvalidAccessKeyId / SignatureDoesNotMatch,
- * 400 InvalidArgument for a malformed header).
+ * 400 InvalidArgument for a malformed header or, when `region` is given, a V4 scope signed
+ * for another region).
  */
-export function authenticate(req: AuthRequest, lookup: SecretLookup, now = Date.now()): string {
+export function authenticate(req: AuthRequest, lookup: SecretLookup, now = Date.now(), region?: string): string {
   const auth = header(req, 'authorization');
   if (auth) {
     if (auth.startsWith('OSS ')) {
@@ -240,7 +252,7 @@ export function authenticate(req: AuthRequest, lookup: SecretLookup, now = Date.
       if (!credential || !signature) throw Errors.invalidArgument('Authorization header is invalid.', 'Authorization', auth);
       const timestamp = header(req, 'x-oss-date');
       if (!timestamp) throw Errors.accessDenied('V4 signature requires the x-oss-date header.');
-      verifyV4(req, lookup, parseCredential(credential), parseAdditional(fields.get('AdditionalHeaders')), timestamp, signature, new Set());
+      verifyV4(req, lookup, parseCredential(credential), parseAdditional(fields.get('AdditionalHeaders')), timestamp, signature, new Set(), region);
       return parseCredential(credential).accessKeyId;
     }
     throw Errors.invalidArgument('Authorization header is invalid: unsupported scheme.', 'Authorization', auth);
@@ -257,7 +269,7 @@ export function authenticate(req: AuthRequest, lookup: SecretLookup, now = Date.
     const cred = parseCredential(credential);
     const signedAt = parseV4Timestamp(timestamp);
     if (!Number.isFinite(signedAt) || !Number.isFinite(expires)) throw Errors.invalidArgument('Invalid x-oss-date or x-oss-expires.', 'x-oss-expires', String(queryValue(req, 'x-oss-expires')));
-    verifyV4(req, lookup, cred, parseAdditional(queryValue(req, 'x-oss-additional-headers')), timestamp, signature, PRESIGN_V4_SIG);
+    verifyV4(req, lookup, cred, parseAdditional(queryValue(req, 'x-oss-additional-headers')), timestamp, signature, PRESIGN_V4_SIG, region);
     if (now > signedAt + expires * 1000) throw Errors.requestExpired();
     return cred.accessKeyId;
   }

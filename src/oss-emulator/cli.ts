@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `oss-emulator` CLI: runs the loopback OSS emulator until SIGINT/SIGTERM.
-import { parseFaultKinds, startOssEmulator, FaultKind } from './index';
+import {
+  parseFaultKinds, startOssEmulator, FaultKind, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_REGION, DEFAULT_REQUEST_TIMEOUT_MS,
+} from './index';
 
 const USAGE = `Usage: oss-emulator [options]
   --listen HOST:PORT         address to listen on (default 127.0.0.1:9000; port 0 = free port)
@@ -10,7 +12,11 @@ const USAGE = `Usage: oss-emulator [options]
   --bucket NAME              bucket to create at start; repeatable; the first is the default bucket
   --fault-rate R             probability 0..1 of injecting a fault into a request (default 0)
   --fault-kinds K[,K...]     fault kinds: 500,503,reset,slow,truncate (default: all)
-  --max-clock-skew SECONDS   refuse signed requests whose date is further off (OSS uses 900); default: no check
+  --region NAME              V4 requests must be signed for this region (default ${DEFAULT_REGION})
+  --max-clock-skew SECONDS   refuse signed requests whose date is further off, 403 RequestTimeTooSkewed
+                             as OSS does (default ${DEFAULT_MAX_CLOCK_SKEW_MS / 1000}); 0 = no check
+  --headers-timeout SECONDS  close a connection whose request headers take longer (default ${DEFAULT_HEADERS_TIMEOUT_MS / 1000})
+  --request-timeout SECONDS  close a connection whose whole request takes longer (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000})
   --no-auth                  debugging only: accept unsigned and wrongly signed requests
   --quiet                    do not log requests
   -h, --help                 this help`;
@@ -18,6 +24,12 @@ const USAGE = `Usage: oss-emulator [options]
 interface CliOptions {
   listen: string; data: string; accessKeyId: string; accessKeySecret: string; buckets: string[];
   faultRate: number; faultKinds?: FaultKind[]; quiet: boolean; noAuth: boolean; maxClockSkewMs?: number;
+  region?: string; headersTimeoutMs?: number; requestTimeoutMs?: number;
+}
+
+function seconds(name: string, v: string, min: number): number {
+  if (!/^\d+$/.test(v) || Number(v) < min) throw new Error(`${name} must be a whole number of seconds${min > 0 ? ` ≥ ${min}` : ''}, got "${v}"`);
+  return Number(v) * 1000;
 }
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions | 'help' {
@@ -53,12 +65,10 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       case '--fault-kinds': o.faultKinds = parseFaultKinds(value()); break;
       case '--quiet': o.quiet = true; break;
       case '--no-auth': o.noAuth = true; break;
-      case '--max-clock-skew': {
-        const v = value();
-        if (!/^\d+$/.test(v)) throw new Error(`--max-clock-skew must be a whole number of seconds, got "${v}"`);
-        o.maxClockSkewMs = Number(v) * 1000;
-        break;
-      }
+      case '--max-clock-skew': o.maxClockSkewMs = seconds(name, value(), 0); break;
+      case '--region': o.region = value(); break;
+      case '--headers-timeout': o.headersTimeoutMs = seconds(name, value(), 1); break;
+      case '--request-timeout': o.requestTimeoutMs = seconds(name, value(), 1); break;
       default: throw new Error(`unknown option "${arg}"`);
     }
   }
@@ -80,7 +90,8 @@ async function main(): Promise<void> {
   const emu = await startOssEmulator({
     listen: opts.listen, dataDir: opts.data, accessKeyId: opts.accessKeyId, accessKeySecret: opts.accessKeySecret,
     buckets: opts.buckets, faultRate: opts.faultRate, faultKinds: opts.faultKinds,
-    noAuth: opts.noAuth, maxClockSkewMs: opts.maxClockSkewMs,
+    noAuth: opts.noAuth, maxClockSkewMs: opts.maxClockSkewMs, region: opts.region,
+    headersTimeoutMs: opts.headersTimeoutMs, requestTimeoutMs: opts.requestTimeoutMs,
     log: opts.quiet ? undefined : (line) => process.stdout.write(line + '\n'),
   });
   process.stdout.write(`oss-emulator listening on ${emu.endpoint} (data ${emu.dataDir}; buckets ${opts.buckets.join(', ') || 'none'}; access key id ${opts.accessKeyId})\n`);

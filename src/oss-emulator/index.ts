@@ -22,11 +22,28 @@ export interface OssEmulatorOptions {
   faultKinds?: FaultKind[];
   /** Debugging only: accept requests without checking signatures. */
   noAuth?: boolean;
-  /** Refuse signed requests whose x-oss-date/Date is further than this from now (OSS: 15 min); default off. */
+  /**
+   * Refuse signed requests whose x-oss-date/Date is further than this from now with 403
+   * RequestTimeTooSkewed, as OSS does (default 15 min, OSS's limit); 0 turns the check off.
+   */
   maxClockSkewMs?: number;
+  /** V4 requests must be signed for this region, as OSS checks (default `oss-cn-hangzhou`). */
+  region?: string;
+  /**
+   * A client must send its request headers within this time (default 30 s), and the whole
+   * request, body included, within `requestTimeoutMs` (default 10 min); past either the
+   * connection gets 408 and is closed, so a client trickling bytes cannot hold it open.
+   */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
   /** One line per request (method, bucket, key, operation, status, bytes, ms); never secrets. */
   log?: (line: string) => void;
 }
+
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 15 * 60_000;
+export const DEFAULT_REGION = 'oss-cn-hangzhou';
+export const DEFAULT_HEADERS_TIMEOUT_MS = 30_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10 * 60_000;
 
 export type { RequestRecord } from './server';
 export { operationOf } from './server';
@@ -57,6 +74,15 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
   if (!options.accessKeyId || !options.accessKeySecret) throw new Error('startOssEmulator: accessKeyId and accessKeySecret are required');
   if (!options.dataDir) throw new Error('startOssEmulator: dataDir is required');
   const { host, port } = parseListen(options.listen ?? '127.0.0.1:9000');
+  const maxClockSkewMs = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+  if (!Number.isFinite(maxClockSkewMs) || maxClockSkewMs < 0) throw new Error('startOssEmulator: maxClockSkewMs must be ≥ 0 (0 = no check)');
+  const region = options.region ?? DEFAULT_REGION;
+  if (!/^(oss-)?[a-z0-9]+(-[a-z0-9]+)+$/.test(region)) throw new Error(`startOssEmulator: region must look like oss-cn-hangzhou, got "${region}"`);
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  if (!(Number.isInteger(headersTimeout) && headersTimeout > 0 && Number.isInteger(requestTimeout) && requestTimeout >= headersTimeout)) {
+    throw new Error('startOssEmulator: headersTimeoutMs must be a positive whole number of ms and requestTimeoutMs at least as large');
+  }
   const store = await Store.open(options.dataDir);
   try {
     for (const b of options.buckets ?? []) await store.createBucket(b);
@@ -75,7 +101,7 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
 
   const handle = createRequestHandler({
     store, faults, secrets, defaultBucket, host, port: () => actual, log,
-    noAuth: !!options.noAuth, maxClockSkewMs: options.maxClockSkewMs,
+    noAuth: !!options.noAuth, maxClockSkewMs, region,
     record: (rec, ctx) => {
       records.push({ rec, ctx });
       if (records.length > 10000) records.splice(0, records.length - 10000);
@@ -91,17 +117,19 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Run
   // control characters in header values are refused, and a connection that sent both
   // framing headers is closed after the answer (RFC 9112 §6.1), so no second request can
   // ride on a body boundary two parsers might disagree about. Loopback test tool only.
-  const server = http.createServer({ insecureHTTPParser: true }, (req, res) => {
+  // Node checks the two timeouts only every connectionsCheckingInterval (default 30 s): check
+  // often enough that a trickling client is cut off close to the configured bound.
+  const checkEvery = Math.max(50, Math.min(5_000, Math.floor(headersTimeout / 4)));
+  const server = http.createServer({ insecureHTTPParser: true, connectionsCheckingInterval: checkEvery, headersTimeout, requestTimeout }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log?.(`oss-emulator: unhandled ${String(err)}`);
       res.destroy();
     });
   });
   // Outlive agentkeepalive's 15 s free-socket timeout so reused sockets never race our
-  // close (spec/oss.md §3.6.1); no overall request timeout, multi-GB uploads take time.
+  // close (spec/oss.md §3.6.1). The headers/request timeouts count from a request's first
+  // byte (Node ≥ 18), not from the idle time of a kept-alive socket.
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -62,3 +62,58 @@ export function decodeToken(token: string): string | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(token)) return undefined;
   return Buffer.from(token, 'base64url').toString('utf8');
 }
+
+export interface UploadEntry { key: string; uploadId: string }
+
+export interface UploadPageInput {
+  prefix: string;
+  delimiter: string;
+  keyMarker: string;
+  uploadIdMarker: string;
+  maxUploads: number;
+}
+
+export interface UploadPage<U extends UploadEntry> {
+  uploads: U[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  nextKeyMarker: string;
+  nextUploadIdMarker: string;
+}
+
+/**
+ * One ListMultipartUploads page over uploads sorted by key: after key-marker (and, for that
+ * key, after upload-id-marker), with keys that hold the delimiter after the prefix rolled up
+ * into common prefixes, each counting once toward max-uploads (OSS ListMultipartUploads doc).
+ */
+export function listUploadPage<U extends UploadEntry>(sorted: readonly U[], input: UploadPageInput): UploadPage<U> {
+  const { prefix, delimiter, keyMarker, uploadIdMarker, maxUploads } = input;
+  const uploads: U[] = [];
+  const commonPrefixes: string[] = [];
+  let nextKeyMarker = '';
+  let nextUploadIdMarker = '';
+  const full = () => uploads.length + commonPrefixes.length >= maxUploads;
+  for (const u of sorted) {
+    if (!u.key.startsWith(prefix)) continue;
+    const afterMarker = keyMarker === '' || compareKeys(u.key, keyMarker) > 0
+      || (u.key === keyMarker && uploadIdMarker !== '' && u.uploadId > uploadIdMarker);
+    if (!afterMarker) continue;
+    const d = delimiter ? u.key.indexOf(delimiter, prefix.length) : -1;
+    if (d >= 0) {
+      const cp = u.key.slice(0, d + delimiter.length);
+      if (commonPrefixes[commonPrefixes.length - 1] === cp) continue;
+      // A key-marker at or inside a group (the group returned last page) skips it.
+      if (keyMarker !== '' && compareKeys(cp, keyMarker) <= 0) continue;
+      if (full()) return { uploads, commonPrefixes, isTruncated: true, nextKeyMarker, nextUploadIdMarker };
+      commonPrefixes.push(cp);
+      nextKeyMarker = cp;
+      nextUploadIdMarker = '';
+      continue;
+    }
+    if (full()) return { uploads, commonPrefixes, isTruncated: true, nextKeyMarker, nextUploadIdMarker };
+    uploads.push(u);
+    nextKeyMarker = u.key;
+    nextUploadIdMarker = u.uploadId;
+  }
+  return { uploads, commonPrefixes, isTruncated: false, nextKeyMarker: '', nextUploadIdMarker: '' };
+}

@@ -1,9 +1,9 @@
 // The OSS operations: each takes the parsed request and writes the response.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as crypto from 'node:crypto';
+import { nameFor, wantsUrlEncoding } from './encoding-type';
 import { Errors, OssError } from './errors';
-import { compareKeys } from './keyorder';
-import { decodeToken, encodeToken, listKeys } from './listing';
+import { decodeToken, encodeToken, listKeys, listUploadPage } from './listing';
 import { ResponseContext, sendSmall, sendStream, sendXml } from './respond';
 import { MAX_PART_NUMBER, ObjectMeta, Store, WriteAttributes } from './store';
 import { child, childrenNamed, parseXml, xmlDocument, XmlElement, XmlNode, XmlSyntaxError } from './xml';
@@ -118,10 +118,6 @@ function intParam(query: Map<string, string>, name: string, def: number, min: nu
     throw Errors.invalidArgument(`${name} must be an integer between ${min} and ${max}.`, name, raw);
   }
   return Number(raw);
-}
-
-function urlEncodeIf(encode: boolean, s: string): string {
-  return encode ? encodeURIComponent(s) : s;
 }
 
 // ---- objects --------------------------------------------------------------------------
@@ -264,9 +260,9 @@ export async function deleteMultiple(r: OpRequest): Promise<void> {
   for (const k of keys) {
     if (k === '' || k.includes('\0')) throw Errors.invalidObjectName('a key in <Delete> is empty or contains NUL');
   }
+  const encode = wantsUrlEncoding(r.query);
   for (const k of keys) await r.store.delete(r.bucket, k);
-  const encode = r.query.get('encoding-type') === 'url';
-  const body: XmlNode = quiet ? {} : { Deleted: keys.map((k) => ({ Key: urlEncodeIf(encode, k) })) };
+  const body: XmlNode = quiet ? {} : { Deleted: keys.map((k) => ({ Key: nameFor(encode, k) })) };
   if (encode) body.EncodingType = 'url';
   await sendXml(r.ctx, r.res, 200, xmlDocument('DeleteResult', body));
 }
@@ -277,10 +273,7 @@ export async function listObjects(r: OpRequest, v2: boolean): Promise<void> {
   const prefix = r.query.get('prefix') ?? '';
   const delimiter = r.query.get('delimiter') ?? '';
   const maxKeys = intParam(r.query, 'max-keys', 100, 1, 1000);
-  const encode = r.query.has('encoding-type');
-  if (encode && r.query.get('encoding-type') !== 'url') {
-    throw Errors.invalidArgument('encoding-type must be "url".', 'encoding-type', r.query.get('encoding-type'));
-  }
+  const encode = wantsUrlEncoding(r.query);
   const sorted = r.store.sortedKeys(r.bucket);
   let after: string;
   const token = r.query.get('continuation-token');
@@ -298,7 +291,7 @@ export async function listObjects(r: OpRequest, v2: boolean): Promise<void> {
   const contents = out.keys.map((key) => {
     const m = r.store.head(r.bucket, key);
     const node: XmlNode = {
-      Key: urlEncodeIf(encode, key),
+      Key: nameFor(encode, key),
       LastModified: iso(m ? m.lastModified : 0),
       ETag: quote(m ? m.etag : ''),
       Type: m ? m.objectType : 'Normal',
@@ -308,19 +301,19 @@ export async function listObjects(r: OpRequest, v2: boolean): Promise<void> {
     if (fetchOwner) node.Owner = OWNER;
     return node;
   });
-  const common = out.commonPrefixes.map((p) => ({ Prefix: urlEncodeIf(encode, p) }));
+  const common = out.commonPrefixes.map((p) => ({ Prefix: nameFor(encode, p) }));
   let body: XmlNode;
   if (v2) {
     body = {
       Name: r.bucket,
-      Prefix: urlEncodeIf(encode, prefix),
-      StartAfter: startAfter !== '' ? urlEncodeIf(encode, startAfter) : undefined,
-      ContinuationToken: token !== undefined && token !== '' ? token : undefined,
+      Prefix: nameFor(encode, prefix),
+      StartAfter: startAfter !== '' ? nameFor(encode, startAfter) : undefined,
+      ContinuationToken: token !== undefined && token !== '' ? nameFor(encode, token) : undefined,
       MaxKeys: maxKeys,
-      Delimiter: urlEncodeIf(encode, delimiter),
+      Delimiter: nameFor(encode, delimiter),
       EncodingType: encode ? 'url' : undefined,
       IsTruncated: out.isTruncated,
-      NextContinuationToken: out.isTruncated ? encodeToken(out.next) : undefined,
+      NextContinuationToken: out.isTruncated ? nameFor(encode, encodeToken(out.next)) : undefined,
       KeyCount: out.keys.length + out.commonPrefixes.length,
       Contents: contents,
       CommonPrefixes: common,
@@ -328,13 +321,13 @@ export async function listObjects(r: OpRequest, v2: boolean): Promise<void> {
   } else {
     body = {
       Name: r.bucket,
-      Prefix: urlEncodeIf(encode, prefix),
-      Marker: urlEncodeIf(encode, marker),
+      Prefix: nameFor(encode, prefix),
+      Marker: nameFor(encode, marker),
       MaxKeys: maxKeys,
-      Delimiter: urlEncodeIf(encode, delimiter),
+      Delimiter: nameFor(encode, delimiter),
       EncodingType: encode ? 'url' : undefined,
       IsTruncated: out.isTruncated,
-      NextMarker: out.isTruncated ? urlEncodeIf(encode, out.next) : undefined,
+      NextMarker: out.isTruncated ? nameFor(encode, out.next) : undefined,
       Contents: contents,
       CommonPrefixes: common,
     };
@@ -345,8 +338,11 @@ export async function listObjects(r: OpRequest, v2: boolean): Promise<void> {
 // ---- multipart ------------------------------------------------------------------------
 
 export async function initiateMultipart(r: OpRequest): Promise<void> {
+  const encode = wantsUrlEncoding(r.query);
   const up = await r.store.initiateUpload(r.bucket, r.key, attributesFrom(r.req));
-  await sendXml(r.ctx, r.res, 200, xmlDocument('InitiateMultipartUploadResult', { Bucket: r.bucket, Key: r.key, UploadId: up.uploadId }));
+  await sendXml(r.ctx, r.res, 200, xmlDocument('InitiateMultipartUploadResult', {
+    Bucket: r.bucket, Key: nameFor(encode, r.key), UploadId: up.uploadId, EncodingType: encode ? 'url' : undefined,
+  }));
 }
 
 export async function uploadPart(r: OpRequest): Promise<void> {
@@ -364,6 +360,7 @@ export async function uploadPart(r: OpRequest): Promise<void> {
 }
 
 export async function completeMultipart(r: OpRequest): Promise<void> {
+  const encode = wantsUrlEncoding(r.query);
   const uploadId = r.query.get('uploadId') ?? '';
   // Look the upload up before reading the body, so an unknown id fails fast.
   r.store.getUpload(r.bucket, r.key, uploadId);
@@ -385,8 +382,8 @@ export async function completeMultipart(r: OpRequest): Promise<void> {
   const meta = await r.store.completeUpload(r.bucket, r.key, uploadId, requested);
   const location = `${r.baseUrl}/${r.key.split('/').map(encodeURIComponent).join('/')}`;
   await sendXml(r.ctx, r.res, 200, xmlDocument('CompleteMultipartUploadResult', {
-    EncodingType: r.query.get('encoding-type') === 'url' ? 'url' : undefined,
-    Location: location, Bucket: r.bucket, Key: urlEncodeIf(r.query.get('encoding-type') === 'url', r.key), ETag: quote(meta.etag),
+    EncodingType: encode ? 'url' : undefined,
+    Location: location, Bucket: r.bucket, Key: nameFor(encode, r.key), ETag: quote(meta.etag),
   }), { ETag: quote(meta.etag), 'x-oss-hash-crc64ecma': meta.crc64 });
 }
 
@@ -396,6 +393,7 @@ export async function abortMultipart(r: OpRequest): Promise<void> {
 }
 
 export async function listParts(r: OpRequest): Promise<void> {
+  const encode = wantsUrlEncoding(r.query);
   const uploadId = r.query.get('uploadId') ?? '';
   const { parts } = r.store.getUpload(r.bucket, r.key, uploadId);
   const maxParts = intParam(r.query, 'max-parts', 1000, 1, 1000);
@@ -404,7 +402,8 @@ export async function listParts(r: OpRequest): Promise<void> {
   const page = after.slice(0, maxParts);
   const truncated = after.length > page.length;
   await sendXml(r.ctx, r.res, 200, xmlDocument('ListPartsResult', {
-    Bucket: r.bucket, Key: r.key, UploadId: uploadId,
+    Bucket: r.bucket, Key: nameFor(encode, r.key), UploadId: uploadId,
+    EncodingType: encode ? 'url' : undefined,
     PartNumberMarker: marker,
     NextPartNumberMarker: page.length ? page[page.length - 1].partNumber : marker,
     MaxParts: maxParts, IsTruncated: truncated,
@@ -415,19 +414,19 @@ export async function listParts(r: OpRequest): Promise<void> {
 }
 
 export async function listMultipartUploads(r: OpRequest): Promise<void> {
+  const encode = wantsUrlEncoding(r.query);
   const prefix = r.query.get('prefix') ?? '';
+  const delimiter = r.query.get('delimiter') ?? '';
   const keyMarker = r.query.get('key-marker') ?? '';
   const idMarker = r.query.get('upload-id-marker') ?? '';
   const maxUploads = intParam(r.query, 'max-uploads', 1000, 1, 1000);
-  const all = r.store.listUploads(r.bucket).filter((u) => u.key.startsWith(prefix)).filter((u) =>
-    keyMarker === '' || compareKeys(u.key, keyMarker) > 0 || (u.key === keyMarker && idMarker !== '' && u.uploadId > idMarker));
-  const page = all.slice(0, maxUploads);
-  const truncated = all.length > page.length;
-  const last = page[page.length - 1];
+  const page = listUploadPage(r.store.listUploads(r.bucket), { prefix, delimiter, keyMarker, uploadIdMarker: idMarker, maxUploads });
   await sendXml(r.ctx, r.res, 200, xmlDocument('ListMultipartUploadsResult', {
-    Bucket: r.bucket, KeyMarker: keyMarker, UploadIdMarker: idMarker,
-    NextKeyMarker: truncated && last ? last.key : '', NextUploadIdMarker: truncated && last ? last.uploadId : '',
-    Delimiter: r.query.get('delimiter') ?? '', Prefix: prefix, MaxUploads: maxUploads, IsTruncated: truncated,
-    Upload: page.map((u) => ({ Key: u.key, UploadId: u.uploadId, Initiated: iso(u.initiated) })),
+    Bucket: r.bucket, EncodingType: encode ? 'url' : undefined,
+    KeyMarker: nameFor(encode, keyMarker), UploadIdMarker: idMarker,
+    NextKeyMarker: nameFor(encode, page.nextKeyMarker), NextUploadIdMarker: page.nextUploadIdMarker,
+    Delimiter: nameFor(encode, delimiter), Prefix: nameFor(encode, prefix), MaxUploads: maxUploads, IsTruncated: page.isTruncated,
+    Upload: page.uploads.map((u) => ({ Key: nameFor(encode, u.key), UploadId: u.uploadId, Initiated: iso(u.initiated) })),
+    CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: nameFor(encode, p) })),
   }));
 }

@@ -30,7 +30,10 @@ export interface HandlerOptions {
   host: string;
   port: () => number;
   noAuth: boolean;
-  maxClockSkewMs: number | undefined;
+  /** Refuse signed requests whose date is further off (403 RequestTimeTooSkewed); 0 = no check. */
+  maxClockSkewMs: number;
+  /** V4 requests must be signed for this region (e.g. `oss-cn-hangzhou`, scope `cn-hangzhou`). */
+  region: string;
   log: ((line: string) => void) | undefined;
   /** Receives each request's record when it arrives; `ctx` is read live for status and bytes. */
   record: (rec: RequestRecord, ctx: ResponseContext) => void;
@@ -106,9 +109,9 @@ export function checkFraming(req: http.IncomingMessage, res: http.ServerResponse
  * that form only for a request whose path named the bucket without a slash, with a V1
  * signature that matches no other form.
  */
-function authenticatePathStyleBucket(req: AuthRequest, lookup: SecretLookup, bareBucketPath: boolean): void {
+function authenticatePathStyleBucket(req: AuthRequest, lookup: SecretLookup, bareBucketPath: boolean, region?: string): void {
   try {
-    authenticate(req, lookup);
+    authenticate(req, lookup, Date.now(), region);
   } catch (err) {
     const v1 = String(req.headers.authorization ?? '').startsWith('OSS ');
     if (!bareBucketPath || !v1 || !(err instanceof OssError) || err.code !== 'SignatureDoesNotMatch' || !req.bucket) throw err;
@@ -165,8 +168,8 @@ export function createRequestHandler(o: HandlerOptions): (req: http.IncomingMess
 
       if (!o.noAuth) {
         const authReq = { method, headers: req.headers, bucket: addr.bucket, key: addr.key, query: pairs };
-        authenticatePathStyleBucket(authReq, (id) => secrets.get(id), addr.style === 'path' && addr.key === '' && !rawPath.endsWith('/'));
-        if (o.maxClockSkewMs !== undefined) checkSkew(authReq, o.maxClockSkewMs);
+        authenticatePathStyleBucket(authReq, (id) => secrets.get(id), addr.style === 'path' && addr.key === '' && !rawPath.endsWith('/'), o.region);
+        if (o.maxClockSkewMs > 0) checkSkew(authReq, o.maxClockSkewMs);
       }
       if (!addr.bucket) throw Errors.invalidArgument('No bucket in the Host header or path, and no default bucket.', 'bucket', '');
       if (!store.hasBucket(addr.bucket)) throw Errors.noSuchBucket(addr.bucket);

@@ -73,6 +73,43 @@ export function isGzipMagic(head: Uint8Array): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
+/**
+ * The first bytes of every object (a ranged GET of 2 bytes each, `parallel` at a time), to tell
+ * gzip from plain objects before an external import: oss_ext decides compression for the whole
+ * set. Empty objects are reported as not gzip. Each GET is retried like any other request.
+ */
+export async function sniffGzip(
+  client: OssClientLike,
+  objects: readonly ObjectInfo[],
+  options: { parallel?: number; retry?: RetryOptions; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<Array<ObjectInfo & { gzip: boolean }>> {
+  const out: Array<ObjectInfo & { gzip: boolean }> = new Array(objects.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < objects.length) {
+      const i = next++;
+      const o = objects[i];
+      if (o.size === 0) {
+        out[i] = { ...o, gzip: false };
+        continue;
+      }
+      const head = await withRetry(
+        async () => {
+          const r = await client.getStream(o.key, { timeout: options.timeoutMs ?? 60000, headers: { Range: 'bytes=0-1' } });
+          const parts: Buffer[] = [];
+          for await (const c of r.stream as AsyncIterable<Buffer | string>) parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+          return Buffer.concat(parts).subarray(0, 2);
+        },
+        { operation: 'GetObject', key: o.key, signal: options.signal },
+        options.retry,
+      );
+      out[i] = { ...o, gzip: isGzipMagic(head) };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.parallel ?? 8, objects.length)) }, worker));
+  return out;
+}
+
 class TruncatedBodyError extends Error {
   readonly code = 'TRUNCATED';
   constructor(key: string, got: number, expected: number) {

@@ -32,6 +32,8 @@ export interface TransferStats {
   /** export: bytes uploaded; import: uncompressed bytes fed to COPY */
   bytesOut: number;
   ms: number;
+  /** Problems that did not fail the transfer (e.g. an external table's DROP), secrets removed. */
+  warnings?: string[];
 }
 
 export interface ObjectWriterOptions {

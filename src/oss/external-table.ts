@@ -41,10 +41,28 @@ export interface ExternalTableDef {
   nullString?: string;
   quote?: string;
   escape?: string;
+  /**
+   * readable only: skip the first line. Greenplum skips it once per segment's data stream and
+   * oss_ext concatenates the objects a segment reads, so it is right only when every segment
+   * reads at most one object (the import plan checks that).
+   */
+  header?: boolean;
+  /** readable only: row terminator; omitted = Greenplum detects it from the first row. */
+  newline?: 'LF' | 'CR' | 'CRLF';
+  /** readable only: FILL MISSING FIELDS (short rows get NULLs in the trailing columns). */
+  fillMissingFields?: boolean;
   /** readable only */
   reject?: { limit: number; unit: 'ROWS' | 'PERCENT'; logErrors: boolean };
   /** writable only */
   distributedBy?: string[] | 'RANDOMLY';
+  /**
+   * TEMP (default true): the table, and with it the LOCATION holding the AccessKey, lives only
+   * in the session that created it and leaves the catalog when that session ends, even when
+   * the DROP never runs (crash, lost connection). Greenplum 5/6 syntax: `CREATE [READABLE |
+   * WRITABLE] EXTERNAL [TEMPORARY | TEMP] TABLE` — TEMP after EXTERNAL (`CREATE TEMP EXTERNAL
+   * TABLE` is a syntax error, measured on Greenplum 6).
+   */
+  temporary?: boolean;
 }
 
 export interface BuiltSql {
@@ -160,17 +178,35 @@ function formatClause(def: ExternalTableDef): string {
     if (err instanceof FormatOptionError) fail(err.option, err.message);
     throw err;
   }
+  // HEADER, NEWLINE and FILL MISSING FIELDS exist for readable tables only: Greenplum's
+  // ProcessCopyOptions (src/backend/commands/copy.c) rejects them when unloading ("HEADER is
+  // not yet supported for writable external tables", "newline currently available for data
+  // loading only, not unloading", "fill missing fields only available for data loading"), so we
+  // refuse them with a clear error before any SQL. Unlike PostgreSQL, GPDB allows HEADER in TEXT.
+  const writable = def.direction === 'writable';
+  if (def.header !== undefined && typeof def.header !== 'boolean') fail('header', 'header must be true or false');
+  if (def.header && writable) fail('header', 'header is not supported by oss_ext writable tables (Greenplum writes no header line); use client mode');
+  if (def.newline !== undefined && def.newline !== 'LF' && def.newline !== 'CR' && def.newline !== 'CRLF') fail('newline', `newline must be LF, CR or CRLF, got ${JSON.stringify(def.newline).slice(0, 20)}`);
+  if (def.newline !== undefined && writable) fail('newline', 'newline is not supported by oss_ext writable tables (Greenplum ends every row with LF); use client mode');
+  if (def.fillMissingFields !== undefined && typeof def.fillMissingFields !== 'boolean') fail('fillMissingFields', 'fillMissingFields must be true or false');
+  if (def.fillMissingFields && writable) fail('fillMissingFields', 'FILL MISSING FIELDS applies to readable tables only');
+  const head = def.header ? ['HEADER'] : [];
+  const tail: string[] = [];
+  if (def.newline !== undefined) tail.push(`NEWLINE ${sqlLiteral(def.newline)}`);
+  if (def.fillMissingFields) tail.push('FILL MISSING FIELDS');
   if (f.format === 'csv') {
-    return `FORMAT 'csv' (DELIMITER ${sqlLiteral(f.delimiter)} QUOTE ${sqlLiteral(f.quote)} ESCAPE ${sqlLiteral(f.escape)} NULL ${sqlLiteral(f.nullString)})`;
+    const opts = [...head, `DELIMITER ${sqlLiteral(f.delimiter)}`, `QUOTE ${sqlLiteral(f.quote)}`, `ESCAPE ${sqlLiteral(f.escape)}`, `NULL ${sqlLiteral(f.nullString)}`, ...tail];
+    return `FORMAT 'csv' (${opts.join(' ')})`;
   }
-  const opts: string[] = [];
+  const opts: string[] = [...head];
   if (f.delimiter !== '\t') opts.push(`DELIMITER ${sqlLiteral(f.delimiter)}`);
   // sqlLiteral writes E'\\N' for a backslash: '\N' would change meaning with standard_conforming_strings off.
   if (f.nullString !== '\\N') opts.push(`NULL ${sqlLiteral(f.nullString)}`);
+  opts.push(...tail);
   return opts.length ? `FORMAT 'text' (${opts.join(' ')})` : `FORMAT 'text'`;
 }
 
-/** CREATE [READABLE|WRITABLE] EXTERNAL TABLE … per spec §1.2/§1.7. */
+/** CREATE [READABLE|WRITABLE] EXTERNAL [TEMP] TABLE … per spec §1.2/§1.7. */
 export function buildCreateExternalTable(def: ExternalTableDef, loc: OssLocation): BuiltSql {
   if (def.direction !== 'readable' && def.direction !== 'writable') fail('direction', 'direction must be readable or writable');
   if (typeof def.name !== 'string' || !NAME_RE.test(def.name)) fail('name', `external table name must match ${NAME_RE.source}, got ${JSON.stringify(def.name).slice(0, 80)}`);
@@ -206,14 +242,19 @@ export function buildCreateExternalTable(def: ExternalTableDef, loc: OssLocation
     } else fail('distributedBy', "distributedBy must be a non-empty column list or 'RANDOMLY'");
   }
   const kind = writable ? 'WRITABLE' : 'READABLE';
-  const make = (l: string) => `CREATE ${kind} EXTERNAL TABLE ${quoteIdent(def.name)} (LIKE ${like}) LOCATION (${sqlLiteral(l)}) ${fmt}${trailer}`;
+  if (def.temporary !== undefined && typeof def.temporary !== 'boolean') fail('temporary', 'temporary must be true or false');
+  const temp = def.temporary === false ? '' : ' TEMP';
+  const make = (l: string) => `CREATE ${kind} EXTERNAL${temp} TABLE ${quoteIdent(def.name)} (LIKE ${like}) LOCATION (${sqlLiteral(l)}) ${fmt}${trailer}`;
   return { sql: make(location.sql), redacted: make(location.redacted) };
 }
 
-/** `DROP EXTERNAL TABLE IF EXISTS "name"` */
-export function buildDropExternalTable(name: string): string {
+/**
+ * `DROP EXTERNAL TABLE IF EXISTS pg_temp."name"` for a TEMP table (qualified so it can only
+ * ever drop this session's table, never a permanent one of the same name), else `… "name"`.
+ */
+export function buildDropExternalTable(name: string, temporary = true): string {
   if (typeof name !== 'string' || !NAME_RE.test(name)) fail('name', `external table name must match ${NAME_RE.source}`);
-  return `DROP EXTERNAL TABLE IF EXISTS ${quoteIdent(name)}`;
+  return `DROP EXTERNAL TABLE IF EXISTS ${temporary ? 'pg_temp.' : ''}${quoteIdent(name)}`;
 }
 
 /** `<stem>_<6 hex>`: readable (it appears in export object names) and unique. */
@@ -232,9 +273,17 @@ export function buildExternalExportSql(extName: string, source: { query: string 
 }
 
 /** INSERT INTO the target from the readable external table (import via segments). */
-export function buildExternalImportSql(target: { schema?: string; table: string }, extName: string): string {
+export function buildExternalImportSql(target: { schema?: string; table: string }, extName: string, columns?: readonly string[]): string {
   if (!NAME_RE.test(extName)) fail('name', 'invalid external table name');
-  return `INSERT INTO ${target.schema ? quoteIdent(target.schema) + '.' : ''}${quoteIdent(target.table)} SELECT * FROM ${quoteIdent(extName)}`;
+  let list = '';
+  if (columns && columns.length) {
+    try {
+      list = ` (${columns.map(quoteIdent).join(', ')})`;
+    } catch {
+      fail('columns', 'column names must be non-empty and contain no NUL');
+    }
+  }
+  return `INSERT INTO ${target.schema ? quoteIdent(target.schema) + '.' : ''}${quoteIdent(target.table)}${list} SELECT * FROM ${quoteIdent(extName)}`;
 }
 
 /**

@@ -104,3 +104,30 @@ test('a unique violation on a distributed table fails the load with ABORTED and 
     (e) => e.code === status.ABORTED && /23505/.test(e.details));
   assert.deepEqual((await g.query('SELECT id FROM uq')).rows, [{ id: 1 }]);
 });
+
+test('StagingSchema on Greenplum: Merge stages in an ordinary table there (GP6 has no unlogged bigserial), distributed by arrival, the last row of a key wins; gone after Close and Abort', async () => {
+  await g.query(`CREATE SCHEMA stage; CREATE TABLE sm (k int, v text, n int) DISTRIBUTED BY (k); INSERT INTO sm SELECT i, 'old', i FROM generate_series(1, 50) i`);
+  // PostSQL runs in the load's transaction, while the staging table exists: it notes the table's
+  // persistence and distribution in the schema's comment (catalog work on the coordinator only;
+  // an INSERT … SELECT from pg_class into a distributed table needs an entry-db gang).
+  const record = `DO $$DECLARE r text; BEGIN
+    SELECT string_agg(c.relpersistence::text || ' ' || n.nspname || ' ' || pg_get_table_distributedby(c.oid), '; ') INTO r
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname LIKE 'gpss\\_stage\\_%' AND c.relkind = 'r';
+    EXECUTE format('COMMENT ON SCHEMA stage IS %L', r); END$$`;
+  const rows = Array.from({ length: 1500 }, (_, i) => [V.i32(1 + (i % 100)), V.s(`r${i}`), V.i32(i)]);
+  const merge = { MatchColumns: ['k'], UpdateColumns: ['v', 'n'] };
+  await withSession(async (s) => {
+    const st = await g.load(s, { TableName: 'sm', StagingSchema: 'stage', PostSQL: record, MergeOption: merge }, [rows.slice(0, 600), rows.slice(600)]);
+    assert.deepEqual([st.SuccessCount, st.ErrorCount], ['100', '0']);
+    await g.call('Open', { ...S(s), TableName: 'sm', StagingSchema: 'stage', MergeOption: merge });
+    await g.call('Write', { ...S(s), Rows: rowsOf([[V.i32(1), V.s('aborted'), V.i32(-1)]]) });
+    await g.call('Close', { session: { ID: s }, Abort: true });
+  });
+  const { rows: seen } = await g.query(`SELECT obj_description(oid, 'pg_namespace') AS d FROM pg_namespace WHERE nspname = 'stage'`);
+  assert.deepEqual(seen, [{ d: 'p stage DISTRIBUTED BY (_gpss_seq)' }], 'one ordinary (permanent) staging table, in the StagingSchema, distributed by arrival');
+  const left = await g.query(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'stage'`);
+  assert.equal(left.rows[0].n, 0, 'staging table dropped after Close and gone with the Abort (its sequence too)');
+  const { rows: got } = await g.query('SELECT k, v, n FROM sm ORDER BY k');
+  assert.equal(got.length, 100);
+  for (const r of got) assert.deepEqual(r, { k: r.k, v: `r${1400 + r.k - 1}`, n: 1400 + r.k - 1 });
+});

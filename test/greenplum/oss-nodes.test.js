@@ -91,7 +91,7 @@ for (const c of CASES) {
   test(`oss-export → oss-import, ${c.label}: identical rows`, async () => {
     const prefix = c.where === 'dir' ? `ext/${c.format}-${c.compression}/` : `ext/${c.format}-${c.compression}-`;
     await sql('TRUNCATE dst');
-    await loadFlow({ mode: c.mode, format: c.format, compression: c.compression, prefix }, { mode: c.mode, format: c.format, prefix, truncate: true });
+    await loadFlow({ mode: c.mode, format: c.format, compression: c.compression, prefix }, { mode: c.mode, format: c.format, prefix, truncate: true, folderOnly: c.where === 'dir' });
     oss.emu.clearRequests();
     const ex = await okRun('exp1', 'out1');
     assert.equal(ex.rows, N);
@@ -137,28 +137,49 @@ test('external import with a reject limit: the skipped rows are reported from gp
   assert.ok(!text.includes(oss.accessKeySecret) && !text.includes(oss.accessKeyId), 'no credentials in the stats');
 });
 
-test('header lines: auto mode moves them in client mode, identical rows', async () => {
+test('header lines, at most one object per segment: external export refuses, client export + external import (HEADER) give identical rows', async () => {
   await sql('TRUNCATE dst');
-  await loadFlow({ mode: 'auto', header: true, prefix: 'hdr/' }, { mode: 'auto', header: true, prefix: 'hdr/', truncate: true });
+  // 8 MB objects: the client export writes one object per stripe, i.e. one per primary segment (2).
+  await loadFlow({ mode: 'external', header: true, prefix: 'hdr/', objectSizeMB: 8 }, { mode: 'external', header: true, prefix: 'hdr/', truncate: true });
+  const e1 = await run('exp1', 'out1');
+  assert.ok(e1.error, 'external export with header lines must fail');
+  assert.match(e1.error.error.message, /external mode cannot export with these settings: header is not supported by oss_ext writable tables/);
+
+  await helper.unload();
+  await loadFlow({ mode: 'auto', header: true, prefix: 'hdr/', objectSizeMB: 8 }, { mode: 'external', header: true, prefix: 'hdr/', truncate: true });
   oss.emu.clearRequests();
   const ex = await okRun('exp1', 'out1');
   assert.equal(ex.rows, N);
-  assert.ok(!oss.emu.requests().some((r) => r.operation === 'AppendObject'), 'not through oss_ext');
-  const first = await oss.client({ bucket: BUCKET, endpoint: `http://${oss.ip}` }).get(ex.objects[0].key);
-  assert.match(first.content.toString('latin1', 0, 40), /^id,t,amount,at\n/);
+  assert.ok(!oss.emu.requests().some((r) => r.operation === 'AppendObject'), 'auto exported in client mode, not through oss_ext');
+  assert.equal(ex.objects.length, 2, `one object per segment: ${ex.objects.map((o) => o.key).join(', ')}`);
+  const c = oss.client({ bucket: BUCKET, endpoint: `http://${oss.ip}` });
+  for (const o of ex.objects) assert.match((await c.get(o.key)).content.toString('latin1', 0, 40), /^id,t,amount,at\n/, `${o.key} starts with the header line`);
+  // Every header line skipped by Greenplum itself: one object per segment stream.
   const im = await okRun('imp1', 'out2');
   assert.equal(im.rows, N);
   await sameRows();
 });
 
-test('header lines in external mode are refused, naming the option (a header line would otherwise be read as data)', async () => {
-  await loadFlow({ mode: 'external', header: true, prefix: 'hdr2/' }, { mode: 'external', header: true, prefix: 'hdr/' });
-  const e1 = await run('exp1', 'out1');
-  assert.ok(e1.error, 'external export with header lines must fail');
-  assert.match(e1.error.error.message, /external mode cannot write header lines/);
+test('header lines with more objects than segments: external import refuses naming the reason, auto imports in client mode, identical rows', async () => {
+  const c = oss.client({ bucket: BUCKET, endpoint: `http://${oss.ip}` });
+  const listed = (await c.list({ prefix: 'hdr/', 'max-keys': 100 })).objects;
+  assert.equal(listed.length, 2);
+  for (const [i, o] of listed.entries()) await c.put(`hdr3/part-${i}.csv`, (await c.get(o.name)).content);
+  // A third object holding only its header line: one segment reads two objects as one stream,
+  // so Greenplum would take this header line as a row.
+  await c.put('hdr3/part-2.csv', Buffer.from('id,t,amount,at\n'));
+  await sql('TRUNCATE dst');
+  await loadFlow({}, { mode: 'external', header: true, prefix: 'hdr3/', truncate: true });
   const e2 = await run('imp1', 'out2');
-  assert.ok(e2.error, 'external import with header lines must fail');
-  assert.match(e2.error.error.message, /external mode cannot skip header lines/);
+  assert.ok(e2.error, 'external import of 3 objects with header lines on 2 segments must fail');
+  assert.match(e2.error.error.message, /external mode cannot import these objects: header is set and there are 3 objects for 2 segment\(s\)/);
+  assert.equal((await sql('SELECT count(*)::int AS n FROM dst')).rows[0].n, 0, 'nothing loaded');
+
+  await helper.unload();
+  await loadFlow({}, { mode: 'auto', header: true, prefix: 'hdr3/', truncate: true });
+  const im = await okRun('imp1', 'out2');
+  assert.equal(im.rows, N);
+  await sameRows();
 });
 
 test('client mode on the real cluster: one stripe per primary segment (2), objects import back whole', async () => {

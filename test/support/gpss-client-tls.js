@@ -1,6 +1,7 @@
 'use strict';
 // Test-only PKI for the GPSS client TLS tests: a throwaway CA and one leaf certificate for
-// 127.0.0.1 (usable as server and client certificate), made with the openssl CLI.
+// 127.0.0.1 (usable as server and client certificate), and a second CA with a leaf of its own,
+// made with the openssl CLI.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -17,8 +18,18 @@ function makePki() {
     ssl('x509', '-req', '-in', p('leaf.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('leaf.crt'), '-days', '2', '-extfile', p('ext.cnf'));
     // A second, unrelated CA: certificates it did not sign must be refused.
     ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('other.key'), '-out', p('other.crt'), '-days', '2', '-subj', '/CN=other CA');
+    // A leaf of that other CA: a client certificate a mutual-TLS server must refuse.
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('stranger.key'), '-out', p('stranger.csr'), '-subj', '/CN=127.0.0.1');
+    ssl('x509', '-req', '-in', p('stranger.csr'), '-CA', p('other.crt'), '-CAkey', p('other.key'), '-CAcreateserial', '-out', p('stranger.crt'), '-days', '2', '-extfile', p('ext.cnf'));
     const read = (f) => fs.readFileSync(p(f));
-    return { ca: read('ca.crt'), cert: read('leaf.crt'), key: read('leaf.key'), otherCa: read('other.crt') };
+    return {
+      ca: read('ca.crt'),
+      cert: read('leaf.crt'),
+      key: read('leaf.key'),
+      otherCa: read('other.crt'),
+      otherCert: read('stranger.crt'),
+      otherKey: read('stranger.key'),
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

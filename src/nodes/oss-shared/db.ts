@@ -5,6 +5,15 @@ import type { PoolClient } from 'pg';
 import type { GreenplumDbConfigNode } from '../shared/types';
 import { quoteIdent } from '../../oss/format';
 
+// Clients whose session must not be reused: `withClient` destroys them instead of releasing
+// them to the pool (e.g. a TEMP external table whose DROP failed still holds the OSS key).
+const discardOnRelease = new WeakSet<PoolClient>();
+
+/** Marks `c` (inside `withClient`) to be closed rather than returned to the pool. */
+export function discardAfterUse(c: PoolClient): void {
+  discardOnRelease.add(c);
+}
+
 export async function withClient<T>(db: GreenplumDbConfigNode, task: (c: PoolClient) => Promise<T>): Promise<T> {
   const client = await db.getPool().connect();
   let broken: Error | undefined;
@@ -24,6 +33,8 @@ export async function withClient<T>(db: GreenplumDbConfigNode, task: (c: PoolCli
     throw err;
   } finally {
     client.removeListener('error', onError);
+    if (!broken && discardOnRelease.has(client)) broken = new Error('session discarded');
+    discardOnRelease.delete(client);
     client.release(broken);
   }
 }

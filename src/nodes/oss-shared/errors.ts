@@ -30,7 +30,8 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
     if (s && s.length >= 3) out = out.split(s).join('XXX');
   }
   // LOCATION literals and connection strings, in case a library echoes SQL or a URL.
-  out = out.replace(/\bkey=[^\s'"]+/g, 'key=XXX').replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, '$1XXX@');
+  // (`id=` only where it precedes `key=`, as in an oss:// LOCATION: the AccessKey ID.)
+  out = out.replace(/\bid=[^\s'"]+(\s+key=)/g, 'id=XXX$1').replace(/\bkey=[^\s'"]+/g, 'key=XXX').replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, '$1XXX@');
   return out;
 }
 
