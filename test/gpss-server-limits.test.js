@@ -13,6 +13,7 @@ const grpc = require('@grpc/grpc-js');
 const { usePostgres } = require('./support/pg');
 const { useGpssServer, rawClient, rpc, rowsOf, V, status } = require('./support/gpss-server');
 const { startGpssServer } = require('../dist/gpss-server');
+const { HEAP_OPTION } = require('../dist/gpss-server/cli');
 const { effectiveSessionTimeout, reservedSlots } = require('../dist/gpss-server/session-limits');
 
 const pg = usePostgres();
@@ -85,7 +86,9 @@ function vmRssMb(pid) {
 
 async function startCli(extraArgs = []) {
   const cli = path.join(__dirname, '../dist/gpss-server/cli.js');
-  const child = spawn(process.execPath, [cli, '--listen', '127.0.0.1:0', '--database', pg.url, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // With the CLI's heap option given, the CLI is the server itself (no second process): its
+  // pid is the one whose memory is measured.
+  const child = spawn(process.execPath, [HEAP_OPTION, cli, '--listen', '127.0.0.1:0', '--database', pg.url, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));

@@ -15,7 +15,7 @@ const { decodeWriteRequest } = require('../dist/gpss-server/write-request');
 const { parseHostPort } = require('../dist/gpss-server/index');
 const { openSpecFromRequest } = require('../dist/gpss-server/open-request');
 const { buildLayout } = require('../dist/gpss-server/load');
-const { parseArgs } = require('../dist/gpss-server/cli');
+const { parseArgs, respawnExecArgv, HEAP_OPTION } = require('../dist/gpss-server/cli');
 
 const K = { Text: 0, Bytea: 1, Date: 2, Time: 3, TimeTz: 4, Timestamp: 5, TimestampTz: 6 };
 
@@ -352,6 +352,16 @@ test('decodeWriteRequest finds the session and every RowData.Data in the raw req
   assert.equal(w.count, rows.length);
   for (let i = 0; i < rows.length; i++) assert.deepEqual(w.buf.subarray(w.starts[i], w.ends[i]), rows[i]);
   assert.throws(() => decodeWriteRequest(Buffer.from([0x12, 0x10, 0x0a])), /past the end|truncated/);
+  // Spans of a decoded request stay its own when more requests are decoded (a Write keeps them
+  // across awaits), also after a request larger than any before (10,000 rows).
+  const more = Array.from({ length: 10000 }, (_, i) => encodeRow([{ Int32Value: -i }, { StringValue: 'other row ' + i }]));
+  const w2 = decodeWriteRequest(ser({ Session: { ID: 's2' }, Rows: more.map((Data) => ({ Data })) }));
+  const w3 = decodeWriteRequest(ser({ Session: { ID: 's3' }, Rows: [{ Data: rows[7] }] }));
+  for (let i = 0; i < rows.length; i++) assert.deepEqual(w.buf.subarray(w.starts[i], w.ends[i]), rows[i]);
+  assert.equal(w2.count, more.length);
+  for (let i = 0; i < more.length; i++) assert.deepEqual(w2.buf.subarray(w2.starts[i], w2.ends[i]), more[i]);
+  assert.deepEqual([w3.count, w3.starts.length, w3.ends.length], [1, 1, 1]);
+  assert.deepEqual(w3.buf.subarray(w3.starts[0], w3.ends[0]), rows[7]);
 });
 
 test('openSpecFromRequest: modes, defaults, limits, formats (csv/delimited accepted, others UNIMPLEMENTED)', () => {
@@ -381,6 +391,11 @@ test('CLI arguments and listen addresses', () => {
   const o = parseArgs(['--listen', '0.0.0.0:5001', '--database=postgres://u@db:5433/x', '--allow-host', 'a:1', '--allow-host', 'b:2', '--max-sessions', '8', '--max-message-mb', '16']);
   assert.deepEqual([o.listen, o.databaseUrl, o.allowHosts, o.maxSessions, o.maxMessageMb], ['0.0.0.0:5001', 'postgres://u@db:5433/x', ['a:1', 'b:2'], 8, 16]);
   assert.throws(() => parseArgs(['--bogus']), /unknown option --bogus/);
+  assert.deepEqual(respawnExecArgv([]), [HEAP_OPTION]);
+  assert.deepEqual(respawnExecArgv(['--enable-source-maps']), ['--enable-source-maps', HEAP_OPTION]);
+  assert.equal(respawnExecArgv(['--initial-old-space-size=16']), null, 'an option given by the user is kept as given');
+  assert.equal(respawnExecArgv([HEAP_OPTION]), null);
+  assert.equal(respawnExecArgv(['--inspect-brk=9230']), null, 'under the debugger the CLI stays one process');
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--tls-cert', 'c']), /go together/);
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--max-sessions', '0']), /positive/);
   assert.equal(parseArgs(['--help']).help, true);
@@ -390,4 +405,21 @@ test('CLI arguments and listen addresses', () => {
   assert.deepEqual(parseHostPort('[::1]:7', 5000), { host: '::1', port: 7 });
   assert.deepEqual(parseHostPort('Localhost', 5000), { host: 'localhost', port: 5000 });
   assert.throws(() => parseHostPort('a:99999', 1), /invalid port/);
+});
+
+test('segment buffers of completed loads are kept for later loads, at most SPARE_BUFFERS of at most 2 segments', () => {
+  const { takeSegmentBuffer, giveBackSegmentBuffer, spareSegmentBuffers, SPARE_BUFFERS, SEGMENT_BYTES } = require('../dist/gpss-server/copy-loader');
+  while (spareSegmentBuffers() > 0) takeSegmentBuffer();
+  const fresh = takeSegmentBuffer();
+  assert.equal(fresh.length, 1 << 20);
+  const given = Array.from({ length: SPARE_BUFFERS + 1 }, () => Buffer.allocUnsafe(2 << 20));
+  for (const b of given) giveBackSegmentBuffer(b);
+  assert.equal(spareSegmentBuffers(), SPARE_BUFFERS);
+  giveBackSegmentBuffer(given[0]); // already kept: not twice
+  assert.equal(spareSegmentBuffers(), SPARE_BUFFERS);
+  assert.equal(takeSegmentBuffer(), given[SPARE_BUFFERS - 1]);
+  giveBackSegmentBuffer(Buffer.allocUnsafe(2 * SEGMENT_BYTES + 1)); // larger than a segment ever needs: dropped
+  giveBackSegmentBuffer(Buffer.allocUnsafe(1024)); // smaller than a fresh one: dropped
+  assert.equal(spareSegmentBuffers(), SPARE_BUFFERS - 1);
+  while (spareSegmentBuffers() > 0) takeSegmentBuffer();
 });

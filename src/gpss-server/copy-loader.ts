@@ -32,6 +32,31 @@ export const MIN_CHUNK = 64 << 10;
 const MAX_CHUNK = 256 << 10;
 const SAVEPOINT = 'gpss_segment';
 
+/**
+ * Segment buffers of completed loads, handed to the next loads. A load's buffer grows by
+ * doubling from 1 MiB to about 2 × SEGMENT_BYTES; allocating and copying that again for every
+ * load (every commit of gpss-write is a load) was a large part of gpss-pg's garbage and GC
+ * work. Bounded: at most SPARE_BUFFERS, each at most 2 × SEGMENT_BYTES.
+ */
+const spareBuffers: Buffer[] = [];
+export const SPARE_BUFFERS = 2;
+const INITIAL_BYTES = 1 << 20;
+
+/** A buffer for a new load: a spare one if any, else a fresh INITIAL_BYTES one. */
+export function takeSegmentBuffer(): Buffer {
+  return spareBuffers.pop() ?? Buffer.allocUnsafe(INITIAL_BYTES);
+}
+
+/** Keeps a buffer no longer referenced anywhere for a later load (dropped beyond the bounds). */
+export function giveBackSegmentBuffer(buf: Buffer): void {
+  if (spareBuffers.length < SPARE_BUFFERS && buf.length >= INITIAL_BYTES && buf.length <= 2 * SEGMENT_BYTES && !spareBuffers.includes(buf)) spareBuffers.push(buf);
+}
+
+/** Spare buffers kept now (for tests). */
+export function spareSegmentBuffers(): number {
+  return spareBuffers.length;
+}
+
 export interface RejectedRow {
   rowNo: number; // 1-based arrival number in the load
   column: string; // '' when not known
@@ -118,7 +143,19 @@ export class CopyLoader {
     private readonly columns: readonly string[],
     private readonly onReject: (row: RejectedRow) => void,
   ) {
-    this.out = new CopyTextBuffer(1 << 20);
+    this.out = new CopyTextBuffer(takeSegmentBuffer());
+  }
+
+  /**
+   * Gives the segment buffer to a later load. Only after a completed segment (finishSegment()
+   * resolved, no COPY in flight): then PostgreSQL has consumed every byte handed to the socket,
+   * so no write still references it. This loader must not be used afterwards.
+   */
+  recycle(): void {
+    if (this.stream || this.out.buf.length === 0) return;
+    giveBackSegmentBuffer(this.out.buf);
+    this.out.buf = Buffer.alloc(0);
+    this.out.pos = 0;
   }
 
   /** Chooses COPY BINARY or text for the rows that follow. Call only on an empty segment. */

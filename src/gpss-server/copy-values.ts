@@ -88,8 +88,9 @@ export class ValueFormatError extends Error {
 export class CopyTextBuffer {
   buf: Buffer;
   pos = 0;
-  constructor(initialBytes = 1 << 20) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+  /** `initial`: a size in bytes, or a buffer to write into (one no longer used elsewhere). */
+  constructor(initial: number | Buffer = 1 << 20) {
+    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
   }
   ensure(extra: number): void {
     if (this.pos + extra <= this.buf.length) return;

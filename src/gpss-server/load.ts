@@ -277,6 +277,7 @@ export class Load {
       const drop = this.staging === null ? null : buildDropStaging(this.staging);
       if (drop) await this.client.query(drop);
       await this.client.query('COMMIT');
+      this.loader.recycle();
     } catch (err) {
       // If even the rollback fails the connection is gone, which aborts the transaction too.
       await this.rollback().catch(() => undefined);

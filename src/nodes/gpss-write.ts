@@ -135,11 +135,21 @@ export = function (RED: NodeAPI): void {
       for (const t of targets.values()) n += t.writer.heldRows;
       return n;
     };
+    // Rows held longer than the commit interval (+3 s) with no commit meanwhile: the database
+    // is slow or blocked (a lock, a restart). Said in the status so that it is not mistaken for
+    // a healthy stream.
+    let lastCommitAt = Date.now();
+    let heldSince = 0;
     const showStatus = (): void => {
       const h = held();
       const rejected = rejectedTotal > 0 ? `, ${shortCount(rejectedTotal)} rejected` : '';
+      const now = Date.now();
+      heldSince = h === 0 ? 0 : heldSince || now;
+      const waitingMs = h > 0 ? now - Math.max(lastCommitAt, heldSince) : 0;
       if (lastError) use.status.set({ fill: 'red', shape: 'ring', text: shortError(lastError) });
-      else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: `writing ${shortCount(rate())} rows/s, ${shortCount(h)} held${rejected}` });
+      else if (waitingMs > writerOptions.commitIntervalMs + 3000) {
+        use.status.set({ fill: 'yellow', shape: 'ring', text: `waiting for the database ${Math.round(waitingMs / 1000)} s, ${shortCount(h)} held${rejected}` });
+      } else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: `writing ${shortCount(rate())} rows/s, ${shortCount(h)} held${rejected}` });
       else if (committedTotal > 0) use.status.set({ fill: rejected ? 'yellow' : 'green', shape: 'dot', text: `committed ${shortCount(committedTotal)}${rejected}` });
     };
     let ticker: NodeJS.Timeout | null = setInterval(showStatus, 1000);
@@ -196,6 +206,7 @@ export = function (RED: NodeAPI): void {
         {
           committed: ({ rows, messages, rejections }) => {
             committedTotal += rows - (rejections?.total ?? 0);
+            lastCommitAt = Date.now();
             window.push({ t: Date.now(), rows });
             lastError = '';
             if (rejections) {
