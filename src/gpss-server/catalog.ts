@@ -1,6 +1,7 @@
 // Catalog queries behind ListSchema, ListTable, DescribeTable and Open (spec §3.2, §13).
 import type { Client } from 'pg';
 import { ColumnKind, columnKindForOid } from './copy-values';
+import { serverTraits } from './server-traits';
 import type { ColumnInfoMessage } from '../gpss/wire-types';
 import { qualifiedName, quoteIdent } from './sql';
 import { GpssStatusError, GrpcStatus, notFound } from './status';
@@ -31,8 +32,12 @@ export interface TableInfo {
  * loads here must load on a real GPSS too. See missingTableError for the hint when it fails.
  */
 export async function findTable(client: Client, schema: string, table: string): Promise<TableInfo | null> {
+  // Greenplum 6 (PostgreSQL 9.4) has neither row-level security nor generated columns.
+  const traits = await serverTraits(client);
+  const rowSecurity = traits.rowSecurity ? 'c.relrowsecurity' : 'false';
+  const generated = traits.generatedColumns ? `a.attgenerated <> ''` : 'false';
   const { rows } = await client.query<{ nspname: string; relname: string; relkind: string; oid: number; needs_insert: boolean }>(
-    `SELECT n.nspname, c.relname, c.relkind, c.oid::int AS oid, (c.relrowsecurity OR c.relhasrules) AS needs_insert FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    `SELECT n.nspname, c.relname, c.relkind, c.oid::int AS oid, (${rowSecurity} OR c.relhasrules) AS needs_insert FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r','p','v','m','f')`,
     [schema, table],
   );
@@ -40,7 +45,7 @@ export async function findTable(client: Client, schema: string, table: string): 
   if (!pick) return null;
   const cols = await client.query<{ attname: string; sqltype: string; typname: string; atttypmod: number; baseoid: number; attnotnull: boolean; generated: boolean }>(
     `SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS sqltype, upper(t.typname) AS typname, a.atttypmod,
-            (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)::int AS baseoid, a.attnotnull, a.attgenerated <> '' AS generated
+            (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)::int AS baseoid, a.attnotnull, ${generated} AS generated
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
     [pick.oid],

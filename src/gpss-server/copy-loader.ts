@@ -6,10 +6,12 @@
 // segment's text is kept in memory (bounded by SEGMENT_BYTES plus one Write) until the COPY
 // completes, because an input error aborts the whole COPY and the good rows must be replayed:
 //
-//   error at line L  →  ROLLBACK TO SAVEPOINT; COPY rows before L again (known good);
-//                       RELEASE + new SAVEPOINT; reject row L; COPY the rows after L; repeat.
+//   error at line L  →  ROLLBACK TO SAVEPOINT; COPY rows before L again (good on PostgreSQL,
+//                       which reports the first bad row; on Greenplum they are handled the same
+//                       way if they fail); RELEASE + new SAVEPOINT; reject row L; COPY the rows
+//                       after L; repeat.
 //
-// Every row is sent at most twice, whatever the number of bad rows. Only SQLSTATE class 22
+// On PostgreSQL every row is sent at most twice, whatever the number of bad rows. Only SQLSTATE class 22
 // (data exception) errors whose context names a line of *this* COPY are row errors; anything
 // else (constraints, triggers, permissions, lost connection) fails the load.
 import type { Client } from 'pg';
@@ -341,26 +343,32 @@ export class CopyLoader {
 
   /** Replays the segment around rejected rows (see the file comment). */
   private async recover(first: Error): Promise<void> {
-    const rows = this.rowStarts.length;
-    let lo = 0; // rows [lo, rows) are still to be loaded
-    let err: Error | null = first;
+    await this.loadAround(0, this.rowStarts.length, first);
+    await this.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+  }
+
+  /**
+   * Rows [lo, hi) raised `first` when COPYed under the current savepoint: rejects the row it
+   * names and loads the others, leaving a fresh savepoint after them. The rows before the
+   * named one are replayed through this same method, not assumed good: on Greenplum the
+   * segments convert their rows in parallel, and the first error to reach the coordinator
+   * need not be the first bad row.
+   */
+  private async loadAround(lo: number, hi: number, first: Error | null): Promise<void> {
+    let err = first;
     while (err) {
       const at = this.rowError(err);
       const index = at ? this.rowAtLine(lo, at.line) : -1;
-      if (!at || index >= rows) throw new LoadFailure(err, 'COPY failed');
+      if (!at || index < lo || index >= hi) throw new LoadFailure(err, 'COPY failed');
       await this.client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+      if (index > lo) await this.loadAround(lo, index, await this.copyRows(lo, index));
       const e = err as Error & { message: string };
       this.onReject({ rowNo: this.rowNos.at(index), column: at.column, message: e.message });
-      if (index > lo) {
-        const prefixErr = await this.copyRows(lo, index);
-        if (prefixErr) throw new LoadFailure(prefixErr, 'COPY failed when replaying rows that had been accepted');
-        await this.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
-        await this.client.query(`SAVEPOINT ${SAVEPOINT}`);
-      }
       lo = index + 1;
-      err = lo < rows ? await this.copyRows(lo, rows) : null;
+      err = lo < hi ? await this.copyRows(lo, hi) : null;
     }
     await this.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+    await this.client.query(`SAVEPOINT ${SAVEPOINT}`);
   }
 
   /** COPYs segment rows [from, to) in one command; returns its error, if any. */

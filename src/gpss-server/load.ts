@@ -12,6 +12,7 @@
 import * as crypto from 'node:crypto';
 import type { Client } from 'pg';
 import { checkStagingSchema, findTable, missingTableError, type TableColumn } from './catalog';
+import { serverTraits } from './server-traits';
 import { appendRawLine, binaryKindForOid, RowProtocolError, ValueFormatError } from './copy-values';
 import { rawLineSyntax, type RawLineSyntax } from './raw-line-check';
 import { RowRenderer, type RowLayout } from './row-renderer';
@@ -160,7 +161,7 @@ export class Load {
         const name = 'gpss_stage_' + crypto.randomBytes(6).toString('hex');
         staging = spec.stagingSchema ? { schema: spec.stagingSchema, name } : name;
         const byName = new Map(info.columns.map((c) => [c.name, c]));
-        await client.query(buildCreateStaging(staging, loadColumns.map((n) => ({ name: n, sqlType: byName.get(n)!.sqlType }))));
+        await client.query(buildCreateStaging(staging, loadColumns.map((n) => ({ name: n, sqlType: byName.get(n)!.sqlType })), await serverTraits(client)));
       }
       const load = new Load(client, resolved, loadColumns, layout, staging, info.columns, `${spec.mode} ${qualifiedName(info.schema, info.table)}`);
       load.matchColumns = match;

@@ -55,12 +55,24 @@ export function stagingSql(staging: StagingRef): string {
   return typeof staging === 'string' ? quoteIdent(staging) : qualifiedName(staging.schema, staging.name);
 }
 
-/** Column definitions of the staging table: arrival number + the load columns with their SQL types. */
-export function buildCreateStaging(staging: StagingRef, columns: readonly { name: string; sqlType: string }[]): string {
+/**
+ * Column definitions of the staging table: arrival number + the load columns with their SQL
+ * types. Before PostgreSQL 10 (Greenplum 6) the arrival number is a bigserial. On Greenplum
+ * the table is distributed by it: the coordinator must then evaluate nextval() to route each
+ * row, in the order COPY delivers them, so the number is the arrival order.
+ */
+export function buildCreateStaging(
+  staging: StagingRef, columns: readonly { name: string; sqlType: string }[], server: { identityColumns: boolean; greenplum: boolean } = { identityColumns: true, greenplum: false },
+): string {
   const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`);
-  const body = `(${SEQ_COLUMN} bigint GENERATED ALWAYS AS IDENTITY, ${defs.join(', ')})`;
-  if (typeof staging === 'string') return `CREATE TEMP TABLE ${stagingSql(staging)} ${body} ON COMMIT DROP`;
-  return `CREATE UNLOGGED TABLE ${stagingSql(staging)} ${body}`;
+  const seq = server.identityColumns ? `${SEQ_COLUMN} bigint GENERATED ALWAYS AS IDENTITY` : `${SEQ_COLUMN} bigserial`;
+  const distributed = server.greenplum ? ` DISTRIBUTED BY (${SEQ_COLUMN})` : '';
+  const body = `(${seq}, ${defs.join(', ')})`;
+  if (typeof staging === 'string') return `CREATE TEMP TABLE ${stagingSql(staging)} ${body} ON COMMIT DROP${distributed}`;
+  // Greenplum 6 refuses UNLOGGED with a bigserial ("unlogged sequences are not supported",
+  // seen on 6.24.3): there the StagingSchema table is an ordinary one (the load drops it).
+  const unlogged = server.greenplum && !server.identityColumns ? '' : 'UNLOGGED ';
+  return `CREATE ${unlogged}TABLE ${stagingSql(staging)} ${body}${distributed}`;
 }
 
 /** Drops a staging table in a StagingSchema (a temp one goes with the commit). */

@@ -25,7 +25,7 @@ import {
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
 import { withClient, qualified, canceller, resolveTable, tableColumns } from './oss-shared/db';
-import { dropFailureReporter, externalExportObstacle, externalExportPlan, runExternalPlan } from './oss-shared/external-plan';
+import { checkExternalExportWrote, dropFailureReporter, externalExportObstacle, externalExportPlan, runExternalPlan } from './oss-shared/external-plan';
 import { toNodeError } from './oss-shared/errors';
 import {
   checkPrefix,
@@ -33,6 +33,7 @@ import {
   int,
   mode as readMode,
   nameStem,
+  NodeOptionError,
   parseTableName,
   str,
   type Mode,
@@ -230,9 +231,11 @@ export = function (RED: NodeAPI) {
       });
       node.debug(`oss-export: ${plan.create.redacted}`);
       const drops = dropFailureReporter(pg, (t) => node.warn(`oss-export: ${t}`), secrets);
-      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), drops.onDropFailed);
+      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), { onDropFailed: drops.onDropFailed });
       const ext = plan.name;
       const listed = await listObjects(account!.newClient(), `${p.prefix}${ext}`);
+      // oss_ext can report success when its appends failed: never trust the INSERT's count alone.
+      checkExternalExportWrote({ rows, objects: listed, gzip: cfg.level > 0, where: `${p.prefix}${ext}*` });
       const bytesOut = listed.reduce((a, o) => a + o.size, 0);
       // Per-object row counts are not reported by the segments.
       return { objects: listed.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn: 0, bytesOut, ms: Date.now() - t0, ...(drops.warnings.length ? { warnings: drops.warnings } : {}) };

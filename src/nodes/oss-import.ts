@@ -24,7 +24,7 @@ import {
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
 import { qualified, canceller, resolveTable, tableColumns, withClient } from './oss-shared/db';
-import { dropFailureReporter, externalImportObstacle, externalImportPlan, isGzipSet, runExternalPlan, type SniffedObject } from './oss-shared/external-plan';
+import { dropFailureReporter, externalImportObstacle, externalImportPlan, isGzipSet, runExternalPlan, type RejectedRows, type SniffedObject } from './oss-shared/external-plan';
 import { objectSelection, type ObjectSelection } from './oss-shared/object-selection';
 import { toNodeError } from './oss-shared/errors';
 import {
@@ -214,11 +214,26 @@ export = function (RED: NodeAPI) {
         location: account!.location(),
       });
       node.debug(`oss-import: ${plan.create.redacted}`);
+      let rejected: RejectedRows | undefined;
       const drops = dropFailureReporter(pg, (t) => node.warn(`oss-import: ${t}`), secrets);
-      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), drops.onDropFailed);
+      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), {
+        onRejected: (r) => {
+          rejected = r;
+        },
+        onDropFailed: drops.onDropFailed,
+      });
       const bytesIn = objects.reduce((a, o) => a + o.size, 0);
+      if (rejected && rejected.count > 0) {
+        // Nothing silent: the reject limit skipped these rows; they go out with the stats.
+        const first = rejected.rows[0];
+        node.warn(`oss-import: ${rejected.count} row(s) rejected under the reject limit and not loaded into ${qualified(table)} (first: line ${first?.line ?? '?'}: ${first?.error ?? ''}); see msg.payload.rejected`);
+      }
       // Per-object row counts are not reported by the segments.
-      return { objects: objects.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn, bytesOut: 0, ms: Date.now() - t0, ...(drops.warnings.length ? { warnings: drops.warnings } : {}) };
+      return {
+        objects: objects.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn, bytesOut: 0, ms: Date.now() - t0,
+        ...(rejected ? { rejected } : {}),
+        ...(drops.warnings.length ? { warnings: drops.warnings } : {}),
+      };
     }
 
     // ---- into messages ----------------------------------------------------------------------
@@ -344,9 +359,10 @@ export = function (RED: NodeAPI) {
         })
         .then(
           (stats) => {
-            const text = `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesIn || stats.bytesOut)}`;
+            const rejectedCount = (stats as { rejected?: RejectedRows }).rejected?.count ?? 0;
+            const text = `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesIn || stats.bytesOut)}${rejectedCount ? ` ${formatCount(rejectedCount)} rejected` : ''}`;
             if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${text}; ${RED._('oss-import.status.dropFailed')}` });
-            else status.set({ fill: 'green', shape: 'dot', text });
+            else status.set({ fill: rejectedCount ? 'yellow' : 'green', shape: 'dot', text });
             m.payload = stats;
             send([m, null]);
             done();
