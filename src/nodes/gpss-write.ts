@@ -8,7 +8,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { createRowEncoder, type RowEncoder } from '../gpss/value-mapping';
 import { matchColumnIndexes, rowKeyReader, type KeyOf } from '../gpss/collapse';
-import { describeRejected, errorRowsToAsk, type MessageOutcome, type RejectedRow } from '../gpss/error-rows';
+import { describeRejected, errorRowsToAsk, MAX_ERROR_ROWS, parseErrorRow, type MessageOutcome, type RejectedRow } from '../gpss/error-rows';
 import { findJob, LoadJob } from '../gpss/load-job';
 import { StreamEntry, StreamWriter, StreamWriterOptions } from '../gpss/stream-writer';
 import { BufferFullError, DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss/batcher';
@@ -19,6 +19,7 @@ import { encodePayload, encodePayloadInSlices, needsSlices, RowEncoderLike } fro
 import { OrderedLane } from '../shared/slices';
 import { useServer, shortError } from './shared/server-user';
 import { shortCount } from './shared/status';
+import { partsOf, SequenceCounter } from './shared/sequence';
 import type { GpssServerConfigNode } from './shared/types';
 
 interface GpssWriteDef extends NodeDef, TargetDef {
@@ -35,7 +36,13 @@ interface GpssWriteDef extends NodeDef, TargetDef {
   retryDelay?: string | number;
   closeTimeout?: string | number;
   ignoreUnknownKeys?: boolean | string;
+  /** Job mode: commit the job once every part of the incoming msg.parts sequence was written. */
+  commitOnSequenceEnd?: boolean | string;
+  /** A second output that sends { tick: true } whenever the buffer has room for another message. */
+  tickOutput?: boolean | string;
 }
+
+const flag = (v: unknown): boolean => v === true || v === 'true';
 
 type Msg = NodeMessageInFlow & { gpss?: { job?: unknown } & Record<string, unknown> };
 
@@ -118,6 +125,33 @@ export = function (RED: NodeAPI): void {
     const jobLanes = new WeakMap<LoadJob, OrderedLane>();
     let closing = false;
     let waitingRows = 0;
+    const commitOnSequenceEnd = flag(def.commitOnSequenceEnd);
+    const sequences = new SequenceCounter();
+
+    // Pacing (second output): one { tick: true } per input message, sent once that message is
+    // handled and the buffer has room for another of its size, so that a paced source (oss-import
+    // with "wait for msg.tick", node-red-contrib-postgresql's msg.tick) sends the next batch only
+    // when it can be taken, instead of this node refusing it with "buffer full".
+    const tickOutput = flag(def.tickOutput);
+    const tickWaiting: number[] = []; // row counts of handled messages whose tick waits for room
+    const hasRoom = (rows: number): boolean => {
+      let held = waitingRows;
+      for (const t of targets.values()) held += t.writer.heldRows;
+      return held + rows <= writerOptions.buffer.maxRows;
+    };
+    const tick = (): void => node.send([null, { tick: true }]);
+    const flushTicks = (): void => {
+      while (tickWaiting.length && !closing && hasRoom(tickWaiting[0])) {
+        tickWaiting.shift();
+        tick();
+      }
+    };
+    /** The message is handled (buffered, written or failed): tick now, or once there is room. */
+    const handled = (rows: number): void => {
+      if (!tickOutput) return;
+      tickWaiting.push(rows);
+      flushTicks();
+    };
 
     // Status: rows/s over a short window, held rows, total committed.
     const window: { t: number; rows: number }[] = [];
@@ -142,7 +176,10 @@ export = function (RED: NodeAPI): void {
       else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: `writing ${shortCount(rate())} rows/s, ${shortCount(h)} held${rejected}` });
       else if (committedTotal > 0) use.status.set({ fill: rejected ? 'yellow' : 'green', shape: 'dot', text: `committed ${shortCount(committedTotal)}${rejected}` });
     };
-    let ticker: NodeJS.Timeout | null = setInterval(showStatus, 1000);
+    let ticker: NodeJS.Timeout | null = setInterval(() => {
+      showStatus();
+      if (tickOutput) flushTicks();
+    }, 1000);
     ticker.unref();
 
     function describeWithRetry(server: GpssServerConfigNode, schema: string, table: string): Promise<RowEncoder> {
@@ -215,6 +252,8 @@ export = function (RED: NodeAPI): void {
             showStatus();
           },
           callbackFailed: (error) => node.warn(`gpss-write: passing a committed message on failed: ${error instanceof Error ? error.message : String(error)}`),
+          // Rows released from the buffer: a waiting tick may go out (only with the tick output).
+          ...(tickOutput ? { changed: flushTicks } : {}),
         },
       );
       const created: Target = {
@@ -248,9 +287,11 @@ export = function (RED: NodeAPI): void {
         if (rows.length === 0) {
           send(msg);
           done();
+          handled(0);
           return;
         }
         t.writer.accept(new MessageEntry(rows, bytes, msg, node, done));
+        handled(rows.length);
         // No status update per message: the 1 s ticker and commit events show progress.
       };
       if (t.encoder && t.lane.idle && !needsSlices(msg.payload)) {
@@ -277,6 +318,7 @@ export = function (RED: NodeAPI): void {
           accept(encoded);
         } catch (err) {
           done(err instanceof Error ? err : new Error(String(err)));
+          handled(0);
         } finally {
           if (counted) waitingRows -= estimate;
         }
@@ -292,7 +334,14 @@ export = function (RED: NodeAPI): void {
       }
       const lane = jobLanes.get(job);
       if ((!lane || lane.idle) && !needsSlices(msg.payload)) {
-        writeToJob(job, encodePayload(msg.payload, enc), msg, send, done);
+        let encoded;
+        try {
+          encoded = encodePayload(msg.payload, enc);
+        } catch (err) {
+          jobMessageDone(job, msg, send, done, err); // a bad row is still a part of its sequence
+          return;
+        }
+        writeToJob(job, encoded, msg, send, done);
         return;
       }
       // A large payload is encoded in slices; later messages of the job queue behind it.
@@ -303,11 +352,14 @@ export = function (RED: NodeAPI): void {
         jobLanes.set(job, ordered);
       }
       ordered.run(async () => {
+        let encoded;
         try {
-          writeToJob(job, await encodePayloadInSlices(msg.payload, encoder), msg, send, done);
+          encoded = await encodePayloadInSlices(msg.payload, encoder);
         } catch (err) {
-          done(err instanceof Error ? err : new Error(String(err)));
+          jobMessageDone(job, msg, send, done, err);
+          return;
         }
+        writeToJob(job, encoded, msg, send, done);
       });
     }
 
@@ -316,11 +368,57 @@ export = function (RED: NodeAPI): void {
         () => {
           window.push({ t: Date.now(), rows: rows.length });
           use.status.set({ fill: 'blue', shape: 'dot', text: `written ${shortCount(job.rowsWritten)} (${job.target})` });
+          jobMessageDone(job, msg, send, done, null);
+        },
+        (err: unknown) => jobMessageDone(job, msg, send, done, err),
+      );
+    }
+
+    /**
+     * A job-mode message was written (err null) or failed. With "commit at the end of a sequence"
+     * it counts as one part of its msg.parts sequence, failed or not (a failed part is reported
+     * to Catch and must not keep the job open); the part that completes the count commits the job
+     * and carries the outcome in msg.gpss.closed.
+     */
+    function jobMessageDone(job: LoadJob, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void, err: unknown): void {
+      const failure = err === null ? null : err instanceof Error ? err : new Error(String(err));
+      handled(0);
+      const parts = commitOnSequenceEnd ? partsOf(msg) : null;
+      let finished = false;
+      if (parts) {
+        try {
+          finished = sequences.add(parts).finished;
+        } catch (e) {
+          done(failure ?? (e instanceof Error ? e : new Error(String(e))));
+          return;
+        }
+      }
+      if (!finished) {
+        if (failure) done(failure);
+        else {
           send(msg);
           done();
+        }
+        return;
+      }
+      const target = job.target;
+      job.close({ maxErrorRows: MAX_ERROR_ROWS }).then(
+        (stats) => {
+          const errorRows = stats.errorRows.map(parseErrorRow);
+          gpssOf(msg).closed = { successCount: stats.successCount, errorCount: stats.errorCount, errorRows };
+          committedTotal += stats.successCount;
+          use.status.set({ fill: stats.errorCount > 0 ? 'yellow' : 'green', shape: 'dot', text: `committed ${shortCount(stats.successCount)} (${target})` });
+          if (stats.errorCount > 0) node.warn(`gpss-write: ${target} committed ${stats.successCount} rows at the end of the sequence; the server rejected ${stats.errorCount} (see msg.gpss.closed.errorRows)`);
+          if (failure) done(failure);
+          else {
+            send(msg);
+            done();
+          }
         },
-        (err: unknown) => {
-          done(err instanceof Error ? err : new Error(String(err)));
+        (e: unknown) => {
+          const closeErr = new Error(`gpss-write: committing ${target} at the end of sequence ${String(parts!.id)} failed: ${e instanceof Error ? e.message : String(e)}`);
+          use.status.set({ fill: 'red', shape: 'ring', text: shortError(closeErr.message) });
+          done(failure ? new Error(`${failure.message}; ${closeErr.message}`) : closeErr);
         },
       );
     }
@@ -359,6 +457,8 @@ export = function (RED: NodeAPI): void {
         }
       } catch (err) {
         done(err instanceof Error ? err : new Error(String(err)));
+        // A refused message (buffer full, no job): its tick waits for room like any other.
+        handled(Array.isArray(msg.payload) ? msg.payload.length : 1);
       }
     });
 
