@@ -405,7 +405,8 @@ export = function (RED: NodeAPI): void {
       job.close({ maxErrorRows: MAX_ERROR_ROWS }).then(
         (stats) => {
           const errorRows = stats.errorRows.map(parseErrorRow);
-          gpssOf(msg).closed = { successCount: stats.successCount, errorCount: stats.errorCount, errorRows };
+          // A new msg.gpss: the parts of a sequence may share one (oss-import sends shallow copies).
+          msg.gpss = { ...gpssOf(msg), closed: { successCount: stats.successCount, errorCount: stats.errorCount, errorRows } };
           committedTotal += stats.successCount;
           use.status.set({ fill: stats.errorCount > 0 ? 'yellow' : 'green', shape: 'dot', text: `committed ${shortCount(stats.successCount)} (${target})` });
           if (stats.errorCount > 0) node.warn(`gpss-write: ${target} committed ${stats.successCount} rows at the end of the sequence; the server rejected ${stats.errorCount} (see msg.gpss.closed.errorRows)`);
