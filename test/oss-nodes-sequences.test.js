@@ -143,3 +143,15 @@ for (const pacing of ['tick', 'yield']) {
     }
   });
 }
+
+test('oss-import waiting for msg.tick for more than a second says so in its status', async () => {
+  await S.helper.load(NODES, importFlow({ prefix: 'seq/', batchSize: 500, pacing: 'tick', inflight: 1, wires: [['stats1'], ['rows1']] }), creds());
+  const rows = S.collect(S.helper.getNode('rows1'));
+  S.helper.getNode('imp1').receive({ payload: 'go' });
+  await rows.wait(1, 30000);
+  const texts = () => S.statusCalls().filter((c) => c.id === 'imp1').map((c) => c.status && c.status.text);
+  await S.sleep(300);
+  assert.ok(!texts().some((t) => /waiting/i.test(t)), 'not before a second');
+  await S.until(() => texts().some((t) => /waiting for msg\.tick|waitingTick/.test(t)), 5000);
+  assert.equal(rows.msgs.length, 1, 'still only one batch out');
+});

@@ -260,7 +260,16 @@ export = function (RED: NodeAPI) {
       signal.addEventListener('abort', onAbort, { once: true });
       const emit = async (rowsOut: ParsedRow[], last: boolean) => {
         // Pacing 'tick': wait for the flow to acknowledge earlier batches (msg.tick).
-        if (cfg.pacing === 'tick') await credits.acquire();
+        if (cfg.pacing === 'tick') {
+          // No time limit (a slow database may take long), but a wait of more than a second
+          // shows in the status, so a flow without the loop back is not silently stuck.
+          const shown = setTimeout(() => status.set({ fill: 'yellow', shape: 'ring', text: RED._('oss-import.sequence.waitingTick') }), 1000);
+          try {
+            await credits.acquire();
+          } finally {
+            clearTimeout(shown);
+          }
+        }
         const payload = columns ? rowsOut.map((r) => toObject(r, columns)) : rowsOut;
         // A shallow copy of the request: msg.gpss.job, req/res and correlation ids go with every
         // batch; the batches' parts nest over the request's own (as the split node does).
