@@ -21,7 +21,8 @@ const oss = useOssEmulator({ buckets: ['seq-bucket'] });
 const pg = usePostgres();
 let server;
 
-const NODES = [...S.NODES, accountNode, importNode];
+const exportNodeModule = require('../dist/nodes/oss-export.js');
+const NODES = [...S.NODES, accountNode, importNode, exportNodeModule];
 const csv = (from, n) => Array.from({ length: n }, (_, i) => `${from + i},r${from + i}\n`).join('');
 
 before(async () => {
@@ -154,4 +155,87 @@ test('oss-import waiting for msg.tick for more than a second says so in its stat
   assert.ok(!texts().some((t) => /waiting/i.test(t)), 'not before a second');
   await S.until(() => texts().some((t) => /waiting for msg\.tick|waitingTick/.test(t)), 5000);
   assert.equal(rows.msgs.length, 1, 'still only one batch out');
+});
+
+// ---- oss-export (messages): names from a template, msg.prefix, object closed at the end of a sequence
+
+
+
+async function listKeys(prefix) {
+  const r = await oss.client({ bucket: 'seq-bucket' }).listV2({ prefix, 'max-keys': 1000 });
+  return (r.objects || []).map((o) => o.name).sort();
+}
+
+function exportFlow(exp) {
+  return [
+    ...S.configNodes(pg, { gpssPort: server.port }),
+    { ...accountDef(oss), bucket: 'seq-bucket' },
+    S.flowNode({
+      id: 'exp1', type: 'oss-export', account: 'acct1', source: 'messages', columns: 'id,name', objectName: 'rows', format: 'csv',
+      compression: 0, objectSizeMB: 64, rollSeconds: 3600, ...exp, wires: [['out1']],
+    }),
+    S.flowNode({ id: 'out1', type: 'helper' }),
+    S.flowNode({ id: 'done1', type: 'complete', scope: ['exp1'], uncaught: false, wires: [['completed1']] }),
+    S.flowNode({ id: 'completed1', type: 'helper' }),
+    S.flowNode({ id: 'catch1', type: 'catch', scope: null, uncaught: false, wires: [['err1']] }),
+    S.flowNode({ id: 'err1', type: 'helper' }),
+  ];
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+const hourPrefix = (d) => `${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/${pad(d.getUTCHours())}/`;
+
+test('oss-export (messages): time parts in the prefix and name are filled in when each object opens; msg.prefix is honoured', async () => {
+  await S.helper.load(NODES, exportFlow({ prefix: 'tpl/{{yyyy}}/{{MM}}/{{dd}}/{{HH}}/', objectName: 'rows-{{mm}}' }), creds());
+  const exp = S.helper.getNode('exp1');
+  const completed = S.collect(S.helper.getNode('completed1'));
+  const errs = S.collect(S.helper.getNode('err1'));
+  const before = new Date();
+  exp.receive({ payload: [[1, 'a']] });
+  exp.receive({ payload: [[2, 'b']] });
+  // Another prefix closes the open object first; this one has time parts of its own.
+  exp.receive({ payload: [[3, 'c']], prefix: 'other/{{yyyy}}/' });
+  exp.receive({ topic: 'flush' });
+  await completed.wait(4, 30000);
+  const after = new Date();
+  assert.deepEqual(errs.msgs.map((m) => m.error.message), []);
+  const tpl = await listKeys('tpl/');
+  assert.equal(tpl.length, 1, JSON.stringify(tpl));
+  const okPrefix = [hourPrefix(before), hourPrefix(after)].map((p) => `tpl/${p}`);
+  assert.ok(okPrefix.some((p) => tpl[0].startsWith(p)), `${tpl[0]} is under ${okPrefix[0]}`);
+  assert.match(tpl[0], /\/rows-\d{2}_\d{8}T\d{6}_00000\.csv$/);
+  const stamp = tpl[0].match(/_(\d{8}T\d{6})_/)[1];
+  const compact = (d) => d.toISOString().replace(/[-:]/g, '').slice(0, 15);
+  assert.ok(stamp >= compact(before) && stamp <= compact(after), 'the object is named with the time it opened, not the deploy time');
+  const other = await listKeys('other/');
+  assert.equal(other.length, 1);
+  assert.ok(other[0].startsWith(`other/${after.getUTCFullYear()}/rows-`), other[0]);
+  const body = (await oss.client({ bucket: 'seq-bucket' }).get(other[0])).content.toString();
+  assert.equal(body, '3,c\n');
+  assert.equal((await oss.client({ bucket: 'seq-bucket' }).get(tpl[0])).content.toString(), '1,a\n2,b\n');
+});
+
+test('oss-export (messages): an unknown time part is refused at deploy, naming it', async () => {
+  await S.helper.load(NODES, exportFlow({ prefix: 'bad/{{YYYY}}/' }), creds());
+  const errs = S.collect(S.helper.getNode('err1'));
+  S.helper.getNode('exp1').receive({ payload: [[1, 'a']] });
+  const [e] = await errs.wait(1, 10000);
+  assert.match(e.error.message, /unknown time part \{\{YYYY\}\} in prefix/);
+});
+
+test('split → oss-export (close the object when a sequence ends): one object per sequence, its messages complete without a flush', async () => {
+  const SPLIT = require('./support/node-red-runtime').coreNode('sequence/17-split.js');
+  const flow = exportFlow({ prefix: 'seqend/', rollOnSequenceEnd: true, wires: [['out1']] });
+  flow.push(S.flowNode({ id: 'sp1', type: 'split', splt: '\\n', spltType: 'str', arraySplt: 2, arraySpltType: 'len', stream: false, addname: '', wires: [['exp1']] }));
+  await S.helper.load([...NODES, SPLIT], flow, creds());
+  const completed = S.collect(S.helper.getNode('completed1'));
+  S.helper.getNode('sp1').receive({ payload: [[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd'], [5, 'e']] });
+  await completed.wait(3, 30000);
+  let keys = await listKeys('seqend/');
+  assert.equal(keys.length, 1, 'the sequence\'s object was uploaded without a flush');
+  assert.equal((await oss.client({ bucket: 'seq-bucket' }).get(keys[0])).content.toString(), '1,a\n2,b\n3,c\n4,d\n5,e\n');
+  S.helper.getNode('sp1').receive({ payload: [[6, 'f'], [7, 'g']] });
+  await completed.wait(4, 30000);
+  keys = await listKeys('seqend/');
+  assert.equal(keys.length, 2, 'a second sequence, a second object');
 });
