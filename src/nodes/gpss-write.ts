@@ -43,6 +43,8 @@ interface GpssWriteDef extends NodeDef, TargetDef {
 }
 
 const flag = (v: unknown): boolean => v === true || v === 'true';
+/** How long gpss-write counts a sequence without a new part before warning and forgetting it. */
+const SEQUENCE_IDLE_MS = 10 * 60 * 1000;
 
 type Msg = NodeMessageInFlow & { gpss?: { job?: unknown } & Record<string, unknown> };
 
@@ -179,6 +181,13 @@ export = function (RED: NodeAPI): void {
     let ticker: NodeJS.Timeout | null = setInterval(() => {
       showStatus();
       if (tickOutput) flushTicks();
+      // A sequence whose parts stopped coming (filtered out upstream) is not counted forever;
+      // its job stays open for a gpss-close (or the redeploy) to end: say so.
+      if (commitOnSequenceEnd && sequences.size) {
+        for (const s of sequences.takeIdle(SEQUENCE_IDLE_MS)) {
+          node.warn(`gpss-write: sequence ${s.id} stopped at ${s.seen} of ${s.count ?? 'an unknown number of'} parts for ${SEQUENCE_IDLE_MS / 60000} min; its job was not committed`);
+        }
+      }
     }, 1000);
     ticker.unref();
 
