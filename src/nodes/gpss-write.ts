@@ -15,7 +15,9 @@ import {
   errorRowsToAsk,
   findJob,
   LoadJob,
+  MAX_ERROR_ROWS,
   matchColumnIndexes,
+  parseErrorRow,
   MAX_WRITE_BYTES,
   rowKeyReader,
   StreamEntry,
@@ -33,6 +35,7 @@ import { encodePayload, encodePayloadInSlices, needsSlices, RowEncoderLike } fro
 import { OrderedLane } from '../shared/slices';
 import { useServer, shortError } from './shared/server-user';
 import { shortCount } from './shared/status';
+import { partsOf, SequenceCounter } from './shared/sequence';
 import type { GpssServerConfigNode } from './shared/types';
 
 interface GpssWriteDef extends NodeDef, TargetDef {
@@ -49,7 +52,15 @@ interface GpssWriteDef extends NodeDef, TargetDef {
   retryDelay?: string | number;
   closeTimeout?: string | number;
   ignoreUnknownKeys?: boolean | string;
+  /** Job mode: commit the job once every part of the incoming msg.parts sequence was written. */
+  commitOnSequenceEnd?: boolean | string;
+  /** A second output that sends { tick: true } whenever the buffer has room for another message. */
+  tickOutput?: boolean | string;
 }
+
+const flag = (v: unknown): boolean => v === true || v === 'true';
+/** How long gpss-write counts a sequence without a new part before warning and forgetting it. */
+const SEQUENCE_IDLE_MS = 10 * 60 * 1000;
 
 type Msg = NodeMessageInFlow & { gpss?: { job?: unknown } & Record<string, unknown> };
 
@@ -133,6 +144,33 @@ export = function (RED: NodeAPI): void {
     const jobLanes = new WeakMap<LoadJob, OrderedLane>();
     let closing = false;
     let waitingRows = 0;
+    const commitOnSequenceEnd = flag(def.commitOnSequenceEnd);
+    const sequences = new SequenceCounter();
+
+    // Pacing (second output): one { tick: true } per input message, sent once that message is
+    // handled and the buffer has room for another of its size, so that a paced source (oss-import
+    // with "wait for msg.tick", node-red-contrib-postgresql's msg.tick) sends the next batch only
+    // when it can be taken, instead of this node refusing it with "buffer full".
+    const tickOutput = flag(def.tickOutput);
+    const tickWaiting: number[] = []; // row counts of handled messages whose tick waits for room
+    const hasRoom = (rows: number): boolean => {
+      let held = waitingRows;
+      for (const t of targets.values()) held += t.writer.heldRows;
+      return held + rows <= writerOptions.buffer.maxRows;
+    };
+    const tick = (): void => node.send([null, { tick: true }]);
+    const flushTicks = (): void => {
+      while (tickWaiting.length && !closing && hasRoom(tickWaiting[0])) {
+        tickWaiting.shift();
+        tick();
+      }
+    };
+    /** The message is handled (buffered, written or failed): tick now, or once there is room. */
+    const handled = (rows: number): void => {
+      if (!tickOutput) return;
+      tickWaiting.push(rows);
+      flushTicks();
+    };
 
     // Status: rows/s over a short window, held rows, total committed.
     const window: { t: number; rows: number }[] = [];
@@ -167,7 +205,17 @@ export = function (RED: NodeAPI): void {
       } else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: `writing ${shortCount(rate())} rows/s, ${shortCount(h)} held${rejected}` });
       else if (committedTotal > 0) use.status.set({ fill: rejected ? 'yellow' : 'green', shape: 'dot', text: `committed ${shortCount(committedTotal)}${rejected}` });
     };
-    let ticker: NodeJS.Timeout | null = setInterval(showStatus, 1000);
+    let ticker: NodeJS.Timeout | null = setInterval(() => {
+      showStatus();
+      if (tickOutput) flushTicks();
+      // A sequence whose parts stopped coming (filtered out upstream) is not counted forever;
+      // its job stays open for a gpss-close (or the redeploy) to end: say so.
+      if (commitOnSequenceEnd && sequences.size) {
+        for (const s of sequences.takeIdle(SEQUENCE_IDLE_MS)) {
+          node.warn(`gpss-write: sequence ${s.id} stopped at ${s.seen} of ${s.count ?? 'an unknown number of'} parts for ${SEQUENCE_IDLE_MS / 60000} min; its job was not committed`);
+        }
+      }
+    }, 1000);
     ticker.unref();
 
     function describeWithRetry(server: GpssServerConfigNode, schema: string, table: string): Promise<RowEncoder> {
@@ -241,6 +289,8 @@ export = function (RED: NodeAPI): void {
             showStatus();
           },
           callbackFailed: (error) => node.warn(`gpss-write: passing a committed message on failed: ${error instanceof Error ? error.message : String(error)}`),
+          // Rows released from the buffer: a waiting tick may go out (only with the tick output).
+          ...(tickOutput ? { changed: flushTicks } : {}),
         },
       );
       const created: Target = {
@@ -274,9 +324,11 @@ export = function (RED: NodeAPI): void {
         if (rows.length === 0) {
           send(msg);
           done();
+          handled(0);
           return;
         }
         t.writer.accept(new MessageEntry(rows, bytes, msg, node, done));
+        handled(rows.length);
         // No status update per message: the 1 s ticker and commit events show progress.
       };
       if (t.encoder && t.lane.idle && !needsSlices(msg.payload)) {
@@ -303,6 +355,7 @@ export = function (RED: NodeAPI): void {
           accept(encoded);
         } catch (err) {
           done(err instanceof Error ? err : new Error(String(err)));
+          handled(0);
         } finally {
           if (counted) waitingRows -= estimate;
         }
@@ -318,7 +371,14 @@ export = function (RED: NodeAPI): void {
       }
       const lane = jobLanes.get(job);
       if ((!lane || lane.idle) && !needsSlices(msg.payload)) {
-        writeToJob(job, encodePayload(msg.payload, enc), msg, send, done);
+        let encoded;
+        try {
+          encoded = encodePayload(msg.payload, enc);
+        } catch (err) {
+          jobMessageDone(job, msg, send, done, err); // a bad row is still a part of its sequence
+          return;
+        }
+        writeToJob(job, encoded, msg, send, done);
         return;
       }
       // A large payload is encoded in slices; later messages of the job queue behind it.
@@ -329,11 +389,14 @@ export = function (RED: NodeAPI): void {
         jobLanes.set(job, ordered);
       }
       ordered.run(async () => {
+        let encoded;
         try {
-          writeToJob(job, await encodePayloadInSlices(msg.payload, encoder), msg, send, done);
+          encoded = await encodePayloadInSlices(msg.payload, encoder);
         } catch (err) {
-          done(err instanceof Error ? err : new Error(String(err)));
+          jobMessageDone(job, msg, send, done, err);
+          return;
         }
+        writeToJob(job, encoded, msg, send, done);
       });
     }
 
@@ -342,11 +405,58 @@ export = function (RED: NodeAPI): void {
         () => {
           window.push({ t: Date.now(), rows: rows.length });
           use.status.set({ fill: 'blue', shape: 'dot', text: `written ${shortCount(job.rowsWritten)} (${job.target})` });
+          jobMessageDone(job, msg, send, done, null);
+        },
+        (err: unknown) => jobMessageDone(job, msg, send, done, err),
+      );
+    }
+
+    /**
+     * A job-mode message was written (err null) or failed. With "commit at the end of a sequence"
+     * it counts as one part of its msg.parts sequence, failed or not (a failed part is reported
+     * to Catch and must not keep the job open); the part that completes the count commits the job
+     * and carries the outcome in msg.gpss.closed.
+     */
+    function jobMessageDone(job: LoadJob, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void, err: unknown): void {
+      const failure = err === null ? null : err instanceof Error ? err : new Error(String(err));
+      handled(0);
+      const parts = commitOnSequenceEnd ? partsOf(msg) : null;
+      let finished = false;
+      if (parts) {
+        try {
+          finished = sequences.add(parts).finished;
+        } catch (e) {
+          done(failure ?? (e instanceof Error ? e : new Error(String(e))));
+          return;
+        }
+      }
+      if (!finished) {
+        if (failure) done(failure);
+        else {
           send(msg);
           done();
+        }
+        return;
+      }
+      const target = job.target;
+      job.close({ maxErrorRows: MAX_ERROR_ROWS }).then(
+        (stats) => {
+          const errorRows = stats.errorRows.map(parseErrorRow);
+          // A new msg.gpss: the parts of a sequence may share one (oss-import sends shallow copies).
+          msg.gpss = { ...gpssOf(msg), closed: { successCount: stats.successCount, errorCount: stats.errorCount, errorRows } };
+          committedTotal += stats.successCount;
+          use.status.set({ fill: stats.errorCount > 0 ? 'yellow' : 'green', shape: 'dot', text: `committed ${shortCount(stats.successCount)} (${target})` });
+          if (stats.errorCount > 0) node.warn(`gpss-write: ${target} committed ${stats.successCount} rows at the end of the sequence; the server rejected ${stats.errorCount} (see msg.gpss.closed.errorRows)`);
+          if (failure) done(failure);
+          else {
+            send(msg);
+            done();
+          }
         },
-        (err: unknown) => {
-          done(err instanceof Error ? err : new Error(String(err)));
+        (e: unknown) => {
+          const closeErr = new Error(`gpss-write: committing ${target} at the end of sequence ${String(parts!.id)} failed: ${e instanceof Error ? e.message : String(e)}`);
+          use.status.set({ fill: 'red', shape: 'ring', text: shortError(closeErr.message) });
+          done(failure ? new Error(`${failure.message}; ${closeErr.message}`) : closeErr);
         },
       );
     }
@@ -385,6 +495,8 @@ export = function (RED: NodeAPI): void {
         }
       } catch (err) {
         done(err instanceof Error ? err : new Error(String(err)));
+        // A refused message (buffer full, no job): its tick waits for room like any other.
+        handled(Array.isArray(msg.payload) ? msg.payload.length : 1);
       }
     });
 

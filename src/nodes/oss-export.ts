@@ -9,8 +9,10 @@
 //    object holding its rows is uploaded.
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import {
+  checkNameTemplate,
   chooseTransferMode,
   createLineEncoder,
+  expandNameTemplate,
   exportQueryToOss,
   GzipPool,
   hasOssExt,
@@ -28,6 +30,7 @@ import { withClient, qualified, canceller, resolveTable, tableColumns } from './
 import { checkExternalExportWrote, dropFailureReporter, externalExportObstacle, externalExportPlan, runExternalPlan } from './oss-shared/external-plan';
 import { toNodeError } from './oss-shared/errors';
 import {
+  bool,
   checkPrefix,
   formatOptions,
   int,
@@ -44,6 +47,7 @@ import { ObjectRoller, type ObjectSink, type RolledObject } from './oss-shared/r
 import { encodeRowsInSlices, needsSlices, parseColumnList, payloadToRows, payloadToRowsInSlices } from './oss-shared/rows';
 import { OrderedLane } from '../shared/slices';
 import { SerialQueue } from './oss-shared/serial';
+import { partsOf, SequenceCounter } from './shared/sequence';
 import { exportStripePlan } from './oss-shared/stripes';
 import type { GreenplumDbConfigNode } from './shared/types';
 
@@ -65,6 +69,8 @@ interface ExportConfig {
   rollSeconds: number;
   maxBufferMB: number;
   mode: Mode;
+  /** Messages source: close the object once every part of a msg.parts sequence is in it. */
+  rollOnSequenceEnd: boolean;
 }
 
 const MB = 1048576;
@@ -75,6 +81,11 @@ function readConfig(def: Record<string, unknown>): ExportConfig {
   if (!['table', 'query', 'messages'].includes(source)) throw new Error(`oss-export: unknown source ${JSON.stringify(source)}`);
   const format = formatOptions(def);
   resolveFormat(format); // validate now: a bad delimiter is a deploy-time error
+  if (source === 'messages') {
+    // Time parts ({{yyyy}}…) are filled in per object in messages mode: a typo is a deploy-time error.
+    checkNameTemplate(str(def.prefix), 'prefix');
+    checkNameTemplate(str(def.objectName), 'object name');
+  }
   return {
     source,
     table: str(def.table),
@@ -91,6 +102,7 @@ function readConfig(def: Record<string, unknown>): ExportConfig {
     rollSeconds: int(def.rollSeconds, 60, 0, 7 * 86400, 'roll after (s)'),
     maxBufferMB: int(def.maxBufferMB, 64, 1, 4096, 'max buffer (MB)'),
     mode: readMode(def.mode),
+    rollOnSequenceEnd: bool(def.rollOnSequenceEnd, false),
   };
 }
 
@@ -247,13 +259,19 @@ export = function (RED: NodeAPI) {
     let encoder: LineEncoder | null = null;
     let layout: readonly string[] | null = null;
     let layoutReady: Promise<void> | null = null;
-    const startedAt = new Date();
     let rollerT0 = Date.now();
     const rowsLane = new OrderedLane();
+    // The prefix (dialog, or msg.prefix) of the object being written: time parts such as
+    // {{yyyy}}/{{MM}}/{{dd}}/{{HH}} are filled in when an object opens, with the time it opens.
+    let openPrefix = cfg.prefix;
+    const sequences = new SequenceCounter();
 
     function openSink(seq: number): ObjectSink {
       const gzip = cfg.level > 0;
-      const key = objectKey({ prefix: cfg.prefix, name: nameStem(cfg.objectName, cfg.table ? parseTableName(cfg.table) : null), at: startedAt, seq, format: cfg.format.format, gzip });
+      const at = new Date();
+      const prefix = checkPrefix(expandNameTemplate(openPrefix, at, 'prefix'));
+      const name = nameStem(expandNameTemplate(cfg.objectName, at, 'object name'), cfg.table ? parseTableName(cfg.table) : null);
+      const key = objectKey({ prefix, name, at, seq, format: cfg.format.format, gzip });
       return createObjectSink({
         client: account!.newClient(),
         key,
@@ -340,7 +358,24 @@ export = function (RED: NodeAPI) {
         if (large) text = await encodeRowsInSlices(rows, encoder!.encodeRow);
         else for (const row of rows) text += encoder!.encodeRow(row);
         const buf = Buffer.from(text, 'utf8');
+        // A message never spans two prefixes: another msg.prefix closes the open object first.
+        const prefix = msg.prefix !== undefined ? checkPrefix(str(msg.prefix)) : cfg.prefix;
+        if (prefix !== openPrefix) {
+          checkNameTemplate(prefix, 'msg.prefix');
+          r.roll();
+          openPrefix = prefix;
+        }
         r.add(buf, rows.length, (err) => (err ? done(toNodeError(err, `${context} failed`, secrets())) : done()));
+        // The last part of a sequence is in: close the object (its messages complete on upload).
+        const parts = cfg.rollOnSequenceEnd ? partsOf(msg) : null;
+        if (parts) {
+          try {
+            if (sequences.add(parts).finished) r.roll();
+          } catch (e) {
+            // The message is in the object already (it completes with it): report, do not fail it.
+            node.warn(`oss-export: ${(e as Error).message}`);
+          }
+        }
         status.progress({ bytes: r.totals.bytesIn + r.buffered(), rows: r.totals.rows }, rollerT0, `${r.pending()} open `);
       } catch (err) {
         done(toNodeError(err, `${context} failed`, secrets()));

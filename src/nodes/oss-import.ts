@@ -43,6 +43,7 @@ import { ThrottledStatus, formatBytes, formatCount } from './oss-shared/progress
 import { parseColumnList } from './oss-shared/rows';
 import { Credits } from './oss-shared/credits';
 import { SerialQueue } from './oss-shared/serial';
+import { nestedParts } from './shared/sequence';
 import type { GreenplumDbConfigNode } from './shared/types';
 
 type Target = 'table' | 'messages';
@@ -274,13 +275,22 @@ export = function (RED: NodeAPI) {
       signal.addEventListener('abort', onAbort, { once: true });
       const emit = async (rowsOut: ParsedRow[], last: boolean) => {
         // Pacing 'tick': wait for the flow to acknowledge earlier batches (msg.tick).
-        if (cfg.pacing === 'tick') await credits.acquire();
+        if (cfg.pacing === 'tick') {
+          // No time limit (a slow database may take long), but a wait of more than a second
+          // shows in the status, so a flow without the loop back is not silently stuck.
+          const shown = setTimeout(() => status.set({ fill: 'yellow', shape: 'ring', text: RED._('oss-import.sequence.waitingTick') }), 1000);
+          try {
+            await credits.acquire();
+          } finally {
+            clearTimeout(shown);
+          }
+        }
         const payload = columns ? rowsOut.map((r) => toObject(r, columns)) : rowsOut;
-        const out: NodeMessage & Record<string, unknown> = {
-          topic: msg.topic,
-          payload,
-          parts: { id, index, ...(last ? { count: index + 1 } : {}) } as NodeMessage['parts'],
-        };
+        // A shallow copy of the request: msg.gpss.job, req/res and correlation ids go with every
+        // batch; the batches' parts nest over the request's own (as the split node does).
+        const out: NodeMessage & Record<string, unknown> = { ...msg, payload, parts: nestedParts(msg.parts, id, index, last ? index + 1 : undefined) as NodeMessage['parts'] };
+        if (last) out.complete = true;
+        else delete out.complete;
         index++;
         send([null, out]);
         // Pacing: Node-RED delivers with setImmediate, so yielding one turn here lets the
