@@ -40,8 +40,15 @@ before(async () => {
   const port = await freePort();
   // The login backoff is off here: the fuzzer's mutated Connects (wrong credentials) and its
   // valid ones share 127.0.0.1, so the backoff (proven in gpss-server-auth.test.js) would only
-  // queue the fuzzer's own valid logins behind its failures and starve the deep paths.
-  server = await C.startGpssProcess({ databaseUrl: pg.url, port, logFile: path.join(C.artifactDir('fuzz-gpss'), 'gpss-pg.log'), extraArgs: ['--login-backoff-max-ms', '0'] });
+  // queue the fuzzer's own valid logins behind its failures and starve the deep paths. Mutated
+  // Connects that still log in hold sessions of the same database user until they expire, so
+  // the per-user cap (proven in gpss-server-limits.test.js) is raised to the total cap here.
+  server = await C.startGpssProcess({
+    databaseUrl: pg.url,
+    port,
+    logFile: path.join(C.artifactDir('fuzz-gpss'), 'gpss-pg.log'),
+    extraArgs: ['--login-backoff-max-ms', '0', '--max-sessions-per-user', '100'],
+  });
 });
 after(async () => {
   if (server) {
