@@ -7,7 +7,6 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ClientBase } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { FormatOptions, ResolvedFormat, resolveFormat, copyWithOptions, quoteIdent, newlineBytes } from './format';
 import type { OssClientLike } from './oss-client';
 import { MultipartUploadStream, UploadOptions, UploadResult } from './multipart-upload';
@@ -15,6 +14,7 @@ import { CodecValue, createRowEncoder, RowBoundaryScanner, RowEncoder } from './
 import { GzipPool, ParallelGzip } from './parallel-gzip';
 import { objectKey, objectMime } from './naming';
 import { OssAbortError } from './errors';
+import { copyOut } from './copy-out';
 
 export interface TransferProgress {
   rows: number;
@@ -330,30 +330,46 @@ class CopyRowSplitter {
     this.scanner = new RowBoundaryScanner({ ...f, newline: 'LF' });
     this.nl = f.newline === 'LF' ? null : newlineBytes(f.newline);
   }
-  /** Whole rows from `chunk` (plus the carried partial row). */
-  push(chunk: Buffer): { data: Buffer; rows: number; firstRowLength: number } | null {
-    const base = this.carry ? this.carry.length : 0;
-    let rows = 0;
-    let last = -1;
-    const ends: number[] = [];
+  /**
+   * Whole rows from `chunk` (plus the carried partial row), as one or two pieces: when a row was
+   * carried, it is completed in a small piece of its own (carry + the rest of that one row), so
+   * the bulk of the chunk goes on as a subarray instead of being copied behind the carry.
+   * `firstRowLength`: the length of the first row in the first piece (terminator included).
+   */
+  push(chunk: Buffer): { pieces: Array<{ data: Buffer; rows: number }>; firstRowLength: number } | null {
     let i = this.scanner.next(chunk, 0);
-    // Terminator positions are unchanged by the rewrite up to the first row's end.
-    const firstRowLength = i === -1 ? -1 : base + i + (this.nl ? this.nl.length : 1);
-    while (i !== -1) {
-      rows++;
-      last = i;
-      if (this.nl) ends.push(base + i);
-      i = this.scanner.next(chunk, i + 1);
-    }
-    if (last === -1) {
+    if (i === -1) {
       this.carry = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
       return null;
     }
-    const head = chunk.subarray(0, last + 1);
-    let data = this.carry ? Buffer.concat([this.carry, head]) : head;
+    const nlLen = this.nl ? this.nl.length : 1;
+    const pieces: Array<{ data: Buffer; rows: number }> = [];
+    let from = 0;
+    let firstRowLength: number;
+    if (this.carry) {
+      let first: Buffer = Buffer.concat([this.carry, chunk.subarray(0, i + 1)]);
+      if (this.nl) first = this.rewrite(first, [first.length - 1]);
+      pieces.push({ data: first, rows: 1 });
+      firstRowLength = first.length;
+      from = i + 1;
+      this.carry = null;
+      i = this.scanner.next(chunk, from);
+    } else firstRowLength = i + nlLen;
+    let rows = 0;
+    let last = -1;
+    const ends: number[] = [];
+    while (i !== -1) {
+      rows++;
+      last = i;
+      if (this.nl) ends.push(i - from);
+      i = this.scanner.next(chunk, i + 1);
+    }
+    if (rows) {
+      const body = chunk.subarray(from, last + 1);
+      pieces.push({ data: this.nl ? this.rewrite(body, ends) : body, rows });
+    } else last = from - 1;
     this.carry = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : null;
-    if (this.nl) data = this.rewrite(data, ends);
-    return { data, rows, firstRowLength };
+    return { pieces, firstRowLength };
   }
   private rewrite(data: Buffer, ends: number[]): Buffer {
     const parts: Buffer[] = [];
@@ -412,7 +428,7 @@ export async function exportQueryToOss(options: ExportQueryOptions): Promise<Tra
   const splitter = new CopyRowSplitter(f);
   let headerPending = f.header;
   let next = 0;
-  const copy = options.pgClient.query(copyTo(sql));
+  const copy = options.pgClient.query(copyOut(sql));
   const onAbort = () => copy.destroy(new OssAbortError());
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -429,17 +445,19 @@ export async function exportQueryToOss(options: ExportQueryOptions): Promise<Tra
     for await (const chunk of copy as AsyncIterable<Buffer>) {
       const got = splitter.push(chunk);
       if (!got) continue;
-      let { data, rows } = got;
-      if (headerPending) {
-        // The first line COPY writes is the header: keep it for every object instead.
-        const cut = got.firstRowLength;
-        for (const w of writers) w.setHeaderLine(Buffer.from(data.subarray(0, cut)));
-        data = data.subarray(cut);
-        rows -= 1;
-        headerPending = false;
-        if (!rows) continue;
+      for (const piece of got.pieces) {
+        let { data, rows } = piece;
+        if (headerPending) {
+          // The first line COPY writes is the header: keep it for every object instead.
+          const cut = got.firstRowLength;
+          for (const w of writers) w.setHeaderLine(Buffer.from(data.subarray(0, cut)));
+          data = data.subarray(cut);
+          rows -= 1;
+          headerPending = false;
+          if (!rows) continue;
+        }
+        await write(data, rows);
       }
-      await write(data, rows);
     }
     const tail = splitter.end();
     if (tail) await write(Buffer.concat([tail, newlineBytes(f.newline)]), 1);
