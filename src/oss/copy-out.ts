@@ -105,7 +105,7 @@ export class CopyOutStream extends Readable {
       }
       if (i >= len) break;
       // A header: type byte + Int32 length (which counts itself), maybe split across reads.
-      let head: Buffer;
+      // Read in place (no Buffer per row) unless it is split.
       if (this.header) {
         const need = 5 - this.header.length;
         if (len - i < need) {
@@ -113,10 +113,12 @@ export class CopyOutStream extends Readable {
           i = len;
           break;
         }
-        head = Buffer.concat([this.header, chunk.subarray(i, i + need)]);
+        const head = Buffer.concat([this.header, chunk.subarray(i, i + need)]);
         this.header = null;
         if (head[0] === ERROR_RESPONSE) return this.handBack(chunk, w, Buffer.concat([head, chunk.subarray(i + need)]));
         i += need;
+        this.code = head[0];
+        this.remaining = head.readUInt32BE(1) - 4;
       } else {
         if (chunk[i] === ERROR_RESPONSE) return this.handBack(chunk, w, chunk.subarray(i));
         if (len - i < 5) {
@@ -124,11 +126,10 @@ export class CopyOutStream extends Readable {
           i = len;
           break;
         }
-        head = chunk.subarray(i, i + 5);
+        this.code = chunk[i];
+        this.remaining = ((chunk[i + 1] << 24) | (chunk[i + 2] << 16) | (chunk[i + 3] << 8) | chunk[i + 4]) - 4;
         i += 5;
       }
-      this.code = head[0];
-      this.remaining = head.readUInt32BE(1) - 4;
     }
     return w > 0 ? this.push(chunk.subarray(0, w)) : true;
   }
