@@ -75,6 +75,8 @@ interface OpenObject {
   rows: number;
   done: Promise<UploadResult>;
   error: Error | null;
+  /** Compressed bytes of this object uploaded so far. */
+  uploaded: number;
 }
 
 function waitDrain(w: Writable, obj: OpenObject): Promise<void> {
@@ -119,7 +121,12 @@ export class ObjectRollingWriter {
   private readonly started = Date.now();
   private lastProgress = 0;
   private uploadedDone = 0;
-  private uploadedCurrent = 0;
+  /**
+   * The object finishing behind the one being written (at most one): rolling over does not wait
+   * for its last gzip blocks, parts and Complete, so COPY and the gzip workers keep going.
+   */
+  private finishing: { obj: OpenObject; promise: Promise<void> } | null = null;
+  private finishError: Error | null = null;
   private closed = false;
   readonly stats: TransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: 0 };
 
@@ -165,20 +172,20 @@ export class ObjectRollingWriter {
     const now = Date.now();
     if (!force && now - this.lastProgress < (this.o.progressIntervalMs ?? 250)) return;
     this.lastProgress = now;
-    cb({ rows: this.stats.rows, bytesIn: this.stats.bytesIn, bytesOut: this.uploadedDone + this.uploadedCurrent, objects: this.stats.objects.length, ms: now - this.started });
+    cb({ rows: this.stats.rows, bytesIn: this.stats.bytesIn, bytesOut: this.uploadedDone + (this.current?.uploaded ?? 0) + (this.finishing?.obj.uploaded ?? 0), objects: this.stats.objects.length, ms: now - this.started });
   }
 
   private open(): OpenObject {
     if (this.o.signal?.aborted) throw new OssAbortError();
     const gz = this.level > 0;
     const key = objectKey({ prefix: this.o.prefix, name: this.o.name, at: this.at, seq: this.seqNext(), format: this.format.format, gzip: gz });
-    this.uploadedCurrent = 0;
+    let obj: OpenObject | null = null;
     const sink = new MultipartUploadStream(this.o.oss, key, {
       ...this.o.upload,
       mime: objectMime(this.format.format, gz),
       signal: this.o.signal,
       onProgress: (n) => {
-        this.uploadedCurrent = n;
+        if (obj) obj.uploaded = n;
         this.progress();
       },
     });
@@ -187,7 +194,7 @@ export class ObjectRollingWriter {
       this.pool ??= new GzipPool({ size: this.o.gzipWorkers });
       gzip = new ParallelGzip({ level: this.level, pool: this.pool, blockSize: this.o.gzipBlockSize });
     }
-    const obj: OpenObject = { key, sink, head: gzip ?? sink, gzip, bytesIn: 0, rows: 0, done: null as unknown as Promise<UploadResult>, error: null };
+    obj = { key, sink, head: gzip ?? sink, gzip, bytesIn: 0, rows: 0, done: null as unknown as Promise<UploadResult>, error: null, uploaded: 0 };
     const piped = gzip ? pipeline(gzip, sink) : new Promise<void>((res, rej) => sink.on('finish', res).on('error', rej));
     obj.done = piped.then(() => sink.result);
     obj.done.catch((e: Error) => {
@@ -202,6 +209,32 @@ export class ObjectRollingWriter {
     return obj;
   }
 
+  /** Waits for the object finishing in the background, if any; its failure fails the writer. */
+  private async settleFinishing(): Promise<void> {
+    if (this.finishing) await this.finishing.promise;
+    if (this.finishError) throw this.finishError;
+  }
+
+  /**
+   * Rolls over: the current object finishes in the background (after the one before it, so at
+   * most two objects are open and objects are recorded in order); the next write opens a new one.
+   */
+  private async rollOver(): Promise<void> {
+    await this.settleFinishing();
+    const obj = this.current;
+    if (!obj) return;
+    const promise = this.finishCurrent().then(
+      () => {
+        this.finishing = null;
+      },
+      (e: Error) => {
+        this.finishing = null;
+        this.finishError ??= e;
+      },
+    );
+    this.finishing = { obj, promise };
+  }
+
   private async finishCurrent(): Promise<void> {
     const obj = this.current;
     if (!obj) return;
@@ -209,7 +242,6 @@ export class ObjectRollingWriter {
     obj.head.end();
     const r = await obj.done;
     this.uploadedDone += r.bytes;
-    this.uploadedCurrent = 0;
     this.stats.bytesOut = this.uploadedDone;
     this.stats.objects.push({ key: r.key, bytes: r.bytes, rows: obj.rows, etag: r.etag });
     this.progress(true);
@@ -219,6 +251,7 @@ export class ObjectRollingWriter {
   async writeEncoded(chunk: Buffer, rows: number): Promise<void> {
     if (this.closed) throw new Error('ObjectRollingWriter is closed');
     if (this.o.signal?.aborted) throw new OssAbortError();
+    if (this.finishError) throw this.finishError;
     const obj = this.current ?? this.open();
     if (obj.error) throw obj.error;
     obj.bytesIn += chunk.length;
@@ -228,7 +261,7 @@ export class ObjectRollingWriter {
     if (!obj.head.write(chunk)) await waitDrain(obj.head, obj);
     if (obj.error) throw obj.error;
     this.progress();
-    if (obj.bytesIn >= this.rollover) await this.finishCurrent();
+    if (obj.bytesIn >= this.rollover) await this.rollOver();
   }
 
   /** Appends rows (arrays in column order); resolves when accepted (backpressure). */
@@ -249,13 +282,14 @@ export class ObjectRollingWriter {
 
   /** Finishes the current object now (control message / timer), if it has rows (or always, with evenIfEmpty). */
   async flush(opts: { evenIfEmpty?: boolean } = {}): Promise<void> {
+    await this.settleFinishing();
     if (opts.evenIfEmpty && !this.current) this.open();
     if (this.current && (this.current.rows > 0 || opts.evenIfEmpty)) await this.finishCurrent();
   }
 
   /** The number of objects finished or open. */
   get objectCount(): number {
-    return this.stats.objects.length + (this.current ? 1 : 0);
+    return this.stats.objects.length + (this.current ? 1 : 0) + (this.finishing ? 1 : 0);
   }
 
   /**
@@ -265,6 +299,7 @@ export class ObjectRollingWriter {
   async close(opts: { emptyObject?: boolean } = {}): Promise<TransferStats> {
     if (this.closed) return this.stats;
     try {
+      await this.settleFinishing();
       if (opts.emptyObject && this.objectCount === 0) this.open();
       await this.finishCurrent();
       this.closed = true;
@@ -282,15 +317,17 @@ export class ObjectRollingWriter {
   /** Aborts the object being uploaded (no dangling multipart upload); finished objects stay. */
   async abort(err?: Error): Promise<void> {
     this.closed = true;
-    const obj = this.current;
+    const objs = [this.current, this.finishing?.obj].filter((o): o is OpenObject => !!o);
+    const finishing = this.finishing?.promise;
     this.current = null;
-    if (obj) {
-      const e = err ?? new OssAbortError();
+    const e = err ?? new OssAbortError();
+    for (const obj of objs) {
       obj.gzip?.destroy(e);
       obj.sink.destroy(e);
       await obj.sink.result.catch(() => undefined);
       await obj.done.catch(() => undefined);
     }
+    await finishing;
     if (this.ownPool && this.pool) await this.pool.close();
   }
 }
