@@ -12,6 +12,8 @@
 //     (what Node-RED users do today), measured on the first ANCHOR_INSERTS messages because
 //     200,000 single-row INSERTs take minutes. Peak RSS of each run is sampled every 50 ms.
 //     A Complete node listens on gpss-write (as the README suggests; PM_COMPLETE=0 leaves it out).
+//     Second anchor, Node-RED's own limit: the same 200,000 messages, source and Complete/Catch/
+//     sink wiring through a no-op node registered by the bench (send(msg); done()); target >= 0.5.
 //  3. responsiveness: the event loop's delay (perf_hooks.monitorEventLoopDelay, 1 ms resolution,
 //     so every figure includes that 1 ms) while the per-message cases run at full speed, and
 //     while STEADY_MESSAGES one-row messages arrive at a steady STEADY_RATE msgs/s (100 per
@@ -116,6 +118,21 @@ async function startRuntime(pool) {
   fs.symlinkSync(REPO, path.join(userDir, 'node_modules', '@gpflow', 'node-red-greenplum'), 'dir');
   fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'bench', version: '0.0.0', private: true }));
   fs.writeFileSync(path.join(userDir, 'flows.json'), '[]');
+  // The no-op anchor's node type (Node-RED loads <userDir>/nodes/*.js): passes each message on
+  // and is done at once. Not a function node: that runs a VM sandbox per message, which is more
+  // than Node-RED's own cost of carrying a message through a node.
+  fs.mkdirSync(path.join(userDir, 'nodes'));
+  fs.writeFileSync(
+    path.join(userDir, 'nodes', 'bench-noop.js'),
+    "module.exports = (RED) => {\n" +
+      "  function BenchNoop(config) {\n" +
+      "    RED.nodes.createNode(this, config);\n" +
+      "    this.on('input', (msg, send, done) => { send(msg); done(); });\n" +
+      "  }\n" +
+      "  RED.nodes.registerType('bench-noop', BenchNoop);\n" +
+      "};\n",
+  );
+  fs.writeFileSync(path.join(userDir, 'nodes', 'bench-noop.html'), '<script type="text/javascript">RED.nodes.registerType("bench-noop", { category: "function", defaults: {}, inputs: 1, outputs: 1 });</script>\n');
   RED.init({
     userDir,
     flowFile: 'flows.json',
@@ -420,6 +437,25 @@ async function perMessageAnchor(pg, pool) {
   return { rate: n / secs, secs, peak };
 }
 
+/**
+ * The no-op anchor: the same source (feed, same window), the same Complete/Catch/sink wiring,
+ * through a node that only passes the message on: Node-RED's own per-message limit on this machine.
+ */
+async function perMessageNoop() {
+  await runtime.deploy([
+    { id: 'tab1', type: 'tab', label: 'bench' },
+    { id: 'w1', type: 'bench-noop', z: 'tab1', x: 100, y: 100, wires: [['sink']] },
+    ...sinks(PM_COMPLETE),
+  ]);
+  if (global.gc) global.gc();
+  const rss = new RssSampler();
+  const secs = await feed(PER_MESSAGE, Number(process.env.PM_WINDOW || 80000), oneRowMessage);
+  const peak = rss.stop();
+  await undeploy();
+  if (process.env.BENCH_VERBOSE) console.log(`per-message no-op: ${(PER_MESSAGE / secs).toFixed(0)} msgs/s, Node process CPU ${rss.cpuPercent}%`);
+  return { rate: PER_MESSAGE / secs, secs, peak };
+}
+
 async function main() {
   let pg;
   let cluster = null;
@@ -465,6 +501,7 @@ async function main() {
     const cpuText = (r) => (r.cpu ? Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') : 'n/a');
     const perMessage = only === '' || only === 'per-message';
     const pmInsert = perMessage ? await perMessageAnchor(pg, pool) : skip;
+    const pmNoop = perMessage ? await perMessageNoop() : skip;
     const pm = perMessage ? await perMessageOurs(pg) : skip;
     const pmRemote = perMessage ? await perMessageOurs(pg, gpss.port) : skip;
     const steady = only === '' || only === 'per-message' || only === 'steady';
@@ -515,6 +552,15 @@ async function main() {
         anchor: pmInsert.rate,
         anchorName: `INSERT per message, pg Pool(10) in a function node, ${ANCHOR_INSERTS} msgs`,
         extra: { 'ours s': pmRemote.secs.toFixed(2), 'anchor s': pmInsert.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${pmRemote.peak}/${pmInsert.peak}`, 'loop delay p99/max ms': fmtDelay(pmRemote.delay), complete: PM_COMPLETE },
+      },
+      // Node-RED's own limit: the same source and wiring through a node that only passes messages on.
+      {
+        case: `per-message vs a no-op node (target >= 0.5)`,
+        unit: 'msgs/s',
+        ours: pm.rate,
+        anchor: pmNoop.rate,
+        anchorName: `no-op node (send(msg); done()), same source, Complete/Catch/sink, ${PER_MESSAGE} msgs`,
+        extra: { 'ours s': pm.secs.toFixed(2), 'anchor s': pmNoop.secs.toFixed(2), 'remote / no-op': (pmRemote.rate / pmNoop.rate).toFixed(3), 'peak RSS MiB ours/anchor': `${pm.peak}/${pmNoop.peak}`, complete: PM_COMPLETE },
       },
       {
         case: `steady ${STEADY_RATE} msgs/s, ${STEADY_MESSAGES} one-row msgs, dialog defaults + Complete: event-loop delay max`,

@@ -5,7 +5,8 @@
 //     library's ObjectRollingWriter fed the same rows as arrays (anchor);
 //  2. oss-import to messages (batches of 1,000 rows) vs readRowsFromOss on the same objects;
 //  3. oss-export of a table vs exportQueryToOss on the same table.
-// Rows/s, ratio ours/anchor (1.0 = the node adds nothing) and peak RSS of the process.
+// Rows/s, ratio ours/anchor (1.0 = the node adds nothing) and peak RSS of the process per side
+// (reset before each case; the emulator runs in this process and counts too).
 // Env: OSS_NODES_BENCH_ROWS (default 500,000), OSS_NODES_BENCH_SKIP_DB=1.
 const fs = require('node:fs');
 const os = require('node:os');
@@ -16,6 +17,7 @@ const { startTestOssEmulator } = require('../test/support/oss');
 const { startPostgres } = require('../dist/devstack/postgres');
 const { ObjectRollingWriter, readRowsFromOss, exportQueryToOss, GzipPool, encodeRows } = require('../dist/oss');
 const { Client } = require('pg');
+const { resetPeakRss, peakRssMiB } = require('./support/cpu');
 
 helper.init(require.resolve('node-red'));
 const NODES = ['oss-account', 'greenplum-db', 'oss-export', 'oss-import'].map((t) => require(`../dist/nodes/${t}.js`));
@@ -24,7 +26,7 @@ const ROWS = Number(process.env.OSS_NODES_BENCH_ROWS || 500000);
 const PER_MSG = 1000;
 const FORMAT = { format: 'csv' };
 let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
 
 function rowObjects(m) {
   const out = [];
@@ -172,26 +174,45 @@ async function libraryExportTable(oss, pgc, prefix) {
   }
 }
 
+/**
+ * Runs one case and notes its peak RSS in MiB under `side` of `peaks` (highest of the runs): the
+ * kernel's high-water mark, reset before the case, where writable; else the 50 ms sample. The
+ * emulator runs in this process, so its buffers count too.
+ */
+async function peakOf(peaks, side, fn) {
+  const hwm = resetPeakRss(process.pid);
+  peakRss = process.memoryUsage.rss();
+  const r = await fn();
+  const peak = hwm ? peakRssMiB(process.pid) : Math.round(peakRss / 1048576);
+  peaks[side] = Math.max(peaks[side] ?? 0, peak);
+  return r;
+}
+const peakText = (p) => `${p.ours}/${p.anchor}`;
+
 (async () => {
   const oss = await startTestOssEmulator({ buckets: ['bench-bucket'] });
   const rows = [];
-  const rss = () => Math.round(peakRss / 1048576);
+  if (global.gc) global.gc();
+  const baseRss = Math.round(process.memoryUsage.rss() / 1048576);
+  let peaks = {};
   try {
     // Alternate anchor and ours, best of 3 each, so machine noise hits both alike.
     let ours = 0;
     let anchor = 0;
     for (let run = 0; run < 3; run++) {
-      anchor = Math.max(anchor, await libraryExportMessages(oss, `lib${run}/`));
-      ours = Math.max(ours, await nodeExportMessages(oss, `node${run}/`));
+      anchor = Math.max(anchor, await peakOf(peaks, 'anchor', () => libraryExportMessages(oss, `lib${run}/`)));
+      ours = Math.max(ours, await peakOf(peaks, 'ours', () => nodeExportMessages(oss, `node${run}/`)));
     }
-    rows.push({ case: `export, rows in messages (${ROWS.toLocaleString('en-US')} rows, gzip -1)`, unit: 'rows/s', ours, anchor, anchorName: 'ObjectRollingWriter', extra: { 'peak RSS MB': rss() } });
+    rows.push({ case: `export, rows in messages (${ROWS.toLocaleString('en-US')} rows, gzip -1)`, unit: 'rows/s', ours, anchor, anchorName: 'ObjectRollingWriter', extra: { 'peak RSS MiB ours/anchor': peakText(peaks), 'base RSS MiB': baseRss } });
+    peaks = {};
     ours = 0;
     anchor = 0;
     for (let run = 0; run < 3; run++) {
-      anchor = Math.max(anchor, await libraryImportMessages(oss, 'node0/'));
-      ours = Math.max(ours, await nodeImportMessages(oss, 'node0/'));
+      anchor = Math.max(anchor, await peakOf(peaks, 'anchor', () => libraryImportMessages(oss, 'node0/')));
+      ours = Math.max(ours, await peakOf(peaks, 'ours', () => nodeImportMessages(oss, 'node0/')));
     }
-    rows.push({ case: `import to messages (batches of ${PER_MSG})`, unit: 'rows/s', ours, anchor, anchorName: 'readRowsFromOss', extra: { 'peak RSS MB': rss() } });
+    rows.push({ case: `import to messages (batches of ${PER_MSG})`, unit: 'rows/s', ours, anchor, anchorName: 'readRowsFromOss', extra: { 'peak RSS MiB ours/anchor': peakText(peaks), 'base RSS MiB': baseRss } });
+    peaks = {};
     if (!process.env.OSS_NODES_BENCH_SKIP_DB) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oss-nodes-bench-pg-'));
       const pgc = await startPostgres({ dataDir: path.join(dir, 'data'), fast: true });
@@ -203,10 +224,10 @@ async function libraryExportTable(oss, pgc, prefix) {
         ours = 0;
         anchor = 0;
         for (let run = 0; run < 3; run++) {
-          anchor = Math.max(anchor, await libraryExportTable(oss, pgc, `tlib${run}/`));
-          ours = Math.max(ours, await nodeExportTable(oss, pgc, `tnode${run}/`));
+          anchor = Math.max(anchor, await peakOf(peaks, 'anchor', () => libraryExportTable(oss, pgc, `tlib${run}/`)));
+          ours = Math.max(ours, await peakOf(peaks, 'ours', () => nodeExportTable(oss, pgc, `tnode${run}/`)));
         }
-        rows.push({ case: 'export a table (client mode, gzip -1)', unit: 'rows/s', ours, anchor, anchorName: 'exportQueryToOss', extra: { 'peak RSS MB': rss() } });
+        rows.push({ case: 'export a table (client mode, gzip -1)', unit: 'rows/s', ours, anchor, anchorName: 'exportQueryToOss', extra: { 'peak RSS MiB ours/anchor': peakText(peaks), 'base RSS MiB': baseRss } });
       } finally {
         pgc.stop({ removeData: true });
         fs.rmSync(dir, { recursive: true, force: true });

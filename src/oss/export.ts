@@ -9,7 +9,6 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ClientBase } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { FormatOptions, ResolvedFormat, resolveFormat, copyWithOptions, quoteIdent, newlineBytes } from './format';
 import type { OssClientLike } from './oss-client';
 import { MultipartUploadStream, UploadOptions, UploadResult } from './multipart-upload';
@@ -17,6 +16,7 @@ import { createLineEncoder, RowBoundaryScanner } from './codec';
 import { GzipPool, ParallelGzip } from './parallel-gzip';
 import { objectKey, objectMime } from './naming';
 import { OssAbortError } from './errors';
+import { copyOut } from './copy-out';
 
 export interface TransferProgress {
   rows: number;
@@ -77,6 +77,8 @@ interface OpenObject {
   rows: number;
   done: Promise<UploadResult>;
   error: Error | null;
+  /** Compressed bytes of this object uploaded so far. */
+  uploaded: number;
 }
 
 function waitDrain(w: Writable, obj: OpenObject): Promise<void> {
@@ -120,7 +122,12 @@ export class ObjectRollingWriter {
   private readonly started = Date.now();
   private lastProgress = 0;
   private uploadedDone = 0;
-  private uploadedCurrent = 0;
+  /**
+   * The object finishing behind the one being written (at most one): rolling over does not wait
+   * for its last gzip blocks, parts and Complete, so COPY and the gzip workers keep going.
+   */
+  private finishing: { obj: OpenObject; promise: Promise<void> } | null = null;
+  private finishError: Error | null = null;
   private closed = false;
   readonly stats: OssTransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: 0 };
 
@@ -163,20 +170,20 @@ export class ObjectRollingWriter {
     const now = Date.now();
     if (!force && now - this.lastProgress < (this.o.progressIntervalMs ?? 250)) return;
     this.lastProgress = now;
-    cb({ rows: this.stats.rows, bytesIn: this.stats.bytesIn, bytesOut: this.uploadedDone + this.uploadedCurrent, objects: this.stats.objects.length, ms: now - this.started });
+    cb({ rows: this.stats.rows, bytesIn: this.stats.bytesIn, bytesOut: this.uploadedDone + (this.current?.uploaded ?? 0) + (this.finishing?.obj.uploaded ?? 0), objects: this.stats.objects.length, ms: now - this.started });
   }
 
   private open(): OpenObject {
     if (this.o.signal?.aborted) throw new OssAbortError();
     const gz = this.level > 0;
     const key = objectKey({ prefix: this.o.prefix, name: this.o.name, at: this.at, seq: this.seqNext(), format: this.format.format, gzip: gz });
-    this.uploadedCurrent = 0;
+    let obj: OpenObject | null = null;
     const sink = new MultipartUploadStream(this.o.oss, key, {
       ...this.o.upload,
       mime: objectMime(this.format.format, gz),
       signal: this.o.signal,
       onProgress: (n) => {
-        this.uploadedCurrent = n;
+        if (obj) obj.uploaded = n;
         this.progress();
       },
     });
@@ -185,7 +192,7 @@ export class ObjectRollingWriter {
       this.pool ??= new GzipPool({ size: this.o.gzipWorkers });
       gzip = new ParallelGzip({ level: this.level, pool: this.pool, blockSize: this.o.gzipBlockSize });
     }
-    const obj: OpenObject = { key, sink, head: gzip ?? sink, gzip, bytesIn: 0, rows: 0, done: null as unknown as Promise<UploadResult>, error: null };
+    obj = { key, sink, head: gzip ?? sink, gzip, bytesIn: 0, rows: 0, done: null as unknown as Promise<UploadResult>, error: null, uploaded: 0 };
     const piped = gzip ? pipeline(gzip, sink) : new Promise<void>((res, rej) => sink.on('finish', res).on('error', rej));
     obj.done = piped.then(() => sink.result);
     obj.done.catch((e: Error) => {
@@ -200,6 +207,32 @@ export class ObjectRollingWriter {
     return obj;
   }
 
+  /** Waits for the object finishing in the background, if any; its failure fails the writer. */
+  private async settleFinishing(): Promise<void> {
+    if (this.finishing) await this.finishing.promise;
+    if (this.finishError) throw this.finishError;
+  }
+
+  /**
+   * Rolls over: the current object finishes in the background (after the one before it, so at
+   * most two objects are open and objects are recorded in order); the next write opens a new one.
+   */
+  private async rollOver(): Promise<void> {
+    await this.settleFinishing();
+    const obj = this.current;
+    if (!obj) return;
+    const promise = this.finishCurrent().then(
+      () => {
+        this.finishing = null;
+      },
+      (e: Error) => {
+        this.finishing = null;
+        this.finishError ??= e;
+      },
+    );
+    this.finishing = { obj, promise };
+  }
+
   private async finishCurrent(): Promise<void> {
     const obj = this.current;
     if (!obj) return;
@@ -207,7 +240,6 @@ export class ObjectRollingWriter {
     obj.head.end();
     const r = await obj.done;
     this.uploadedDone += r.bytes;
-    this.uploadedCurrent = 0;
     this.stats.bytesOut = this.uploadedDone;
     this.stats.objects.push({ key: r.key, bytes: r.bytes, rows: obj.rows, etag: r.etag });
     this.progress(true);
@@ -217,6 +249,7 @@ export class ObjectRollingWriter {
   async writeEncoded(chunk: Buffer, rows: number): Promise<void> {
     if (this.closed) throw new Error('ObjectRollingWriter is closed');
     if (this.o.signal?.aborted) throw new OssAbortError();
+    if (this.finishError) throw this.finishError;
     const obj = this.current ?? this.open();
     if (obj.error) throw obj.error;
     obj.bytesIn += chunk.length;
@@ -226,18 +259,19 @@ export class ObjectRollingWriter {
     if (!obj.head.write(chunk)) await waitDrain(obj.head, obj);
     if (obj.error) throw obj.error;
     this.progress();
-    if (obj.bytesIn >= this.rollover) await this.finishCurrent();
+    if (obj.bytesIn >= this.rollover) await this.rollOver();
   }
 
   /** Finishes the current object now (control message / timer), if it has rows (or always, with evenIfEmpty). */
   async flush(opts: { evenIfEmpty?: boolean } = {}): Promise<void> {
+    await this.settleFinishing();
     if (opts.evenIfEmpty && !this.current) this.open();
     if (this.current && (this.current.rows > 0 || opts.evenIfEmpty)) await this.finishCurrent();
   }
 
   /** The number of objects finished or open. */
   get objectCount(): number {
-    return this.stats.objects.length + (this.current ? 1 : 0);
+    return this.stats.objects.length + (this.current ? 1 : 0) + (this.finishing ? 1 : 0);
   }
 
   /**
@@ -247,6 +281,7 @@ export class ObjectRollingWriter {
   async close(opts: { emptyObject?: boolean } = {}): Promise<OssTransferStats> {
     if (this.closed) return this.stats;
     try {
+      await this.settleFinishing();
       if (opts.emptyObject && this.objectCount === 0) this.open();
       await this.finishCurrent();
       this.closed = true;
@@ -264,15 +299,17 @@ export class ObjectRollingWriter {
   /** Aborts the object being uploaded (no dangling multipart upload); finished objects stay. */
   async abort(err?: Error): Promise<void> {
     this.closed = true;
-    const obj = this.current;
+    const objs = [this.current, this.finishing?.obj].filter((o): o is OpenObject => !!o);
+    const finishing = this.finishing?.promise;
     this.current = null;
-    if (obj) {
-      const e = err ?? new OssAbortError();
+    const e = err ?? new OssAbortError();
+    for (const obj of objs) {
       obj.gzip?.destroy(e);
       obj.sink.destroy(e);
       await obj.sink.result.catch(() => undefined);
       await obj.done.catch(() => undefined);
     }
+    await finishing;
     if (this.ownPool && this.pool) await this.pool.close();
   }
 }
@@ -312,30 +349,46 @@ class CopyRowSplitter {
     this.scanner = new RowBoundaryScanner({ ...f, newline: 'LF' });
     this.nl = f.newline === 'LF' ? null : newlineBytes(f.newline);
   }
-  /** Whole rows from `chunk` (plus the carried partial row). */
-  push(chunk: Buffer): { data: Buffer; rows: number; firstRowLength: number } | null {
-    const base = this.carry ? this.carry.length : 0;
-    let rows = 0;
-    let last = -1;
-    const ends: number[] = [];
+  /**
+   * Whole rows from `chunk` (plus the carried partial row), as one or two pieces: when a row was
+   * carried, it is completed in a small piece of its own (carry + the rest of that one row), so
+   * the bulk of the chunk goes on as a subarray instead of being copied behind the carry.
+   * `firstRowLength`: the length of the first row in the first piece (terminator included).
+   */
+  push(chunk: Buffer): { pieces: Array<{ data: Buffer; rows: number }>; firstRowLength: number } | null {
     let i = this.scanner.next(chunk, 0);
-    // Terminator positions are unchanged by the rewrite up to the first row's end.
-    const firstRowLength = i === -1 ? -1 : base + i + (this.nl ? this.nl.length : 1);
-    while (i !== -1) {
-      rows++;
-      last = i;
-      if (this.nl) ends.push(base + i);
-      i = this.scanner.next(chunk, i + 1);
-    }
-    if (last === -1) {
+    if (i === -1) {
       this.carry = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
       return null;
     }
-    const head = chunk.subarray(0, last + 1);
-    let data = this.carry ? Buffer.concat([this.carry, head]) : head;
+    const nlLen = this.nl ? this.nl.length : 1;
+    const pieces: Array<{ data: Buffer; rows: number }> = [];
+    let from = 0;
+    let firstRowLength: number;
+    if (this.carry) {
+      let first: Buffer = Buffer.concat([this.carry, chunk.subarray(0, i + 1)]);
+      if (this.nl) first = this.rewrite(first, [first.length - 1]);
+      pieces.push({ data: first, rows: 1 });
+      firstRowLength = first.length;
+      from = i + 1;
+      this.carry = null;
+      i = this.scanner.next(chunk, from);
+    } else firstRowLength = i + nlLen;
+    let rows = 0;
+    let last = -1;
+    const ends: number[] = [];
+    while (i !== -1) {
+      rows++;
+      last = i;
+      if (this.nl) ends.push(i - from);
+      i = this.scanner.next(chunk, i + 1);
+    }
+    if (rows) {
+      const body = chunk.subarray(from, last + 1);
+      pieces.push({ data: this.nl ? this.rewrite(body, ends) : body, rows });
+    } else last = from - 1;
     this.carry = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : null;
-    if (this.nl) data = this.rewrite(data, ends);
-    return { data, rows, firstRowLength };
+    return { pieces, firstRowLength };
   }
   private rewrite(data: Buffer, ends: number[]): Buffer {
     const parts: Buffer[] = [];
@@ -394,7 +447,7 @@ export async function exportQueryToOss(options: ExportQueryOptions): Promise<Oss
   const splitter = new CopyRowSplitter(f);
   let headerPending = f.header;
   let next = 0;
-  const copy = options.pgClient.query(copyTo(sql));
+  const copy = options.pgClient.query(copyOut(sql));
   const onAbort = () => copy.destroy(new OssAbortError());
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -411,17 +464,19 @@ export async function exportQueryToOss(options: ExportQueryOptions): Promise<Oss
     for await (const chunk of copy as AsyncIterable<Buffer>) {
       const got = splitter.push(chunk);
       if (!got) continue;
-      let { data, rows } = got;
-      if (headerPending) {
-        // The first line COPY writes is the header: keep it for every object instead.
-        const cut = got.firstRowLength;
-        for (const w of writers) w.setHeaderLine(Buffer.from(data.subarray(0, cut)));
-        data = data.subarray(cut);
-        rows -= 1;
-        headerPending = false;
-        if (!rows) continue;
+      for (const piece of got.pieces) {
+        let { data, rows } = piece;
+        if (headerPending) {
+          // The first line COPY writes is the header: keep it for every object instead.
+          const cut = got.firstRowLength;
+          for (const w of writers) w.setHeaderLine(Buffer.from(data.subarray(0, cut)));
+          data = data.subarray(cut);
+          rows -= 1;
+          headerPending = false;
+          if (!rows) continue;
+        }
+        await write(data, rows);
       }
-      await write(data, rows);
     }
     const tail = splitter.end();
     if (tail) await write(Buffer.concat([tail, newlineBytes(f.newline)]), 1);

@@ -1,0 +1,179 @@
+/**
+ * `COPY … TO STDOUT` as a Readable of the rows' bytes, for pg's Client.query (a Submittable).
+ *
+ * The same protocol handling as pg-copy-streams' `to()` (7.0.0, which this follows: it takes
+ * over the connection's socket for the copy-out, hands an ErrorResponse and everything after
+ * CopyDone back to pg), with a different parser. PostgreSQL sends one CopyData message per row
+ * (protocol docs, "COPY Operations"), so a 64 KiB socket read holds hundreds of messages;
+ * pg-copy-streams takes each one out of a buffer list as its own Buffer and concatenates them
+ * again per read, which profiled as the export's largest main-thread cost after gzip (buffer-list
+ * takes, Buffer objects and their garbage). Here the CopyData payloads are moved together inside
+ * the socket's own chunk (copyWithin drops the 5-byte headers) and pushed as one subarray per read:
+ * no Buffer per row, no second copy. The chunk is ours to rewrite: while this stream reads the
+ * socket, nothing else holds its chunks.
+ */
+import { Readable, ReadableOptions } from 'node:stream';
+import type { Connection } from 'pg';
+
+const ERROR_RESPONSE = 0x45; // E
+const COPY_OUT_RESPONSE = 0x48; // H
+const COPY_DATA = 0x64; // d
+// Asynchronous messages that may come between CopyData messages (protocol-flow docs, "COPY
+// Operations"); any other message type ends copy-out mode (CopyDone normally).
+const NOTIFICATION_RESPONSE = 0x41; // A
+const NOTICE_RESPONSE = 0x4e; // N
+const PARAMETER_STATUS = 0x53; // S
+
+interface PgConnectionLike {
+  stream: Omit<NodeJS.ReadableStream, 'read' | 'listeners'> & { read(): Buffer | null; listeners(ev: 'data'): Array<(b: Buffer) => void> };
+  query(text: string): void;
+}
+
+export class CopyOutStream extends Readable {
+  readonly text: string;
+  /** Rows COPY reported (from CommandComplete), once it finished. */
+  rowCount = 0;
+  private connection: PgConnectionLike | null = null;
+  private pgDataHandler: ((b: Buffer) => void) | null = null;
+  private readonly onReadableEvent = () => this.forward();
+  private drained = false;
+  private forwarding = false;
+  private finished = false;
+  /** Message type being read, and its payload bytes still to come (-1: reading a header). */
+  private code = 0;
+  private remaining = -1;
+  /** Up to 4 bytes of a header split across socket reads. */
+  private header: Buffer | null = null;
+
+  constructor(text: string, options?: ReadableOptions) {
+    super(options);
+    this.text = text;
+  }
+
+  /** Called by pg's Client when the query's turn comes. */
+  submit(pgConnection: Connection): void {
+    const connection = pgConnection as unknown as PgConnectionLike;
+    this.connection = connection;
+    const s = connection.stream;
+    const listeners = s.listeners('data');
+    if (listeners.length !== 1) throw new Error(`COPY TO: expected pg's one data listener on the socket, found ${listeners.length}`);
+    this.pgDataHandler = listeners[0];
+    s.removeListener('data', this.pgDataHandler);
+    s.pause();
+    this.forward();
+    s.on('readable', this.onReadableEvent);
+    connection.query(this.text);
+  }
+
+  override _read(): void {
+    this.drained = true;
+    this.forward();
+  }
+
+  private forward(): void {
+    if (this.forwarding || !this.drained || !this.connection || this.finished) return;
+    this.forwarding = true;
+    const s = this.connection.stream;
+    let chunk: Buffer | null;
+    while (this.drained && !this.finished && (chunk = s.read()) !== null) this.drained = this.parse(chunk);
+    this.forwarding = false;
+  }
+
+  /** Moves the CopyData payloads of `chunk` to its front and pushes them; false when the reader is full. */
+  private parse(chunk: Buffer): boolean {
+    const len = chunk.length;
+    let i = 0;
+    let w = 0;
+    for (;;) {
+      if (this.remaining > 0) {
+        const n = Math.min(this.remaining, len - i);
+        if (this.code === COPY_DATA) {
+          if (w !== i) chunk.copyWithin(w, i, i + n);
+          w += n;
+        }
+        i += n;
+        this.remaining -= n;
+        if (this.remaining > 0) break; // the message goes on in the next read
+      }
+      if (this.remaining === 0) {
+        this.remaining = -1;
+        const c = this.code;
+        if (c !== COPY_DATA && c !== COPY_OUT_RESPONSE && c !== NOTICE_RESPONSE && c !== NOTIFICATION_RESPONSE && c !== PARAMETER_STATUS) {
+          // CopyDone (or any other message): copy-out is over; the rest is pg's.
+          return this.finish(chunk, w, chunk.subarray(i));
+        }
+      }
+      if (i >= len) break;
+      // A header: type byte + Int32 length (which counts itself), maybe split across reads.
+      // Read in place (no Buffer per row) unless it is split.
+      if (this.header) {
+        const need = 5 - this.header.length;
+        if (len - i < need) {
+          this.header = Buffer.concat([this.header, chunk.subarray(i)]);
+          i = len;
+          break;
+        }
+        const head = Buffer.concat([this.header, chunk.subarray(i, i + need)]);
+        this.header = null;
+        if (head[0] === ERROR_RESPONSE) return this.handBack(chunk, w, Buffer.concat([head, chunk.subarray(i + need)]));
+        i += need;
+        this.code = head[0];
+        this.remaining = head.readUInt32BE(1) - 4;
+      } else {
+        if (chunk[i] === ERROR_RESPONSE) return this.handBack(chunk, w, chunk.subarray(i));
+        if (len - i < 5) {
+          this.header = Buffer.from(chunk.subarray(i));
+          i = len;
+          break;
+        }
+        this.code = chunk[i];
+        this.remaining = ((chunk[i + 1] << 24) | (chunk[i + 2] << 16) | (chunk[i + 3] << 8) | chunk[i + 4]) - 4;
+        i += 5;
+      }
+    }
+    return w > 0 ? this.push(chunk.subarray(0, w)) : true;
+  }
+
+  /** An ErrorResponse: pg reads it (and fails the query through handleError). */
+  private handBack(chunk: Buffer, w: number, rest: Buffer): boolean {
+    if (w > 0) this.push(chunk.subarray(0, w));
+    this.detach(rest);
+    return false;
+  }
+
+  private finish(chunk: Buffer, w: number, rest: Buffer): boolean {
+    if (w > 0) this.push(chunk.subarray(0, w));
+    this.detach(rest);
+    this.push(null);
+    return false;
+  }
+
+  private detach(rest: Buffer): void {
+    this.finished = true;
+    const s = this.connection!.stream;
+    const handler = this.pgDataHandler!;
+    s.removeListener('readable', this.onReadableEvent);
+    s.addListener('data', handler);
+    handler(rest);
+    // As pg-copy-streams: resume after the current 'data' dispatch has returned.
+    process.nextTick(() => s.resume());
+  }
+
+  /** pg: the query failed (ErrorResponse, or the connection ended). */
+  handleError(err: Error): void {
+    this.finished = true;
+    this.emit('error', err);
+  }
+
+  /** pg: CommandComplete, e.g. `COPY 42`. */
+  handleCommandComplete(msg: { text?: string } | undefined): void {
+    const m = /COPY (\d+)/.exec(msg?.text ?? '');
+    if (m) this.rowCount = parseInt(m[1], 10);
+  }
+
+  handleReadyForQuery(): void {}
+}
+
+export function copyOut(text: string, options?: ReadableOptions): CopyOutStream {
+  return new CopyOutStream(text, options);
+}
