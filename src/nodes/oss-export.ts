@@ -44,6 +44,7 @@ import { parseColumnList, payloadToRows } from './oss-shared/rows';
 import { SerialQueue } from './oss-shared/serial';
 import { exportStripePlan } from './oss-shared/stripes';
 import type { GreenplumDbConfigNode } from './shared/types';
+import { probeTexts, watchProbes } from './shared/probe';
 
 type Source = 'table' | 'query' | 'messages';
 
@@ -117,7 +118,13 @@ export = function (RED: NodeAPI) {
     const db = RED.nodes.getNode(String(def.database ?? '')) as GreenplumDbConfigNode | undefined;
     node.account = account;
     node.db = db;
-    const status = new ThrottledStatus((s) => node.status(s));
+    // The config nodes' deploy-time probes show until the node's own first status.
+    let probes: { stop(): void } | null = null;
+    const status = new ThrottledStatus((s) => {
+      probes?.stop();
+      probes = null;
+      node.status(s);
+    });
 
     let cfg: ExportConfig;
     try {
@@ -132,6 +139,9 @@ export = function (RED: NodeAPI) {
     else if (!db && cfg.source !== 'messages') status.set({ fill: 'red', shape: 'ring', text: RED._('oss-export.status.noDatabase') });
     account?.register(node);
     db?.register(node);
+    if (account && (db || !(cfg.source !== 'messages'))) {
+      probes = watchProbes(cfg.source !== 'messages' ? [account, db] : [account], probeTexts(RED, 'oss-export'), (s) => node.status(s));
+    }
 
     const secrets = (): string[] => [...(account?.secrets() ?? []), ...(db?.credentials?.password ? [db.credentials.password] : [])];
     const queue = new SerialQueue(100);
@@ -353,6 +363,7 @@ export = function (RED: NodeAPI) {
 
     node.on('close', (removed: boolean, done: () => void) => {
       void removed;
+      probes?.stop();
       closing = true;
       // Cancel running table/query transfers: the library aborts their multipart uploads.
       for (const ac of active) ac.abort();

@@ -44,6 +44,7 @@ import { parseColumnList } from './oss-shared/rows';
 import { Credits } from './oss-shared/credits';
 import { SerialQueue } from './oss-shared/serial';
 import type { GreenplumDbConfigNode } from './shared/types';
+import { probeTexts, watchProbes } from './shared/probe';
 
 type Target = 'table' | 'messages';
 
@@ -101,7 +102,13 @@ export = function (RED: NodeAPI) {
     const node = this;
     const account = RED.nodes.getNode(String(def.account ?? '')) as OssAccountNode | undefined;
     const db = RED.nodes.getNode(String(def.database ?? '')) as GreenplumDbConfigNode | undefined;
-    const status = new ThrottledStatus((s) => node.status(s));
+    // The config nodes' deploy-time probes show until the node's own first status.
+    let probes: { stop(): void } | null = null;
+    const status = new ThrottledStatus((s) => {
+      probes?.stop();
+      probes = null;
+      node.status(s);
+    });
     let cfg: ImportConfig;
     try {
       cfg = readConfig(def);
@@ -115,6 +122,9 @@ export = function (RED: NodeAPI) {
     else if (!db && cfg.target === 'table') status.set({ fill: 'red', shape: 'ring', text: RED._('oss-import.status.noDatabase') });
     account?.register(node);
     db?.register(node);
+    if (account && (db || !(cfg.target === 'table'))) {
+      probes = watchProbes(cfg.target === 'table' ? [account, db] : [account], probeTexts(RED, 'oss-import'), (s) => node.status(s));
+    }
     const secrets = (): string[] => [...(account?.secrets() ?? []), ...(db?.credentials?.password ? [db.credentials.password] : [])];
     const queue = new SerialQueue(100);
     const active = new Set<AbortController>();
@@ -361,6 +371,7 @@ export = function (RED: NodeAPI) {
 
     node.on('close', (removed: boolean, done: () => void) => {
       void removed;
+      probes?.stop();
       closing = true;
       for (const ac of active) ac.abort();
       credits.abort(new Error('cancelled: the node was closed during the transfer'));

@@ -4,6 +4,7 @@ import type { EventEmitter } from 'node:events';
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import type { GpssServerConfigNode } from './types';
 import { ThrottledStatus } from './status';
+import { probeTexts, watchProbes } from './probe';
 
 export interface ServerUse {
   server: GpssServerConfigNode | null;
@@ -18,8 +19,33 @@ export function shortError(text: string, max = 40): string {
   return t.length > max ? t.slice(0, max - 1) + '…' : t;
 }
 
+/**
+ * A user's status: the server's deploy-time probe shows until this node sets a status of its
+ * own (its first message); connection state changes keep showing as before.
+ */
+class UserStatus extends ThrottledStatus {
+  probes: { stop(): void } | null = null;
+
+  override set(s: NodeStatus): void {
+    this.probes?.stop();
+    this.probes = null;
+    super.set(s);
+  }
+
+  /** A status that does not end the probe display (connection state, probe result). */
+  show(s: NodeStatus): void {
+    super.set(s);
+  }
+
+  override dispose(): void {
+    this.probes?.stop();
+    this.probes = null;
+    super.dispose();
+  }
+}
+
 export function useServer(RED: NodeAPI, node: Node, serverId: string | undefined): ServerUse {
-  const status = new ThrottledStatus(node);
+  const status = new UserStatus(node);
   const server = (serverId ? RED.nodes.getNode(serverId) : null) as GpssServerConfigNode | null;
   const stateStatus = (state: string, detail?: string): NodeStatus => {
     switch (state) {
@@ -38,8 +64,9 @@ export function useServer(RED: NodeAPI, node: Node, serverId: string | undefined
     status.set({ fill: 'red', shape: 'ring', text: 'no gpss-server' });
   } else {
     server.register(node);
-    listener = (state: string, detail?: string) => status.set(stateStatus(state, detail));
+    listener = (state: string, detail?: string) => status.show(stateStatus(state, detail));
     (server as unknown as EventEmitter).on('state', listener);
+    status.probes = watchProbes([server], probeTexts(RED, node.type), (s) => status.show(s as NodeStatus));
   }
   return {
     server: server && server.service ? server : null,
