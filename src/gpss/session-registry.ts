@@ -232,6 +232,24 @@ export class GpssService implements JobSessionApi {
     return this.withSession((c, id) => c.listSchemas(id), 'ListSchema');
   }
 
+  /**
+   * The connection check of a deploy: Connect + ListSchema on a session of its own, disconnected
+   * afterwards rather than pooled (a pooled probe session could go stale before the first
+   * message and cost it a retry).
+   */
+  async probe(): Promise<void> {
+    const s = await this.acquireSession();
+    this.busy.delete(s.id);
+    try {
+      await s.client.listSchemas(s.id, this.options.deadlineMs);
+    } catch (err) {
+      this.noteFailure(err, s.client);
+      throw this.safeError(err, 'GPSS ListSchema failed');
+    } finally {
+      await s.client.disconnect(s.id).catch(() => undefined);
+    }
+  }
+
   listTables(schema: string): Promise<{ name: string; type: string }[]> {
     return this.withSession((c, id) => c.listTables(id, schema), `ListTable ${schema}`);
   }

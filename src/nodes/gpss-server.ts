@@ -140,10 +140,10 @@ export = function (RED: NodeAPI): void {
     node.setMaxListeners(0);
 
     // Deploy-time probe: the endpoint up (the embedded server started) and a Connect +
-    // ListSchema through it. Its session goes back to the idle pool for the first message; a
-    // failure leaves nothing behind (the next call dials afresh, as without the probe).
+    // ListSchema through it on a session of its own. A failure leaves nothing behind (the next
+    // call dials afresh, as without the probe).
     node.probe = new ConfigProbe((t) => node.redact(t));
-    void node.probe.run(() => node.service.listSchemas(), PROBE_TIMEOUT_MS);
+    const probing = node.probe.run(() => node.service.probe(), PROBE_TIMEOUT_MS);
 
     node.register = (user: object): void => users.add(user);
     node.deregister = (user: object): Promise<void> => {
@@ -158,6 +158,8 @@ export = function (RED: NodeAPI): void {
           // Flow nodes flush concurrently with this close: let them finish first.
           const allGone = await users.whenEmpty(closeTimeoutMs);
           if (!allGone) node.warn(`gpss-server: ${users.count} node(s) still busy after ${closeTimeoutMs} ms; closing the channel anyway`);
+          // A probe still connecting would leave its session behind the shutdown: let it end.
+          await Promise.race([probing, new Promise((r) => setTimeout(r, 2000).unref())]);
           await node.service.shutdown();
           if (embedded) {
             const s = await embedded.catch(() => null);
