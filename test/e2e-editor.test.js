@@ -130,8 +130,24 @@ describe('editor e2e (Chromium)', () => {
     await fillVisible(page, '#node-config-input-database', pg.database);
     await fillVisible(page, '#node-config-input-user', E2E_ROLE);
     await page.locator('#node-config-input-password').fill(TYPED_PASSWORD);
+    // Test connection with the unsaved values: a wrong password first, then the typed one.
+    const dbResult = page.locator('#node-config-greenplum-db-test-result');
+    await page.locator('#node-config-input-password').fill('not-' + TYPED_PASSWORD);
+    await page.locator('#node-config-greenplum-db-test').click();
+    await page.waitForFunction(() => /^Failed:/.test(document.getElementById('node-config-greenplum-db-test-result').textContent));
+    assert.match(await dbResult.textContent(), /password authentication failed.*28P01/);
+    assert.ok(!(await dbResult.textContent()).includes(TYPED_PASSWORD), 'the password came back');
+    await page.locator('#node-config-input-password').fill(TYPED_PASSWORD);
+    await page.locator('#node-config-greenplum-db-test').click();
+    await page.waitForFunction(() => /^OK:/.test(document.getElementById('node-config-greenplum-db-test-result').textContent));
+    assert.match(await dbResult.textContent(), new RegExp(`${E2E_ROLE}@`));
     await snap('greenplum-db-dialog');
     await ui.confirmConfigDialog(page); // greenplum-db
+    // The gpss-server dialog tests the remote server with the greenplum-db just made (not deployed).
+    await page.locator('#node-config-gpss-server-test').click();
+    await page.waitForFunction(() => /^(OK|Failed):/.test(document.getElementById('node-config-gpss-server-test-result').textContent));
+    assert.match(await page.locator('#node-config-gpss-server-test-result').textContent(), /^OK: .*\nSchemas: .*public/s);
+    await snap('gpss-server-test');
     await ui.confirmConfigDialog(page); // gpss-server
     await ui.confirmNodeDialog(page); // gpss-write
     assert.equal(await ui.isValid(page, write), true, 'gpss-write is valid once its server is set');
@@ -139,6 +155,11 @@ describe('editor e2e (Chromium)', () => {
     const status = await ui.deploy(page);
     assert.equal(status, 200);
     await snap('deployed');
+    // Before the first message the node shows the server's probe, translated by the editor.
+    await page.waitForFunction(
+      (i) => /^ready$/.test((document.querySelector(`[id="${i}"] .red-ui-flow-node-status-label`) || {}).textContent || ''),
+      write,
+    );
     for (let i = 0; i < 3; i++) assert.equal(await ui.clickInject(page, inject), 200);
 
     const client = new Client({ connectionString: pg.url });
