@@ -8,6 +8,7 @@ import { MAX_ERROR_ROWS, parseErrorRow } from '../gpss/error-rows';
 import { intSetting } from './shared/target';
 import { useServer, shortError } from './shared/server-user';
 import { shortCount, ThrottledStatus } from './shared/status';
+import { translator } from './shared/i18n';
 
 interface GpssCloseDef extends NodeDef {
   server?: string;
@@ -20,6 +21,7 @@ type Msg = NodeMessageInFlow & { gpss?: { job?: unknown } & Record<string, unkno
 export = function (RED: NodeAPI): void {
   function GpssCloseNode(this: Node, def: GpssCloseDef): void {
     RED.nodes.createNode(this, def);
+    const t = translator(RED, 'gpss-close');
     const node = this;
     // The server is optional here: the job id is enough; naming it keeps the channel open while we close.
     const use = def.server ? useServer(RED, node, def.server) : null;
@@ -58,11 +60,11 @@ export = function (RED: NodeAPI): void {
                   (unnamed > 0 ? ` (${unnamed} not named${maxErrorRows === 0 ? ': set "max error rows" to list them in msg.payload.errorRows' : ''})` : ''),
               );
             }
-            const rejected = rejectedTotal > 0 ? `, ${shortCount(rejectedTotal)} rejected` : '';
+            const rejected = rejectedTotal > 0 ? t('status.rejected', { count: shortCount(rejectedTotal) }) : '';
             status.set({
               fill: abort || rejectedTotal > 0 ? 'yellow' : 'green',
               shape: 'dot',
-              text: abort ? `aborted ${target}` : `committed ${shortCount(committedTotal)}${rejected}`,
+              text: abort ? t('status.aborted', { target }) : t('status.committed', { count: shortCount(committedTotal) }) + rejected,
             });
             send(msg);
             done();

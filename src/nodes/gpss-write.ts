@@ -19,6 +19,7 @@ import { encodePayload, RowEncoderLike } from './shared/rows';
 import { useServer, shortError } from './shared/server-user';
 import { shortCount } from './shared/status';
 import type { GpssServerConfigNode } from './shared/types';
+import { translator } from './shared/i18n';
 
 interface GpssWriteDef extends NodeDef, TargetDef {
   server: string;
@@ -93,6 +94,7 @@ class MessageEntry implements StreamEntry {
 export = function (RED: NodeAPI): void {
   function GpssWriteNode(this: Node, def: GpssWriteDef): void {
     RED.nodes.createNode(this, def);
+    const t = translator(RED, 'gpss-write');
     const node = this;
     const use = useServer(RED, node, def.server);
     const mode = def.writeMode === 'stream' || def.writeMode === 'job' ? def.writeMode : 'auto';
@@ -133,10 +135,10 @@ export = function (RED: NodeAPI): void {
     };
     const showStatus = (): void => {
       const h = held();
-      const rejected = rejectedTotal > 0 ? `, ${shortCount(rejectedTotal)} rejected` : '';
+      const rejected = rejectedTotal > 0 ? t('status.rejected', { count: shortCount(rejectedTotal) }) : '';
       if (lastError) use.status.set({ fill: 'red', shape: 'ring', text: shortError(lastError) });
-      else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: `writing ${shortCount(rate())} rows/s, ${shortCount(h)} held${rejected}` });
-      else if (committedTotal > 0) use.status.set({ fill: rejected ? 'yellow' : 'green', shape: 'dot', text: `committed ${shortCount(committedTotal)}${rejected}` });
+      else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: t('status.writing', { rate: shortCount(rate()), held: shortCount(h) }) + rejected });
+      else if (committedTotal > 0) use.status.set({ fill: rejected ? 'yellow' : 'green', shape: 'dot', text: t('status.committed', { count: shortCount(committedTotal) }) + rejected });
     };
     let ticker: NodeJS.Timeout | null = setInterval(showStatus, 1000);
     ticker.unref();
@@ -281,7 +283,7 @@ export = function (RED: NodeAPI): void {
       job.write(rows, bytes).then(
         () => {
           window.push({ t: Date.now(), rows: rows.length });
-          use.status.set({ fill: 'blue', shape: 'dot', text: `written ${shortCount(job.rowsWritten)} (${job.target})` });
+          use.status.set({ fill: 'blue', shape: 'dot', text: t('status.written', { count: shortCount(job.rowsWritten), target: job.target }) });
           send(msg);
           done();
         },

@@ -45,6 +45,7 @@ import { SerialQueue } from './oss-shared/serial';
 import { exportStripePlan } from './oss-shared/stripes';
 import type { GreenplumDbConfigNode } from './shared/types';
 import { probeTexts, watchProbes } from './shared/probe';
+import { translator } from './shared/i18n';
 
 type Source = 'table' | 'query' | 'messages';
 
@@ -113,6 +114,7 @@ interface ExportNode extends Node {
 export = function (RED: NodeAPI) {
   function OssExport(this: ExportNode, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
+    const t = translator(RED, 'oss-export');
     const node = this;
     const account = RED.nodes.getNode(String(def.account ?? '')) as OssAccountNode | undefined;
     const db = RED.nodes.getNode(String(def.database ?? '')) as GreenplumDbConfigNode | undefined;
@@ -135,8 +137,8 @@ export = function (RED: NodeAPI) {
       node.on('input', (_m: NodeMessageInFlow, _s: unknown, done: (e?: Error) => void) => done(new Error(msg)));
       return;
     }
-    if (!account) status.set({ fill: 'red', shape: 'ring', text: RED._('oss-export.status.noAccount') });
-    else if (!db && cfg.source !== 'messages') status.set({ fill: 'red', shape: 'ring', text: RED._('oss-export.status.noDatabase') });
+    if (!account) status.set({ fill: 'red', shape: 'ring', text: t('status.noAccount') });
+    else if (!db && cfg.source !== 'messages') status.set({ fill: 'red', shape: 'ring', text: t('status.noDatabase') });
     account?.register(node);
     db?.register(node);
     if (account && (db || !(cfg.source !== 'messages'))) {
@@ -170,7 +172,7 @@ export = function (RED: NodeAPI) {
       const ac = new AbortController();
       active.add(ac);
       const t0 = Date.now();
-      status.set({ fill: 'yellow', shape: 'ring', text: RED._('oss-export.status.starting') });
+      status.set({ fill: 'yellow', shape: 'ring', text: t('status.starting') });
       try {
         const stats = await withClient(db, async (pg) => {
           if (table) await tableColumns(pg, table); // clear "does not exist" before any upload
@@ -208,12 +210,12 @@ export = function (RED: NodeAPI) {
           });
         });
         const totals = `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesOut)}`;
-        if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${totals}; ${RED._('oss-export.status.dropFailed')}` });
+        if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${totals}; ${t('status.dropFailed')}` });
         else status.set({ fill: 'green', shape: 'dot', text: totals });
         return stats;
       } catch (err) {
         const e = toNodeError(ac.signal.aborted && closing ? new Error('cancelled: the node was closed during the transfer') : err, `${context} failed`, secrets());
-        status.set({ fill: 'red', shape: 'dot', text: e.brief });
+        status.set({ fill: 'red', shape: 'ring', text: e.brief });
         throw e;
       } finally {
         active.delete(ac);
@@ -301,7 +303,7 @@ export = function (RED: NodeAPI) {
         open: openSink,
         onObject: (o, err) => {
           if (err) {
-            status.set({ fill: 'red', shape: 'dot', text: toNodeError(err, 'upload', secrets()).brief });
+            status.set({ fill: 'red', shape: 'ring', text: toNodeError(err, 'upload', secrets()).brief });
             return;
           }
           node.send({ topic: 'object', payload: summary([o], Date.now() - rollerT0) } as NodeMessage);

@@ -45,6 +45,7 @@ import { Credits } from './oss-shared/credits';
 import { SerialQueue } from './oss-shared/serial';
 import type { GreenplumDbConfigNode } from './shared/types';
 import { probeTexts, watchProbes } from './shared/probe';
+import { translator } from './shared/i18n';
 
 type Target = 'table' | 'messages';
 
@@ -99,6 +100,7 @@ function readConfig(def: Record<string, unknown>): ImportConfig {
 export = function (RED: NodeAPI) {
   function OssImport(this: Node, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
+    const t = translator(RED, 'oss-import');
     const node = this;
     const account = RED.nodes.getNode(String(def.account ?? '')) as OssAccountNode | undefined;
     const db = RED.nodes.getNode(String(def.database ?? '')) as GreenplumDbConfigNode | undefined;
@@ -118,8 +120,8 @@ export = function (RED: NodeAPI) {
       node.on('input', (_m: NodeMessageInFlow, _s: unknown, done: (e?: Error) => void) => done(new Error(msg)));
       return;
     }
-    if (!account) status.set({ fill: 'red', shape: 'ring', text: RED._('oss-import.status.noAccount') });
-    else if (!db && cfg.target === 'table') status.set({ fill: 'red', shape: 'ring', text: RED._('oss-import.status.noDatabase') });
+    if (!account) status.set({ fill: 'red', shape: 'ring', text: t('status.noAccount') });
+    else if (!db && cfg.target === 'table') status.set({ fill: 'red', shape: 'ring', text: t('status.noDatabase') });
     account?.register(node);
     db?.register(node);
     if (account && (db || !(cfg.target === 'table'))) {
@@ -343,7 +345,7 @@ export = function (RED: NodeAPI) {
           if (closing) throw new Error('cancelled: the node was closed before this import started');
           const ac = new AbortController();
           active.add(ac);
-          status.set({ fill: 'yellow', shape: 'ring', text: RED._('oss-import.status.starting') });
+          status.set({ fill: 'yellow', shape: 'ring', text: t('status.starting') });
           try {
             return cfg.target === 'table' ? await runTableImport(m, ac.signal) : await runMessages(m, send, ac.signal);
           } catch (err) {
@@ -355,7 +357,7 @@ export = function (RED: NodeAPI) {
         .then(
           (stats) => {
             const text = `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesIn || stats.bytesOut)}`;
-            if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${text}; ${RED._('oss-import.status.dropFailed')}` });
+            if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${text}; ${t('status.dropFailed')}` });
             else status.set({ fill: 'green', shape: 'dot', text });
             m.payload = stats;
             send([m, null]);
@@ -363,7 +365,7 @@ export = function (RED: NodeAPI) {
           },
           (err: unknown) => {
             const e = toNodeError(err, `${context} failed`, secrets());
-            status.set({ fill: 'red', shape: 'dot', text: e.brief });
+            status.set({ fill: 'red', shape: 'ring', text: e.brief });
             done(e);
           },
         );

@@ -5,6 +5,7 @@
 // holds state the real work depends on (a failed probe does not stop the next message from
 // connecting as usual), and its reason text is redacted by the config node.
 import { EventEmitter } from 'node:events';
+import { translator } from './i18n';
 
 export type ProbeState = 'probing' | 'ready' | 'unreachable';
 
@@ -166,14 +167,10 @@ export function watchProbes(
  * `node-red:common.status.connected`), texts with a value are translated in the runtime.
  */
 export function probeTexts(RED: { _: (key: string, vars?: Record<string, string | number>) => string }, type: string): ProbeStatusTexts {
+  const t = translator(RED, type);
   return {
     connecting: 'node-red:common.status.connecting',
     ready: `${type}.status.ready`,
-    unreachable: (reason: string) => {
-      const key = `${type}.status.unreachable`;
-      const text = RED._(key, { reason });
-      // Without the catalog (a bare runtime) i18n answers with the key: say it in English.
-      return text && text !== key ? text : `unreachable: ${reason}`;
-    },
+    unreachable: (reason: string) => t('status.unreachable', { reason }),
   };
 }

@@ -5,6 +5,7 @@ import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import type { GpssServerConfigNode } from './types';
 import { ThrottledStatus } from './status';
 import { probeTexts, watchProbes } from './probe';
+import { translator } from './i18n';
 
 export interface ServerUse {
   server: GpssServerConfigNode | null;
@@ -61,7 +62,7 @@ export function useServer(RED: NodeAPI, node: Node, serverId: string | undefined
   };
   let listener: ((state: string, detail?: string) => void) | null = null;
   if (!server || !server.service) {
-    status.set({ fill: 'red', shape: 'ring', text: 'no gpss-server' });
+    status.set({ fill: 'red', shape: 'ring', text: translator(RED, node.type)('status.noServer') });
   } else {
     server.register(node);
     listener = (state: string, detail?: string) => status.show(stateStatus(state, detail));
