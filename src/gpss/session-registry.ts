@@ -7,6 +7,7 @@ import type { ColumnInfo, GpssEndpoint, OpenOptions, TransferStats } from './cli
 import type { BufferLimits } from './batcher';
 import { JobSessionApi, LoadJob } from './load-job';
 import { classifyFailure, GrpcCode } from './retry';
+import { withDetails } from '../error-details';
 
 export interface GpssLogin {
   host: string;
@@ -71,7 +72,8 @@ export class GpssService implements JobSessionApi {
     const e = new Error(redact(/^GPSS \w+ failed/.test(m) ? m : `${what}: ${m}`));
     const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
     if (code !== undefined) (e as Error & { code?: unknown }).code = code;
-    return e;
+    // gRPC status and SQLSTATE as `cause`, which Node-RED's Catch passes on (msg.error.cause).
+    return withDetails(e, err, redact);
   }
 
   async client(): Promise<GpssClient> {
