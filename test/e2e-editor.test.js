@@ -223,13 +223,26 @@ describe('editor e2e (Chromium)', () => {
         { timeout: 5000 },
       );
       // A numeric field given text is flagged; saved like that, the node is marked invalid.
+      let numericPane;
       const numeric = await page.evaluate((t) => {
         const def = RED.nodes.getType(t);
-        return Object.keys(def.defaults).find((k) => {
+        const numbers = Object.keys(def.defaults).filter((k) => {
           const v = def.defaults[k].validate;
-          return typeof v === 'function' && v.call({}, 'not-a-number') === false && $(`#node-input-${k}`).is('input:visible');
+          return typeof v === 'function' && v.call({}, 'not-a-number') === false && $(`#node-input-${k}`).is('input');
         });
-      }, type);
+        const shown = numbers.find((k) => $(`#node-input-${k}`).is(':visible'));
+        if (shown) return { k: shown };
+        // A dialog in tabs: the tab holding the first numeric field.
+        for (const k of numbers) {
+          const pane = $(`#node-input-${k}`).parents('[id]').filter((_, el) => $(`a.red-ui-tab-label[href="#${el.id}"]`).length > 0).first();
+          if (pane.length) return { k, pane: pane.attr('id') };
+        }
+        return {};
+      }, type).then(async ({ k, pane }) => {
+        numericPane = pane;
+        if (pane) await page.locator(`a.red-ui-tab-label[href="#${pane}"]`).click();
+        return k && (await page.locator(`#node-input-${k}`).isVisible()) ? k : undefined;
+      });
       assert.ok(numeric, `${type}: the dialog has a validated numeric field`);
       let field = page.locator(`#node-input-${numeric}`);
       const good = await field.inputValue();
@@ -246,11 +259,21 @@ describe('editor e2e (Chromium)', () => {
       );
       // Reopened, the bad value is still flagged; corrected, the flag goes away.
       await ui.editNode(page, id);
+      if (numericPane) await page.locator(`a.red-ui-tab-label[href="#${numericPane}"]`).click();
       field = page.locator(`#node-input-${numeric}`);
       await page.waitForFunction((k) => $(`#node-input-${k}`).hasClass('input-error'), numeric);
       await field.fill(good);
       await field.dispatchEvent('change');
       await page.waitForFunction((k) => !$(`#node-input-${k}`).hasClass('input-error'), numeric);
+      // Every numeric field takes an ${ENV_VAR} (Node-RED substitutes it at deploy).
+      const envRefused = await page.evaluate((t) => {
+        const def = RED.nodes.getType(t);
+        return Object.keys(def.defaults).filter((k) => {
+          const v = def.defaults[k].validate;
+          return typeof v === 'function' && v.call({}, 'not-a-number') === false && v.call({}, '${GPF_SETTING}') !== true;
+        });
+      }, type);
+      assert.deepEqual(envRefused, [], `${type}: fields refusing \${ENV_VAR}`);
       // Required config nodes: pick an existing one, or add one through its dialog.
       await fillConfigSelects(page, type);
       await fillRequired(page, type);
@@ -395,7 +418,15 @@ async function setInjectJsonPayload(page, value) {
 async function fillGpssWrite(page, { table }) {
   await page.locator('#node-input-writeMode').selectOption('stream');
   await ui.fillTypedInput(page, '#node-input-table', table);
+  // The dialog is in tabs (Target / Load / Commit and buffer): the commit settings are on the third.
+  assert.equal(await page.locator('#node-input-commitInterval').isVisible(), false, 'commit settings hidden on the Target tab');
+  await page.locator('#gpss-write-tabs a[href="#gpss-write-tab-commit"]').click();
   await page.locator('#node-input-commitInterval').fill('200');
+  // Node-RED's tabs take a second click within 400 ms as a double click (red.js onTabClick).
+  await page.waitForTimeout(450);
+  await page.locator('#gpss-write-tabs a[href="#gpss-write-tab-load"]').click();
+  await page.locator('#node-input-preSql-editor').waitFor({ state: 'visible', timeout: 5000 });
+  assert.equal(await page.locator('#node-input-commitInterval').isVisible(), false, 'commit settings hidden on the Load tab');
 }
 
 /** For every config-node property of the type: choose an existing node or create one. */

@@ -134,3 +134,20 @@ test('gpss-server Test connection: embedded and remote, unsaved greenplum-db val
   assert.equal(noDb.body.ok, false);
   assert.match(noDb.body.error, /select a greenplum-db/);
 });
+
+test('${ENV_VAR} settings: Node-RED substitutes them at deploy, the probe uses the resolved port', async () => {
+  process.env.GPF_TEST_PG_PORT = String(pg.port);
+  process.env.GPF_TEST_POOL = '3';
+  try {
+    const flow = S.configNodes(pg).map((n) => (n.id === 'db1' ? { ...n, port: '${GPF_TEST_PG_PORT}', poolSize: '${GPF_TEST_POOL}' } : n));
+    await S.helper.load(S.NODES, flow, S.credentials(pg.password));
+    const db = S.helper.getNode('db1');
+    assert.equal(db.port, pg.port);
+    assert.equal(db.poolSize, 3);
+    await S.until(() => db.probe.result.state !== 'probing', 15000);
+    assert.equal(db.probe.result.state, 'ready', JSON.stringify(db.probe.result));
+  } finally {
+    delete process.env.GPF_TEST_PG_PORT;
+    delete process.env.GPF_TEST_POOL;
+  }
+});

@@ -94,13 +94,20 @@ describe('OSS nodes in the editor (Chromium)', () => {
   it('oss-export dialog shows the rows of the chosen source and format', async () => {
     const visible = (sel) => page.locator(sel).isVisible();
     await page.locator('#node-input-source').selectOption('query');
-    assert.equal(await visible('#node-input-query'), true);
+    assert.equal(await visible('#node-input-query-editor'), true);
+    assert.equal(await visible('#node-input-query-expand'), true);
+    // The query is typed into Node-RED's code editor (ace, SQL mode): the text typed is the
+    // query saved (checked after Done below).
+    // Node-RED's code editor (Monaco by default in 4.x, or ace) in the query row.
+    assert.equal(await page.locator('#node-input-query-editor .monaco-editor, #node-input-query-editor.ace_editor').count(), 1);
+    await page.locator('#node-input-query-editor').click();
+    await page.keyboard.type('SELECT 42 AS answer');
     assert.equal(await visible('#node-input-table'), false);
     assert.equal(await visible('#node-input-columns'), false);
     await page.locator('#node-input-source').selectOption('messages');
     assert.equal(await visible('#node-input-columns'), true);
     assert.equal(await visible('#node-input-rollSeconds'), true);
-    assert.equal(await visible('#node-input-query'), false);
+    assert.equal(await visible('#node-input-query-editor'), false);
     await page.locator('#node-input-format').selectOption('text');
     assert.equal(await visible('#node-input-quote'), false);
     await page.locator('#node-input-format').selectOption('csv');
@@ -112,6 +119,7 @@ describe('OSS nodes in the editor (Chromium)', () => {
     await snap('export-dialog');
     await ui.confirmNodeDialog(page);
     assert.equal(await ui.isValid(page, exportId), true);
+    assert.equal(await page.evaluate((i) => RED.nodes.node(i).query, exportId), 'SELECT 42 AS answer');
   });
 
   it('deployed: rows from an inject become an object on flush; the secret is not in the flows', async () => {
