@@ -222,6 +222,14 @@ describe('editor e2e (Chromium)', () => {
         type,
         { timeout: 5000 },
       );
+      // The OSS dialogs' table picker lists the tables of the deployed greenplum-db.
+      if (type === 'oss-export' || type === 'oss-import') {
+        const dbs = await page.locator('#node-input-database option').evaluateAll((os) => os.map((o) => o.value).filter((v) => v && v !== '_ADD_'));
+        assert.ok(dbs.length > 0, `${type}: the deployed greenplum-db is offered`);
+        await page.locator('#node-input-database').selectOption(dbs[0]);
+        await page.locator('#gpflow-db-pick-table').click();
+        await page.waitForFunction(() => [...document.querySelectorAll('#gpflow-db-table-list option')].some((o) => o.value === 'public.e2e_readings'), null, { timeout: 10000 });
+      }
       // A numeric field given text is flagged; saved like that, the node is marked invalid.
       let numericPane;
       const numeric = await page.evaluate((t) => {

@@ -151,3 +151,12 @@ test('${ENV_VAR} settings: Node-RED substitutes them at deploy, the probe uses t
     delete process.env.GPF_TEST_POOL;
   }
 });
+
+test('table picker of the OSS dialogs: GET /gpflow/db/:id/tables lists the deployed database\'s tables, 404 before deploy', async () => {
+  await S.helper.load(S.NODES, S.configNodes(pg), S.credentials(pg.password));
+  const res = await S.helper.request().get('/gpflow/db/db1/tables').expect(200);
+  assert.ok(res.body.some((t) => t.schema === 'public' && t.name === 'probe_t' && t.type === 'table'), JSON.stringify(res.body));
+  assert.ok(!res.body.some((t) => t.schema === 'pg_catalog' || t.schema === 'information_schema'), 'system schemas left out');
+  const missing = await S.helper.request().get('/gpflow/db/not-deployed/tables').expect(404);
+  assert.match(missing.body.error, /deploy it first/);
+});

@@ -8,7 +8,8 @@ import { ConfigUsers } from './shared/users';
 import { redact } from './shared/redact';
 import { dbClientConfig, dbConnectionUrl, int, readDbSettings } from './shared/db-settings';
 import { checkDatabase } from './shared/db-check';
-import { ConfigProbe } from './shared/probe';
+import { ConfigProbe, withTimeout } from './shared/probe';
+import type { Request, Response } from 'express';
 import { registerTestEndpoint, typedOrStored } from './shared/admin-test';
 
 interface GreenplumDbDef extends NodeDef {
@@ -97,6 +98,24 @@ export = function (RED: NodeAPI): void {
       password: { type: 'password' },
       tlsCa: { type: 'text' },
     },
+  });
+
+  // The OSS dialogs' table picker: the tables and views of the deployed greenplum-db (as
+  // gpss-server's picker lists them through GPSS), schema-qualified, system schemas left out.
+  RED.httpAdmin.get('/gpflow/db/:id/tables', RED.auth.needsPermission('greenplum-db.read'), (req: Request, res: Response) => {
+    const n = RED.nodes.getNode(String(req.params.id)) as GreenplumDbConfigNode | null;
+    if (!n || n.type !== 'greenplum-db' || typeof n.getPool !== 'function') {
+      res.status(404).json({ error: 'greenplum-db not deployed: deploy it first, then pick tables' });
+      return;
+    }
+    const sql =
+      "SELECT table_schema AS schema, table_name AS name, table_type AS type FROM information_schema.tables " +
+      "WHERE table_schema NOT IN ('pg_catalog', 'information_schema', 'gp_toolkit') AND table_schema NOT LIKE 'pg\\_temp\\_%' " +
+      'ORDER BY 1, 2 LIMIT 2000';
+    withTimeout(n.getPool().query<{ schema: string; name: string; type: string }>(sql), CHECK_TIMEOUT_MS, 'table list').then(
+      (r) => res.json(r.rows.map((t) => ({ schema: t.schema, name: t.name, type: t.type === 'VIEW' ? 'view' : 'table' }))),
+      (err: unknown) => res.status(502).json({ error: n.redact(err instanceof Error ? err.message : String(err)) }),
+    );
   });
 
   // The dialog's Test connection: the typed (unsaved) settings, the stored password when the
