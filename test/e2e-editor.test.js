@@ -273,6 +273,12 @@ describe('editor e2e (Chromium)', () => {
       await field.fill(good);
       await field.dispatchEvent('change');
       await page.waitForFunction((k) => !$(`#node-input-${k}`).hasClass('input-error'), numeric);
+      if (numericPane) {
+        // Back to the first tab, where the required fields are (past the tabs' 400 ms double-click window).
+        const first = await page.evaluate((p) => $(`a.red-ui-tab-label[href="#${p}"]`).closest('ul').find('a.red-ui-tab-label').first().attr('href'), numericPane);
+        await page.waitForTimeout(450);
+        await page.locator(`a.red-ui-tab-label[href="${first}"]`).click();
+      }
       // Every numeric field takes an ${ENV_VAR} (Node-RED substitutes it at deploy).
       const envRefused = await page.evaluate((t) => {
         const def = RED.nodes.getType(t);

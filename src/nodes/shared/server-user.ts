@@ -57,7 +57,7 @@ export function useServer(RED: NodeAPI, node: Node, serverId: string | undefined
       case 'error':
         return { fill: 'red', shape: 'ring', text: detail ? shortError(detail) : 'node-red:common.status.error' };
       default:
-        return { fill: 'grey', shape: 'ring', text: 'node-red:common.status.disconnected' };
+        return { fill: 'red', shape: 'ring', text: 'node-red:common.status.disconnected' };
     }
   };
   let listener: ((state: string, detail?: string) => void) | null = null;
