@@ -220,16 +220,17 @@ export = function (RED: NodeAPI): void {
             let endpoint: GpssEndpoint;
             if (mode === 'remote') endpoint = remoteEndpoint(host, port, useTls, creds);
             else {
-              server = await withTimeout(
-                startGpssServer({
-                  listen: '127.0.0.1:0',
-                  databaseUrl: dbConnectionUrl(dbSettings, dbCreds),
-                  allowHosts: [`${dbSettings.host}:${dbSettings.port}`],
-                  log: () => undefined,
-                }),
-                PROBE_TIMEOUT_MS,
-                'embedded gpss-pg start',
-              );
+              const starting = startGpssServer({
+                listen: '127.0.0.1:0',
+                databaseUrl: dbConnectionUrl(dbSettings, dbCreds),
+                allowHosts: [`${dbSettings.host}:${dbSettings.port}`],
+                log: () => undefined,
+              });
+              server = await withTimeout(starting, PROBE_TIMEOUT_MS, 'embedded gpss-pg start').catch((err: unknown) => {
+                // Started after we gave up: stop it then, not leave it listening.
+                starting.then((late) => late.stop(), () => undefined).catch(() => undefined);
+                throw err;
+              });
               endpoint = { host: server.host, port: server.port };
             }
             client = new GpssClient(endpoint, { deadlineMs: PROBE_TIMEOUT_MS });
