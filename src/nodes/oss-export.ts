@@ -209,7 +209,7 @@ export = function (RED: NodeAPI) {
             onProgress: (p) => status.progress({ bytes: p.bytesIn, rows: p.rows }, t0),
           });
         });
-        const totals = `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesOut)}`;
+        const totals = t('status.done', { objects: stats.objects.length, rows: formatCount(stats.rows), bytes: formatBytes(stats.bytesOut) });
         if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${totals}; ${t('status.dropFailed')}` });
         else status.set({ fill: 'green', shape: 'dot', text: totals });
         return stats;
@@ -307,8 +307,8 @@ export = function (RED: NodeAPI) {
             return;
           }
           node.send({ topic: 'object', payload: summary([o], Date.now() - rollerT0) } as NodeMessage);
-          const t = roller!.totals;
-          status.set({ fill: 'green', shape: 'dot', text: `${t.objects} obj ${formatCount(t.rows)} rows ${formatBytes(t.bytesOut)}` });
+          const tot = roller!.totals;
+          status.set({ fill: 'green', shape: 'dot', text: t('status.done', { objects: tot.objects, rows: formatCount(tot.rows), bytes: formatBytes(tot.bytesOut) }) });
         },
       });
       return roller;
@@ -335,7 +335,7 @@ export = function (RED: NodeAPI) {
         for (const row of rows) text += encoder!.encodeRow(row);
         const buf = Buffer.from(text, 'utf8');
         r.add(buf, rows.length, (err) => (err ? done(toNodeError(err, `${context} failed`, secrets())) : done()));
-        status.progress({ bytes: r.totals.bytesIn + r.buffered(), rows: r.totals.rows }, rollerT0, `${r.pending()} open `);
+        status.progress({ bytes: r.totals.bytesIn + r.buffered(), rows: r.totals.rows }, rollerT0, t('status.open', { count: r.pending() }));
       } catch (err) {
         done(toNodeError(err, `${context} failed`, secrets()));
       }

@@ -356,7 +356,7 @@ export = function (RED: NodeAPI) {
         })
         .then(
           (stats) => {
-            const text = `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesIn || stats.bytesOut)}`;
+            const text = t('status.done', { objects: stats.objects.length, rows: formatCount(stats.rows), bytes: formatBytes(stats.bytesIn || stats.bytesOut) });
             if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${text}; ${t('status.dropFailed')}` });
             else status.set({ fill: 'green', shape: 'dot', text });
             m.payload = stats;
