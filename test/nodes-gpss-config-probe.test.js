@@ -160,3 +160,27 @@ test('table picker of the OSS dialogs: GET /gpflow/db/:id/tables lists the deplo
   const missing = await S.helper.request().get('/gpflow/db/not-deployed/tables').expect(404);
   assert.match(missing.body.error, /deploy it first/);
 });
+
+test('a server that accepts connections and never answers: the deploy is not held up, the probe ends unreachable within its bound', async () => {
+  const net = require('node:net');
+  const sockets = new Set();
+  const silent = net.createServer((s) => sockets.add(s)); // accepts, never speaks
+  await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+  const port = silent.address().port;
+  try {
+    const t0 = Date.now();
+    await S.helper.load(S.NODES, writeFlow(S.configNodes(pg, { gpssPort: port, rpcTimeout: 60 })), S.credentials(pg.password));
+    assert.ok(Date.now() - t0 < 5000, `deploy took ${Date.now() - t0} ms`);
+    assert.equal(S.helper.getNode('gs1').probe.result.state, 'probing');
+    await S.until(() => S.helper.getNode('gs1').probe.result.state !== 'probing', 20000);
+    const r = S.helper.getNode('gs1').probe.result;
+    assert.equal(r.state, 'unreachable');
+    assert.match(r.reason, /no answer within 10000 ms/);
+    assert.ok(r.ms < 15000, `probe took ${r.ms} ms`);
+    await S.until(() => texts('w1').some((t) => /^unreachable: /.test(t)), 5000);
+  } finally {
+    await S.helper.unload();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+});
