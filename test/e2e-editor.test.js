@@ -290,7 +290,7 @@ describe('editor e2e (Chromium)', () => {
       assert.deepEqual(envRefused, [], `${type}: fields refusing \${ENV_VAR}`);
       // Required config nodes: pick an existing one, or add one through its dialog.
       await fillConfigSelects(page, type);
-      await fillRequired(page, type);
+      await fillRequiredInTabs(page, type);
       await page.locator('#node-input-name').fill(`dialog ${type}`);
       await snap(`dialog-${type}`);
       await ui.confirmNodeDialog(page);
@@ -478,6 +478,19 @@ const REQUIRED_VALUES = { table: 'e2e_readings', prefix: 'e2e/', query: 'SELECT 
 /** Required plain fields, TypedInputs included (gpss-connect's table), from REQUIRED_VALUES. */
 function fillRequired(page, type) {
   return ui.fillRequiredFields(page, type, REQUIRED_VALUES);
+}
+
+/** fillRequired on every tab of a dialog in tabs (hidden fields are not filled), else once. */
+async function fillRequiredInTabs(page, type) {
+  // The node's own tabs (<type>-tabs), not the edit tray's Properties / Description / Appearance.
+  const tabs = await page.locator(`#${type}-tabs a.red-ui-tab-label`).evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  if (tabs.length === 0) return fillRequired(page, type);
+  for (const href of tabs) {
+    // Node-RED's tabs take a second click within 400 ms as a double click (red.js onTabClick).
+    await page.waitForTimeout(450);
+    await page.locator(`#${type}-tabs a.red-ui-tab-label[href="${href}"]`).click();
+    await fillRequired(page, type);
+  }
 }
 
 /** The editor's validation errors of a node (for assertion messages). */
