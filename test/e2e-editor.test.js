@@ -227,6 +227,8 @@ describe('editor e2e (Chromium)', () => {
         const dbs = await page.locator('#node-input-database option').evaluateAll((os) => os.map((o) => o.value).filter((v) => v && v !== '_ADD_'));
         assert.ok(dbs.length > 0, `${type}: the deployed greenplum-db is offered`);
         await page.locator('#node-input-database').selectOption(dbs[0]);
+        // oss-import has the table on its Target tab.
+        if (type === 'oss-import') await page.locator('#oss-import-tabs a[href="#oss-import-tab-target"]').click();
         await page.locator('#gpflow-db-pick-table').click();
         await page.waitForFunction(() => [...document.querySelectorAll('#gpflow-db-table-list option')].some((o) => o.value === 'public.e2e_readings'), null, { timeout: 10000 });
       }
@@ -238,12 +240,13 @@ describe('editor e2e (Chromium)', () => {
           const v = def.defaults[k].validate;
           return typeof v === 'function' && v.call({}, 'not-a-number') === false && $(`#node-input-${k}`).is('input');
         });
+        // In a dialog in tabs, the tab holding the field (to show it again after reopening).
+        const paneOf = (k) => $(`#node-input-${k}`).parents('[id]').filter((_, el) => $(`a.red-ui-tab-label[href="#${el.id}"]`).length > 0).first().attr('id');
         const shown = numbers.find((k) => $(`#node-input-${k}`).is(':visible'));
-        if (shown) return { k: shown };
-        // A dialog in tabs: the tab holding the first numeric field.
+        if (shown) return { k: shown, pane: paneOf(shown) };
         for (const k of numbers) {
-          const pane = $(`#node-input-${k}`).parents('[id]').filter((_, el) => $(`a.red-ui-tab-label[href="#${el.id}"]`).length > 0).first();
-          if (pane.length) return { k, pane: pane.attr('id') };
+          const pane = paneOf(k);
+          if (pane) return { k, pane };
         }
         return {};
       }, type).then(async ({ k, pane }) => {
