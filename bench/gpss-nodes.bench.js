@@ -4,13 +4,23 @@
 // embedded (in-process) and as its own process (remote mode), against two anchors measured in
 // the same run on the same rows:
 //  1. bulk: 1,000,000 rows as 1,000 messages of 1,000 → vs a direct pg-copy-streams COPY;
-//     (each bulk figure is the best of BENCH_RUNS alternating runs: the machine is shared)
+//     (each bulk rate is the best of BENCH_RUNS alternating runs: the machine is shared);
+//     CPU seconds per million rows of this process (Node-RED, and gpss-pg when embedded), of
+//     gpss-pg's own process (remote) and of the PostgreSQL cluster (least of the runs), and
+//     peak RSS (kernel high-water mark where readable; highest of the runs);
 //  2. per-message: 200,000 one-row messages → vs one INSERT per message through a pg Pool
 //     (what Node-RED users do today), measured on the first ANCHOR_INSERTS messages because
 //     200,000 single-row INSERTs take minutes. Peak RSS of each run is sampled every 50 ms.
-// Knobs: BENCH_RUNS, BENCH_ONLY=bulk|per-message, BENCH_DURABLE=1 (fsync on), BULK_MESSAGES,
-// BULK_COMMIT, BULK_WINDOW, BULK_WRITE_KB, PER_MESSAGE, PM_COMMIT, PM_WINDOW, ANCHOR_INSERTS,
-// BENCH_VERBOSE=1 (CPU share of the Node process).
+//     A Complete node listens on gpss-write (as the README suggests; PM_COMPLETE=0 leaves it out).
+//  3. responsiveness: the event loop's delay (perf_hooks.monitorEventLoopDelay, 1 ms resolution,
+//     so every figure includes that 1 ms) while the per-message cases run at full speed, and
+//     while STEADY_MESSAGES one-row messages arrive at a steady STEADY_RATE msgs/s (100 per
+//     10 ms tick, like a broker's socket) into gpss-write with the dialog's defaults and a
+//     Complete node; its "anchor" is the target (max <= 20 ms), so a ratio >= 1 meets it. A
+//     stalled loop is what makes an MQTT broker drop a subscriber's messages.
+// Knobs: BENCH_RUNS, BENCH_ONLY=bulk|per-message|steady, BENCH_DURABLE=1 (fsync on), BULK_MESSAGES,
+// BULK_COMMIT, BULK_WINDOW, BULK_WRITE_KB, PER_MESSAGE, PM_COMMIT, PM_WINDOW, PM_COMPLETE,
+// ANCHOR_INSERTS, STEADY_MESSAGES, STEADY_RATE, BENCH_VERBOSE=1 (CPU share of the Node process).
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -21,14 +31,22 @@ const { Client, Pool } = require('pg');
 const { from: copyFrom } = require('pg-copy-streams');
 const RED = require('node-red');
 const { spawn } = require('node:child_process');
+const { monitorEventLoopDelay } = require('node:perf_hooks');
 const { startPostgres, freePort } = require('../dist/devstack/postgres');
+// The CLI's own heap option given here: the spawned process is then the server itself (the CLI
+// would otherwise run it as a child), so its pid is the one measured.
+const { HEAP_OPTION } = require('../dist/gpss-server/cli');
 const { report } = require('./support/report');
+const { selfCpu, procCpu, clusterCpu, postmasterOf, peakRssMiB, resetPeakRss, cpuMeter } = require('./support/cpu');
 
 
 const BULK_MESSAGES = Number(process.env.BULK_MESSAGES || 1000);
 const BULK_ROWS = 1000;
 const PER_MESSAGE = Number(process.env.PER_MESSAGE || 200000);
 const ANCHOR_INSERTS = Number(process.env.ANCHOR_INSERTS || 20000);
+const STEADY_MESSAGES = Number(process.env.STEADY_MESSAGES || 50000);
+const STEADY_RATE = Number(process.env.STEADY_RATE || 10000);
+const PM_COMPLETE = process.env.PM_COMPLETE !== '0';
 
 const REPO = path.resolve(__dirname, '..');
 
@@ -58,6 +76,19 @@ class RssSampler {
     return Math.round(Math.max(this.peak, process.memoryUsage.rss()) / 2 ** 20);
   }
 }
+
+/** The event loop's delay while a case runs: p99 and max in ms (each includes the 1 ms resolution). */
+class LoopDelay {
+  constructor() {
+    this.h = monitorEventLoopDelay({ resolution: 1 });
+    this.h.enable();
+  }
+  stop() {
+    this.h.disable();
+    return { p99: this.h.percentile(99) / 1e6, max: this.h.max / 1e6 };
+  }
+}
+const fmtDelay = (d) => `${d.p99.toFixed(1)}/${d.max.toFixed(1)}`;
 
 async function sql(url, text) {
   const c = new Client({ connectionString: url });
@@ -117,7 +148,7 @@ let runtime;
 /** gpss-pg as its own process (how `npm start` and a real deployment run it). */
 async function startGpssProcess(pg) {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(REPO, 'dist/gpss-server/cli.js'), '--listen', `127.0.0.1:${port}`, '--database', pg.url], {
+  const child = spawn(process.execPath, [HEAP_OPTION, path.join(REPO, 'dist/gpss-server/cli.js'), '--listen', `127.0.0.1:${port}`, '--database', pg.url], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise((resolve, reject) => {
@@ -127,11 +158,14 @@ async function startGpssProcess(pg) {
     });
   });
   child.stdout.resume();
-  return { port, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+  return { port, pid: child.pid, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
 }
 
-/** greenplum-db → gpss-server (embedded, or remote at gpssPort) → gpss-write (stream) → sink; Catch → errs. */
-async function deployGpss(pg, table, writer, gpssPort) {
+/**
+ * greenplum-db → gpss-server (embedded, or remote at gpssPort) → gpss-write (stream) → sink;
+ * Catch → errs; with `complete`, a Complete node on gpss-write → completed.
+ */
+async function deployGpss(pg, table, writer, gpssPort, complete = false) {
   const u = new URL(pg.url);
   await runtime.deploy([
     { id: 'tab1', type: 'tab', label: 'bench' },
@@ -143,12 +177,18 @@ async function deployGpss(pg, table, writer, gpssPort) {
       ? { id: 'gs1', type: 'gpss-server', mode: 'remote', host: '127.0.0.1', port: gpssPort, db: 'db1', rpcTimeout: 120 }
       : { id: 'gs1', type: 'gpss-server', mode: 'embedded', db: 'db1', rpcTimeout: 120 },
     { id: 'w1', type: 'gpss-write', z: 'tab1', x: 100, y: 100, server: 'gs1', writeMode: 'stream', table, ...writer, wires: [['sink']] },
-    ...sinks(),
+    ...sinks(complete),
   ]);
 }
 
-function sinks() {
+function sinks(complete = false) {
   return [
+    ...(complete
+      ? [
+          { id: 'complete1', type: 'complete', z: 'tab1', x: 100, y: 300, scope: ['w1'], uncaught: false, wires: [['completed']] },
+          { id: 'completed', type: 'debug', z: 'tab1', x: 300, y: 300, active: false, tosidebar: false, console: false, complete: 'false', wires: [] },
+        ]
+      : []),
     { id: 'sink', type: 'debug', z: 'tab1', x: 300, y: 100, active: false, tosidebar: false, console: false, complete: 'false', wires: [] },
     { id: 'catch1', type: 'catch', z: 'tab1', x: 100, y: 200, scope: ['w1'], uncaught: false, wires: [['errs']] },
     { id: 'errs', type: 'debug', z: 'tab1', x: 300, y: 200, active: false, tosidebar: false, console: false, complete: 'true', wires: [] },
@@ -200,29 +240,118 @@ function feed(count, window, makePayload) {
   });
 }
 
-async function bulkOurs(pg, gpssPort) {
+/**
+ * Feeds `count` messages into w1 at a steady `rate` msgs/s in 10 ms ticks (a tick that comes
+ * late sends what is due, as a socket read after a stall would), and resolves with the elapsed
+ * seconds when every message was acknowledged; rejects past the time the feed should take + 60 s.
+ */
+function feedSteady(count, rate, makePayload) {
+  return new Promise((resolve, reject) => {
+    const w1 = runtime.node('w1');
+    let sent = 0;
+    let acked = 0;
+    const t0 = process.hrtime.bigint();
+    const elapsedMs = () => Number(process.hrtime.bigint() - t0) / 1e6;
+    const limit = setTimeout(() => reject(new Error(`steady feed: ${acked} of ${count} acknowledged in time`)), (count / rate) * 1000 + 60000);
+    runtime.node('errs').on('input', (m) => reject(new Error(`message failed: ${m.error.message}`)));
+    runtime.node('sink').on('input', () => {
+      acked++;
+      if (acked === count) {
+        clearTimeout(limit);
+        resolve(elapsedMs() / 1000);
+      }
+    });
+    const tick = () => {
+      const due = Math.min(count, Math.floor((elapsedMs() * rate) / 1000));
+      while (sent < due) w1.receive({ payload: makePayload(sent++) });
+      if (sent < count) setTimeout(tick, 10 - (elapsedMs() % 10));
+    };
+    setTimeout(tick, 10);
+  });
+}
+
+const oneRowMessage = (i) => {
+  const r = row(i);
+  return { id: r[0], device: r[1], ts: r[2], v: r[3], note: r[4] };
+};
+
+/** gpss-write with the dialog's defaults and a Complete node, fed at a steady rate. */
+async function steadyOurs(pg, gpssPort) {
+  await sql(pg.url, `DROP TABLE IF EXISTS steady_ours; CREATE UNLOGGED TABLE steady_ours ${TABLE}`);
+  await deployGpss(pg, 'steady_ours', {}, gpssPort, true);
+  if (global.gc) global.gc(); // the previous case's garbage is not this case's pause
+  const delay = new LoopDelay();
+  const secs = await feedSteady(STEADY_MESSAGES, STEADY_RATE, oneRowMessage);
+  const d = delay.stop();
+  await undeploy();
+  const n = await countRows(pg.url, 'steady_ours');
+  if (n !== STEADY_MESSAGES) throw new Error(`steady: ${n} rows in the table`);
+  if (process.env.BENCH_VERBOSE) console.log(`steady ${STEADY_RATE} msgs/s ours ${gpssPort ? 'remote' : 'embedded'}: loop delay p99/max ${fmtDelay(d)} ms, last ack after ${secs.toFixed(2)} s`);
+  return { delay: d, secs };
+}
+
+/** The issue's target for the steady case: the event loop never held longer than this. */
+const STEADY_MAX_DELAY_TARGET_MS = 20;
+
+/** Cumulative CPU seconds of the PostgreSQL cluster serving pg (all its processes), cached lookup. */
+async function postgresCpuSource(pg) {
+  if (pg.postmaster === undefined) {
+    const c = new Client({ connectionString: pg.url });
+    await c.connect();
+    try {
+      pg.postmaster = await postmasterOf(c);
+    } finally {
+      await c.end();
+    }
+  }
+  return () => clusterCpu(pg.postmaster);
+}
+
+/**
+ * Starts the CPU and peak-RSS accounting of a bulk run: this process (Node-RED, with gpss-pg
+ * when embedded), gpss-pg's own process when given, and the PostgreSQL cluster. Peak RSS is
+ * the kernel's high-water mark (VmHWM, reset at the start) where that works, else sampled.
+ */
+async function bulkMeter(pg, gpss) {
+  const sources = { node: selfCpu, postgres: await postgresCpuSource(pg) };
+  if (gpss) sources['gpss-pg'] = () => procCpu(gpss.pid);
+  const hwm = resetPeakRss(process.pid);
+  const gpssHwm = gpss ? resetPeakRss(gpss.pid) : false;
+  const rss = new RssSampler();
+  const cpu = cpuMeter(sources);
+  return (rows) => {
+    const used = cpu();
+    const sampled = rss.stop();
+    const perMillion = Object.fromEntries(Object.entries(used).map(([k, v]) => [k, (v * 1e6) / rows]));
+    return { cpu: perMillion, peak: hwm ? Math.max(sampled, peakRssMiB(process.pid)) : sampled, gpssPeak: gpss ? (gpssHwm ? peakRssMiB(gpss.pid) : NaN) : undefined, cpuPercent: rss.cpuPercent };
+  };
+}
+
+async function bulkOurs(pg, gpss) {
+  const gpssPort = gpss?.port;
   await sql(pg.url, `DROP TABLE IF EXISTS bulk_ours; CREATE UNLOGGED TABLE bulk_ours ${TABLE}`);
   await deployGpss(pg, 'bulk_ours', { commitRows: Number(process.env.BULK_COMMIT || 100000), commitInterval: 1000, bufferRows: 400000, bufferMb: 512, writeKb: Number(process.env.BULK_WRITE_KB || 1024) }, gpssPort);
-  const rss = new RssSampler();
+  const meter = await bulkMeter(pg, gpss);
   const secs = await feed(BULK_MESSAGES, Number(process.env.BULK_WINDOW || 200), (m) => {
     const rows = new Array(BULK_ROWS);
     for (let j = 0; j < BULK_ROWS; j++) rows[j] = row(m * BULK_ROWS + j);
     return rows;
   });
-  const peak = rss.stop();
+  const m = meter(BULK_MESSAGES * BULK_ROWS);
   await undeploy();
   const n = await countRows(pg.url, 'bulk_ours');
   if (n !== BULK_MESSAGES * BULK_ROWS) throw new Error(`bulk: ${n} rows in the table`);
-  if (process.env.BENCH_VERBOSE) console.log(`bulk ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} rows/s, Node process CPU ${rss.cpuPercent}%`);
-  return { rate: n / secs, secs, peak };
+  if (process.env.BENCH_VERBOSE) console.log(`bulk ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} rows/s, Node process CPU ${m.cpuPercent}%, CPU s per 1M rows ${JSON.stringify(m.cpu)}`);
+  return { rate: n / secs, secs, ...m };
 }
 
 async function bulkAnchor(pg) {
   await sql(pg.url, `DROP TABLE IF EXISTS bulk_copy; CREATE UNLOGGED TABLE bulk_copy ${TABLE}`);
-  const rss = new RssSampler();
   const t0 = process.hrtime.bigint();
   const client = new Client({ connectionString: pg.url });
   await client.connect();
+  // Metered while the backend lives: an ended backend's CPU is lost until its reaping.
+  const meter = await bulkMeter(pg, null);
   function* chunks() {
     let buf = '';
     for (let m = 0; m < BULK_MESSAGES; m++) {
@@ -235,28 +364,31 @@ async function bulkAnchor(pg) {
     if (buf) yield buf;
   }
   await pipeline(Readable.from(chunks()), client.query(copyFrom('COPY bulk_copy FROM STDIN')));
+  const m = meter(BULK_MESSAGES * BULK_ROWS);
   await client.end();
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  const peak = rss.stop();
   const n = await countRows(pg.url, 'bulk_copy');
-  return { rate: n / secs, secs, peak };
+  return { rate: n / secs, secs, ...m };
 }
 
 async function perMessageOurs(pg, gpssPort) {
   await sql(pg.url, `DROP TABLE IF EXISTS pm_ours; CREATE UNLOGGED TABLE pm_ours ${TABLE}`);
-  await deployGpss(pg, 'pm_ours', { commitRows: Number(process.env.PM_COMMIT || 20000), commitInterval: 200, bufferRows: 100000, bufferMb: 256, writeKb: 1024 }, gpssPort);
+  await deployGpss(pg, 'pm_ours', { commitRows: Number(process.env.PM_COMMIT || 20000), commitInterval: 200, bufferRows: 100000, bufferMb: 256, writeKb: 1024 }, gpssPort, PM_COMPLETE);
+  if (global.gc) global.gc();
   const rss = new RssSampler();
+  const delay = new LoopDelay();
   // The source keeps within gpss-write's default buffer (100,000 rows): up to 80,000 unacknowledged.
   const secs = await feed(PER_MESSAGE, Number(process.env.PM_WINDOW || 80000), (i) => {
     const r = row(i);
     return { id: r[0], device: r[1], ts: r[2], v: r[3], note: r[4] }; // one row object per message
   });
+  const d = delay.stop();
   const peak = rss.stop();
   await undeploy();
   const n = await countRows(pg.url, 'pm_ours');
   if (n !== PER_MESSAGE) throw new Error(`per-message: ${n} rows in the table`);
-  if (process.env.BENCH_VERBOSE) console.log(`per-message ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} msgs/s, Node process CPU ${rss.cpuPercent}% = ${((rss.cpuPercent * secs * 1e6) / 100 / n).toFixed(2)} us CPU per msg`);
-  return { rate: n / secs, secs, peak };
+  if (process.env.BENCH_VERBOSE) console.log(`per-message ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} msgs/s, Node process CPU ${rss.cpuPercent}% = ${((rss.cpuPercent * secs * 1e6) / 100 / n).toFixed(2)} us CPU per msg, loop delay p99/max ${fmtDelay(d)} ms`);
+  return { rate: n / secs, secs, peak, delay: d };
 }
 
 /**
@@ -306,7 +438,7 @@ async function main() {
   runtime = await startRuntime(pool);
   try {
     const only = process.env.BENCH_ONLY || ''; // 'bulk' or 'per-message' while profiling
-    const skip = { rate: NaN, secs: NaN, peak: NaN };
+    const skip = { rate: NaN, secs: NaN, peak: NaN, delay: { p99: NaN, max: NaN } };
     const runs = Number(process.env.BENCH_RUNS || 2);
     const gpss = await startGpssProcess(pg);
     // Ours and the anchor alternate, and each keeps its best run: the machine is shared, so
@@ -315,18 +447,31 @@ async function main() {
     let bulk = skip;
     let bulkRemote = skip;
     const better = (a, b) => (Number.isNaN(a.rate) || b.rate > a.rate ? b : a);
-    if (only !== 'per-message') {
+    // Bulk runs: the best rate, the least CPU of each process (the least disturbed run), and
+    // the highest peak RSS (memory is a bound, not a best case).
+    const bulkBest = (a, b) => {
+      if (Number.isNaN(a.rate)) return b;
+      const cpu = Object.fromEntries(Object.keys(b.cpu).map((k) => [k, Math.min(a.cpu[k], b.cpu[k])]));
+      return { ...better(a, b), cpu, peak: Math.max(a.peak, b.peak), gpssPeak: Math.max(a.gpssPeak, b.gpssPeak) };
+    };
+    if (only !== 'per-message' && only !== 'steady') {
       for (let i = 0; i < runs; i++) {
         if (global.gc) global.gc();
-        bulkCopy = better(bulkCopy, await bulkAnchor(pg));
-        bulk = better(bulk, await bulkOurs(pg));
-        bulkRemote = better(bulkRemote, await bulkOurs(pg, gpss.port));
+        bulkCopy = bulkBest(bulkCopy, await bulkAnchor(pg));
+        bulk = bulkBest(bulk, await bulkOurs(pg));
+        bulkRemote = bulkBest(bulkRemote, await bulkOurs(pg, gpss));
       }
     }
-    const pmInsert = only === 'bulk' ? skip : await perMessageAnchor(pg, pool);
-    const pm = only === 'bulk' ? skip : await perMessageOurs(pg);
-    const pmRemote = only === 'bulk' ? skip : await perMessageOurs(pg, gpss.port);
+    const cpuText = (r) => (r.cpu ? Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') : 'n/a');
+    const perMessage = only === '' || only === 'per-message';
+    const pmInsert = perMessage ? await perMessageAnchor(pg, pool) : skip;
+    const pm = perMessage ? await perMessageOurs(pg) : skip;
+    const pmRemote = perMessage ? await perMessageOurs(pg, gpss.port) : skip;
+    const steady = only === '' || only === 'per-message' || only === 'steady';
+    const steadyEmbedded = steady ? await steadyOurs(pg) : skip;
+    const steadyRemote = steady ? await steadyOurs(pg, gpss.port) : skip;
     await gpss.stop();
+    const steadyAnchorName = `target: max <= ${STEADY_MAX_DELAY_TARGET_MS} ms`;
     report('gpss-nodes', [
       {
         case: `bulk: ${BULK_MESSAGES} msgs x ${BULK_ROWS} rows, stream mode (target >= 0.5)`,
@@ -334,7 +479,7 @@ async function main() {
         ours: bulk.rate,
         anchor: bulkCopy.rate,
         anchorName: 'direct pg-copy-streams COPY',
-        extra: { 'ours s': bulk.secs.toFixed(2), 'anchor s': bulkCopy.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${bulk.peak}/${bulkCopy.peak}` },
+        extra: { 'ours s': bulk.secs.toFixed(2), 'anchor s': bulkCopy.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${bulk.peak}/${bulkCopy.peak}`, 'CPU s per 1M rows ours | anchor': `${cpuText(bulk)} | ${cpuText(bulkCopy)}` },
       },
       {
         case: `bulk, gpss-pg as its own process (remote mode)`,
@@ -342,7 +487,18 @@ async function main() {
         ours: bulkRemote.rate,
         anchor: bulkCopy.rate,
         anchorName: 'direct pg-copy-streams COPY',
-        extra: { 'ours s': bulkRemote.secs.toFixed(2), 'anchor s': bulkCopy.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${bulkRemote.peak}/${bulkCopy.peak}` },
+        extra: { 'ours s': bulkRemote.secs.toFixed(2), 'anchor s': bulkCopy.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${bulkRemote.peak}/${bulkCopy.peak}`, 'gpss-pg peak RSS MiB': bulkRemote.gpssPeak, 'CPU s per 1M rows ours | anchor': `${cpuText(bulkRemote)} | ${cpuText(bulkCopy)}` },
+      },
+      // The issue's budget (gpss-pg at most half of PostgreSQL's CPU per row), where gpss-pg's
+      // CPU is its own process's alone; PostgreSQL = the whole cluster during the run.
+      {
+        case: 'bulk remote: CPU per 1M rows, gpss-pg vs PostgreSQL (ratio = PostgreSQL / gpss-pg, target >= 2)',
+        unit: 'CPU s',
+        ours: bulkRemote.cpu?.['gpss-pg'] ?? NaN,
+        anchor: bulkRemote.cpu?.postgres ?? NaN,
+        anchorName: 'PostgreSQL cluster during the load',
+        higherIsBetter: false,
+        extra: { 'gpss-pg / PostgreSQL': ((bulkRemote.cpu?.['gpss-pg'] ?? NaN) / (bulkRemote.cpu?.postgres ?? NaN)).toFixed(3), 'embedded: Node-RED + gpss-pg / PostgreSQL': `${(bulk.cpu?.node ?? NaN).toFixed(2)} / ${(bulk.cpu?.postgres ?? NaN).toFixed(2)}` },
       },
       {
         case: `per-message: ${PER_MESSAGE} one-row msgs, stream mode (target >= 10)`,
@@ -350,7 +506,7 @@ async function main() {
         ours: pm.rate,
         anchor: pmInsert.rate,
         anchorName: `INSERT per message, pg Pool(10) in a function node, ${ANCHOR_INSERTS} msgs`,
-        extra: { 'ours s': pm.secs.toFixed(2), 'anchor s': pmInsert.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${pm.peak}/${pmInsert.peak}` },
+        extra: { 'ours s': pm.secs.toFixed(2), 'anchor s': pmInsert.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${pm.peak}/${pmInsert.peak}`, 'loop delay p99/max ms': fmtDelay(pm.delay), complete: PM_COMPLETE },
       },
       {
         case: `per-message, gpss-pg as its own process (remote mode)`,
@@ -358,7 +514,25 @@ async function main() {
         ours: pmRemote.rate,
         anchor: pmInsert.rate,
         anchorName: `INSERT per message, pg Pool(10) in a function node, ${ANCHOR_INSERTS} msgs`,
-        extra: { 'ours s': pmRemote.secs.toFixed(2), 'anchor s': pmInsert.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${pmRemote.peak}/${pmInsert.peak}` },
+        extra: { 'ours s': pmRemote.secs.toFixed(2), 'anchor s': pmInsert.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${pmRemote.peak}/${pmInsert.peak}`, 'loop delay p99/max ms': fmtDelay(pmRemote.delay), complete: PM_COMPLETE },
+      },
+      {
+        case: `steady ${STEADY_RATE} msgs/s, ${STEADY_MESSAGES} one-row msgs, dialog defaults + Complete: event-loop delay max`,
+        unit: 'ms',
+        higherIsBetter: false,
+        ours: steadyEmbedded.delay.max,
+        anchor: STEADY_MAX_DELAY_TARGET_MS,
+        anchorName: steadyAnchorName,
+        extra: { 'loop delay p99/max ms': fmtDelay(steadyEmbedded.delay), 'last ack s': steadyEmbedded.secs.toFixed(2) },
+      },
+      {
+        case: `steady, gpss-pg as its own process (remote mode)`,
+        unit: 'ms',
+        higherIsBetter: false,
+        ours: steadyRemote.delay.max,
+        anchor: STEADY_MAX_DELAY_TARGET_MS,
+        anchorName: steadyAnchorName,
+        extra: { 'loop delay p99/max ms': fmtDelay(steadyRemote.delay), 'last ack s': steadyRemote.secs.toFixed(2) },
       },
     ]);
   } finally {

@@ -3,7 +3,11 @@
 // value double precision, payload text ~40 chars) sent by our GpssClient in batched Writes
 // through gpss-pg into PostgreSQL, against the anchor: the same rows COPYed directly with
 // pg-copy-streams (rows formatted in Node, ≥ 64 KiB chunks, backpressure respected), same
-// table definition, same run. Target: ours ≥ 0.7 × the direct COPY rows/s.
+// table definition, same run. Target: ours ≥ 0.8 × the direct COPY rows/s. The rows are
+// encoded once before the timed runs (pre-encoded Writes: the client's encoding is not what
+// is measured). CPU seconds per million rows are reported for every process (this one,
+// gpss-pg's, the PostgreSQL backend's): on two shared cores they hold better than rows/s, and
+// gpss-pg should spend at most half of what PostgreSQL spends per row.
 //
 // gpss-pg writes COPY BINARY when every value maps exactly onto its column (as here), which
 // costs PostgreSQL less than the anchor's text COPY; the last two rows compare the server's
@@ -22,8 +26,12 @@ const { startPostgres } = require('../dist/devstack/postgres');
 const { startGpssServer } = require('../dist/gpss-server');
 const { GpssClient } = require('../dist/gpss/client');
 const { createRowEncoder } = require('../dist/gpss/value-mapping');
+// The CLI's own heap option given here: the spawned process is then the server itself (the CLI
+// would otherwise run it as a child), so its pid is the one measured.
+const { HEAP_OPTION } = require('../dist/gpss-server/cli');
 const { report, bestOf } = require('./support/report');
-const { decodeRow } = require('../dist/gpss/row-codec');
+const { procCpu } = require('./support/cpu');
+const { decodeRow } = require('../test/support/row-oracle');
 const ct = { ...require('../dist/gpss-server/copy-values'), ...require('../dist/gpss-server/row-renderer') };
 const { buildLayout } = require('../dist/gpss-server/load');
 
@@ -50,24 +58,6 @@ function copyLine(i) {
 }
 
 // ---- CPU accounting: rows/s depend on what else the machine runs; CPU seconds much less ----
-let clockTicks = 100;
-try {
-  clockTicks = Number(require('node:child_process').execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-} catch {
-  // keep the Linux default
-}
-
-/** User + system CPU seconds of a process so far (Linux /proc; 0 where unavailable). */
-function procCpu(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / clockTicks;
-  } catch {
-    return 0;
-  }
-}
-
 /** CPU seconds of this process and of the given other processes, from now until stop(). */
 function cpuMeter(pids) {
   const self = process.cpuUsage();
@@ -114,6 +104,25 @@ async function directCopy(url, table) {
   }
 }
 
+let encodedBatches = null;
+/**
+ * The benchmark rows as encoded Row bytes in batches of BATCH, made once before any timed run:
+ * the figures are about gpss-pg, not about the client encoding rows on the same two cores.
+ */
+function preEncoded(columns) {
+  if (!encodedBatches) {
+    const encoder = createRowEncoder(columns);
+    encodedBatches = [];
+    for (let from = 0; from < ROWS; from += BATCH) {
+      const n = Math.min(BATCH, ROWS - from);
+      const rows = new Array(n);
+      for (let i = 0; i < n; i++) rows[i] = encoder.encodeArray(values(from + i));
+      encodedBatches.push(rows);
+    }
+  }
+  return encodedBatches;
+}
+
 async function throughGpss(endpoint, login, url, table, serverPid) {
   const admin = new Client({ connectionString: url });
   await admin.connect();
@@ -122,22 +131,15 @@ async function throughGpss(endpoint, login, url, table, serverPid) {
   try {
     const session = await client.connect(login);
     const columns = await client.describeTable(session, 'public', table);
-    const encoder = createRowEncoder(columns);
-    const encodeBatch = (from) => {
-      const n = Math.min(BATCH, ROWS - from);
-      const rows = new Array(n);
-      for (let i = 0; i < n; i++) rows[i] = encoder.encodeArray(values(from + i));
-      return rows;
-    };
+    const batches = preEncoded(columns);
     const { rows: be } = await admin.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'gpss-pg' AND datname = current_database() ORDER BY backend_start DESC LIMIT 1`);
     if (global.gc) global.gc();
     const cpu = cpuMeter([be[0].pid, ...(serverPid ? [serverPid] : [])]);
     const t = process.hrtime.bigint();
     await client.open(session, { table, mode: 'insert' });
-    // One Write in flight while the next batch is encoded: calls stay strictly ordered.
+    // One Write in flight at a time: calls stay strictly ordered.
     let inFlight = Promise.resolve();
-    for (let from = 0; from < ROWS; from += BATCH) {
-      const rows = encodeBatch(from);
+    for (const rows of batches) {
       await inFlight;
       inFlight = client.write(session, rows);
     }
@@ -206,7 +208,7 @@ function renderComparison() {
 }
 
 async function startCliServer(url) {
-  const child = spawn(process.execPath, [path.join(__dirname, '../dist/gpss-server/cli.js'), '--listen', '127.0.0.1:0', '--database', url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [HEAP_OPTION, path.join(__dirname, '../dist/gpss-server/cli.js'), '--listen', '127.0.0.1:0', '--database', url], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   for (let i = 0; !/listening on (\S+);/.test(out); i++) {
@@ -283,6 +285,17 @@ async function main() {
       { case: `${ROWS.toLocaleString('en-US')} rows, gpss-pg as its own process`, unit: 'rows/s', ours: separate, anchor, anchorName: 'direct COPY (pg-copy-streams)' },
       { case: 'CPU per 1M rows, all processes, in process', unit: 'CPU s', ours: perMillion(best.inProcess.cpuSeconds), anchor: perMillion(best.anchor.cpuSeconds), anchorName: 'direct COPY (Node + PostgreSQL)', higherIsBetter: false, extra: { split: `${split(best.inProcess.parts)} | anchor: ${split(best.anchor.parts)}` } },
       { case: 'CPU per 1M rows, all processes, own process', unit: 'CPU s', ours: perMillion(best.separate.cpuSeconds), anchor: perMillion(best.anchor.cpuSeconds), anchorName: 'direct COPY (Node + PostgreSQL)', higherIsBetter: false, extra: { split: split(best.separate.parts) } },
+      // What the issue's budget is about (gpss-pg at most half of PostgreSQL's CPU per row):
+      // measured on the own-process placement, where gpss-pg's CPU is its process's alone.
+      {
+        case: 'CPU per 1M rows: gpss-pg (own process) vs the PostgreSQL backend it feeds (ratio = PostgreSQL / gpss-pg, target >= 2)',
+        unit: 'CPU s',
+        ours: perMillion(best.separate.parts['gpss-pg']),
+        anchor: perMillion(best.separate.parts.postgres),
+        anchorName: 'PostgreSQL backend of the load (COPY BINARY)',
+        higherIsBetter: false,
+        extra: { 'gpss-pg / PostgreSQL': (best.separate.parts['gpss-pg'] / best.separate.parts.postgres).toFixed(3), 'anchor COPY text backend': perMillion(best.anchor.parts.postgres).toFixed(2) },
+      },
       { case: 'server: Row bytes → COPY text (RowRenderer)', unit: 'rows/s', ours: textRate, anchor: decodeRate, anchorName: 'decodeRow + formatting' },
       { case: 'server: Row bytes → COPY BINARY (RowRenderer)', unit: 'rows/s', ours: binaryRate, anchor: decodeRate, anchorName: 'decodeRow + formatting' },
     ]);

@@ -14,7 +14,7 @@ const helper = require('node-red-node-test-helper');
 const { report } = require('./support/report');
 const { startTestOssEmulator } = require('../test/support/oss');
 const { startPostgres } = require('../dist/devstack/postgres');
-const { ObjectRollingWriter, readRowsFromOss, exportQueryToOss, GzipPool } = require('../dist/oss');
+const { ObjectRollingWriter, readRowsFromOss, exportQueryToOss, GzipPool, encodeRows } = require('../dist/oss');
 const { Client } = require('pg');
 
 helper.init(require.resolve('node-red'));
@@ -94,7 +94,7 @@ async function libraryExportMessages(oss, prefix) {
   const t0 = process.hrtime.bigint();
   for (let m = 0; m < ROWS / PER_MSG; m++) {
     const rows = rowObjects(m).map((o) => COLS.map((c) => o[c]));
-    await w.writeRows(rows);
+    await w.writeEncoded(Buffer.from(encodeRows(rows, w.format)), rows.length);
   }
   const st = await w.close();
   const s = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -111,3 +111,73 @@ describe('gpss client library end to end through gpss-pg', () => {
     }
   });
 });
+
+// The same failures through gpss-pg's specific codes and through every error UNKNOWN with its
+// text (as a real GPSS answers): the client must draw the same conclusion from both.
+const { classifyError } = require('../dist/gpss/failure-class.js');
+
+for (const errorCodes of ['specific', 'unknown']) {
+  describe(`the client classifies gpss-pg's failures alike (errorCodes: ${errorCodes})`, () => {
+    let srv;
+    let c;
+    let s;
+    let admin;
+    before(async () => {
+      admin = new Client({ connectionString: pg.url });
+      await admin.connect();
+      await admin.query(`CREATE TABLE IF NOT EXISTS kc_${errorCodes} (k int4 PRIMARY KEY, v text NOT NULL)`);
+      srv = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: pg.url, errorCodes });
+      c = new GpssClient({ host: srv.host, port: srv.port }, { deadlineMs: 20000 });
+      s = await c.connect({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database });
+    });
+    after(async () => {
+      if (c && s) await c.disconnect(s).catch(() => {});
+      if (c) c.shutdown();
+      if (srv) await srv.stop();
+      if (admin) await admin.end();
+    });
+
+    const expectCode = (e) => (errorCodes === 'unknown' ? assert.equal(e.code, 2, `UNKNOWN expected: ${e.message}`) : assert.notEqual(e.code, 2));
+    const failure = async (promise) => {
+      let err;
+      await promise.then(() => assert.fail('expected a failure'), (e) => (err = e));
+      assert.ok(err instanceof GpssError, String(err));
+      expectCode(err);
+      return { err, ...classifyError(err) };
+    };
+
+    test('unknown session → session (retry on a new one); missing table → config with a hint; bad login → config', async () => {
+      const lost = await failure(c.listTables('no-such-session'));
+      assert.equal(lost.cause, 'session');
+      assert.equal(isSessionLost(lost.err), true);
+      const missing = await failure(c.open(s, { table: `KC_${errorCodes}`, mode: 'insert' }));
+      assert.deepEqual([missing.kind, missing.cause], ['fatal', 'config']);
+      assert.match(missing.err.message, new RegExp(`did you mean "public"\\."kc_${errorCodes}"`));
+      const bad = new GpssClient({ host: srv.host, port: srv.port }, { deadlineMs: 20000 });
+      try {
+        const login = await failure(bad.connect({ host: pg.host, port: pg.port, user: pg.user, password: 'wrong-Pa55word', database: pg.database }));
+        assert.equal(login.kind, 'fatal');
+      } finally {
+        bad.shutdown();
+      }
+    });
+
+    test('NOT NULL and duplicate keys → data (bisect, no retry); a second Open → session', async () => {
+      const table = `kc_${errorCodes}`;
+      const enc = createRowEncoder(await c.describeTable(s, 'public', table));
+      await c.open(s, { table, mode: 'insert' });
+      const again = await failure(c.open(s, { table, mode: 'insert' }));
+      assert.equal(again.cause, 'session');
+      // Rows stream into COPY: PostgreSQL's verdict arrives at this Write, a later one, or the Close.
+      await c.write(s, [enc.encodeObject({ k: 1 })]).catch(() => {});
+      const notNull = await failure(c.close(s));
+      assert.deepEqual([notNull.kind, notNull.cause], ['data', 'data']);
+      if (errorCodes === 'unknown') assert.match(notNull.err.details, /pq: null value in column "v"/, 'lib/pq style text');
+      await c.open(s, { table, mode: 'insert' });
+      await c.write(s, [enc.encodeObject({ k: 2, v: 'a' }), enc.encodeObject({ k: 2, v: 'b' })]).catch(() => {});
+      const dup = await failure(c.close(s));
+      assert.equal(dup.kind, 'data');
+      assert.match(dup.err.message, /duplicate key/);
+    });
+  });
+}

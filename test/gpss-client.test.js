@@ -7,8 +7,9 @@ const net = require('node:net');
 const grpc = require('@grpc/grpc-js');
 const { GpssClient, GpssError, isOutcomeUnknown, isSessionLost, buildOpenRequest } = require('../dist/gpss/client.js');
 const { gpssServiceDefinition } = require('../dist/gpss/proto.js');
-const { encodeRow, decodeRow } = require('../dist/gpss/row-codec.js');
-const { encodeWriteRequest, splitIntoWrites, rowWireSize } = require('../dist/gpss/write-request.js');
+const { encodeRow, decodeRow } = require('./support/row-oracle');
+const { encodeWriteRequest, nextWriteEnd, rowWireSize } = require('../dist/gpss/write-request.js');
+const { splitIntoWrites, rowDataSize } = require('./support/write-cut-oracle');
 const { WriteRequest } = require('./support/gpss-client-protobufjs.js');
 
 /** Starts a scripted GPSS peer; `script[rpc](request)` returns a response, throws {code, details}, or a promise. */
@@ -167,6 +168,29 @@ test(
 );
 
 test(
+  'write: a smaller Write size asked per call cuts smaller requests; a larger one is held to the client cap',
+  withPeer(
+    {},
+    async (client, peer) => {
+      const rows = [];
+      for (let i = 0; i < 300; i++) rows.push(encodeRow([{ Int32Value: i }, { StringValue: 'x'.repeat(100 + (i % 50)) }]));
+      const sizes = (session) =>
+        peer.of('Write').filter((w) => w.Session.ID === session).map((w) => WriteRequest.encode(WriteRequest.fromObject({ Session: w.Session, Rows: w.Rows })).finish().length);
+      await client.write('S1', rows, undefined, 2048);
+      const small = sizes('S1');
+      assert.equal(small.length, splitIntoWrites(rows, 2048).length);
+      assert.ok(small.every((n) => n <= 2048), `requests of ${small.join(', ')} bytes`);
+      await client.write('S2', rows, undefined, 1 << 20);
+      const capped = sizes('S2');
+      assert.equal(capped.length, splitIntoWrites(rows, 8192).length);
+      assert.ok(capped.every((n) => n <= 8192), `requests of ${capped.join(', ')} bytes`);
+      await assert.rejects(client.write('S3', rows, undefined, 64), RangeError);
+    },
+    { clientOptions: { maxWriteBytes: 8192 } },
+  ),
+);
+
+test(
   'write: an empty batch sends nothing; a failed request rejects with the server status',
   withPeer({ Write: () => Promise.reject({ code: grpc.status.FAILED_PRECONDITION, details: 'no table open' }) }, async (client, peer) => {
     await client.write('W3', []);
@@ -319,19 +343,30 @@ test('encodeWriteRequest equals protobufjs encoding of the same WriteRequest', (
   }
 });
 
-test('splitIntoWrites keeps order, respects the byte budget and isolates oversized rows', () => {
+/** The Write groups the client forms (nextWriteEnd, its one cut). */
+function cutWrites(rows, maxBytes) {
+  const groups = [];
+  for (let from = 0; from < rows.length; ) {
+    const to = nextWriteEnd(rows, from, maxBytes);
+    groups.push(rows.slice(from, to));
+    from = to;
+  }
+  return groups;
+}
+
+test('the Write cut keeps order, respects the byte budget by exact size and isolates oversized rows', () => {
   const sizes = [10, 2000, 30, 5000, 7, 4000, 1, 1, 1];
   const rows = sizes.map((n, i) => Buffer.alloc(n, i));
-  const groups = splitIntoWrites(rows, 4096);
+  const groups = cutWrites(rows, 4096);
   assert.deepStrictEqual(groups.flat(), rows);
   for (const g of groups) {
     const size = g.reduce((n, r) => n + rowWireSize(r.length), 0);
     assert.ok(size <= 4096 - 64 || g.length === 1, `group of ${g.length} is ${size} bytes`);
   }
   assert.ok(groups.some((g) => g.length === 1 && g[0].length === 5000));
-  assert.deepStrictEqual(splitIntoWrites([], 4096), []);
-  assert.equal(splitIntoWrites(Array.from({ length: 1000 }, () => Buffer.alloc(50))).length, 1);
-  assert.throws(() => splitIntoWrites(rows, 10), RangeError);
+  assert.deepStrictEqual(groups, splitIntoWrites(rows, 4096));
+  assert.deepStrictEqual(cutWrites([], 4096), []);
+  for (const n of [0, 1, 125, 126, 127, 128, 16380, 16384, 2097150]) assert.equal(rowWireSize(n), rowDataSize(n), `row of ${n} bytes`);
   assert.equal(rowWireSize(0), 4);
   assert.equal(rowWireSize(125), 129);
   assert.equal(rowWireSize(126), 131);

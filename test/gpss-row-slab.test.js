@@ -4,7 +4,8 @@
 // the in-place string writer must produce exactly protobufjs's bytes at every length/content.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { encodeRow, decodeRow, RowWriter, ROW_SLAB_BYTES } = require('../dist/gpss/row-codec.js');
+const { RowWriter, ROW_SLAB_BYTES } = require('../dist/gpss/row-codec.js');
+const { encodeRow, decodeRow } = require('./support/row-oracle');
 const { createRowEncoder } = require('../dist/gpss/value-mapping.js');
 const { encodeWriteRequest } = require('../dist/gpss/write-request.js');
 const { pbEncode } = require('./support/gpss-client-protobufjs.js');
@@ -105,8 +106,9 @@ test('RowWriter with a tiny slab: rows crossing slab ends are moved whole', () =
   for (const [i, r] of rows) assert.deepStrictEqual(decodeRow(r), [{ StringValue: 'row-' + i }, { Int32Value: i }], `row ${i}`);
 });
 
-test('GpssClient.write grouping: nextWriteEnd + encodeWriteRequestRange equal splitIntoWrites + encodeWriteRequest', () => {
-  const { splitIntoWrites, nextWriteEnd, encodeWriteRequestRange } = require('../dist/gpss/write-request.js');
+test('GpssClient.write grouping: nextWriteEnd + encodeWriteRequestRange equal the cut model + encodeWriteRequest', () => {
+  const { nextWriteEnd, encodeWriteRequestRange } = require('../dist/gpss/write-request.js');
+  const { splitIntoWrites } = require('./support/write-cut-oracle');
   const rows = [];
   for (let i = 0; i < 3000; i++) rows.push(encodeRow([{ Int32Value: i }, { StringValue: 'r'.repeat((i * 37) % 300) }, ...(i % 500 === 0 ? [{ BytesValue: Buffer.alloc(9000, 1) }] : [])]));
   for (const maxBytes of [65, 100, 4096, 10000, 65536, 1 << 22]) {

@@ -265,3 +265,23 @@ test('ConnectBackoff: bounded — too many waiting Connects of one peer are refu
   assert.equal(b.failuresOf('h'), 0, 'the least recently failed peer was dropped');
   assert.equal(b.failuresOf('p4'), 1);
 });
+
+test('CLI --login-backoff-max-ms: a cap in ms, 0 = off (no delay, no queue); bad values are refused', async () => {
+  const base = ['--database', 'postgres://x/y'];
+  assert.equal(parseArgs(base).connectBackoff, undefined, 'default: the built-in backoff');
+  assert.deepEqual(parseArgs([...base, '--login-backoff-max-ms', '1000']).connectBackoff, { maxMs: 1000, baseMs: 250 });
+  assert.deepEqual(parseArgs([...base, '--login-backoff-max-ms', '100']).connectBackoff, { maxMs: 100, baseMs: 100 });
+  assert.deepEqual(parseArgs([...base, '--login-backoff-max-ms', '0']).connectBackoff, { off: true });
+  assert.throws(() => parseArgs([...base, '--login-backoff-max-ms', '-1']), /--login-backoff-max-ms must be a whole number/);
+  assert.throws(() => parseArgs([...base, '--login-backoff-max-ms', 'soon']), /--login-backoff-max-ms must be a whole number/);
+
+  // Off: failures are not remembered, nothing waits and nothing is refused for waiting.
+  const off = new ConnectBackoff({ off: true, baseMs: 10000, maxWaiting: 1 });
+  const fail = () => Promise.reject(Object.assign(new Error('password authentication failed'), { bad: true }));
+  for (let i = 0; i < 5; i++) await assert.rejects(off.run('127.0.0.1', 'u', fail, () => true), /password authentication failed/);
+  assert.equal(off.failuresOf('127.0.0.1'), 0);
+  const t0 = Date.now();
+  const results = await Promise.all(Array.from({ length: 4 }, () => off.run('127.0.0.1', 'u', async () => 'in', () => true)));
+  assert.deepEqual(results, ['in', 'in', 'in', 'in']);
+  assert.ok(Date.now() - t0 < 1000, 'no backoff delay when off');
+});

@@ -95,6 +95,35 @@ test('two sessions load one table at the same time; both commit, one aborted loa
   await Promise.all([a, b, c].map((s) => g.call('Disconnect', { ID: s })));
 });
 
+test('a committed load hands its segment buffer to the next load; a rolled-back one does not (a COPY may still hold it)', async () => {
+  const { spareSegmentBuffers } = require('../dist/gpss-server/copy-loader');
+  await g.query('CREATE TABLE reuse (id bigint, ts timestamp, device text, value double precision, payload text)');
+  const s = await g.connect();
+  try {
+    for (let load = 0; load < 3; load++) {
+      const before = spareSegmentBuffers();
+      await g.call('Open', { ...S(s), TableName: 'reuse' });
+      assert.equal(spareSegmentBuffers(), Math.max(before - 1, 0), 'Open takes a spare buffer when there is one');
+      for (let w = 0; w < 3; w++) await g.call('Write', { ...S(s), Rows: rowsOf(Array.from({ length: 10000 }, (_, i) => benchRow(load * 1e6 + w * 10000 + i))) });
+      const st = await g.call('Close', { session: { ID: s } });
+      assert.equal(st.SuccessCount, '30000');
+      assert.equal(spareSegmentBuffers(), Math.max(before - 1, 0) + 1, 'Close gives the buffer back');
+    }
+    // Rows written into a reused buffer are the load's own, not the previous load's leftovers.
+    const { rows } = await g.query('SELECT count(*)::int AS n, count(DISTINCT id)::int AS d, sum(id)::text AS s FROM reuse');
+    assert.deepEqual(rows[0], { n: 90000, d: 90000, s: String(3 * 29999 * 30000 / 2 + 30000 * (0 + 1e6 + 2e6)) });
+    const before = spareSegmentBuffers();
+    await g.call('Open', { ...S(s), TableName: 'reuse' });
+    await g.call('Write', { ...S(s), Rows: rowsOf(Array.from({ length: 20000 }, (_, i) => benchRow(i))) });
+    await assert.rejects(g.call('Write', { ...S(s), Rows: [{ Data: Buffer.from([0x0a, 0x7f]) }] }), (e) => e.code === status.INVALID_ARGUMENT);
+    await assert.rejects(g.call('Close', { session: { ID: s } }), (e) => e.code === status.ABORTED);
+    assert.equal(spareSegmentBuffers(), Math.max(before - 1, 0), 'a rolled-back load keeps its buffer out of the pool');
+    assert.equal(await g.count('reuse'), 90000);
+  } finally {
+    await g.call('Disconnect', { ID: s });
+  }
+});
+
 test('hostile RowData: undecodable bytes and wrong widths are INVALID_ARGUMENT, roll back, and the server stays up', async () => {
   await g.query('CREATE TABLE victim (id int, v text)');
   const s = await g.connect();
@@ -194,5 +223,38 @@ test('gpss-pg CLI: serves, never prints the password, and rolls back open loads 
   } finally {
     if (c) grpc.Client.prototype.close.call(c);
     if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('gpss-pg CLI runs the server with a larger initial old generation; that server stops when the CLI is killed outright', async () => {
+  const cli = path.join(__dirname, '../dist/gpss-server/cli.js');
+  const fs = require('node:fs');
+  const child = spawn(process.execPath, [cli, '--listen', '127.0.0.1:0', '--database', pg.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  let server = 0;
+  try {
+    for (let i = 0; !/listening on (\S+)/.test(out); i++) {
+      if (i > 200) throw new Error(`gpss-pg did not start: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    server = Number(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim());
+    const cmdline = fs.readFileSync(`/proc/${server}/cmdline`, 'utf8').split('\0');
+    assert.ok(cmdline.includes('--initial-old-space-size=64') && cmdline.includes(cli), cmdline.join(' '));
+    // A connection works through it (the listener is the server's).
+    const c = rawClient(/listening on (\S+);/.exec(out)[1]);
+    const { ID } = await rpc(c, 'Connect', g.login());
+    await rpc(c, 'Disconnect', { ID });
+    grpc.Client.prototype.close.call(c);
+    child.kill('SIGKILL'); // no chance to pass anything on: the server sees its channel close
+    for (let i = 0; fs.existsSync(`/proc/${server}`) && !/^Z/.test(fs.readFileSync(`/proc/${server}/stat`, 'utf8').split(') ')[1] ?? ''); i++) {
+      if (i > 100) throw new Error(`the server (pid ${server}) outlived the killed CLI: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(out, /parent exited: stopping/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    if (server && fs.existsSync(`/proc/${server}`)) process.kill(server, 'SIGKILL');
   }
 });

@@ -44,7 +44,7 @@ test('Update sets UpdateColumns where MatchColumns match and the Condition holds
       [V.i32(3), V.s('a'), V.i32(31), V.s('w'), V.s('x')], // condition keeps it out
       [V.i32(9), V.s('a'), V.i32(91), V.s('new'), V.s('x')], // no match: not inserted
     ];
-    const st = await g.load(s, { TableName: 'up', UpdateOption: { MatchColumns: ['k', 'J'], UpdateColumns: ['v', 'w'], Condition: 'v < 25 AND from_table.v > 0' } }, [rows]);
+    const st = await g.load(s, { TableName: 'up', UpdateOption: { MatchColumns: ['k', 'j'], UpdateColumns: ['v', 'w'], Condition: 'v < 25 AND from_table.v > 0' } }, [rows]);
     assert.deepEqual([st.SuccessCount, st.ErrorCount], ['2', '0']);
   });
   const { rows } = await g.query('SELECT k, j, v, w, note FROM up ORDER BY k, j');

@@ -6,7 +6,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const protoLoader = require('@grpc/proto-loader');
-const { encodeRow, decodeRow } = require('../dist/gpss/row-codec');
+const { encodeRow, decodeRow } = require('./support/row-oracle');
 const ct = { ...require('../dist/gpss-server/copy-values'), ...require('../dist/gpss-server/row-renderer') };
 const sql = require('../dist/gpss-server/sql');
 const limits = require('../dist/gpss-server/error-limits');
@@ -15,7 +15,7 @@ const { decodeWriteRequest } = require('../dist/gpss-server/write-request');
 const { parseHostPort } = require('../dist/gpss-server/index');
 const { openSpecFromRequest } = require('../dist/gpss-server/open-request');
 const { buildLayout } = require('../dist/gpss-server/load');
-const { parseArgs } = require('../dist/gpss-server/cli');
+const { parseArgs, respawnExecArgv, HEAP_OPTION } = require('../dist/gpss-server/cli');
 
 const K = { Text: 0, Bytea: 1, Date: 2, Time: 3, TimeTz: 4, Timestamp: 5, TimestampTz: 6 };
 
@@ -254,12 +254,27 @@ test('identifiers are always double-quoted; hostile names stay names', () => {
   assert.equal(sql.buildCopy('"t"', ['a'], { kind: 'delimited', delimiter: '|' }), `COPY "t" ("a") FROM STDIN WITH (FORMAT text, DELIMITER '|')`);
 });
 
-test('resolveColumns: exact match, then a unique case-insensitive one; unknown, ambiguous and repeated names are refused', () => {
-  assert.deepEqual(sql.resolveColumns(['ID', 'name'], ['id', 'name'], 'InsertColumns'), ['id', 'name']);
+test('resolveColumns: exact names only, as Greenplum resolves quoted identifiers; a case-only difference gets a hint', () => {
+  assert.deepEqual(sql.resolveColumns(['id', 'name'], ['id', 'name'], 'InsertColumns'), ['id', 'name']);
   assert.deepEqual(sql.resolveColumns(['Id'], ['Id', 'id'], 'X'), ['Id']);
-  assert.throws(() => sql.resolveColumns(['ID'], ['Id', 'id'], 'MatchColumns'), /MatchColumns: column "ID" matches several/);
-  assert.throws(() => sql.resolveColumns(['nope'], ['id'], 'UpdateColumns'), /UpdateColumns: column "nope" does not exist/);
-  assert.throws(() => sql.resolveColumns(['id', 'ID'], ['id'], 'InsertColumns'), /listed twice/);
+  assert.throws(() => sql.resolveColumns(['ID', 'name'], ['id', 'name'], 'InsertColumns'), /InsertColumns: column "ID" does not exist in the table; did you mean "id"\?/);
+  assert.throws(() => sql.resolveColumns(['ID'], ['Id', 'id'], 'MatchColumns'), /MatchColumns: column "ID" does not exist in the table; did you mean "Id" or "id"\?/);
+  assert.throws(() => sql.resolveColumns(['nope'], ['id'], 'UpdateColumns'), (e) => /UpdateColumns: column "nope" does not exist/.test(e.message) && !/did you mean/.test(e.message));
+  assert.throws(() => sql.resolveColumns(['id', 'id'], ['id'], 'InsertColumns'), /listed twice/);
+});
+
+test('staging in a StagingSchema: an unlogged table there, dropped by the load; without one a temp table dropped at commit', () => {
+  const ref = { schema: 'Stage', name: 'gpss_stage_1' };
+  assert.equal(sql.stagingSql(ref), '"Stage"."gpss_stage_1"');
+  assert.equal(
+    sql.buildCreateStaging(ref, [{ name: 'a', sqlType: 'integer' }]),
+    'CREATE UNLOGGED TABLE "Stage"."gpss_stage_1" (_gpss_seq bigint GENERATED ALWAYS AS IDENTITY, "a" integer)',
+  );
+  assert.equal(sql.buildDropStaging(ref), 'DROP TABLE "Stage"."gpss_stage_1"');
+  assert.equal(sql.buildDropStaging('stg'), null);
+  assert.match(sql.buildUpdate('"t"', ref, ['k'], ['v'], ''), /FROM "Stage"\."gpss_stage_1" ORDER BY/);
+  assert.match(sql.buildMergeInsert('"t"', ref, ['k'], ['k', 'v']), /FROM "Stage"\."gpss_stage_1"\) AS from_table/);
+  assert.equal(sql.buildInsertFromStaging('"t"', ref, ['a']), 'INSERT INTO "t" ("a") SELECT "a" FROM "Stage"."gpss_stage_1" ORDER BY _gpss_seq');
 });
 
 test('Update and Merge SQL follow gpload, last row wins, condition only on the UPDATE', () => {
@@ -337,6 +352,16 @@ test('decodeWriteRequest finds the session and every RowData.Data in the raw req
   assert.equal(w.count, rows.length);
   for (let i = 0; i < rows.length; i++) assert.deepEqual(w.buf.subarray(w.starts[i], w.ends[i]), rows[i]);
   assert.throws(() => decodeWriteRequest(Buffer.from([0x12, 0x10, 0x0a])), /past the end|truncated/);
+  // Spans of a decoded request stay its own when more requests are decoded (a Write keeps them
+  // across awaits), also after a request larger than any before (10,000 rows).
+  const more = Array.from({ length: 10000 }, (_, i) => encodeRow([{ Int32Value: -i }, { StringValue: 'other row ' + i }]));
+  const w2 = decodeWriteRequest(ser({ Session: { ID: 's2' }, Rows: more.map((Data) => ({ Data })) }));
+  const w3 = decodeWriteRequest(ser({ Session: { ID: 's3' }, Rows: [{ Data: rows[7] }] }));
+  for (let i = 0; i < rows.length; i++) assert.deepEqual(w.buf.subarray(w.starts[i], w.ends[i]), rows[i]);
+  assert.equal(w2.count, more.length);
+  for (let i = 0; i < more.length; i++) assert.deepEqual(w2.buf.subarray(w2.starts[i], w2.ends[i]), more[i]);
+  assert.deepEqual([w3.count, w3.starts.length, w3.ends.length], [1, 1, 1]);
+  assert.deepEqual(w3.buf.subarray(w3.starts[0], w3.ends[0]), rows[7]);
 });
 
 test('openSpecFromRequest: modes, defaults, limits, formats (csv/delimited accepted, others UNIMPLEMENTED)', () => {
@@ -344,6 +369,8 @@ test('openSpecFromRequest: modes, defaults, limits, formats (csv/delimited accep
   const ins = openSpecFromRequest({ ...base });
   assert.equal(ins.mode, 'insert');
   assert.equal(ins.schema, 'public');
+  assert.equal(ins.stagingSchema, '');
+  assert.equal(openSpecFromRequest({ ...base, StagingSchema: 'Stage' }).stagingSchema, 'Stage', 'StagingSchema is passed on as given');
   assert.deepEqual(ins.limits, { count: 0, percentage: 0 });
   const m = openSpecFromRequest({ ...base, Option: 'MergeOption', MergeOption: { InsertColumns: ['a'], MatchColumns: ['k'], UpdateColumns: ['v'], Condition: 'v>1', ErrorLimitCount: '7', ErrorLimitPercentage: 5 } });
   assert.deepEqual([m.mode, m.insertColumns, m.matchColumns, m.updateColumns, m.condition, m.limits], ['merge', ['a'], ['k'], ['v'], 'v>1', { count: 7, percentage: 5 }]);
@@ -364,13 +391,39 @@ test('CLI arguments and listen addresses', () => {
   const o = parseArgs(['--listen', '0.0.0.0:5001', '--database=postgres://u@db:5433/x', '--allow-host', 'a:1', '--allow-host', 'b:2', '--max-sessions', '8', '--max-message-mb', '16']);
   assert.deepEqual([o.listen, o.databaseUrl, o.allowHosts, o.maxSessions, o.maxMessageMb], ['0.0.0.0:5001', 'postgres://u@db:5433/x', ['a:1', 'b:2'], 8, 16]);
   assert.throws(() => parseArgs(['--bogus']), /unknown option --bogus/);
+  assert.deepEqual(respawnExecArgv([]), [HEAP_OPTION]);
+  assert.deepEqual(respawnExecArgv(['--enable-source-maps']), ['--enable-source-maps', HEAP_OPTION]);
+  assert.equal(respawnExecArgv(['--initial-old-space-size=16']), null, 'an option given by the user is kept as given');
+  assert.equal(respawnExecArgv([HEAP_OPTION]), null);
+  assert.equal(respawnExecArgv(['--inspect-brk=9230']), null, 'under the debugger the CLI stays one process');
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--tls-cert', 'c']), /go together/);
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--max-sessions', '0']), /positive/);
   assert.equal(parseArgs(['--help']).help, true);
   assert.equal(parseArgs(['--database', 'postgres://x/y', '--error-rows', 'none']).errorRows, 'none');
   assert.equal(parseArgs(['--database', 'postgres://x/y', '--error-rows=positions']).errorRows, 'positions');
   assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--error-rows', 'some']), /--error-rows must be positions or none/);
+  assert.throws(() => parseArgs(['--database', 'postgres://x/y', '--listen']), /--listen needs a value/);
+  assert.throws(() => parseArgs(['--database', 'postgres://x/y', 'stray']), /unknown option stray/);
+  assert.equal(parseArgs(['-h']).help, true);
+  assert.deepEqual(parseArgs(['--database', 'postgres://x/y', '--listen', '--odd-but-a-value']).listen, '--odd-but-a-value');
   assert.deepEqual(parseHostPort('[::1]:7', 5000), { host: '::1', port: 7 });
   assert.deepEqual(parseHostPort('Localhost', 5000), { host: 'localhost', port: 5000 });
   assert.throws(() => parseHostPort('a:99999', 1), /invalid port/);
+});
+
+test('segment buffers of completed loads are kept for later loads, at most SPARE_BUFFERS of at most 2 segments', () => {
+  const { takeSegmentBuffer, giveBackSegmentBuffer, spareSegmentBuffers, SPARE_BUFFERS, SEGMENT_BYTES } = require('../dist/gpss-server/copy-loader');
+  while (spareSegmentBuffers() > 0) takeSegmentBuffer();
+  const fresh = takeSegmentBuffer();
+  assert.equal(fresh.length, 1 << 20);
+  const given = Array.from({ length: SPARE_BUFFERS + 1 }, () => Buffer.allocUnsafe(2 << 20));
+  for (const b of given) giveBackSegmentBuffer(b);
+  assert.equal(spareSegmentBuffers(), SPARE_BUFFERS);
+  giveBackSegmentBuffer(given[0]); // already kept: not twice
+  assert.equal(spareSegmentBuffers(), SPARE_BUFFERS);
+  assert.equal(takeSegmentBuffer(), given[SPARE_BUFFERS - 1]);
+  giveBackSegmentBuffer(Buffer.allocUnsafe(2 * SEGMENT_BYTES + 1)); // larger than a segment ever needs: dropped
+  giveBackSegmentBuffer(Buffer.allocUnsafe(1024)); // smaller than a fresh one: dropped
+  assert.equal(spareSegmentBuffers(), SPARE_BUFFERS - 1);
+  while (spareSegmentBuffers() > 0) takeSegmentBuffer();
 });

@@ -4,7 +4,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { createRowEncoder, RowValueError, valueKind, parseTimestampText, pgArrayLiteral } = require('../dist/gpss/value-mapping.js');
-const { decodeRow } = require('../dist/gpss/row-codec.js');
+const { decodeRow } = require('./support/row-oracle');
 const { pbDecode } = require('./support/gpss-client-protobufjs.js');
 
 const col = (name, databaseType) => ({ name, databaseType, hasLength: false, length: 0, hasPrecisionScale: false, precision: 0, scale: 0, hasNullable: true, nullable: true });

@@ -8,7 +8,7 @@ const { parseErrorRow, formatErrorRow, mapRejections, messageOutcomes, describeR
 const { collapseByKey, rowKeyReader, matchColumnIndexes } = require('../dist/gpss/collapse');
 const { StreamWriter } = require('../dist/gpss/stream-writer');
 const { createRowEncoder } = require('../dist/gpss/value-mapping');
-const { encodeRow } = require('../dist/gpss/row-codec');
+const { encodeRow } = require('./support/row-oracle');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(fn, timeoutMs = 10000) {
@@ -84,10 +84,11 @@ const columns = [
 ];
 const enc = createRowEncoder(columns);
 
-test('matchColumnIndexes resolves like the server: exact name, then one case-insensitive match', () => {
-  assert.deepEqual(matchColumnIndexes(enc.columnNames, ['id', 'region']), [0, 1]);
+test('matchColumnIndexes resolves like the server: exact names only, as Greenplum resolves quoted identifiers', () => {
+  assert.deepEqual(matchColumnIndexes(enc.columnNames, ['id', 'Region']), [0, 1]);
+  assert.equal(matchColumnIndexes(enc.columnNames, ['id', 'region']), null, 'no case-insensitive fallback: the server refuses "region" too');
   assert.equal(matchColumnIndexes(enc.columnNames, ['nope']), null);
-  assert.equal(matchColumnIndexes(['a', 'A'], ['a']).length, 1);
+  assert.deepEqual(matchColumnIndexes(['a', 'A'], ['A']), [1]);
   assert.equal(matchColumnIndexes(['a', 'A'], ['X']), null);
 });
 
@@ -137,7 +138,7 @@ test('collapseByKey keeps the last row per key in its place, across messages; ro
 // ---- the stream writer around a commit
 function writerOptions(extra = {}) {
   return {
-    commitRows: 100, commitIntervalMs: 20, buffer: { maxRows: 1000, maxBytes: 1e9 }, writeBytes: 1 << 20,
+    commitRows: 100, commitIntervalMs: 20, buffer: { maxRows: 1000, maxBytes: 1e9 },
     maxRetries: 0, backoff: { baseMs: 1, maxMs: 5, jitter: 0 }, ...extra,
   };
 }
@@ -156,8 +157,8 @@ test('stream writer: Merge/Update rows collapse by key within a commit; every me
   const log = [];
   const w = new StreamWriter(
     writerOptions({ collapseKey: rowKeyReader([0]) }),
-    async (writes, info) => {
-      const rows = writes.flat();
+    async (batch, info) => {
+      const rows = batch;
       written.push(rows);
       assert.equal(info.rows, rows.length);
       return { successCount: rows.length, errorCount: 0, errorRows: [] };
@@ -185,8 +186,8 @@ test('stream writer: named rejected rows reach their messages (through the colla
   let mode = 'positions';
   const w = new StreamWriter(
     writerOptions({ collapseKey: rowKeyReader([0]) }),
-    async (writes) => {
-      const rows = writes.flat();
+    async (batch) => {
+      const rows = batch;
       // The server rejects the row whose val is 'bad' (its 1-based position in this load).
       const bad = rows.map((row, i) => (row.includes(Buffer.from('bad')) ? i + 1 : 0)).filter(Boolean);
       return { successCount: rows.length - bad.length, errorCount: bad.length, errorRows: mode === 'positions' ? bad.map((p) => `row ${p}: column "val": nope`) : [] };
@@ -217,7 +218,7 @@ test('stream writer: named rejected rows reach their messages (through the colla
 test('stream writer: a retried commit maps the positions of the attempt that succeeded', async () => {
   const log = [];
   let attempts = 0;
-  const w = new StreamWriter(writerOptions({ maxRetries: 2 }), async (writes) => {
+  const w = new StreamWriter(writerOptions({ maxRetries: 2 }), async (batch) => {
     attempts++;
     if (attempts === 1) throw Object.assign(new Error('connection reset during Close'), { code: 14 });
     // The second attempt is a new load: positions start at 1 again.

@@ -1,6 +1,8 @@
 'use strict';
-// The shipped gpss example flows run as imported: core nodes plus ours, the config nodes
-// pointed at the test database (as `npm start` does), embedded gpss-pg.
+// The shipped example flows: every one loads as shipped (placeholder connections, no
+// credentials) into a plain Node-RED runtime with nothing but core nodes and ours, with a
+// comment saying what to fill in; the gpss ones run as imported with the config nodes pointed
+// at the test database (as `npm start` does), embedded gpss-pg.
 const { test, before, beforeEach, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -8,10 +10,17 @@ const path = require('node:path');
 const { usePostgres } = require('./support/pg');
 const S = require('./support/gpss-nodes');
 
-const CORE = path.dirname(require.resolve('@node-red/nodes/package.json'));
+const { coreNode } = require('./support/node-red-runtime');
 const CORE_NODES = [
-  'common/20-inject.js', 'common/21-debug.js', 'common/90-comment.js', 'function/10-function.js', 'sequence/17-split.js',
-].map((f) => require(path.join(CORE, 'core', f)));
+  'common/20-inject.js', 'common/21-debug.js', 'common/24-complete.js', 'common/25-catch.js', 'common/90-comment.js', 'function/10-function.js',
+  'sequence/17-split.js', 'network/10-mqtt.js',
+].map(coreNode);
+
+const OSS_NODES = ['oss-account', 'oss-export', 'oss-import'].map((t) => require(`../dist/nodes/${t}.js`));
+const CONFIG_TYPES = ['greenplum-db', 'gpss-server', 'oss-account'];
+const EXAMPLES = path.join(__dirname, '..', 'examples');
+const exampleFiles = () =>
+  fs.readdirSync(EXAMPLES).flatMap((d) => fs.readdirSync(path.join(EXAMPLES, d)).filter((f) => f.endsWith('.json')).map((f) => `${d}/${f}`));
 
 const pg = usePostgres();
 before(async () => {
@@ -23,6 +32,41 @@ beforeEach(() => S.startNodeRed());
 afterEach(async () => {
   await S.helper.unload();
   await S.stopNodeRed();
+});
+
+test('every example loads as shipped into a plain Node-RED and says in a comment which config node needs what', async () => {
+  const files = exampleFiles();
+  assert.ok(files.length >= 6, `examples: ${files}`);
+  for (const file of files) {
+    const flow = JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8'));
+    await S.helper.load([...S.NODES, ...OSS_NODES, ...CORE_NODES], flow);
+    try {
+      for (const n of flow) if (n.type !== 'tab') assert.ok(S.helper.getNode(n.id), `${file}: ${n.type} ${n.id} was not created`);
+    } finally {
+      await S.helper.unload();
+    }
+    const comments = flow.filter((n) => n.type === 'comment').map((n) => `${n.name}\n${n.info || ''}`).join('\n');
+    const configs = flow.filter((n) => CONFIG_TYPES.includes(n.type));
+    assert.ok(configs.length > 0, `${file}: no config node`);
+    for (const c of configs) {
+      assert.ok(comments.includes(`\`${c.type}\` config node **${c.name}**`), `${file}: no comment names the ${c.type} config node "${c.name}"`);
+      assert.ok(!c.credentials, `${file}: ${c.type} carries credentials`);
+    }
+    const db = configs.find((c) => c.type === 'greenplum-db');
+    if (db) {
+      assert.equal(db.host, 'localhost', `${file}: the database host is a placeholder`);
+      assert.match(comments, /host, port, database, user and password/);
+    }
+    const acct = configs.find((c) => c.type === 'oss-account');
+    if (acct) {
+      assert.equal(acct.endpoint, '', `${file}: no emulator endpoint in a shipped example`);
+      assert.match(comments, /bucket, its region \(or an endpoint\) and an AccessKey ID and secret/);
+    }
+    // "the <core type> node" in a comment names a node the flow has ("a join node could…" need not).
+    for (const [word, type] of [['change', 'change'], ['switch', 'switch'], ['template', 'template'], ['delay', 'delay'], ['join', 'join'], ['split', 'split'], ['function', 'function'], ['inject', 'inject'], ['catch', 'catch']]) {
+      if (new RegExp(`\\bthe ${word} nodes?\\b`, 'i').test(comments)) assert.ok(flow.some((n) => n.type === type), `${file}: a comment mentions a ${word} node the flow does not have`);
+    }
+  }
 });
 
 function example(name) {
@@ -64,4 +108,24 @@ test('example stream-ingest: the repeating inject streams readings that commit a
   assert.deepEqual(errors.msgs.map((m) => m.error.message), []);
   assert.equal(committed.msgs[0].payload.length, 100);
   assert.ok((await S.count(pg.url, 'sensor_readings')) >= 200);
+});
+
+test("the README's minimal flow, pasted as is and given a database, commits rows and counts them", async () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## A minimal flow'));
+  const flow = JSON.parse(section.match(/```json\n([\s\S]*?)\n```/)[1]);
+  await S.query(pg.url, 'TRUNCATE sensor_readings');
+  const db = flow.find((n) => n.type === 'greenplum-db');
+  assert.equal(db.host, 'localhost', 'the README shows a placeholder');
+  Object.assign(db, { host: pg.host, port: pg.port, database: pg.database, user: pg.user });
+  // Pasted into the editor, the flow nodes land on the open tab.
+  flow.unshift({ id: 'readme-tab', type: 'tab', label: 'README' });
+  for (const n of flow) if (typeof n.x === 'number') n.z = 'readme-tab';
+  await S.helper.load([...S.NODES, ...CORE_NODES], flow, { [db.id]: { password: pg.password } });
+  const committed = S.collect(S.helper.getNode(flow.find((n) => n.name === 'committed').id));
+  const errors = S.collect(S.helper.getNode(flow.find((n) => n.type === 'debug' && n.name === 'error').id));
+  await committed.wait(2, 30000); // the inject fires after 1 s, then every second
+  assert.deepEqual(errors.msgs.map((m) => m.error.message), []);
+  assert.equal(committed.msgs[0].payload.device_id, 'sensor-1');
+  assert.ok((await S.count(pg.url, 'sensor_readings')) >= 2);
 });

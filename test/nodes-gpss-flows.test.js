@@ -194,6 +194,26 @@ test('stream: bad rows (wrong type, unknown column) go to Catch naming the colum
     assert.deepEqual(r.rows.map((x) => x.id), [1, 4, 6]);
   });
 
+test('names match exactly, as on Greenplum: a table or match column differing only in case reaches Catch with "did you mean"', async () => {
+  await S.query(pg.url, 'TRUNCATE stream');
+  const cfg = S.configNodes(pg, { gpssPort: server.port });
+  const f = [
+    ...streamFlow(cfg, { table: 'Stream', maxRetries: 5, retryDelay: 3000 }).map((n) => (n.id === 'catch1' ? { ...n, scope: ['w1', 'c1'] } : n)),
+    S.flowNode({ id: 'c1', type: 'gpss-connect', server: 'gs1', table: 'stream', mode: 'merge', matchColumns: 'ID', updateColumns: 'name', wires: [[]] }),
+  ];
+  await S.helper.load(S.NODES, f, S.credentials(pg.password));
+  const errs = S.collect(S.helper.getNode('err1'));
+  const t0 = Date.now();
+  S.helper.getNode('w1').receive({ payload: { id: 1, name: 'x' } });
+  S.helper.getNode('c1').receive({ payload: 1 });
+  await errs.wait(2, 20000);
+  assert.ok(Date.now() - t0 < 2500, 'a missing table is not retried (the first retry alone would wait over 2 s)');
+  const by = Object.fromEntries(errs.msgs.map((m) => [m.error.source.id, m.error.message]));
+  assert.match(by.w1, /table "public"\."Stream" does not exist; did you mean "public"\."stream"\?/);
+  assert.match(by.c1, /MatchColumns: column "ID" does not exist in the table; did you mean "id"\?/);
+  assert.equal(await S.count(pg.url, 'stream'), 0);
+});
+
 test('stream: with "ignore keys that are not columns" extra keys are dropped instead of failing the message', async () => {
   await S.query(pg.url, 'TRUNCATE stream');
   await S.helper.load(

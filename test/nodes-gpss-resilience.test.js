@@ -1,8 +1,10 @@
 'use strict';
 // Delivery guarantee of gpss-write under failure, in the real Node-RED runtime against a real
 // gpss-pg and PostgreSQL: the server stopped mid-stream and restarted on the same port, the
-// server kept down, redeploy and node close with uncommitted rows, and a stalled server
-// filling the buffer.
+// server kept down, redeploy and node close with uncommitted rows, a stalled server filling
+// the buffer, bad values isolated to their message, and an expired session.
+// Every scenario runs twice: against gpss-pg's specific status codes, and against gpss-pg
+// answering every error as UNKNOWN with its text, as a real GPSS (a grpc-go server) does.
 const { test, before, after, beforeEach, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { Client } = require('pg');
@@ -11,18 +13,36 @@ const S = require('./support/gpss-nodes');
 
 const pg = usePostgres();
 let server = null;
+let variant = S.STATUS_VARIANTS[0];
+/** A gpss-pg in the style of the scenario being run. */
+const startServer = (port = 0) => S.startServer(pg, port, variant.options);
+
+/** Registers a scenario once per status-code style; the server is restarted in that style. */
+function each(name, fn) {
+  for (const v of S.STATUS_VARIANTS) {
+    test(`${name} [${v.name}]`, async () => {
+      if (variant !== v && server) {
+        await server.stop();
+        server = null;
+      }
+      variant = v;
+      if (!server) server = await startServer();
+      await fn();
+    });
+  }
+}
 
 before(async () => {
   await S.until(() => pg.url, 60000);
   await S.query(pg.url, 'CREATE TABLE r (id int4 NOT NULL, note text)');
+  await S.query(pg.url, 'CREATE TABLE d (id int4 NOT NULL, day date)');
 });
 after(async () => {
   if (server) await server.stop();
 });
 beforeEach(async () => {
   await S.startNodeRed();
-  await S.query(pg.url, 'TRUNCATE r');
-  if (!server) server = await S.startServer(pg);
+  await S.query(pg.url, 'TRUNCATE r, d');
 });
 afterEach(async () => {
   await S.helper.unload();
@@ -48,7 +68,7 @@ async function idsInTable() {
   return new Set(r.rows.map((x) => x.id));
 }
 
-test('server stopped mid-stream and started again on the same port: every message is retried and committed', async () => {
+each('server stopped mid-stream and started again on the same port: every message is retried and committed', async () => {
   const port = server.port;
   await S.helper.load(S.NODES, flow(port), S.credentials(pg.password));
   const out = S.collect(S.helper.getNode('out1'));
@@ -64,7 +84,7 @@ test('server stopped mid-stream and started again on the same port: every messag
       server = null;
     }
     if (i === 120) {
-      server = await S.startServer(pg, port); // same port, fresh process state: sessions are gone
+      server = await startServer(port); // same port, fresh process state: sessions are gone
       restartedAt = Date.now();
     }
     w1.receive({ payload: { id: i, note: 'm' + i } });
@@ -81,7 +101,7 @@ test('server stopped mid-stream and started again on the same port: every messag
   }
 });
 
-test('server kept down: after the retries each message reaches Catch with its rows', async () => {
+each('server kept down: after the retries each message reaches Catch with its rows', async () => {
   await S.helper.load(S.NODES, flow(server.port, { maxRetries: 2, retryDelay: 50, commitRows: 2 }), S.credentials(pg.password));
   const out = S.collect(S.helper.getNode('out1'));
   const errs = S.collect(S.helper.getNode('err1'));
@@ -106,7 +126,7 @@ test('server kept down: after the retries each message reaches Catch with its ro
   assert.deepEqual([...(await idsInTable())], [1]);
 });
 
-test('redeploy (setFlows) with uncommitted rows: everything is committed or in Catch, nothing lost', async () => {
+each('redeploy (setFlows) with uncommitted rows: everything is committed or in Catch, nothing lost', async () => {
   const creds = S.credentials(pg.password);
   const f = flow(server.port, { commitRows: 1000000, commitInterval: 60000 });
   await S.helper.load(S.NODES, f, creds);
@@ -137,7 +157,7 @@ test('redeploy (setFlows) with uncommitted rows: everything is committed or in C
   assert.ok(out2.msgs.length <= 1);
 });
 
-test('modified-nodes deploy: a restarted gpss-write commits what it held and the acknowledgements reach the unchanged flow', async () => {
+each('modified-nodes deploy: a restarted gpss-write commits what it held and the acknowledgements reach the unchanged flow', async () => {
   const creds = S.credentials(pg.password);
   const f = flow(server.port, { commitRows: 1000000, commitInterval: 60000 });
   await S.helper.load(S.NODES, f, creds);
@@ -156,7 +176,7 @@ test('modified-nodes deploy: a restarted gpss-write commits what it held and the
   assert.equal(await S.count(pg.url, 'r'), 100);
 });
 
-test('modified-nodes deploy with a stalled server: what cannot be committed within the close timeout goes to Catch with its rows', async () => {
+each('modified-nodes deploy with a stalled server: what cannot be committed within the close timeout goes to Catch with its rows', async () => {
   const creds = S.credentials(pg.password);
   // A Catch node for the whole tab: one scoped to w1 would be restarted with it (its scope
   // names w1) and Node-RED would drop what reaches it meanwhile.
@@ -188,7 +208,7 @@ test('modified-nodes deploy with a stalled server: what cannot be committed with
   }
 });
 
-test('node close (unload) with uncommitted rows commits them before the channel closes', async () => {
+each('node close (unload) with uncommitted rows commits them before the channel closes', async () => {
   await S.helper.load(S.NODES, flow(server.port, { commitRows: 1000000, commitInterval: 60000 }), S.credentials(pg.password));
   const w1 = S.helper.getNode('w1');
   for (let i = 0; i < 500; i++) w1.receive({ payload: [[i, 'u']] });
@@ -199,7 +219,7 @@ test('node close (unload) with uncommitted rows commits them before the channel 
   assert.equal(server.activeSessions(), 0, 'the config node disconnected its GPSS sessions on close');
 });
 
-test('buffer limit with a stalled server: memory stays bounded, excess messages fail fast to Catch', async () => {
+each('buffer limit with a stalled server: memory stays bounded, excess messages fail fast to Catch', async () => {
   await S.helper.load(
     S.NODES,
     flow(server.port, { commitRows: 100, commitInterval: 20, bufferRows: 1000, bufferMb: 64, closeTimeout: 3 }),
@@ -236,7 +256,7 @@ test('buffer limit with a stalled server: memory stays bounded, excess messages 
   assert.equal(await S.count(pg.url, 'r'), 1001);
 });
 
-test('gpss-connect after a server restart: the stale pooled session is replaced, the job opens and commits', async () => {
+each('gpss-connect after a server restart: the stale pooled session is replaced, the job opens and commits', async () => {
   const port = server.port;
   const f = [
     ...S.configNodes(pg, { gpssPort: port, rpcTimeout: 20 }),
@@ -253,10 +273,98 @@ test('gpss-connect after a server restart: the stale pooled session is replaced,
   S.helper.getNode('c1').receive({ payload: [{ id: 1, note: 'first' }] });
   await out.wait(1);
   await server.stop();
-  server = await S.startServer(pg, port);
+  server = await startServer(port);
   S.helper.getNode('c1').receive({ payload: [{ id: 2, note: 'after restart' }] });
   await S.until(() => out.msgs.length + errs.msgs.length >= 2, 20000);
   assert.deepEqual(errs.msgs.map((m) => m.error.message), []);
   assert.equal(out.msgs[1].payload.successCount, 1);
   assert.deepEqual([...(await idsInTable())].sort(), [1, 2]);
+});
+
+each('bad values are isolated to their message without retries; the other messages of the commit are acknowledged', async () => {
+  // No error limit: one bad row fails the whole Write, which the writer bisects down to the
+  // message holding it. A retry (transient) would wait 5 s first: everything settles long before.
+  const f = flow(server.port, { table: 'd', commitRows: 4, commitInterval: 60000, maxRetries: 5, retryDelay: 5000 });
+  await S.helper.load(S.NODES, f, S.credentials(pg.password));
+  const out = S.collect(S.helper.getNode('out1'));
+  const errs = S.collect(S.helper.getNode('err1'));
+  const w1 = S.helper.getNode('w1');
+  const t0 = Date.now();
+  w1.receive({ topic: 'good-1', payload: { id: 1, day: '2024-01-31' } });
+  w1.receive({ topic: 'bad-date', payload: { id: 2, day: '2024-13-45' } }); // the server's date input rejects it
+  w1.receive({ topic: 'good-3', payload: { id: 3, day: '2024-02-01' } });
+  w1.receive({ topic: 'null-id', payload: { day: '2024-02-02' } }); // NOT NULL, found by the server
+  await out.wait(2, 4000);
+  await errs.wait(2, 4000);
+  assert.ok(Date.now() - t0 < 4500, 'settled without a retry delay');
+  assert.deepEqual(out.msgs.map((m) => m.topic).sort(), ['good-1', 'good-3']);
+  const byTopic = Object.fromEntries(errs.msgs.map((m) => [m.topic, m.error.message]));
+  assert.deepEqual(Object.keys(byTopic).sort(), ['bad-date', 'null-id']);
+  assert.match(byTopic['bad-date'], /out of range|2024-13-45/);
+  assert.match(byTopic['null-id'], /null value|not-null/);
+  for (const m of Object.values(byTopic)) assert.doesNotMatch(m, /after retries/, 'a data error is not retried');
+  const r = await S.query(pg.url, 'SELECT id FROM d ORDER BY id');
+  assert.deepEqual(r.rows.map((x) => x.id), [1, 3]);
+});
+
+each('an expired session in a load job is reported by gpss-write and gpss-close (Catch), and the next job works', async () => {
+  const f = [
+    ...S.configNodes(pg, { gpssPort: server.port, rpcTimeout: 20, sessionTimeout: 1 }),
+    // gpss-connect's message waits at `held` (past the session timeout) before going on to w1.
+    S.flowNode({ id: 'c1', type: 'gpss-connect', server: 'gs1', table: 'r', wires: [['held']] }),
+    S.flowNode({ id: 'held', type: 'helper' }),
+    S.flowNode({ id: 'w1', type: 'gpss-write', server: 'gs1', writeMode: 'job', wires: [['cl1']] }),
+    S.flowNode({ id: 'cl1', type: 'gpss-close', server: 'gs1', wires: [['out1']] }),
+    S.flowNode({ id: 'out1', type: 'helper' }),
+    S.flowNode({ id: 'catch1', type: 'catch', scope: null, uncaught: false, wires: [['err1']] }),
+    S.flowNode({ id: 'err1', type: 'helper' }),
+  ];
+  await S.helper.load(S.NODES, f, S.credentials(pg.password));
+  const out = S.collect(S.helper.getNode('out1'));
+  const errs = S.collect(S.helper.getNode('err1'));
+  const held = S.collect(S.helper.getNode('held'));
+  const c1 = S.helper.getNode('c1');
+  const [job] = await (c1.receive({ payload: [{ id: 1, note: 'late' }] }), held.wait(1, 10000));
+  await S.until(() => server.activeSessions() === 0, 10000); // gpss-pg expired the idle session
+  S.helper.getNode('w1').receive(job);
+  const [writeErr] = await errs.wait(1, 10000);
+  assert.equal(writeErr.error.source.id, 'w1');
+  assert.match(writeErr.error.message, /session/i);
+  assert.match(writeErr.error.message, /does not exist|expired/);
+  S.helper.getNode('cl1').receive({ gpss: job.gpss });
+  const [, closeErr] = await errs.wait(2, 10000);
+  assert.equal(closeErr.error.source.id, 'cl1');
+  assert.match(closeErr.error.message, /session|failed during Write/i);
+  assert.equal(out.msgs.length, 0, 'nothing reported as committed');
+  // A new job gets a new session and commits.
+  c1.receive({ payload: [{ id: 2, note: 'fresh' }] });
+  const [, job2] = await held.wait(2, 10000);
+  S.helper.getNode('w1').receive(job2);
+  const [closed] = await out.wait(1, 10000);
+  assert.equal(closed.payload.successCount, 1);
+  assert.deepEqual([...(await idsInTable())], [2]);
+});
+
+each('a Write over the server\'s message size limit fails fast to Catch, naming the limit, without retries', async () => {
+  // A server with a 10 KiB receive limit (a real GPSS has grpc-go's 4 MiB); Writes of up to 16 KiB.
+  const small = await S.startServer(pg, 0, { ...variant.options, maxMessageMb: 10 / 1024 });
+  try {
+    await S.helper.load(S.NODES, flow(small.port, { commitRows: 1000, commitInterval: 50, writeKb: 16, maxRetries: 5, retryDelay: 5000 }), S.credentials(pg.password));
+    const out = S.collect(S.helper.getNode('out1'));
+    const errs = S.collect(S.helper.getNode('err1'));
+    const w1 = S.helper.getNode('w1');
+    w1.receive({ topic: 'small', payload: { id: 1, note: 'fits' } });
+    await out.wait(1, 10000);
+    const t0 = Date.now();
+    w1.receive({ topic: 'big', payload: Array.from({ length: 40 }, (_, i) => ({ id: 100 + i, note: 'x'.repeat(1000) })) });
+    const [e] = await errs.wait(1, 4000);
+    assert.ok(Date.now() - t0 < 4500, 'not retried (a retry would wait 5 s)');
+    assert.equal(e.topic, 'big');
+    assert.match(e.error.message, /larger than max/);
+    assert.doesNotMatch(e.error.message, /after retries/);
+    assert.equal(e.payload.length, 40, 'rows intact');
+    assert.deepEqual([...(await idsInTable())], [1]);
+  } finally {
+    await small.stop();
+  }
 });

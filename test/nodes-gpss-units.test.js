@@ -4,8 +4,9 @@
 // dialog → OpenOptions mapping, payload shapes, status throttling, secret redaction, config users.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { splitIntoWrites, estimateRowsBytes, BufferAccount, BufferFullError, WRITE_REQUEST_OVERHEAD } = require('../dist/gpss/batcher');
-const { classifyFailure, backoffDelay } = require('../dist/gpss/retry');
+const { BufferAccount, WriteBufferFullError } = require('../dist/gpss/buffer-account');
+const { classifyFailure } = require('../dist/gpss/failure-class');
+const { backoffDelay } = require('../dist/gpss/backoff');
 const { StreamWriter } = require('../dist/gpss/stream-writer');
 const { buildOpenOptions, parseColumnList, OptionError } = require('../dist/nodes/shared/target');
 const { encodePayload } = require('../dist/nodes/shared/rows');
@@ -24,22 +25,14 @@ async function until(fn, timeoutMs = 10000) {
   }
 }
 
-test('splitIntoWrites keeps every chunk under the byte limit, in order, one oversized row alone', () => {
-  const rows = [row(100), row(100), row(100), row(5000), row(10), row(10)];
-  const chunks = splitIntoWrites(rows, 400);
-  assert.deepEqual(chunks.flat(), rows, 'order and content preserved');
-  for (const c of chunks) {
-    if (c.length > 1) assert.ok(WRITE_REQUEST_OVERHEAD + estimateRowsBytes(c) <= 400, 'multi-row chunk over limit');
-  }
-  assert.ok(chunks.some((c) => c.length === 1 && c[0].length === 5000));
-  assert.deepEqual(splitIntoWrites([], 100), []);
-});
+/** What gpss-write's encodePayload counts for the buffer limit (bytes plus framing per row). */
+const heldBytes = (rows) => rows.reduce((n, r) => n + r.length + 6, 0);
 
 test('BufferAccount refuses beyond rows or bytes with a BUFFER_FULL error, and frees on release', () => {
   const a = new BufferAccount({ maxRows: 10, maxBytes: 1000 });
   a.reserve(6, 100);
-  assert.throws(() => a.reserve(5, 10), (e) => e instanceof BufferFullError && e.code === 'BUFFER_FULL' && /buffer full/.test(e.message));
-  assert.throws(() => a.reserve(1, 950), BufferFullError);
+  assert.throws(() => a.reserve(5, 10), (e) => e instanceof WriteBufferFullError && e.code === 'BUFFER_FULL' && e.name === 'BufferFullError' && /buffer full/.test(e.message));
+  assert.throws(() => a.reserve(1, 950), WriteBufferFullError);
   a.release(6, 100);
   a.reserve(10, 1000);
   assert.equal(a.rows, 10);
@@ -69,7 +62,6 @@ function writerOptions(over = {}) {
     commitRows: 100,
     commitIntervalMs: 50,
     buffer: { maxRows: 1000, maxBytes: 1e9 },
-    writeBytes: 1 << 20,
     maxRetries: 3,
     backoff: { baseMs: 5, maxMs: 20, jitter: 0 },
     ...over,
@@ -80,7 +72,7 @@ function entry(n, log, tag) {
   const rows = Array.from({ length: n }, () => Buffer.from(tag));
   return {
     rows,
-    bytes: estimateRowsBytes(rows),
+    bytes: heldBytes(rows),
     ack: (stats) => log.push(['ack', tag, stats.successCount]),
     fail: (err) => log.push(['fail', tag, err.message]),
   };
@@ -91,10 +83,12 @@ test('stream writer commits at the row threshold and acks only after the commit 
   const log = [];
   let release;
   const gate = new Promise((r) => (release = r));
-  const w = new StreamWriter(writerOptions({ commitRows: 10, commitIntervalMs: 60000 }), async (writes) => {
+  const w = new StreamWriter(writerOptions({ commitRows: 10, commitIntervalMs: 60000 }), async (batch) => {
     await gate;
-    const rows = writes.flat();
-    committed.push(rows.length);
+    // One list of the batch's rows in message order: cutting it into Writes is the client's job.
+    assert.ok(batch.every((r) => Buffer.isBuffer(r)), 'rows, not pre-cut Writes');
+    const rows = batch;
+    committed.push(rows.map((r) => r.toString()).join(''));
     return { successCount: rows.length, errorCount: 0, errorRows: [] };
   });
   w.accept(entry(4, log, 'a'));
@@ -103,7 +97,7 @@ test('stream writer commits at the row threshold and acks only after the commit 
   assert.deepEqual(log, [], 'nothing acked before the commit returned');
   release();
   await until(() => log.length === 2);
-  assert.deepEqual(committed, [10]);
+  assert.deepEqual(committed, ['aaaabbbbbb']);
   assert.deepEqual(log.map((l) => l[0] + l[1]), ['acka', 'ackb']);
   assert.equal(w.heldRows, 0);
 });
@@ -112,9 +106,9 @@ test('stream writer commits by interval when the row threshold is not reached', 
   const log = [];
   const times = [];
   const t0 = Date.now();
-  const w = new StreamWriter(writerOptions({ commitRows: 1000, commitIntervalMs: 300 }), async (writes) => {
+  const w = new StreamWriter(writerOptions({ commitRows: 1000, commitIntervalMs: 300 }), async (batch) => {
     times.push(Date.now() - t0);
-    return { successCount: writes.flat().length, errorCount: 0, errorRows: [] };
+    return { successCount: batch.length, errorCount: 0, errorRows: [] };
   });
   w.accept(entry(1, log, 'x'));
   await sleep(30);
@@ -128,11 +122,11 @@ test('stream writer: one commit in flight; later messages form the next batch in
   let inFlight = 0;
   let maxInFlight = 0;
   const batches = [];
-  const w = new StreamWriter(writerOptions({ commitRows: 2, commitIntervalMs: 1 }), async (writes) => {
+  const w = new StreamWriter(writerOptions({ commitRows: 2, commitIntervalMs: 1 }), async (batch) => {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     await sleep(15);
-    batches.push(writes.flat().map((b) => b.toString()).join(''));
+    batches.push(batch.map((b) => b.toString()).join(''));
     inFlight--;
     return { successCount: 1, errorCount: 0, errorRows: [] };
   });
@@ -175,8 +169,8 @@ test('stream writer succeeds on a later attempt: acked once, not failed', async 
 test('stream writer bisects a batch on a data error: good messages commit, the bad one fails alone', async () => {
   const log = [];
   const committed = [];
-  const w = new StreamWriter(writerOptions({ commitRows: 100, commitIntervalMs: 5 }), async (writes) => {
-    const tags = writes.flat().map((b) => b.toString());
+  const w = new StreamWriter(writerOptions({ commitRows: 100, commitIntervalMs: 5 }), async (batch) => {
+    const tags = batch.map((b) => b.toString());
     if (tags.includes('X')) throw Object.assign(new Error('value too long for column "c"'), { code: 3 });
     committed.push(...tags);
     return { successCount: tags.length, errorCount: 0, errorRows: [] };
@@ -194,7 +188,7 @@ test('stream writer buffer limit: excess messages are refused synchronously, mem
   const log = [];
   const w = new StreamWriter(writerOptions({ commitRows: 1, buffer: { maxRows: 5, maxBytes: 1e9 } }), () => new Promise(() => {}));
   for (let i = 0; i < 5; i++) w.accept(entry(1, log, 's'));
-  assert.throws(() => w.accept(entry(1, log, 't')), BufferFullError);
+  assert.throws(() => w.accept(entry(1, log, 't')), WriteBufferFullError);
   assert.equal(w.heldRows, 5);
   await w.close(50); // stalled: fails what it holds
   assert.equal(log.filter((l) => l[0] === 'fail').length, 5);
@@ -203,8 +197,8 @@ test('stream writer buffer limit: excess messages are refused synchronously, mem
 
 test('stream writer close commits what it holds immediately and refuses new messages', async () => {
   const log = [];
-  const w = new StreamWriter(writerOptions({ commitRows: 1000, commitIntervalMs: 60000 }), async (writes) => ({
-    successCount: writes.flat().length, errorCount: 0, errorRows: [],
+  const w = new StreamWriter(writerOptions({ commitRows: 1000, commitIntervalMs: 60000 }), async (batch) => ({
+    successCount: batch.length, errorCount: 0, errorRows: [],
   }));
   w.accept(entry(2, log, 'k'));
   await w.close(1000);
@@ -284,9 +278,9 @@ test('stream writer: an ack callback that throws never causes a second commit of
   const failures = [];
   const w = new StreamWriter(
     writerOptions({ commitRows: 2 }),
-    async (writes) => {
+    async (batch) => {
       commits++;
-      return { successCount: writes.flat().length, errorCount: 0, errorRows: [] };
+      return { successCount: batch.length, errorCount: 0, errorRows: [] };
     },
     { callbackFailed: (e) => failures.push(e.message) },
   );
@@ -309,8 +303,9 @@ function fakeApi(opts = {}) {
   const calls = [];
   return {
     calls,
-    async write(session, rows) {
+    async write(session, rows, writeBytes) {
       calls.push(['write', rows.length]);
+      if (writeBytes !== jobLimits.writeBytes) throw new Error(`write asked for ${writeBytes} bytes per Write`);
       await sleep(opts.writeDelay || 5);
       if (opts.failWrite) throw Object.assign(new Error('GPSS Write failed: INVALID_ARGUMENT: bad'), { code: 3 });
     },
@@ -324,7 +319,7 @@ function fakeApi(opts = {}) {
   };
 }
 
-const jobLimits = { writeBytes: 1 << 20, buffer: { maxRows: 100, maxBytes: 1e6 } };
+const jobLimits = { writeBytes: 12345, buffer: { maxRows: 100, maxBytes: 1e6 } };
 
 test('load job: writes are sequential, coalesced across messages, and close waits for them', async () => {
   const api = fakeApi();
@@ -354,14 +349,4 @@ test('load job: a failed Write fails the job; close rolls it back and reports th
   await assert.rejects(job2.write(Array.from({ length: 20 }, () => Buffer.alloc(1)), 20), /buffer full/);
   await first;
   await job2.abort();
-});
-
-test('chunkEntries cuts several messages exactly like splitIntoWrites on their concatenated rows', () => {
-  const { chunkEntries } = require('../dist/gpss/batcher');
-  const entries = [];
-  for (let m = 0; m < 50; m++) entries.push({ rows: Array.from({ length: (m * 7) % 13 }, (_, i) => Buffer.alloc(1 + ((m * 31 + i * 17) % 90))) });
-  const flat = entries.flatMap((e) => e.rows);
-  for (const limit of [200, 500, 1000, 1 << 20]) {
-    assert.deepEqual(chunkEntries(entries, limit), splitIntoWrites(flat, limit), `limit ${limit}`);
-  }
 });

@@ -8,7 +8,7 @@ const { Readable, Writable } = require('node:stream');
 const { Client } = require('pg');
 const { to: copyTo, from: copyFrom } = require('pg-copy-streams');
 const { usePostgres } = require('./support/pg');
-const { createRowEncoder, encodeRows, parseRows, RowParser, RowEncoderStream, RowBoundaryScanner } = require('../dist/oss/codec');
+const { createLineEncoder, encodeRows, parseRows, RowParser, RowEncoderStream, RowBoundaryScanner } = require('../dist/oss/codec');
 const { resolveFormat, copyWithOptions, FormatOptionError } = require('../dist/oss/format');
 
 const pg = usePostgres();
@@ -190,7 +190,7 @@ test('invalid format options are rejected naming the option', () => {
   assert.throws(() => parseRows('1,"open\n', { format: 'csv' }), /unterminated CSV quoted field/);
 });
 
-test('createRowEncoder: NULL vs empty string in CSV and TEXT', () => {
-  assert.equal(createRowEncoder({ format: 'csv' }).encodeRow([null, '', 'x']), ',"",x\n');
-  assert.equal(createRowEncoder({ format: 'text' }).encodeRow([null, '', 'a\tb\\']), '\\N\t\ta\\tb\\\\\n');
+test('createLineEncoder: NULL vs empty string in CSV and TEXT', () => {
+  assert.equal(createLineEncoder({ format: 'csv' }).encodeRow([null, '', 'x']), ',"",x\n');
+  assert.equal(createLineEncoder({ format: 'text' }).encodeRow([null, '', 'a\tb\\']), '\\N\t\ta\\tb\\\\\n');
 });

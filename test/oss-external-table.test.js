@@ -42,14 +42,14 @@ test('readable gzip CSV under a prefix with a reject limit (golden)', () => {
 test('readable TEXT from dir, no compression, async=false, percent reject without log (golden)', () => {
   const { sql } = readable({ format: 'text', reject: { limit: 10, unit: 'PERCENT', logErrors: false } }, { mode: 'dir', path: 'osstest/', compression: 'none', async: false });
   assert.equal(sql,
-    `CREATE READABLE EXTERNAL TEMP TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} dir=osstest/ id=LTAI5tExampleId key=${SECRET} bucket=my-bucket compressiontype=none async=false') ` +
+    `CREATE READABLE EXTERNAL TEMP TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} dir=osstest/ id=LTAI5tExampleId key=${SECRET} bucket=my-bucket async=false') ` +
     `FORMAT 'text' ENCODING 'UTF8' SEGMENT REJECT LIMIT 10 PERCENT`);
 });
 
 test('readable filepath with every timeout option (golden)', () => {
   const { redacted } = readable({}, { mode: 'filepath', path: 'osstest/example.csv', compression: 'none', async: true, connectTimeoutS: 10, dnsCacheTimeoutS: 60, speedLimitBps: 1024, speedTimeS: 15 });
   assert.equal(redacted,
-    `CREATE READABLE EXTERNAL TEMP TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} filepath=osstest/example.csv id=XXX key=XXX bucket=my-bucket compressiontype=none async=true oss_connect_timeout=10 oss_dns_cache_timeout=60 oss_speed_limit=1024 oss_speed_time=15') ` +
+    `CREATE READABLE EXTERNAL TEMP TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} filepath=osstest/example.csv id=XXX key=XXX bucket=my-bucket async=true oss_connect_timeout=10 oss_dns_cache_timeout=60 oss_speed_limit=1024 oss_speed_time=15') ` +
     `FORMAT 'csv' (DELIMITER ',' QUOTE '"' ESCAPE '"' NULL '') ENCODING 'UTF8'`);
 });
 
@@ -63,7 +63,7 @@ test('writable gzip CSV with every export parameter, distributed by (golden)', (
 test('writable TEXT with custom delimiter and null, randomly distributed, prefix mode (golden)', () => {
   const { redacted } = writable({ format: 'text', delimiter: '|', nullString: '\\N', distributedBy: 'RANDOMLY' }, { mode: 'prefix', path: 'out/t_', compression: 'none' });
   assert.equal(redacted,
-    `CREATE WRITABLE EXTERNAL TEMP TABLE "ext_sales_out" (LIKE "public"."sales") LOCATION ('${EP} prefix=out/t_ id=XXX key=XXX bucket=my-bucket compressiontype=none') ` +
+    `CREATE WRITABLE EXTERNAL TEMP TABLE "ext_sales_out" (LIKE "public"."sales") LOCATION ('${EP} prefix=out/t_ id=XXX key=XXX bucket=my-bucket') ` +
     `FORMAT 'text' (DELIMITER '|') ENCODING 'UTF8' DISTRIBUTED RANDOMLY`);
   const t2 = writable({ format: 'text', nullString: 'NULL\\x' }, { compression: 'none' }).redacted;
   assert.match(t2, /FORMAT 'text' \(NULL E'NULL\\\\x'\)/, 'a backslash goes into an E-literal with the backslash doubled');
@@ -152,7 +152,7 @@ test('buildOssLocation and redactSecrets never let the key through', () => {
 test('readable CSV with HEADER, NEWLINE and FILL MISSING FIELDS (golden)', () => {
   const { redacted } = readable({ header: true, newline: 'CRLF', fillMissingFields: true }, { compression: 'none' });
   assert.equal(redacted,
-    `CREATE READABLE EXTERNAL TEMP TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} prefix=exports/sales/2024-06-01/ id=XXX key=XXX bucket=my-bucket compressiontype=none') ` +
+    `CREATE READABLE EXTERNAL TEMP TABLE "ext_sales_in" (LIKE "public"."sales") LOCATION ('${EP} prefix=exports/sales/2024-06-01/ id=XXX key=XXX bucket=my-bucket') ` +
     `FORMAT 'csv' (HEADER DELIMITER ',' QUOTE '"' ESCAPE '"' NULL '' NEWLINE 'CRLF' FILL MISSING FIELDS) ENCODING 'UTF8'`);
 });
 

@@ -38,7 +38,7 @@ test('export plan of a query: a temporary shape table for LIKE, plain TEXT, pref
   assert.deepEqual(p.before, ['CREATE TEMP TABLE "q_abc123_shape" AS SELECT * FROM (SELECT 1 AS x) AS q LIMIT 0']);
   assert.equal(
     p.create.sql,
-    `CREATE WRITABLE EXTERNAL TEMP TABLE "q_abc123" (LIKE "pg_temp"."q_abc123_shape") LOCATION ('oss://oss-cn-hangzhou-internal.aliyuncs.com prefix=exp/q_ id=AKID123 key=SeCrEt456 bucket=my-bucket compressiontype=none oss_file_max_size=8 oss_flush_block_size=8') FORMAT 'text' ENCODING 'UTF8' DISTRIBUTED RANDOMLY`,
+    `CREATE WRITABLE EXTERNAL TEMP TABLE "q_abc123" (LIKE "pg_temp"."q_abc123_shape") LOCATION ('oss://oss-cn-hangzhou-internal.aliyuncs.com prefix=exp/q_ id=AKID123 key=SeCrEt456 bucket=my-bucket oss_file_max_size=8 oss_flush_block_size=8') FORMAT 'text' ENCODING 'UTF8' DISTRIBUTED RANDOMLY`,
   );
   assert.deepEqual(p.run, ['INSERT INTO "q_abc123" SELECT * FROM (SELECT 1 AS x) AS src']);
   assert.deepEqual(p.drop, ['DROP EXTERNAL TABLE IF EXISTS pg_temp."q_abc123"', 'DROP TABLE IF EXISTS pg_temp."q_abc123_shape"']);
@@ -54,7 +54,7 @@ test('import plan: readable table under prefix= (recursive, as in client mode) w
   assert.deepEqual(p.run, ['BEGIN', 'TRUNCATE "public"."Sales"', 'INSERT INTO "public"."Sales" SELECT * FROM "sales_def456"', 'COMMIT']);
   assert.equal(p.run[p.countIndex].startsWith('INSERT'), true);
   const plain = externalImportPlan({ target: { schema: 's', table: 't' }, prefix: 'in/t_', format: { format: 'text' }, gzip: false, rejectLimit: 0, rejectUnit: 'ROWS', truncate: false, location: LOC, name: 't_000001' });
-  assert.match(plain.create.sql, /prefix=in\/t_ id=AKID123 key=SeCrEt456 bucket=my-bucket compressiontype=none async=true'\) FORMAT 'text' ENCODING 'UTF8'$/);
+  assert.match(plain.create.sql, /prefix=in\/t_ id=AKID123 key=SeCrEt456 bucket=my-bucket async=true'\) FORMAT 'text' ENCODING 'UTF8'$/);
   assert.deepEqual(plain.run, ['BEGIN', 'INSERT INTO "s"."t" SELECT * FROM "t_000001"', 'COMMIT']);
 });
 
@@ -63,7 +63,7 @@ test('import plan: HEADER, NEWLINE and FILL MISSING FIELDS reach the DDL; LF (th
   const csv = externalImportPlan({ ...base, format: { format: 'csv', header: true, newline: 'CRLF' }, fillMissingFields: true });
   assert.equal(
     csv.create.redacted,
-    `CREATE READABLE EXTERNAL TEMP TABLE "sales_aaa111" (LIKE "public"."sales") LOCATION ('oss://oss-cn-hangzhou-internal.aliyuncs.com prefix=in/ id=XXX key=XXX bucket=my-bucket compressiontype=none async=true') FORMAT 'csv' (HEADER DELIMITER ',' QUOTE '"' ESCAPE '"' NULL '' NEWLINE 'CRLF' FILL MISSING FIELDS) ENCODING 'UTF8'`,
+    `CREATE READABLE EXTERNAL TEMP TABLE "sales_aaa111" (LIKE "public"."sales") LOCATION ('oss://oss-cn-hangzhou-internal.aliyuncs.com prefix=in/ id=XXX key=XXX bucket=my-bucket async=true') FORMAT 'csv' (HEADER DELIMITER ',' QUOTE '"' ESCAPE '"' NULL '' NEWLINE 'CRLF' FILL MISSING FIELDS) ENCODING 'UTF8'`,
   );
   const text = externalImportPlan({ ...base, format: { format: 'text', header: true, newline: 'CR', delimiter: '|' } });
   assert.match(text.create.sql, /FORMAT 'text' \(HEADER DELIMITER '\|' NEWLINE 'CR'\) ENCODING 'UTF8'$/);
@@ -218,7 +218,7 @@ test('a failed DROP is reported with the key removed, and its session is closed 
     // Control: the DROP succeeds, nothing is reported and the session goes back to the pool.
     const ok = await withClient(db, async (c) => {
       const drops = dropFailureReporter(c, () => assert.fail('no warning expected'), () => [LOC.accessKeySecret]);
-      const rows = await runExternalPlan(c, plan('DROP TABLE IF EXISTS pg_temp."stand_in"'), new AbortController().signal, undefined, drops.onDropFailed);
+      const rows = await runExternalPlan(c, plan('DROP TABLE IF EXISTS pg_temp."stand_in"'), new AbortController().signal, undefined, { onDropFailed: drops.onDropFailed });
       return { rows, pid: await pidOf(c), warnings: drops.warnings };
     });
     assert.deepEqual({ rows: ok.rows, warnings: ok.warnings }, { rows: 7, warnings: [] });
@@ -232,7 +232,7 @@ test('a failed DROP is reported with the key removed, and its session is closed 
     const warned = [];
     const bad = await withClient(db, async (c) => {
       const drops = dropFailureReporter(c, (t) => warned.push(t), () => [LOC.accessKeySecret]);
-      const rows = await runExternalPlan(c, plan('DROP EXTERNAL TABLE IF EXISTS pg_temp."stand_in"'), new AbortController().signal, undefined, drops.onDropFailed);
+      const rows = await runExternalPlan(c, plan('DROP EXTERNAL TABLE IF EXISTS pg_temp."stand_in"'), new AbortController().signal, undefined, { onDropFailed: drops.onDropFailed });
       return { rows, pid: await pidOf(c), warnings: drops.warnings };
     });
     assert.equal(bad.rows, 7);

@@ -211,6 +211,30 @@ test('a Complete whose answer is lost is recognised on retry (NoSuchUpload + the
   }
 });
 
+test('a Complete whose answer is lost, then a failing HEAD while checking it: the check is retried, the upload succeeds', async () => {
+  const body = crypto.randomBytes(3 * PART);
+  // The Complete happens but its answer is lost; then the HEAD that looks for the object gets a
+  // 503 once. (Before: that HEAD failure ended the upload with NoSuchUpload.)
+  oss.emu.setFaults({
+    rate: 1,
+    kinds: ['truncate'],
+    limit: 1,
+    match: (info) => {
+      if (info.operation !== 'CompleteMultipartUpload') return false;
+      queueMicrotask(() => oss.emu.setFaults({ rate: 1, kinds: ['503'], limit: 1, match: (i) => i.operation === 'HeadObject' }));
+      return true;
+    },
+  });
+  try {
+    const r = await uploadStream(oss.client(), 'up/complete-lost-head-503.bin', chunks(body), { partSize: PART, retry: { baseDelayMs: 5 } });
+    assert.equal(r.parts, 3);
+    assert.ok((await oss.client().get('up/complete-lost-head-503.bin')).content.equals(body));
+    assert.ok(oss.emu.requests().some((q) => q.operation === 'HeadObject' && q.fault === '503'), 'the HEAD fault was injected');
+  } finally {
+    oss.emu.setFaults({ rate: 0 });
+  }
+});
+
 test('an Initiate whose answer is lost leaves no stray upload behind', async () => {
   const body = crypto.randomBytes(2 * PART + 1);
   oss.emu.setFaults({ rate: 1, kinds: ['truncate'], limit: 1, match: (info) => info.operation === 'InitiateMultipartUpload' });

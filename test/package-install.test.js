@@ -3,16 +3,18 @@
 // Node-RED userDir registers all eight node types with no warnings.
 // `--ignore-scripts` skips `prepack` (a clean rebuild that would delete dist/ under tests running
 // beside us); `npm test` has just built dist/, so the tarball holds the current build.
-const test = require('node:test');
+const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { startTestNodeRed, REPO } = require('./support/nodered');
+const { usePostgres } = require('./support/pg');
 
 const pkg = require('../package.json');
 const TYPES = Object.keys(pkg['node-red'].nodes);
+const pg = usePostgres();
 const NPM_ENV = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
 
 function npm(args, cwd) {
@@ -63,14 +65,22 @@ test('published code requires only Node built-ins, runtime dependencies and file
   assert.deepEqual(problems, []);
 });
 
-test('the packed tarball installed into a fresh userDir registers all eight node types with no warnings', async (t) => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-pack-'));
-  t.after(() => fs.rmSync(work, { recursive: true, force: true }));
+// The tarball, packed and installed once into a fresh userDir (as `npm install` in ~/.node-red would).
+let work = '';
+let userDir = '';
+before(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-pack-'));
   const tarball = npm(['pack', '--ignore-scripts', '--pack-destination', work], REPO).trim().split('\n').pop();
-  const userDir = path.join(work, 'userDir');
+  userDir = path.join(work, 'userDir');
   fs.mkdirSync(userDir);
   fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', version: '0.0.1', private: true }));
   npm(['install', '--prefer-offline', '--omit=dev', '--no-audit', '--no-fund', path.join(work, tarball)], userDir);
+});
+after(() => {
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('the packed tarball installed into a fresh userDir registers all eight node types with no warnings', async (t) => {
   const installed = path.join(userDir, 'node_modules', '@gpflow', 'node-red-greenplum');
   assert.ok(fs.existsSync(path.join(installed, 'package.json')), 'package not installed');
   assert.ok(!fs.lstatSync(installed).isSymbolicLink(), 'installed a link, not the tarball');
@@ -97,4 +107,48 @@ test('the packed tarball installed into a fresh userDir registers all eight node
   const bad = log.split('\n').filter((l) => /\[(warn|error)\]/.test(l) && !runtimeOwn.test(l));
   assert.deepEqual(bad, [], `Node-RED warned while loading the package:\n${bad.join('\n')}`);
   assert.match(log, /Started flows/);
+});
+
+test('the installed package is usable from code: main and types name the public API, and the README example runs', () => {
+  const installed = path.join(userDir, 'node_modules', '@gpflow', 'node-red-greenplum');
+  const installedPkg = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
+  assert.ok(fs.existsSync(path.join(installed, installedPkg.main)), `main ${installedPkg.main} not packed`);
+  const types = fs.readFileSync(path.join(installed, installedPkg.types), 'utf8');
+  for (const name of ['GpssClient', 'startGpssServer', 'exportQueryToOss', 'importFromOss', 'createRowEncoder', 'GpssServerOptions', 'OssTransferStats']) {
+    assert.match(types, new RegExp(`\\b${name}\\b`), `${name} missing from ${installedPkg.types}`);
+  }
+  // The README's example, run by a separate Node process from the userDir: the package and its
+  // runtime dependencies resolve from the installed tarball, not from this repository.
+  const script = `
+    const { startGpssServer, GpssClient, createRowEncoder, exportQueryToOss, importFromOss } = require('@gpflow/node-red-greenplum');
+    const { Client } = require('pg');
+    (async () => {
+      const login = JSON.parse(process.env.LOGIN);
+      const db = new Client({ connectionString: process.env.DATABASE_URL });
+      await db.connect();
+      await db.query('CREATE TABLE readings (id int, value float8)');
+      const server = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: process.env.DATABASE_URL });
+      const client = new GpssClient({ host: server.host, port: server.port });
+      const session = await client.connect(login);
+      const encoder = createRowEncoder(await client.describeTable(session, 'public', 'readings'));
+      await client.open(session, { table: 'readings', mode: 'insert' });
+      await client.write(session, [encoder.encodeObject({ id: 1, value: 21.5 })]);
+      const stats = await client.close(session);
+      await client.disconnect(session);
+      client.shutdown();
+      await server.stop();
+      const { rows } = await db.query('SELECT id, value FROM readings');
+      await db.end();
+      console.log(JSON.stringify({ stats, rows, oss: [typeof exportQueryToOss, typeof importFromOss] }));
+    })().catch((err) => { console.error(err); process.exit(1); });`;
+  const login = { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database };
+  const out = execFileSync(process.execPath, ['-e', script], {
+    cwd: userDir, encoding: 'utf8', timeout: 60_000,
+    env: { ...process.env, NODE_PATH: '', DATABASE_URL: pg.url, LOGIN: JSON.stringify(login) },
+  });
+  assert.deepEqual(JSON.parse(out.trim().split('\n').pop()), {
+    stats: { successCount: 1, errorCount: 0, errorRows: [] },
+    rows: [{ id: 1, value: 21.5 }],
+    oss: ['function', 'function'],
+  });
 });

@@ -146,6 +146,8 @@ test('P06 node-red.version admits the Node-RED we build on and every later major
   assert.ok(semver.satisfies(installed, range), `node-red.version ${range} excludes the installed ${installed}`);
   // The scorecard tests the range against npm's `latest` dist-tag (5.x today): no upper bound.
   for (const future of ['5.0.0', '6.0.0']) assert.ok(semver.satisfies(future, range), `${range} excludes ${future} (fails P06)`);
+  // The oldest Node-RED admitted is one the node suites run on (npm run test:node-red-versions: 4.0.x, 5.x).
+  assert.ok(semver.satisfies(semver.minVersion(range).version, '~4.0.0 || ~4.1.0 || ^5.0.0'), `${range} admits Node-RED no suite runs on`);
 });
 
 test('P07 engines.node is satisfied by the minimum Node of node-red@latest (22.9.0) and admits Node 20', () => {

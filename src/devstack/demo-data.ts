@@ -1,6 +1,7 @@
 /**
  * The demo data of `npm start`: the database, bucket and tables the example flows use
- * (examples/ name `gpflow_demo`, `gpflow-demo` and `public.sensor_readings`). Idempotent: a
+ * (the examples ship placeholder connections, which `npm start` points at `gpflow_demo` and
+ * `gpflow-demo`; their tables are `public.sensor_readings`). Idempotent: a
  * second start keeps existing tables and rows. The bucket starts empty: the export examples
  * fill it, the import example reads what they wrote.
  */

@@ -3,7 +3,6 @@
  * emulator with a demo bucket, and Node-RED with this package and the example flows pointed
  * at all of it. Everything listens on 127.0.0.1. `stop()` takes it down in reverse order.
  */
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -15,6 +14,7 @@ import { DEMO_BUCKET, DEMO_DATABASE, createDemoTables } from './demo-data';
 import { composeDevstackFlows, repointDevstackConfig, type ExampleFlow, type StackAddresses } from './flows';
 import { startNodeRed, type RunningNodeRed } from './node-red';
 import { freePort, isClusterRunning, openParentToPostgres, postmasterPid, startPostgres, stopCluster, type PostgresCluster } from './postgres';
+import { choosePostgresDataDir } from './postgres-place';
 import { startGpssServer, startOssEmulator, type RunningGpssServer, type RunningOssEmulator } from './services';
 import { ensurePrivateDir, PRIVATE_UMASK, tightenTree, writePrivateFile } from './private-files';
 
@@ -127,25 +127,6 @@ async function ensureDatabase(serverUrl: string, database: string): Promise<void
   }
 }
 
-/**
- * As root, PostgreSQL runs as the `postgres` OS user, which must be able to reach the data
- * directory: a checkout under /root (mode 0700) is not reachable. Say so instead of letting
- * initdb fail with "Permission denied".
- */
-export function assertPostgresCanReach(dataDir: string): void {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
-  // startPostgres opens up the data dir's own parent (.devstack/); everything above must already be traversable.
-  const parent = path.dirname(path.dirname(path.resolve(dataDir)));
-  const r = spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', parent], { stdio: 'ignore' });
-  if (r.status !== 0) {
-    throw new Error(
-      `the postgres OS user cannot reach ${parent} (PostgreSQL runs as postgres when npm start runs as root). ` +
-        'Set GPFLOW_DEVSTACK_DIR to a directory it can reach, e.g. GPFLOW_DEVSTACK_DIR=/var/tmp/gpflow-devstack, ' +
-        'or DATABASE_URL to an existing server.',
-    );
-  }
-}
-
 async function startDatabase(
   config: DevstackConfig,
   secrets: DevstackSecrets,
@@ -174,9 +155,11 @@ async function startDatabase(
   }
   const step = progress.step('PostgreSQL');
   try {
-    const dataDir = path.join(config.dir, 'pg');
+    const place = choosePostgresDataDir(config.dir);
+    if (place.relocated) progress.info(place.relocated);
     // startDevstack made the stack dir 0700; pg_ctl runs as the postgres user when we are root.
-    openParentToPostgres(config.dir);
+    else openParentToPostgres(config.dir);
+    const dataDir = place.dataDir;
     if (fs.existsSync(path.join(dataDir, 'PG_VERSION')) && isClusterRunning(dataDir)) {
       // Left running by a start that was killed: it is ours, restart it on the right port.
       progress.info(`PostgreSQL in ${dataDir} was still running (previous start killed?); restarting it`);
@@ -184,7 +167,6 @@ async function startDatabase(
     }
     await assertPortFree(config.pgPort, 'PG_PORT');
     fs.mkdirSync(dataDir, { recursive: true });
-    assertPostgresCanReach(dataDir);
     const reused = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
     const cluster = await startPostgres({
       dataDir,

@@ -16,6 +16,8 @@ export interface ConnectBackoffOptions {
   maxPeers?: number;
   /** Connects of one failing peer allowed to wait at once; more are refused at once. */
   maxWaiting?: number;
+  /** No backoff at all (`--login-backoff-max-ms 0`): every Connect runs at once. */
+  off?: boolean;
 }
 
 /** Failed user names remembered per peer; beyond this a success no longer clears the record. */
@@ -54,6 +56,7 @@ export class ConnectBackoff {
   private readonly forgetAfterMs: number;
   private readonly maxPeers: number;
   private readonly maxWaiting: number;
+  private readonly off: boolean;
   private readonly peers = new Map<string, PeerRecord>();
 
   constructor(options: ConnectBackoffOptions = {}) {
@@ -62,6 +65,7 @@ export class ConnectBackoff {
     this.forgetAfterMs = options.forgetAfterMs ?? 15 * 60 * 1000;
     this.maxPeers = options.maxPeers ?? 10000;
     this.maxWaiting = options.maxWaiting ?? 16;
+    this.off = options.off === true;
   }
 
   /** Consecutive failures remembered for this peer (0 when none). */
@@ -75,6 +79,7 @@ export class ConnectBackoff {
    * count (a wrong password, a refused host), as opposed to, say, an unreachable database.
    */
   async run<T>(host: string, user: string, attempt: () => Promise<T>, isFailure: (err: unknown) => boolean): Promise<T> {
+    if (this.off) return attempt();
     const rec = this.live(host);
     if (!rec) return this.settle(host, user, attempt, isFailure);
     if (rec.waiting >= this.maxWaiting) throw new TooManyWaitingError(`too many Connects waiting after failed logins from ${host}; retry later`);

@@ -6,10 +6,12 @@
 // segment's text is kept in memory (bounded by SEGMENT_BYTES plus one Write) until the COPY
 // completes, because an input error aborts the whole COPY and the good rows must be replayed:
 //
-//   error at line L  →  ROLLBACK TO SAVEPOINT; COPY rows before L again (known good);
-//                       RELEASE + new SAVEPOINT; reject row L; COPY the rows after L; repeat.
+//   error at line L  →  ROLLBACK TO SAVEPOINT; COPY rows before L again (good on PostgreSQL,
+//                       which reports the first bad row; on Greenplum they are handled the same
+//                       way if they fail); RELEASE + new SAVEPOINT; reject row L; COPY the rows
+//                       after L; repeat.
 //
-// Every row is sent at most twice, whatever the number of bad rows. Only SQLSTATE class 22
+// On PostgreSQL every row is sent at most twice, whatever the number of bad rows. Only SQLSTATE class 22
 // (data exception) errors whose context names a line of *this* COPY are row errors; anything
 // else (constraints, triggers, permissions, lost connection) fails the load.
 import type { Client } from 'pg';
@@ -29,6 +31,31 @@ const MAX_BACKLOG = 2 << 20;
 export const MIN_CHUNK = 64 << 10;
 const MAX_CHUNK = 256 << 10;
 const SAVEPOINT = 'gpss_segment';
+
+/**
+ * Segment buffers of completed loads, handed to the next loads. A load's buffer grows by
+ * doubling from 1 MiB to about 2 × SEGMENT_BYTES; allocating and copying that again for every
+ * load (every commit of gpss-write is a load) was a large part of gpss-pg's garbage and GC
+ * work. Bounded: at most SPARE_BUFFERS, each at most 2 × SEGMENT_BYTES.
+ */
+const spareBuffers: Buffer[] = [];
+export const SPARE_BUFFERS = 2;
+const INITIAL_BYTES = 1 << 20;
+
+/** A buffer for a new load: a spare one if any, else a fresh INITIAL_BYTES one. */
+export function takeSegmentBuffer(): Buffer {
+  return spareBuffers.pop() ?? Buffer.allocUnsafe(INITIAL_BYTES);
+}
+
+/** Keeps a buffer no longer referenced anywhere for a later load (dropped beyond the bounds). */
+export function giveBackSegmentBuffer(buf: Buffer): void {
+  if (spareBuffers.length < SPARE_BUFFERS && buf.length >= INITIAL_BYTES && buf.length <= 2 * SEGMENT_BYTES && !spareBuffers.includes(buf)) spareBuffers.push(buf);
+}
+
+/** Spare buffers kept now (for tests). */
+export function spareSegmentBuffers(): number {
+  return spareBuffers.length;
+}
 
 export interface RejectedRow {
   rowNo: number; // 1-based arrival number in the load
@@ -116,7 +143,19 @@ export class CopyLoader {
     private readonly columns: readonly string[],
     private readonly onReject: (row: RejectedRow) => void,
   ) {
-    this.out = new CopyTextBuffer(1 << 20);
+    this.out = new CopyTextBuffer(takeSegmentBuffer());
+  }
+
+  /**
+   * Gives the segment buffer to a later load. Only after a completed segment (finishSegment()
+   * resolved, no COPY in flight): then PostgreSQL has consumed every byte handed to the socket,
+   * so no write still references it. This loader must not be used afterwards.
+   */
+  recycle(): void {
+    if (this.stream || this.out.buf.length === 0) return;
+    giveBackSegmentBuffer(this.out.buf);
+    this.out.buf = Buffer.alloc(0);
+    this.out.pos = 0;
   }
 
   /** Chooses COPY BINARY or text for the rows that follow. Call only on an empty segment. */
@@ -304,26 +343,32 @@ export class CopyLoader {
 
   /** Replays the segment around rejected rows (see the file comment). */
   private async recover(first: Error): Promise<void> {
-    const rows = this.rowStarts.length;
-    let lo = 0; // rows [lo, rows) are still to be loaded
-    let err: Error | null = first;
+    await this.loadAround(0, this.rowStarts.length, first);
+    await this.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+  }
+
+  /**
+   * Rows [lo, hi) raised `first` when COPYed under the current savepoint: rejects the row it
+   * names and loads the others, leaving a fresh savepoint after them. The rows before the
+   * named one are replayed through this same method, not assumed good: on Greenplum the
+   * segments convert their rows in parallel, and the first error to reach the coordinator
+   * need not be the first bad row.
+   */
+  private async loadAround(lo: number, hi: number, first: Error | null): Promise<void> {
+    let err = first;
     while (err) {
       const at = this.rowError(err);
       const index = at ? this.rowAtLine(lo, at.line) : -1;
-      if (!at || index >= rows) throw new LoadFailure(err, 'COPY failed');
+      if (!at || index < lo || index >= hi) throw new LoadFailure(err, 'COPY failed');
       await this.client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+      if (index > lo) await this.loadAround(lo, index, await this.copyRows(lo, index));
       const e = err as Error & { message: string };
       this.onReject({ rowNo: this.rowNos.at(index), column: at.column, message: e.message });
-      if (index > lo) {
-        const prefixErr = await this.copyRows(lo, index);
-        if (prefixErr) throw new LoadFailure(prefixErr, 'COPY failed when replaying rows that had been accepted');
-        await this.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
-        await this.client.query(`SAVEPOINT ${SAVEPOINT}`);
-      }
       lo = index + 1;
-      err = lo < rows ? await this.copyRows(lo, rows) : null;
+      err = lo < hi ? await this.copyRows(lo, hi) : null;
     }
     await this.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+    await this.client.query(`SAVEPOINT ${SAVEPOINT}`);
   }
 
   /** COPYs segment rows [from, to) in one command; returns its error, if any. */

@@ -5,6 +5,7 @@
 //  * TimeStampValue in UTC as YYYY-MM-DD HH:MM:SS.ffffff (µs, truncated); date/time columns
 //    take their part, timestamptz/timetz get +00; out of range is a format error.
 import { isUtf8 } from 'node:buffer';
+import { rawLineProblem, rawLineSyntax, type RawLineSyntax } from './raw-line-check';
 
 /** How a target column wants a value rendered (by the column's base type). */
 export const enum ColumnKind {
@@ -87,8 +88,9 @@ export class ValueFormatError extends Error {
 export class CopyTextBuffer {
   buf: Buffer;
   pos = 0;
-  constructor(initialBytes = 1 << 20) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+  /** `initial`: a size in bytes, or a buffer to write into (one no longer used elsewhere). */
+  constructor(initial: number | Buffer = 1 << 20) {
+    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
   }
   ensure(extra: number): void {
     if (this.pos + extra <= this.buf.length) return;
@@ -218,9 +220,12 @@ export function renderTimestamp(seconds: number, nanos: number, kind: ColumnKind
 /**
  * Raw-line formats (OpenRequest `csv` / `delimited`): each RowData.Data is one line of text.
  * Appends it with a terminating newline; NUL, invalid UTF-8 or an embedded line break
- * (which would shift PostgreSQL's line numbers) reject the row.
+ * (which would shift PostgreSQL's line numbers) reject the row, and so does anything that
+ * would end the COPY early or join rows (`\.`, see raw-line-check.ts).
  */
-export function appendRawLine(src: Uint8Array, start: number, end: number, out: CopyTextBuffer, allowQuotedNewlines: boolean): number {
+export function appendRawLine(src: Uint8Array, start: number, end: number, out: CopyTextBuffer, syntax: RawLineSyntax | boolean): number {
+  if (typeof syntax === 'boolean') syntax = rawLineSyntax({ kind: syntax ? 'csv' : 'delimited' });
+  const allowQuotedNewlines = syntax.csv;
   while (end > start && (src[end - 1] === 10 || src[end - 1] === 13)) end--;
   const line = src.subarray(start, end);
   if (line.includes(0)) throw new ValueFormatError('', 'invalid byte sequence for encoding "UTF8": 0x00 (NUL byte)');
@@ -229,6 +234,8 @@ export function appendRawLine(src: Uint8Array, start: number, end: number, out: 
   // line ending; refusing it keeps error line numbers exact.
   if (line.includes(13)) throw new ValueFormatError('', 'carriage return inside a csv line is not supported');
   if (!isUtf8(line)) throw new ValueFormatError('', 'invalid byte sequence for encoding "UTF8"');
+  const problem = rawLineProblem(line, syntax);
+  if (problem) throw new ValueFormatError('', problem);
   out.ensure(line.length + 1);
   out.buf.set(line, out.pos);
   out.pos += line.length;

@@ -1,17 +1,21 @@
 // gpss-pg: a GPSS-compatible gRPC server over PostgreSQL (DESIGN §5, spec §13).
-import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { Client } from 'pg';
-import { columnInfo, findTable, listSchemas, listTables } from './catalog';
+import { gpssServiceDefinition } from '../gpss/proto';
+import { columnInfo, findTable, listSchemas, listTables, missingTableError } from './catalog';
 import { Load } from './load';
+import { ConnectionGate, DEFAULT_MAX_MESSAGE_MB, grpcServerOptions, listenWithLimits, resolveListenerLimits, type ListenerLimits } from './limits';
 import { openSpecFromRequest, type OpenRequestMessage } from './open-request';
 import { Session } from './session';
+import { checkMaxSessionTimeout, connectionHeadroomProblem, DEFAULT_MAX_SESSION_TIMEOUT_S, DEFAULT_MAX_SESSIONS_PER_USER, effectiveSessionTimeout, UserSessionQuota } from './session-limits';
 import { ConnectBackoff, type ConnectBackoffOptions, peerHost, TooManyWaitingError } from './connect-backoff';
 import { checkListener, describeListener, listenerCredentials, type ListenerTls } from './listener-security';
 import { pgLoginConfig } from './login';
 import { connectError, describePgError, GpssStatusError, GrpcStatus, invalid, notFound, precondition } from './status';
 import { decodeWriteRequest, type WriteRows } from './write-request';
+import { asUnknownStatus, checkErrorCodes, type ErrorCodes } from './unknown-status';
+
+export { DEFAULT_MAX_SESSION_TIMEOUT_S } from './session-limits';
 
 export interface GpssServerOptions {
   listen?: string; // 'HOST:PORT', default '127.0.0.1:5000', port 0 = free
@@ -21,12 +25,21 @@ export interface GpssServerOptions {
   insecure?: boolean; // allow a plaintext listener on a non-loopback address (logged as a warning)
   maxSessions?: number;
   maxMessageMb?: number;
+  /** Resource limits (limits.ts, session-limits.ts); every one has a safe default. */
+  maxSessionTimeoutS?: number;
+  maxSessionsPerUser?: number;
+  limits?: Partial<ListenerLimits>;
   /**
    * What Close puts in TransferStats.ErrorRows: 'positions' (default) names each rejected row
    * as `row N: reason` (N its 1-based position in the load); 'none' sends only the counts, as
    * a real GPSS may (the proto marks ErrorRows "not supported"), to test clients against that.
    */
   errorRows?: 'positions' | 'none';
+  /**
+   * Test-only (not a CLI flag): 'unknown' answers every handler error as UNKNOWN with its text,
+   * as a real GPSS (grpc-go) does, so clients can be tested against both (unknown-status.ts).
+   */
+  errorCodes?: ErrorCodes;
   log?: (line: string) => void;
   connectBackoff?: ConnectBackoffOptions; // delays after failed Connects per peer (defaults in connect-backoff.ts)
 }
@@ -41,9 +54,6 @@ export interface RunningGpssServer {
 
 /** How long a Disconnect waits for a call in progress on its session before closing the connection. */
 const DISCONNECT_GRACE_MS = 5000;
-
-const PROTO_PATH = path.resolve(__dirname, '../../proto/gpss.proto');
-const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
 /** Splits 'HOST:PORT' / '[v6]:PORT'. */
 export function parseHostPort(s: string, defaultPort: number): { host: string; port: number } {
@@ -93,9 +103,15 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
     throw new Error(`errorRows must be 'positions' or 'none' (got ${JSON.stringify(options.errorRows)})`);
   }
   const sendErrorRows = options.errorRows !== 'none';
-  const maxMessageBytes = Math.round((options.maxMessageMb ?? 64) * 1024 * 1024);
+  const allUnknown = checkErrorCodes(options.errorCodes) === 'unknown';
+  const maxMessageBytes = Math.round((options.maxMessageMb ?? DEFAULT_MAX_MESSAGE_MB) * 1024 * 1024);
+  const gate = new ConnectionGate(resolveListenerLimits(options.limits), log);
   const sessions = new Map<string, Session>();
   let connecting = 0;
+  const maxSessionTimeoutS = options.maxSessionTimeoutS ?? DEFAULT_MAX_SESSION_TIMEOUT_S;
+  const timeoutProblem = checkMaxSessionTimeout(maxSessionTimeoutS);
+  if (timeoutProblem) throw new Error(timeoutProblem);
+  const userQuota = new UserSessionQuota(options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER);
 
   const getSession = (id: string): Session => {
     const s = id ? sessions.get(id) : undefined;
@@ -152,6 +168,9 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
         throw new GpssStatusError(GrpcStatus.PERMISSION_DENIED, `database host ${target} is not allowed by this gpss-pg`);
       }
       if (sessions.size + connecting >= maxSessions) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, `too many sessions (max ${maxSessions}); Disconnect unused sessions`);
+      const dbUser = `${req.Username}@${hostKey(req.Host, port)}`;
+      const release = userQuota.acquire(dbUser);
+      if (!release) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, `database user ${JSON.stringify(req.Username)} already holds ${userQuota.limit} sessions on ${target} (the per-user limit of this gpss-pg); Disconnect unused sessions`);
       connecting++;
       const label = `${req.Username}@${target}/${req.DB}`;
       const client = new Client(pgLoginConfig({ host: req.Host, port, user: req.Username, password: req.Password, database: req.DB }, ssl));
@@ -166,16 +185,26 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
         } catch (err) {
           throw connectError(err, `${label}`);
         }
-        await client.query('SET idle_in_transaction_session_timeout = 0');
-        const s = new Session(client, label, Math.max(0, req.SessionTimeout | 0), (x) => {
-          void x.run(() => dropSession(x, `expired after ${req.SessionTimeout} s idle`));
-        });
+        const full = await connectionHeadroomProblem(client);
+        if (full) throw new GpssStatusError(GrpcStatus.RESOURCE_EXHAUSTED, full);
+        const timeoutS = effectiveSessionTimeout(req.SessionTimeout, maxSessionTimeoutS);
+        const s = new Session(
+          client,
+          label,
+          timeoutS,
+          (x) => {
+            void x.run(() => dropSession(x, `expired after ${timeoutS} s idle`));
+          },
+          release,
+        );
         session = s;
         sessions.set(s.id, s);
-        log(`session ${s.id.slice(0, 8)} connected as ${label}`);
+        const asked = req.SessionTimeout > 0 && req.SessionTimeout !== timeoutS ? ` (SessionTimeout ${req.SessionTimeout} s clamped to the server maximum)` : '';
+        log(`session ${s.id.slice(0, 8)} connected as ${label}; idle timeout ${timeoutS} s${asked}`);
         return { ID: s.id };
       } catch (err) {
         await client.end().catch(() => undefined);
+        release();
         throw err;
       } finally {
         connecting--;
@@ -225,7 +254,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
         await settleLoad(s);
         const schema = req.SchemaName || 'public';
         const info = await findTable(s.client, schema, req.TableName);
-        if (!info) throw notFound(`table "${schema}"."${req.TableName}" does not exist`);
+        if (!info) throw await missingTableError(s.client, schema, req.TableName);
         return { Columns: info.columns.map(columnInfo) };
       });
     },
@@ -289,8 +318,8 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
     },
   };
 
-  const definition = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
-  const service = { ...(definition['api.Gpss'] as grpc.ServiceDefinition) };
+  // The same proto/gpss.proto and loader options as the client (gpss/proto.ts, spec §8).
+  const service = { ...gpssServiceDefinition() };
   const writeDef = service.Write as grpc.MethodDefinition<unknown, unknown>;
   service.Write = { ...writeDef, requestDeserialize: (buf: Buffer) => decodeWriteRequest(buf) };
 
@@ -317,21 +346,22 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
           (err: unknown) => {
             const e = toServiceError(err);
             if (e.code === GrpcStatus.INTERNAL) log(`${name}: internal error: ${e.details}`);
-            callback(e);
+            callback(allUnknown ? asUnknownStatus(e) : e);
           },
         );
     };
     impl[name] = unary as grpc.UntypedHandleCall;
   }
 
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 });
+  const server = new grpc.Server(grpcServerOptions(gate.limits, maxMessageBytes, gate));
   server.addService(service, impl);
   const { host, port: wantPort } = parseHostPort(options.listen ?? '127.0.0.1:5000', 5000);
   const insecureWarning = checkListener(host, options.tls, options.insecure);
   if (insecureWarning) log(insecureWarning);
   const creds = listenerCredentials(options.tls);
   const bindHost = host.includes(':') ? `[${host}]` : host;
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${bindHost}:${wantPort}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
+  const listener = await listenWithLimits(server, creds, host, wantPort, gate);
+  const port = listener.port;
   log(`gpss-pg listening on ${bindHost}:${port}${describeListener(options.tls)}; database hosts allowed: ${[...allowed].join(', ')}${sendErrorRows ? '' : '; ErrorRows not sent (counts only)'}`);
 
   let stopped = false;
@@ -343,6 +373,7 @@ export async function startGpssServer(options: GpssServerOptions): Promise<Runni
     async stop() {
       if (stopped) return;
       stopped = true;
+      listener.close();
       server.forceShutdown();
       // Ending a connection aborts its transaction in PostgreSQL: nothing half-committed.
       const all = [...sessions.values()];

@@ -6,17 +6,22 @@
 // database work; constraint errors then surface at the Write that carries the row, statement
 // triggers fire once per COPY). Update, Merge, Insert with TruncateTable (whose TRUNCATE must
 // wait for Close, spec §4) and tables with row-level security or rules (which COPY refuses or
-// bypasses) COPY into a typed temp staging table and run the mode's SQL at Close.
+// bypasses) COPY into a typed staging table and run the mode's SQL at Close. The staging table
+// is a temp table, or, when the client names a StagingSchema (where a real GPSS creates its
+// external tables), an unlogged table there that Close drops and a rollback removes.
 import * as crypto from 'node:crypto';
 import type { Client } from 'pg';
-import { findTable, type TableColumn } from './catalog';
+import { checkStagingSchema, findTable, missingTableError, type TableColumn } from './catalog';
+import { serverTraits } from './server-traits';
 import { appendRawLine, binaryKindForOid, RowProtocolError, ValueFormatError } from './copy-values';
+import { rawLineSyntax, type RawLineSyntax } from './raw-line-check';
 import { RowRenderer, type RowLayout } from './row-renderer';
 import { CopyLoader, LoadFailure, type RejectedRow } from './copy-loader';
 import { checkErrorLimitOptions, countLimitCertain, limitBreach, type ErrorLimitOptions } from './error-limits';
 import {
   buildCopy,
   buildCreateStaging,
+  buildDropStaging,
   buildInsertFromStaging,
   buildMergeInsert,
   buildUpdate,
@@ -26,10 +31,13 @@ import {
   rewriteCondition,
   SEQ_COLUMN,
   SqlInputError,
+  stagingSql,
   type CopyFormat,
+  type StagingRef,
 } from './sql';
-import { aborted, describePgError, GpssStatusError, GrpcStatus, invalid, isPgError, notFound } from './status';
+import { aborted, describePgError, GpssStatusError, GrpcStatus, invalid, isPgError } from './status';
 import type { WriteRows } from './write-request';
+import { SliceClock } from '../shared/slices';
 import { formatErrorRow, MAX_REASON_CHARS } from '../gpss/error-rows';
 
 export type LoadMode = 'insert' | 'update' | 'merge';
@@ -39,6 +47,8 @@ export interface OpenSpec {
   table: string;
   preSql: string;
   postSql: string;
+  /** OpenRequest.StagingSchema: where the staging table goes ('' = a temp table). */
+  stagingSchema: string;
   mode: LoadMode;
   insertColumns: string[];
   matchColumns: string[];
@@ -80,21 +90,23 @@ export class Load {
   private readonly loader: CopyLoader;
   private readonly startedAt = Date.now();
   private headerPending: boolean;
+  private readonly rawSyntax: RawLineSyntax;
 
   private constructor(
     private readonly client: Client,
     readonly spec: OpenSpec,
     private readonly loadColumns: string[],
     layout: RowLayout,
-    private readonly staging: string | null,
+    private readonly staging: StagingRef | null,
     private readonly tableColumns: TableColumn[],
     readonly description: string,
   ) {
     this.target = qualifiedName(spec.schema, spec.table);
     this.renderer = spec.format.kind === 'text' ? new RowRenderer(layout) : null;
     this.headerPending = spec.header;
-    const rel = staging ?? spec.table;
-    const into = staging ? `pg_temp.${quoteIdent(staging)}` : this.target;
+    this.rawSyntax = rawLineSyntax(spec.format);
+    const rel = staging === null ? spec.table : typeof staging === 'string' ? staging : staging.name;
+    const into = staging === null ? this.target : typeof staging === 'string' ? `pg_temp.${quoteIdent(staging)}` : stagingSql(staging);
     const copySql = { text: buildCopy(into, loadColumns, spec.format), binary: buildCopy(into, loadColumns, { kind: 'binary' }) };
     this.loader = new CopyLoader(client, copySql, rel, loadColumns, (row) => this.rejectInOrder(row));
     // Start in COPY BINARY when every column has a binary form; the first row that needs
@@ -116,8 +128,11 @@ export class Load {
           throw aborted(`PreSQL failed: ${describePgError(err)}`);
         }
       }
+      // A real GPSS creates its external table in StagingSchema whatever the mode: check it
+      // for every mode, so that a flow refused there is refused here too.
+      if (spec.stagingSchema) await checkStagingSchema(client, spec.stagingSchema);
       const info = await findTable(client, spec.schema, spec.table);
-      if (!info) throw notFound(`table ${qualifiedName(spec.schema, spec.table)} does not exist`);
+      if (!info) throw await missingTableError(client, spec.schema, spec.table);
       if (info.relkind !== 'r' && info.relkind !== 'p') throw invalid(`${qualifiedName(info.schema, info.table)} is not a table (relkind ${info.relkind})`);
       const resolved: OpenSpec = { ...spec, schema: info.schema, table: info.table };
       const names = info.columns.map((c) => c.name);
@@ -139,13 +154,14 @@ export class Load {
       }
       if (names.includes(SEQ_COLUMN) && (spec.mode !== 'insert' || spec.truncate || info.needsInsert)) throw invalid(`a table column named ${SEQ_COLUMN} clashes with the staging table's arrival number`);
       const layout = buildLayout(info.columns, loadColumns, ic);
-      let staging: string | null = null;
+      let staging: StagingRef | null = null;
       // COPY straight into the target only for a plain Insert: TRUNCATE must wait for Close,
       // COPY is refused on tables with row-level security and does not apply rules.
       if (spec.mode !== 'insert' || spec.truncate || info.needsInsert) {
-        staging = 'gpss_stage_' + crypto.randomBytes(6).toString('hex');
+        const name = 'gpss_stage_' + crypto.randomBytes(6).toString('hex');
+        staging = spec.stagingSchema ? { schema: spec.stagingSchema, name } : name;
         const byName = new Map(info.columns.map((c) => [c.name, c]));
-        await client.query(buildCreateStaging(staging, loadColumns.map((n) => ({ name: n, sqlType: byName.get(n)!.sqlType }))));
+        await client.query(buildCreateStaging(staging, loadColumns.map((n) => ({ name: n, sqlType: byName.get(n)!.sqlType })), await serverTraits(client)));
       }
       const load = new Load(client, resolved, loadColumns, layout, staging, info.columns, `${spec.mode} ${qualifiedName(info.schema, info.table)}`);
       load.matchColumns = match;
@@ -165,7 +181,11 @@ export class Load {
     const { buf, starts, ends, count } = rows;
     const loader = this.loader;
     const out = loader.out;
+    // A 1 MiB Write holds ~10,000 rows (~7 ms to render): embedded in Node-RED, yield every
+    // millisecond so that Node-RED keeps reading its inputs (src/shared/slices.ts).
+    const clock = new SliceClock();
     for (let r = 0; r < count; r++) {
+      if ((r & 511) === 511) await clock.pace();
       if (this.headerPending) {
         this.headerPending = false;
         continue;
@@ -174,7 +194,7 @@ export class Load {
       loader.beginRow(rowNo);
       let needsText = false;
       try {
-        if (!this.renderer) loader.addLines(appendRawLine(buf, starts[r], ends[r], out, this.spec.format.kind === 'csv'));
+        if (!this.renderer) loader.addLines(appendRawLine(buf, starts[r], ends[r], out, this.rawSyntax));
         else if (!loader.isBinary) this.renderer.render(buf, starts[r], ends[r], out);
         else if (!this.renderer.renderBinary(buf, starts[r], ends[r], out)) {
           loader.dropRow();
@@ -254,7 +274,10 @@ export class Load {
           throw aborted(`PostSQL failed: ${describePgError(err)}`);
         }
       }
+      const drop = this.staging === null ? null : buildDropStaging(this.staging);
+      if (drop) await this.client.query(drop);
       await this.client.query('COMMIT');
+      this.loader.recycle();
     } catch (err) {
       // If even the rollback fails the connection is gone, which aborts the transaction too.
       await this.rollback().catch(() => undefined);

@@ -67,6 +67,7 @@ export function openSpecFromRequest(req: OpenRequestMessage): OpenSpec {
     table: req.TableName,
     preSql: req.PreSQL ?? '',
     postSql: req.PostSQL ?? '',
+    stagingSchema: req.StagingSchema ?? '',
     mode,
     insertColumns: insertColumns ?? [],
     matchColumns: matchColumns ?? [],

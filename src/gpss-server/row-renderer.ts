@@ -2,7 +2,7 @@
 // COPY data — text format, or COPY BINARY when every value maps exactly onto its column —
 // without building DBValue objects or JS strings for text values.
 //
-// Why not decodeRow() + a formatter: decodeRow allocates an object and a string per value and
+// Why not decodeRow() (test/support/row-oracle.js) + a formatter: it allocates an object and a string per value and
 // a Buffer per bytea value; here a string value's UTF-8 bytes are copied (escaped for text)
 // byte by byte from the request buffer into the output buffer. bench/gpss-server.bench.js
 // compares both (3-5× here) and measures the whole path; test/gpss-server-units.test.js

@@ -3,6 +3,7 @@
 import * as crypto from 'node:crypto';
 import { Client } from 'pg';
 import { Load } from './load';
+import { MAX_TIMER_MS } from './session-limits';
 
 export class Session {
   readonly id = crypto.randomUUID(); // 122 random bits: unguessable
@@ -18,6 +19,7 @@ export class Session {
     readonly label: string, // user@host:port/db, for logs (never the password)
     private readonly timeoutSec: number,
     private readonly onExpire: (s: Session) => void,
+    private readonly onClosed: () => void = () => undefined, // when closing starts (may run twice)
   ) {
     this.armTimer();
   }
@@ -43,7 +45,8 @@ export class Session {
     if (this.timeoutSec <= 0 || this.closed) return;
     if (this.timer) clearTimeout(this.timer);
     const due = this.lastActivity + this.timeoutSec * 1000 - Date.now();
-    this.timer = setTimeout(() => this.checkIdle(), Math.max(due, 10));
+    // Clamped so that a long timeout never overflows Node's timer (which would fire at once and spin).
+    this.timer = setTimeout(() => this.checkIdle(), Math.min(Math.max(due, 10), MAX_TIMER_MS));
     this.timer.unref();
   }
 
@@ -58,6 +61,7 @@ export class Session {
   /** Shutdown: closes the connection at once; PostgreSQL aborts the open transaction. */
   async terminate(): Promise<void> {
     this.closed = true;
+    this.onClosed();
     if (this.timer) clearTimeout(this.timer);
     this.load = null;
     await this.client.end().catch(() => undefined);
@@ -67,6 +71,7 @@ export class Session {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.onClosed();
     if (this.timer) clearTimeout(this.timer);
     const load = this.load;
     this.load = null;

@@ -21,32 +21,63 @@ export class SqlInputError extends Error {
 }
 
 /**
- * Resolves client column names against the table's columns: exact match first, then a unique
- * case-insensitive match (spec §6). `what` names the option in error messages.
+ * Checks client column names against the table's columns. Names match exactly, as Greenplum
+ * resolves the quoted identifiers GPSS builds (the issue "fidelity" overrides spec §6's
+ * case-insensitive fallback: a flow that works here must work on a real GPSS). A name that
+ * differs only in case gets a hint. `what` names the option in error messages.
  */
 export function resolveColumns(requested: readonly string[], tableColumns: readonly string[], what: string): string[] {
   const seen = new Set<string>();
   return requested.map((name) => {
-    let found = tableColumns.includes(name) ? name : undefined;
-    if (found === undefined) {
+    if (!tableColumns.includes(name)) {
       const lower = name.toLowerCase();
-      const matches = tableColumns.filter((c) => c.toLowerCase() === lower);
-      if (matches.length === 1) found = matches[0];
-      else if (matches.length > 1) throw new SqlInputError(`${what}: column ${JSON.stringify(name)} matches several columns (${matches.map((m) => JSON.stringify(m)).join(', ')}) case-insensitively`);
+      const near = tableColumns.filter((c) => c.toLowerCase() === lower).map((c) => JSON.stringify(c));
+      const hint = near.length ? `; did you mean ${near.join(' or ')}? (names are matched exactly, as Greenplum resolves quoted identifiers)` : '';
+      throw new SqlInputError(`${what}: column ${JSON.stringify(name)} does not exist in the table${hint}`);
     }
-    if (found === undefined) throw new SqlInputError(`${what}: column ${JSON.stringify(name)} does not exist in the table`);
-    if (seen.has(found)) throw new SqlInputError(`${what}: column ${JSON.stringify(found)} is listed twice`);
-    seen.add(found);
-    return found;
+    if (seen.has(name)) throw new SqlInputError(`${what}: column ${JSON.stringify(name)} is listed twice`);
+    seen.add(name);
+    return name;
   });
 }
 
 export const SEQ_COLUMN = '_gpss_seq';
 
-/** Column definitions of the staging temp table: arrival number + the load columns with their SQL types. */
-export function buildCreateStaging(staging: string, columns: readonly { name: string; sqlType: string }[]): string {
+/**
+ * Where staged rows go: a temp table (a bare name, in pg_temp, dropped at commit) or, when the
+ * client names a StagingSchema, an unlogged table in that schema that the load drops itself
+ * before COMMIT (and that ROLLBACK removes, DDL being transactional).
+ */
+export type StagingRef = string | { schema: string; name: string };
+
+/** The staging table as SQL. */
+export function stagingSql(staging: StagingRef): string {
+  return typeof staging === 'string' ? quoteIdent(staging) : qualifiedName(staging.schema, staging.name);
+}
+
+/**
+ * Column definitions of the staging table: arrival number + the load columns with their SQL
+ * types. Before PostgreSQL 10 (Greenplum 6) the arrival number is a bigserial. On Greenplum
+ * the table is distributed by it: the coordinator must then evaluate nextval() to route each
+ * row, in the order COPY delivers them, so the number is the arrival order.
+ */
+export function buildCreateStaging(
+  staging: StagingRef, columns: readonly { name: string; sqlType: string }[], server: { identityColumns: boolean; greenplum: boolean } = { identityColumns: true, greenplum: false },
+): string {
   const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`);
-  return `CREATE TEMP TABLE ${quoteIdent(staging)} (${SEQ_COLUMN} bigint GENERATED ALWAYS AS IDENTITY, ${defs.join(', ')}) ON COMMIT DROP`;
+  const seq = server.identityColumns ? `${SEQ_COLUMN} bigint GENERATED ALWAYS AS IDENTITY` : `${SEQ_COLUMN} bigserial`;
+  const distributed = server.greenplum ? ` DISTRIBUTED BY (${SEQ_COLUMN})` : '';
+  const body = `(${seq}, ${defs.join(', ')})`;
+  if (typeof staging === 'string') return `CREATE TEMP TABLE ${stagingSql(staging)} ${body} ON COMMIT DROP${distributed}`;
+  // Greenplum 6 refuses UNLOGGED with a bigserial ("unlogged sequences are not supported",
+  // seen on 6.24.3): there the StagingSchema table is an ordinary one (the load drops it).
+  const unlogged = server.greenplum && !server.identityColumns ? '' : 'UNLOGGED ';
+  return `CREATE ${unlogged}TABLE ${stagingSql(staging)} ${body}${distributed}`;
+}
+
+/** Drops a staging table in a StagingSchema (a temp one goes with the commit). */
+export function buildDropStaging(staging: StagingRef): string | null {
+  return typeof staging === 'string' ? null : `DROP TABLE ${stagingSql(staging)}`;
 }
 
 export function buildCopy(target: string, columns: readonly string[], format: CopyFormat = { kind: 'text' }): string {
@@ -81,33 +112,33 @@ function copyOptions(f: CopyFormat): string {
 }
 
 /** Insert from staging in arrival order (Insert with TruncateTable). */
-export function buildInsertFromStaging(target: string, staging: string, columns: readonly string[]): string {
+export function buildInsertFromStaging(target: string, staging: StagingRef, columns: readonly string[]): string {
   const cols = columns.map(quoteIdent).join(', ');
-  return `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${quoteIdent(staging)} ORDER BY ${SEQ_COLUMN}`;
+  return `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${stagingSql(staging)} ORDER BY ${SEQ_COLUMN}`;
 }
 
 /**
  * gpload's UPDATE, made deterministic: when several staged rows share a key the last one
  * (highest arrival number) wins. The condition restricts the UPDATE only.
  */
-export function buildUpdate(target: string, staging: string, match: readonly string[], update: readonly string[], condition: string): string {
+export function buildUpdate(target: string, staging: StagingRef, match: readonly string[], update: readonly string[], condition: string): string {
   const m = match.map(quoteIdent);
   const set = update.map((c) => `${quoteIdent(c)} = from_table.${quoteIdent(c)}`).join(', ');
   const on = m.map((c) => `into_table.${c} = from_table.${c}`).join(' AND ');
-  const source = `(SELECT DISTINCT ON (${m.join(', ')}) * FROM ${quoteIdent(staging)} ORDER BY ${m.join(', ')}, ${SEQ_COLUMN} DESC)`;
+  const source = `(SELECT DISTINCT ON (${m.join(', ')}) * FROM ${stagingSql(staging)} ORDER BY ${m.join(', ')}, ${SEQ_COLUMN} DESC)`;
   const cond = condition.trim() ? ` AND (${condition})` : '';
   return `UPDATE ${target} AS into_table SET ${set} FROM ${source} AS from_table WHERE ${on}${cond}`;
 }
 
 /** gpload's MERGE step 2: insert keys absent from the target, one row (the last) per key. */
-export function buildMergeInsert(target: string, staging: string, match: readonly string[], insertColumns: readonly string[]): string {
+export function buildMergeInsert(target: string, staging: StagingRef, match: readonly string[], insertColumns: readonly string[]): string {
   const m = match.map(quoteIdent);
   const cols = insertColumns.map(quoteIdent);
   const on = m.map((c) => `into_table.${c} = from_table.${c}`).join(' AND ');
   const absent = m.map((c) => `into_table.${c} IS NULL`).join(' AND ');
   return (
     `INSERT INTO ${target} (${cols.join(', ')}) SELECT ${cols.map((c) => `from_table.${c}`).join(', ')} FROM ` +
-    `(SELECT *, row_number() OVER (PARTITION BY ${m.join(', ')} ORDER BY ${SEQ_COLUMN} DESC) AS gpss_row_number FROM ${quoteIdent(staging)}) AS from_table ` +
+    `(SELECT *, row_number() OVER (PARTITION BY ${m.join(', ')} ORDER BY ${SEQ_COLUMN} DESC) AS gpss_row_number FROM ${stagingSql(staging)}) AS from_table ` +
     `LEFT OUTER JOIN ${target} AS into_table ON ${on} ` +
     `WHERE ${absent} AND from_table.gpss_row_number = 1 ORDER BY from_table.${SEQ_COLUMN}`
   );

@@ -71,12 +71,17 @@ function len(buf: Buffer, pos: number, end: number): number {
   return varint(buf, pos, end);
 }
 
+// Scratch row spans, reused by every call (decoding is synchronous); each result gets one
+// exact-size copy. Sizing fresh arrays per request for the smallest plausible rows allocated
+// several times the rows' real need, on every Write.
+let scratchStarts = new Int32Array(4096);
+let scratchEnds = new Int32Array(4096);
+const MAX_SCRATCH = 1 << 18; // rows; a larger request's spans are not kept for the next one
+
 /** Decodes a serialized WriteRequest (grpc-js hands the server the raw request bytes). */
 export function decodeWriteRequest(buf: Buffer): WriteRows {
-  // Rows are rarely under 32 bytes: sized for that, the arrays seldom grow.
-  const guess = Math.max(1024, Math.min(1 << 20, buf.length >>> 5));
-  let starts = new Int32Array(guess);
-  let ends = new Int32Array(guess);
+  let starts = scratchStarts;
+  let ends = scratchEnds;
   let count = 0;
   let sessionId = '';
   let pos = 0;
@@ -145,5 +150,13 @@ export function decodeWriteRequest(buf: Buffer): WriteRows {
       pos = msgEnd;
     } else pos = skip(buf, pos, end, wire);
   }
-  return { sessionId, buf, starts, ends, count };
+  if (starts.length <= MAX_SCRATCH) {
+    scratchStarts = starts;
+    scratchEnds = ends;
+  }
+  // One allocation for both spans (kept by the Write while it renders, across awaits).
+  const spans = new Int32Array(2 * count);
+  spans.set(starts.subarray(0, count));
+  spans.set(ends.subarray(0, count), count);
+  return { sessionId, buf, starts: spans.subarray(0, count), ends: spans.subarray(count), count };
 }

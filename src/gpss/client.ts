@@ -5,8 +5,9 @@
 // from the pre-encoded Row bytes.
 import * as grpc from '@grpc/grpc-js';
 import { gpssServiceDefinition, GpssMethod } from './proto';
-import { encodeWriteRequestRange, nextWriteEnd, WRITE_GROUP_BYTES } from './write-request';
+import { encodeWriteRequestRange, MAX_WRITE_BYTES, nextWriteEnd, WRITE_GROUP_BYTES } from './write-request';
 import type { ColumnInfoMessage } from './wire-types';
+import { classifyStatus } from './failure-class';
 
 export interface GpssEndpoint {
   host: string;
@@ -51,6 +52,7 @@ export interface OpenOptions {
   errorLimitPercentage?: number;
 }
 
+/** The database login a GPSS Connect carries (spec §2). */
 export interface GpssLogin {
   host: string;
   port: number;
@@ -66,9 +68,9 @@ export interface GpssClientOptions {
   /** Deadline of Close, which commits (ms). Default max(4 × deadlineMs, 120 s): the longest (spec §4). */
   closeDeadlineMs?: number;
   /**
-   * Hard cap for one serialized WriteRequest; write() splits larger batches. Default 3.5 MiB
-   * (spec §9's maximum, under GPSS's 4 MiB receive limit) so that callers' own, finer batching
-   * (e.g. 1 MiB) passes through unchanged.
+   * Hard cap for one serialized WriteRequest; write() cuts larger batches. Default 3.5 MiB
+   * (MAX_WRITE_BYTES: spec §9's maximum, under GPSS's 4 MiB receive limit); write() callers
+   * may ask for smaller Writes (e.g. gpss-write's 1 MiB default).
    */
   maxWriteBytes?: number;
 }
@@ -98,15 +100,17 @@ export function statusName(code: number): string {
  */
 export function isOutcomeUnknown(err: unknown): boolean {
   if (!(err instanceof GpssError)) return false;
-  return err.code === grpc.status.DEADLINE_EXCEEDED || err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED;
+  return classifyStatus(err.code, err.details).cause === 'transport';
 }
 
-/** True when the server no longer knows the session (expired, restarted): reconnect and retry from Open. */
+/**
+ * True when the server no longer knows the session or its open table (expired, restarted):
+ * reconnect and retry from Open. By code (NOT_FOUND, FAILED_PRECONDITION) or, as a real GPSS
+ * reports plain errors as UNKNOWN with its text (spec §4), by text (failure-class.ts).
+ */
 export function isSessionLost(err: unknown): boolean {
   if (!(err instanceof GpssError)) return false;
-  if (err.code === grpc.status.NOT_FOUND && /session/i.test(err.details)) return true;
-  // A real GPSS reports plain errors as UNKNOWN with its text (spec §4).
-  return err.code === grpc.status.UNKNOWN && /session/i.test(err.details) && /(not found|not exist|invalid|expired)/i.test(err.details);
+  return classifyStatus(err.code, err.details).cause === 'session';
 }
 
 // ---- wire shapes (proto-loader with keepCase, longs: String, enums: String, defaults) --------
@@ -133,7 +137,6 @@ type Serialize = (value: unknown) => Buffer;
 type Deserialize = (bytes: Buffer) => unknown;
 
 const DEFAULT_DEADLINE_MS = 30_000;
-export const CLIENT_MAX_WRITE_BYTES = 3.5 * 1024 * 1024;
 
 function formatAddress(host: string, port: number): string {
   const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
@@ -231,7 +234,7 @@ export class GpssClient {
     this.address = formatAddress(endpoint.host, endpoint.port);
     this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
     this.closeDeadlineMs = options.closeDeadlineMs ?? Math.max(4 * this.deadlineMs, 120_000);
-    this.maxWriteBytes = options.maxWriteBytes ?? CLIENT_MAX_WRITE_BYTES;
+    this.maxWriteBytes = options.maxWriteBytes ?? MAX_WRITE_BYTES;
     const channelOptions: grpc.ChannelOptions = {};
     if (endpoint.maxMessageBytes !== undefined) {
       channelOptions['grpc.max_send_message_length'] = endpoint.maxMessageBytes;
@@ -302,15 +305,18 @@ export class GpssClient {
 
   /**
    * Sends encoded rows (each the bytes of one `Row`) in as many sequential WriteRequests as
-   * the size cap needs. Rejects on the first failed request; the server has then rolled back
-   * the load (spec §4), so the caller should Close with abort.
+   * the size cap needs: the one place rows are cut into Writes, by exact wire size
+   * (write-request.ts). `writeBytes` asks for smaller Writes than the client's cap (never
+   * larger). Rejects on the first failed request; the server has then rolled back the load
+   * (spec §4), so the caller should Close with abort.
    */
-  async write(session: string, rows: readonly Uint8Array[], deadlineMs = this.deadlineMs): Promise<void> {
-    if (!(this.maxWriteBytes > 64)) throw new RangeError(`maxWriteBytes must be more than 64, got ${this.maxWriteBytes}`);
-    // The groups of splitIntoWrites(), each sized once and serialized straight from `rows`
-    // (which the caller must leave unchanged until write() settles).
+  async write(session: string, rows: readonly Uint8Array[], deadlineMs = this.deadlineMs, writeBytes = this.maxWriteBytes): Promise<void> {
+    const maxBytes = Math.min(writeBytes, this.maxWriteBytes);
+    if (!(maxBytes > 64)) throw new RangeError(`the Write size limit must be more than 64 bytes, got ${maxBytes}`);
+    // Each Write's rows are sized once and serialized straight from `rows` (which the caller
+    // must leave unchanged until write() settles).
     for (let from = 0; from < rows.length; ) {
-      const to = nextWriteEnd(rows, from, this.maxWriteBytes);
+      const to = nextWriteEnd(rows, from, maxBytes);
       const request: WriteRange = { session, rows, from, to, rowsBytes: WRITE_GROUP_BYTES };
       await this.call('Write', request, deadlineMs, writeSerializer);
       from = to;

@@ -18,20 +18,15 @@ const TAG_ROW_COLUMN = 0x0a; // Row.Columns = 1, length-delimited
 const TAG_NULL = 0x58; // DBValue.NullValue = 11, varint
 
 /**
- * Resolves match column names to indexes like the server does (exact name first, then one
- * case-insensitive match). Returns null when a name cannot be resolved: the server will
- * refuse the Open, so there is nothing to collapse.
+ * Resolves match column names to indexes like the server does (exact names, as Greenplum
+ * resolves GPSS's quoted identifiers). Returns null when a name cannot be resolved: the server
+ * will refuse the Open, so there is nothing to collapse.
  */
 export function matchColumnIndexes(columns: readonly string[], matchColumns: readonly string[]): number[] | null {
   const out: number[] = [];
   for (const name of matchColumns) {
-    let i = columns.indexOf(name);
-    if (i < 0) {
-      const lower = name.toLowerCase();
-      const hits = columns.flatMap((c, k) => (c.toLowerCase() === lower ? [k] : []));
-      if (hits.length !== 1) return null;
-      i = hits[0];
-    }
+    const i = columns.indexOf(name);
+    if (i < 0) return null;
     out.push(i);
   }
   return out.length ? out : null;

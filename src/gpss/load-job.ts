@@ -1,13 +1,15 @@
 // An explicit load job (gpss-connect → gpss-write… → gpss-close): one session, one open table,
-// one transaction. Writes from any number of messages are queued, coalesced into Writes of at
-// most `writeBytes`, and sent one at a time (GPSS sessions are strictly sequential).
+// one transaction. Writes from any number of messages are queued, the queued messages' rows are
+// handed on together (cut into Writes of at most `writeBytes` by the GPSS client), and sent one
+// at a time (GPSS sessions are strictly sequential).
 import { randomUUID } from 'node:crypto';
-import { BufferAccount, BufferLimits, splitIntoWrites } from './batcher';
+import { BufferAccount, BufferLimits } from './buffer-account';
 import type { ColumnInfo, OpenOptions, TransferStats } from './client';
 
 /** What a job needs from the session pool; implemented by GpssService. */
 export interface JobSessionApi {
-  write(session: string, rows: readonly Uint8Array[]): Promise<void>;
+  /** Writes rows in Writes of at most `writeBytes` each. */
+  write(session: string, rows: readonly Uint8Array[], writeBytes: number): Promise<void>;
   close(session: string, options: { maxErrorRows?: number; abort?: boolean }): Promise<TransferStats>;
   /** The session is healthy again (after Close) and may be reused. */
   release(session: string): void;
@@ -38,10 +40,6 @@ const registry = new Map<string, LoadJob>();
 /** Looks a job up by the id carried in `msg.gpss.job`. */
 export function findJob(id: unknown): LoadJob | undefined {
   return typeof id === 'string' ? registry.get(id) : undefined;
-}
-
-export function openJobCount(): number {
-  return registry.size;
 }
 
 export class LoadJob {
@@ -87,21 +85,14 @@ export class LoadJob {
 
   private async pump(): Promise<void> {
     while (this.queue.length > 0) {
-      // Coalesce several messages into one Write up to the size limit.
-      let size = 0;
-      let n = 0;
-      while (n < this.queue.length && (n === 0 || size + this.queue[n].bytes <= this.limits.writeBytes)) {
-        size += this.queue[n].bytes;
-        n++;
-      }
-      const group = this.queue.splice(0, n);
+      // Everything queued goes together: several small messages share a Write (the cut into
+      // Writes by exact size is the client's, write-request.ts).
+      const group = this.queue.splice(0);
       const rows: Uint8Array[] = [];
       for (const q of group) for (const r of q.rows) rows.push(r);
       try {
         if (this.failure) throw this.failure;
-        for (const chunk of splitIntoWrites(rows, this.limits.writeBytes)) {
-          await this.api.write(this.session, chunk);
-        }
+        await this.api.write(this.session, rows, this.limits.writeBytes);
         this.rowsWritten += rows.length;
         for (const q of group) {
           this.account.release(q.rows.length, q.bytes);

@@ -2,8 +2,14 @@
 // message only after the commit that holds its rows returned (DESIGN §3, spec gpss-protocol §10).
 // The commit itself (Open → Write… → Close on a session) is injected, so this module holds only
 // the delivery logic and is unit-testable without a server.
-import { BufferAccount, BufferLimits, chunkEntries } from './batcher';
-import { backoffDelay, BackoffOptions, classifyFailure } from './retry';
+// A commit's outcome is decided at once, but its messages are settled (ack/fail, i.e. send and
+// done in Node-RED) in 1 ms slices with a turn of the event loop between them, in order: settling ten
+// thousand messages in one go held Node-RED's loop long enough for an MQTT broker to drop
+// messages upstream of us (see src/shared/slices.ts).
+import { BufferAccount, BufferLimits } from './buffer-account';
+import { backoffDelay, BackoffOptions } from './backoff';
+import { classifyFailure } from './failure-class';
+import { SliceQueue } from '../shared/slices';
 import { collapseByKey, type KeyOf } from './collapse';
 import { COMMITTED, mapRejections, messageOutcomes, type MessageOutcome, type Rejections } from './error-rows';
 
@@ -28,9 +34,10 @@ export interface StreamEntry {
 
 /**
  * Commits a batch as one transaction; rejects when nothing was committed (or the outcome is
- * unknown). `rows` is the number of rows in `writes`.
+ * unknown). `rows` holds the batch's encoded rows in message order (after collapsing), and
+ * `info.rows` their number; cutting them into Writes is the commit's job (the GPSS client's).
  */
-export type CommitFn = (writes: Uint8Array[][], info: { rows: number; attempt: number }) => Promise<CommitStats>;
+export type CommitFn = (rows: readonly Uint8Array[], info: { rows: number; attempt: number }) => Promise<CommitStats>;
 
 export interface StreamWriterOptions {
   /** Commit when this many rows are buffered (GPSS's MAX_ROW). */
@@ -38,8 +45,6 @@ export interface StreamWriterOptions {
   /** Commit at most this many ms after the first buffered message (GPSS's MINIMAL_INTERVAL). */
   commitIntervalMs: number;
   buffer: BufferLimits;
-  /** Size limit of one Write request. */
-  writeBytes: number;
   /** Retries after the first failed attempt of a batch (transient failures). */
   maxRetries: number;
   backoff: BackoffOptions;
@@ -83,8 +88,22 @@ export class CommitFailedError extends Error {
 interface Held {
   entry: StreamEntry;
   rows: number;
+  /** Its outcome is decided (it is in, or through, the settle queue): never decided again. */
   settled: boolean;
   arrivedAt: number;
+  /** The decided outcome, for the settle queue: stats when committed, else the error. */
+  stats: CommitStats | null;
+  error: Error | null;
+  /** With stats: what the message is told about its rows (rejected rows, collapsed keys). */
+  outcome: MessageOutcome;
+}
+
+/** The rows of several messages as one list, in message order (`total` rows in all). */
+function concatRows(lists: readonly (readonly Uint8Array[])[], total: number): Uint8Array[] {
+  const out: Uint8Array[] = new Array(total);
+  let k = 0;
+  for (const list of lists) for (let i = 0; i < list.length; i++) out[k++] = list[i];
+  return out;
 }
 
 function messageOf(err: unknown): string {
@@ -102,6 +121,11 @@ export class StreamWriter {
   private closeDeadline = Infinity;
   private wake: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
+  /** Decided messages waiting for their ack/fail, handled a slice per turn of the event loop. */
+  private readonly settling = new SliceQueue<Held>(
+    (h) => this.deliver(h),
+    (err) => this.guard(() => this.events.callbackFailed?.(err)),
+  );
   /** Total rows committed since start (status). */
   committedRows = 0;
 
@@ -121,7 +145,7 @@ export class StreamWriter {
     return this.account.bytes;
   }
   get heldMessages(): number {
-    return this.pending.length + this.inFlight.length;
+    return this.pending.length + this.inFlight.length + this.settling.size;
   }
 
   /** Takes a message. Throws BufferFullError or WriterClosedError synchronously; never blocks. */
@@ -129,7 +153,7 @@ export class StreamWriter {
     if (this.closing) throw new WriterClosedError('gpss-write is closing (redeploy or shutdown): message not accepted');
     const rows = entry.rows.length;
     this.account.reserve(rows, entry.bytes);
-    this.pending.push({ entry, rows, settled: false, arrivedAt: Date.now() });
+    this.pending.push({ entry, rows, settled: false, arrivedAt: Date.now(), stats: null, error: null, outcome: COMMITTED });
     this.pendingRows += rows;
     // Hot path (once per message): no closure unless someone listens.
     if (this.events.changed) this.guard(() => this.events.changed?.());
@@ -138,7 +162,8 @@ export class StreamWriter {
 
   /**
    * Commits everything held, waiting at most `timeoutMs`; whatever is still not committed then
-   * is failed (its messages go to Catch). Resolves when every accepted message is settled.
+   * is failed (its messages go to Catch). Resolves when every accepted message is settled
+   * (past the timeout, what is left to settle is settled at once, without yielding).
    */
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
@@ -165,12 +190,21 @@ export class StreamWriter {
       this.pending = [];
       this.pendingRows = 0;
       this.wake?.();
+      this.settling.drainNow();
     }
   }
 
-  private whenIdle(): Promise<void> {
-    if (!this.flushing && this.pending.length === 0 && this.inFlight.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /** Nothing buffered, nothing being committed, nothing waiting to be settled. */
+  private async whenIdle(): Promise<void> {
+    for (;;) {
+      if (this.flushing || this.pending.length > 0 || this.inFlight.length > 0) {
+        await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      } else if (this.settling.size > 0) {
+        await this.settling.whenDrained();
+      } else {
+        return;
+      }
+    }
   }
 
   private isDue(now: number): boolean {
@@ -249,12 +283,12 @@ export class StreamWriter {
     const collapsed = this.options.collapseKey ? collapseByKey(entries, this.options.collapseKey) : null;
     const written = collapsed ? collapsed.rows.map((r) => r.length) : live.map((h) => h.rows);
     const rows = written.reduce((n, r) => n + r, 0);
-    const writes = chunkEntries(collapsed ? collapsed.rows.map((r) => ({ rows: r })) : entries, this.options.writeBytes);
+    const batchRows = concatRows(collapsed ? collapsed.rows : entries.map((e) => e.rows), rows);
     let lastError: unknown;
     for (let attempt = 0; ; attempt++) {
       const started = Date.now();
       try {
-        const stats = await this.commit(writes, { rows, attempt });
+        const stats = await this.commit(batchRows, { rows, attempt });
         this.committedRows += rows;
         // From here on the rows are durable: nothing below may lead to a retry. The stats are
         // those of this attempt's load, whose row positions start at 1 again (error-rows.ts).
@@ -313,17 +347,31 @@ export class StreamWriter {
     return rejections && list ? { rejections, list } : null;
   }
 
-  /** Acknowledges (stats) or fails (err) one message, exactly once. Hot path: no closures. */
+  /**
+   * Decides that one message is acknowledged (stats, with its outcome) or failed (err), exactly
+   * once; the settle queue delivers the outcome in order on a later turn. Hot path: no closures.
+   */
   private settle(h: Held, stats: CommitStats | null, err: Error | null, outcome: MessageOutcome = COMMITTED): void {
     if (h.settled) return;
     h.settled = true;
+    h.stats = stats;
+    h.error = err;
+    h.outcome = outcome;
+    this.settling.push(h);
+  }
+
+  /** Delivers a decided outcome (the settle queue's handler). Its rows stay counted until now. */
+  private deliver(h: Held): void {
     this.account.release(h.rows, h.entry.bytes);
     try {
-      if (err) h.entry.fail(err);
-      else h.entry.ack(stats as CommitStats, outcome);
+      if (h.error) h.entry.fail(h.error);
+      else h.entry.ack(h.stats as CommitStats, h.outcome);
     } catch (e) {
       this.guard(() => this.events.callbackFailed?.(e));
     }
+    h.stats = null;
+    h.error = null;
+    h.outcome = COMMITTED;
     if (this.events.changed) this.guard(() => this.events.changed?.());
   }
 

@@ -1,4 +1,5 @@
-// WriteRequest wire encoding and batching: the Write RPC's hot path.
+// WriteRequest wire encoding and the one place rows are cut into Writes (by exact wire size):
+// the Write RPC's hot path.
 //
 // protobufjs would build one RowData object per row and re-copy each pre-encoded Row through
 // its Writer; here the request is sized once and the Row bytes are copied into it directly:
@@ -7,8 +8,13 @@
 //   Session      { string ID = 1; }
 //   RowData      { bytes Data = 1; }
 
-/** Default cap for one serialized WriteRequest: well below GPSS's 4 MiB gRPC receive limit. */
-export const DEFAULT_MAX_WRITE_BYTES = 2 * 1024 * 1024;
+/**
+ * Hard cap for one serialized WriteRequest: spec gpss-protocol §9's maximum, under a real
+ * GPSS's 4 MiB receive limit (grpc-go's default max receive message size).
+ */
+export const MAX_WRITE_BYTES = 3.5 * 1024 * 1024;
+/** Default size of one Write (spec gpss-protocol §9: ≤ 1 MiB by default). */
+export const DEFAULT_WRITE_BYTES = 1024 * 1024;
 
 function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
@@ -70,8 +76,10 @@ export function encodeWriteRequestRange(session: string, rows: readonly Uint8Arr
 export let WRITE_GROUP_BYTES = 0;
 
 /**
- * End (exclusive) of the group of rows starting at `from` that splitIntoWrites() would form
- * under `maxBytes`; the group's rowWireSize() sum is left in WRITE_GROUP_BYTES.
+ * End (exclusive) of the next Write's rows starting at `from`: as many as fit a serialized
+ * WriteRequest of at most `maxBytes` (the session header is budgeted at 64 bytes), at least
+ * one (a single row over the budget goes alone: it cannot be split; the server decides).
+ * The group's rowWireSize() sum is left in WRITE_GROUP_BYTES.
  */
 export function nextWriteEnd(rows: readonly Uint8Array[], from: number, maxBytes: number): number {
   const budget = maxBytes - 64;
@@ -84,29 +92,4 @@ export function nextWriteEnd(rows: readonly Uint8Array[], from: number, maxBytes
   }
   WRITE_GROUP_BYTES = size;
   return to;
-}
-
-/**
- * Splits encoded rows into consecutive groups whose serialized WriteRequest stays at or under
- * `maxBytes` (the session header is budgeted at 64 bytes). Order is kept. A single row larger
- * than the budget gets a group of its own — it cannot be split; the server decides.
- */
-export function splitIntoWrites<T extends Uint8Array>(rows: readonly T[], maxBytes: number = DEFAULT_MAX_WRITE_BYTES): T[][] {
-  if (!(maxBytes > 64)) throw new RangeError(`maxBytes must be more than 64, got ${maxBytes}`);
-  const budget = maxBytes - 64;
-  const out: T[][] = [];
-  let current: T[] = [];
-  let size = 0;
-  for (const row of rows) {
-    const s = rowWireSize(row.length);
-    if (current.length > 0 && size + s > budget) {
-      out.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(row);
-    size += s;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
 }

@@ -3,17 +3,21 @@
 // with errorRows parsed into { row, reason } (error-rows.ts). Rows the server rejected under the
 // error limit are also logged as a warning and shown in the status: never only in the payload.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { findJob } from '../gpss/load-job';
-import { MAX_ERROR_ROWS, parseErrorRow } from '../gpss/error-rows';
+import { findJob, MAX_ERROR_ROWS, parseErrorRow } from '../gpss';
 import { intSetting } from './shared/target';
 import { useServer, shortError } from './shared/server-user';
 import { shortCount, ThrottledStatus } from './shared/status';
 import { translator } from './shared/i18n';
+import { partsOf, SequenceCounter } from './shared/sequence';
 
 interface GpssCloseDef extends NodeDef {
   server?: string;
   maxErrorRows?: string | number;
   disconnect?: boolean | string;
+  /** Close only once every part of the incoming msg.parts sequence has arrived. */
+  waitForSequence?: boolean | string;
+  /** Seconds without a part before an unfinished sequence is given up (its job aborted). */
+  sequenceTimeout?: string | number;
 }
 
 type Msg = NodeMessageInFlow & { gpss?: { job?: unknown } & Record<string, unknown>; abort?: unknown };
@@ -34,6 +38,28 @@ export = function (RED: NodeAPI): void {
     let committedTotal = 0;
     let rejectedTotal = 0;
 
+    // "Wait for the whole sequence": parts are counted by msg.parts.id (the count, and the latest
+    // message of each open sequence for the Catch node: never all the messages); the part that
+    // completes the count closes the job. A sequence that stops short (a part failed upstream
+    // and went to Catch, or was filtered out) is given up after the timeout: its job is aborted,
+    // so that a partial load is never committed, and the error goes to Catch.
+    const waitForSequence = def.waitForSequence === true || def.waitForSequence === 'true';
+    const sequenceTimeoutMs = intSetting(def.sequenceTimeout, 60, 1, 86400) * 1000;
+    const sequences = new SequenceCounter<Msg>();
+    let sweeper: NodeJS.Timeout | null = null;
+    if (waitForSequence) {
+      sweeper = setInterval(() => {
+        for (const gone of sequences.takeIdle(sequenceTimeoutMs)) {
+          const job = findJob(gone.data?.gpss?.job);
+          const what = `gpss-close: sequence ${gone.id} stopped at ${gone.seen} of ${gone.count ?? 'an unknown number of'} parts (no part for ${sequenceTimeoutMs / 1000} s)`;
+          if (job) void job.close({ abort: true }).catch(() => undefined);
+          status.set({ fill: 'red', shape: 'ring', text: shortError(what) });
+          node.error(new Error(`${what}; ${job ? `load job ${job.target} aborted` : 'its load job is no longer open'}`), gone.data);
+        }
+      }, Math.min(1000, sequenceTimeoutMs / 2));
+      sweeper.unref();
+    }
+
     node.on('input', (msg: Msg, send, done) => {
       try {
         const id = msg.gpss?.job;
@@ -44,6 +70,15 @@ export = function (RED: NodeAPI): void {
           );
         }
         const abort = msg.abort === true;
+        const parts = waitForSequence && !abort ? partsOf(msg) : null;
+        if (parts) {
+          const seen = sequences.add(parts, msg);
+          if (!seen.finished) {
+            status.set({ fill: 'blue', shape: 'ring', text: seen.count ? t('status.waitingPartsOf', { seen: seen.seen, count: seen.count }) : t('status.waitingParts', { seen: seen.seen }) });
+            done();
+            return;
+          }
+        }
         const target = job.target;
         job.close({ abort, maxErrorRows, disconnect }).then(
           (stats) => {
@@ -81,6 +116,7 @@ export = function (RED: NodeAPI): void {
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      if (sweeper) clearInterval(sweeper);
       if (use) use.release().then(done, done);
       else {
         status.dispose();

@@ -3,7 +3,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { buildOpenOptions, intSetting, TargetDef } from './shared/target';
 import { useServer } from './shared/server-user';
-import { DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss/batcher';
+import { DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss';
 import { translator } from './shared/i18n';
 
 interface GpssConnectDef extends NodeDef, TargetDef {

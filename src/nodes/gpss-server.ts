@@ -4,10 +4,8 @@
 // and closes them only after those nodes have finished their own close.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
-import { GpssService, ServiceState } from '../gpss/session-registry';
-import { GpssClient, type GpssEndpoint } from '../gpss/client';
-import { startGpssServer } from '../gpss-server';
-import type { RunningGpssServer } from '../gpss-server';
+import { GpssClient, GpssService, ServiceState, type GpssEndpoint } from '../gpss';
+import { DEFAULT_MAX_SESSION_TIMEOUT_S, startGpssServer, type RunningGpssServer } from '../gpss-server';
 import { ConfigUsers } from './shared/users';
 import { redact } from './shared/redact';
 import type { GpssServerConfigNode, GreenplumDbConfigNode } from './shared/types';
@@ -90,6 +88,9 @@ export = function (RED: NodeAPI): void {
           listen: `127.0.0.1:${embeddedPort}`,
           databaseUrl: db.connectionUrl(),
           allowHosts: [`${db.host}:${db.port}`],
+          // gpss-pg's safe resource limits apply; only the session timeout configured on this
+          // node (trusted: set by the flow's author) may exceed the default maximum.
+          maxSessionTimeoutS: Math.max(DEFAULT_MAX_SESSION_TIMEOUT_S, sessionTimeoutSec),
           log: (line: string) => node.trace(node.redact(line)),
         });
         embedded = starting;

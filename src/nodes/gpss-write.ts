@@ -6,18 +6,36 @@
 //   Rows the server rejected under the error limit are reported (error-rows.ts), and Merge/Update
 //   rows are collapsed by match key within a commit (collapse.ts).
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { createRowEncoder, type RowEncoder } from '../gpss/value-mapping';
-import { matchColumnIndexes, rowKeyReader, type KeyOf } from '../gpss/collapse';
-import { describeRejected, errorRowsToAsk, type MessageOutcome, type RejectedRow } from '../gpss/error-rows';
-import { findJob, LoadJob } from '../gpss/load-job';
-import { StreamEntry, StreamWriter, StreamWriterOptions } from '../gpss/stream-writer';
-import { BufferFullError, DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss/batcher';
-import { backoffDelay } from '../gpss/retry';
-import type { OpenOptions } from '../gpss/client';
+import {
+  backoffDelay,
+  classifyFailure,
+  createRowEncoder,
+  DEFAULT_WRITE_BYTES,
+  describeRejected,
+  errorRowsToAsk,
+  findJob,
+  LoadJob,
+  MAX_ERROR_ROWS,
+  matchColumnIndexes,
+  parseErrorRow,
+  MAX_WRITE_BYTES,
+  rowKeyReader,
+  StreamEntry,
+  StreamWriter,
+  StreamWriterOptions,
+  WriteBufferFullError,
+  type KeyOf,
+  type MessageOutcome,
+  type OpenOptions,
+  type RejectedRow,
+  type RowEncoder,
+} from '../gpss';
 import { buildOpenOptions, intSetting, TargetDef } from './shared/target';
-import { encodePayload, RowEncoderLike } from './shared/rows';
+import { encodePayload, encodePayloadInSlices, needsSlices, RowEncoderLike } from './shared/rows';
+import { OrderedLane } from '../shared/slices';
 import { useServer, shortError } from './shared/server-user';
 import { shortCount } from './shared/status';
+import { partsOf, SequenceCounter } from './shared/sequence';
 import type { GpssServerConfigNode } from './shared/types';
 import { translator } from './shared/i18n';
 
@@ -35,7 +53,15 @@ interface GpssWriteDef extends NodeDef, TargetDef {
   retryDelay?: string | number;
   closeTimeout?: string | number;
   ignoreUnknownKeys?: boolean | string;
+  /** Job mode: commit the job once every part of the incoming msg.parts sequence was written. */
+  commitOnSequenceEnd?: boolean | string;
+  /** A second output that sends { tick: true } whenever the buffer has room for another message. */
+  tickOutput?: boolean | string;
 }
+
+const flag = (v: unknown): boolean => v === true || v === 'true';
+/** How long gpss-write counts a sequence without a new part before warning and forgetting it. */
+const SEQUENCE_IDLE_MS = 10 * 60 * 1000;
 
 type Msg = NodeMessageInFlow & { gpss?: { job?: unknown } & Record<string, unknown> };
 
@@ -45,6 +71,8 @@ interface Target {
   writer: StreamWriter;
   encoder: RowEncoderLike | null;
   encoderPromise: Promise<RowEncoder>;
+  /** Messages that wait for the table's description or a sliced encoding, in arrival order. */
+  lane: OrderedLane;
   /** Merge/Update: the match key of a row, known with the table's columns. */
   keyOf: KeyOf | null;
 }
@@ -98,6 +126,8 @@ export = function (RED: NodeAPI): void {
     const node = this;
     const use = useServer(RED, node, def.server);
     const mode = def.writeMode === 'stream' || def.writeMode === 'job' ? def.writeMode : 'auto';
+    // Size of one Write (the GPSS client cuts each commit's rows into Writes of at most this).
+    const writeBytes = Math.min(MAX_WRITE_BYTES, intSetting(def.writeKb, DEFAULT_WRITE_BYTES / 1024, 16, 3584) * 1024);
     const writerOptions: StreamWriterOptions = {
       commitRows: intSetting(def.commitRows, 10000, 1, 1e8),
       commitIntervalMs: intSetting(def.commitInterval, 1000, 0, 3600000),
@@ -105,7 +135,6 @@ export = function (RED: NodeAPI): void {
         maxRows: intSetting(def.bufferRows, 100000, 1, 1e9),
         maxBytes: intSetting(def.bufferMb, 64, 1, 4096) * 1024 * 1024,
       },
-      writeBytes: Math.min(MAX_WRITE_BYTES, intSetting(def.writeKb, DEFAULT_WRITE_BYTES / 1024, 16, 3584) * 1024),
       maxRetries: intSetting(def.maxRetries, 5, 0, 100),
       backoff: { baseMs: intSetting(def.retryDelay, 250, 1, 60000), maxMs: 10000, jitter: 0.3 },
     };
@@ -114,8 +143,36 @@ export = function (RED: NodeAPI): void {
     const encoderOptions = { ignoreUnknownKeys: def.ignoreUnknownKeys === true || def.ignoreUnknownKeys === 'true' };
     const targets = new Map<string, Target>();
     const jobEncoders = new WeakMap<LoadJob, RowEncoderLike>();
+    const jobLanes = new WeakMap<LoadJob, OrderedLane>();
     let closing = false;
     let waitingRows = 0;
+    const commitOnSequenceEnd = flag(def.commitOnSequenceEnd);
+    const sequences = new SequenceCounter();
+
+    // Pacing (second output): one { tick: true } per input message, sent once that message is
+    // handled and the buffer has room for another of its size, so that a paced source (oss-import
+    // with "wait for msg.tick", node-red-contrib-postgresql's msg.tick) sends the next batch only
+    // when it can be taken, instead of this node refusing it with "buffer full".
+    const tickOutput = flag(def.tickOutput);
+    const tickWaiting: number[] = []; // row counts of handled messages whose tick waits for room
+    const hasRoom = (rows: number): boolean => {
+      let held = waitingRows;
+      for (const t of targets.values()) held += t.writer.heldRows;
+      return held + rows <= writerOptions.buffer.maxRows;
+    };
+    const tick = (): void => node.send([null, { tick: true }]);
+    const flushTicks = (): void => {
+      while (tickWaiting.length && !closing && hasRoom(tickWaiting[0])) {
+        tickWaiting.shift();
+        tick();
+      }
+    };
+    /** The message is handled (buffered, written or failed): tick now, or once there is room. */
+    const handled = (rows: number): void => {
+      if (!tickOutput) return;
+      tickWaiting.push(rows);
+      flushTicks();
+    };
 
     // Status: rows/s over a short window, held rows, total committed.
     const window: { t: number; rows: number }[] = [];
@@ -133,14 +190,34 @@ export = function (RED: NodeAPI): void {
       for (const t of targets.values()) n += t.writer.heldRows;
       return n;
     };
+    // Rows held longer than the commit interval (+3 s) with no commit meanwhile: the database
+    // is slow or blocked (a lock, a restart). Said in the status so that it is not mistaken for
+    // a healthy stream.
+    let lastCommitAt = Date.now();
+    let heldSince = 0;
     const showStatus = (): void => {
       const h = held();
       const rejected = rejectedTotal > 0 ? t('status.rejected', { count: shortCount(rejectedTotal) }) : '';
+      const now = Date.now();
+      heldSince = h === 0 ? 0 : heldSince || now;
+      const waitingMs = h > 0 ? now - Math.max(lastCommitAt, heldSince) : 0;
       if (lastError) use.status.set({ fill: 'red', shape: 'ring', text: shortError(lastError) });
-      else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: t('status.writing', { rate: shortCount(rate()), held: shortCount(h) }) + rejected });
+      else if (waitingMs > writerOptions.commitIntervalMs + 3000) {
+        use.status.set({ fill: 'yellow', shape: 'ring', text: t('status.waiting', { seconds: Math.round(waitingMs / 1000), held: shortCount(h) }) + rejected });
+      } else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: t('status.writing', { rate: shortCount(rate()), held: shortCount(h) }) + rejected });
       else if (committedTotal > 0) use.status.set({ fill: rejected ? 'yellow' : 'green', shape: 'dot', text: t('status.committed', { count: shortCount(committedTotal) }) + rejected });
     };
-    let ticker: NodeJS.Timeout | null = setInterval(showStatus, 1000);
+    let ticker: NodeJS.Timeout | null = setInterval(() => {
+      showStatus();
+      if (tickOutput) flushTicks();
+      // A sequence whose parts stopped coming (filtered out upstream) is not counted forever;
+      // its job stays open for a gpss-close (or the redeploy) to end: say so.
+      if (commitOnSequenceEnd && sequences.size) {
+        for (const s of sequences.takeIdle(SEQUENCE_IDLE_MS)) {
+          node.warn(`gpss-write: sequence ${s.id} stopped at ${s.seen} of ${s.count ?? 'an unknown number of'} parts for ${SEQUENCE_IDLE_MS / 60000} min; its job was not committed`);
+        }
+      }
+    }, 1000);
     ticker.unref();
 
     function describeWithRetry(server: GpssServerConfigNode, schema: string, table: string): Promise<RowEncoder> {
@@ -152,7 +229,8 @@ export = function (RED: NodeAPI): void {
             const columns = await server.service.describeTable(schema, table);
             return createRowEncoder(columns, encoderOptions);
           } catch (err) {
-            if (attempt >= writerOptions.maxRetries || closing) throw err;
+            // A missing table or a refused login will not change by retrying (failure-class.ts).
+            if (attempt >= writerOptions.maxRetries || closing || classifyFailure(err) === 'fatal') throw err;
             await new Promise((r) => setTimeout(r, backoffDelay(attempt, writerOptions.backoff)));
           }
         }
@@ -189,10 +267,11 @@ export = function (RED: NodeAPI): void {
       const collapseKey: KeyOf | undefined = upsert ? (row) => (created.keyOf ? created.keyOf(row) : null) : undefined;
       const writer = new StreamWriter(
         collapseKey ? { ...writerOptions, collapseKey } : writerOptions,
-        (writes, info) => server.service.commitRows(options, writes, errorRowsToAsk(info.rows)),
+        (rows, info) => server.service.commitRows(options, rows, errorRowsToAsk(info.rows), writeBytes),
         {
           committed: ({ rows, messages, rejections }) => {
             committedTotal += rows - (rejections?.total ?? 0);
+            lastCommitAt = Date.now();
             window.push({ t: Date.now(), rows });
             lastError = '';
             if (rejections) {
@@ -212,9 +291,19 @@ export = function (RED: NodeAPI): void {
             showStatus();
           },
           callbackFailed: (error) => node.warn(`gpss-write: passing a committed message on failed: ${error instanceof Error ? error.message : String(error)}`),
+          // Rows released from the buffer: a waiting tick may go out (only with the tick output).
+          ...(tickOutput ? { changed: flushTicks } : {}),
         },
       );
-      const created: Target = { key, options, writer, encoder: null, encoderPromise: describeWithRetry(server, options.schema ?? 'public', options.table), keyOf: null };
+      const created: Target = {
+        key,
+        options,
+        writer,
+        encoder: null,
+        encoderPromise: describeWithRetry(server, options.schema ?? 'public', options.table),
+        lane: new OrderedLane(),
+        keyOf: null,
+      };
       created.encoderPromise.then(
         (e) => {
           created.encoder = e;
@@ -233,43 +322,46 @@ export = function (RED: NodeAPI): void {
 
     function streamWrite(server: GpssServerConfigNode, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void): void {
       const t = targetFor(server, msg);
-      const accept = (encoder: RowEncoderLike): void => {
-        const { rows, bytes } = encodePayload(msg.payload, encoder);
+      const accept = ({ rows, bytes }: { rows: Buffer[]; bytes: number }): void => {
         if (rows.length === 0) {
           send(msg);
           done();
+          handled(0);
           return;
         }
         t.writer.accept(new MessageEntry(rows, bytes, msg, node, done));
+        handled(rows.length);
         // No status update per message: the 1 s ticker and commit events show progress.
       };
-      if (t.encoder) {
-        accept(t.encoder); // hot path: no await
+      if (t.encoder && t.lane.idle && !needsSlices(msg.payload)) {
+        accept(encodePayload(msg.payload, t.encoder)); // hot path: no await
         return;
       }
-      // Until the table is described the rows cannot be encoded; count them against the buffer
-      // anyway so that a flood while the server is starting cannot grow the heap.
+      // The ordered path: until the table is described the rows cannot be encoded, a large
+      // payload is encoded in slices (the event loop must not stall), and messages behind either
+      // wait their turn. Count them against the buffer anyway, so that a flood while the server
+      // is starting cannot grow the heap.
       const estimate = Array.isArray(msg.payload) ? msg.payload.length : 1;
       if (waitingRows + estimate + t.writer.heldRows > writerOptions.buffer.maxRows) {
-        throw new BufferFullError(
-          `buffer full: ${waitingRows} rows are waiting for the description of ${t.key} (limit ${writerOptions.buffer.maxRows} rows); message not accepted`,
+        throw new WriteBufferFullError(
+          `buffer full: ${waitingRows} rows are waiting for the description of ${t.key} or their turn (limit ${writerOptions.buffer.maxRows} rows); message not accepted`,
         );
       }
       waitingRows += estimate;
-      t.encoderPromise.then(
-        (enc) => {
+      t.lane.run(async () => {
+        let counted = true;
+        try {
+          const encoded = await encodePayloadInSlices(msg.payload, await t.encoderPromise);
           waitingRows -= estimate;
-          try {
-            accept(enc);
-          } catch (err) {
-            done(err instanceof Error ? err : new Error(String(err)));
-          }
-        },
-        (err: unknown) => {
-          waitingRows -= estimate;
+          counted = false;
+          accept(encoded);
+        } catch (err) {
           done(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
+          handled(0);
+        } finally {
+          if (counted) waitingRows -= estimate;
+        }
+      });
     }
 
     function jobWrite(job: LoadJob, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void): void {
@@ -279,18 +371,112 @@ export = function (RED: NodeAPI): void {
         jobEncoders.set(job, created);
         enc = created;
       }
-      const { rows, bytes } = encodePayload(msg.payload, enc);
+      const lane = jobLanes.get(job);
+      if ((!lane || lane.idle) && !needsSlices(msg.payload)) {
+        let encoded;
+        try {
+          encoded = encodePayload(msg.payload, enc);
+        } catch (err) {
+          jobMessageDone(job, msg, send, done, err); // a bad row is still a part of its sequence
+          return;
+        }
+        writeToJob(job, encoded, msg, send, done);
+        return;
+      }
+      // A large payload is encoded in slices; later messages of the job queue behind it.
+      const encoder = enc;
+      let ordered = lane;
+      if (!ordered) {
+        ordered = new OrderedLane();
+        jobLanes.set(job, ordered);
+      }
+      ordered.run(async () => {
+        let encoded;
+        try {
+          encoded = await encodePayloadInSlices(msg.payload, encoder);
+        } catch (err) {
+          jobMessageDone(job, msg, send, done, err);
+          return;
+        }
+        writeToJob(job, encoded, msg, send, done);
+      });
+    }
+
+    function writeToJob(job: LoadJob, { rows, bytes }: { rows: Buffer[]; bytes: number }, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void): void {
       job.write(rows, bytes).then(
         () => {
           window.push({ t: Date.now(), rows: rows.length });
           use.status.set({ fill: 'blue', shape: 'dot', text: t('status.written', { count: shortCount(job.rowsWritten), target: job.target }) });
+          jobMessageDone(job, msg, send, done, null);
+        },
+        (err: unknown) => jobMessageDone(job, msg, send, done, err),
+      );
+    }
+
+    /**
+     * A job-mode message was written (err null) or failed. With "commit at the end of a sequence"
+     * it counts as one part of its msg.parts sequence, failed or not (a failed part is reported
+     * to Catch and must not keep the job open); the part that completes the count commits the job
+     * and carries the outcome in msg.gpss.closed.
+     */
+    function jobMessageDone(job: LoadJob, msg: Msg, send: (m: Msg) => void, done: (err?: Error) => void, err: unknown): void {
+      const failure = err === null ? null : err instanceof Error ? err : new Error(String(err));
+      handled(0);
+      const parts = commitOnSequenceEnd ? partsOf(msg) : null;
+      let finished = false;
+      if (parts) {
+        try {
+          finished = sequences.add(parts).finished;
+        } catch (e) {
+          done(failure ?? (e instanceof Error ? e : new Error(String(e))));
+          return;
+        }
+      }
+      if (!finished) {
+        if (failure) done(failure);
+        else {
           send(msg);
           done();
+        }
+        return;
+      }
+      const target = job.target;
+      job.close({ maxErrorRows: MAX_ERROR_ROWS }).then(
+        (stats) => {
+          const errorRows = stats.errorRows.map(parseErrorRow);
+          // A new msg.gpss: the parts of a sequence may share one (oss-import sends shallow copies).
+          msg.gpss = { ...gpssOf(msg), closed: { successCount: stats.successCount, errorCount: stats.errorCount, errorRows } };
+          committedTotal += stats.successCount;
+          use.status.set({ fill: stats.errorCount > 0 ? 'yellow' : 'green', shape: 'dot', text: t('status.committedJob', { count: shortCount(stats.successCount), target }) });
+          if (stats.errorCount > 0) node.warn(`gpss-write: ${target} committed ${stats.successCount} rows at the end of the sequence; the server rejected ${stats.errorCount} (see msg.gpss.closed.errorRows)`);
+          if (failure) done(failure);
+          else {
+            send(msg);
+            done();
+          }
         },
-        (err: unknown) => {
-          done(err instanceof Error ? err : new Error(String(err)));
+        (e: unknown) => {
+          const closeErr = new Error(`gpss-write: committing ${target} at the end of sequence ${String(parts!.id)} failed: ${e instanceof Error ? e.message : String(e)}`);
+          use.status.set({ fill: 'red', shape: 'ring', text: shortError(closeErr.message) });
+          done(failure ? new Error(`${failure.message}; ${closeErr.message}`) : closeErr);
         },
       );
+    }
+
+    // Stream mode with a fixed table: connect and describe the table now, not on the first
+    // message (creating the gRPC client and session is tens of ms of work: at 10,000 msgs/s the
+    // first message would otherwise stall the flow long enough for a broker to drop messages).
+    // A failure here is forgotten: the first message describes again and reports it.
+    if (mode !== 'job' && staticTarget && use.server) {
+      const server = use.server;
+      setImmediate(() => {
+        if (closing) return;
+        try {
+          targetFor(server, {} as Msg);
+        } catch {
+          /* bad options: the first message reports them */
+        }
+      });
     }
 
     node.on('input', (msg: Msg, send, done) => {
@@ -311,6 +497,8 @@ export = function (RED: NodeAPI): void {
         }
       } catch (err) {
         done(err instanceof Error ? err : new Error(String(err)));
+        // A refused message (buffer full, no job): its tick waits for room like any other.
+        handled(Array.isArray(msg.payload) ? msg.payload.length : 1);
       }
     });
 
@@ -321,11 +509,12 @@ export = function (RED: NodeAPI): void {
       const deadline = Date.now() + closeTimeoutMs;
       void (async () => {
         try {
-          // Messages that arrived while the table was being described are not in a writer yet:
-          // let them in first (bounded by the close timeout), so they are committed too.
+          // Messages that arrived while the table was being described (or that are being
+          // encoded in slices) are not in a writer yet: let them in first (bounded by the close
+          // timeout), so they are committed too.
           let timer: NodeJS.Timeout | undefined;
           await Promise.race([
-            Promise.allSettled([...targets.values()].map((t) => t.encoderPromise)),
+            Promise.allSettled([...targets.values()].map((t) => t.lane.whenIdle())),
             new Promise<void>((r) => (timer = setTimeout(r, closeTimeoutMs))),
           ]);
           if (timer) clearTimeout(timer);

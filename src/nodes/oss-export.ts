@@ -9,8 +9,10 @@
 //    object holding its rows is uploaded.
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import {
+  checkNameTemplate,
   chooseTransferMode,
-  createRowEncoder,
+  createLineEncoder,
+  expandNameTemplate,
   exportQueryToOss,
   GzipPool,
   hasOssExt,
@@ -20,19 +22,21 @@ import {
   primarySegmentCount,
   resolveFormat,
   type FormatOptions,
-  type RowEncoder,
-  type TransferStats,
+  type LineEncoder,
+  type OssTransferStats,
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
 import { withClient, qualified, canceller, resolveTable, tableColumns } from './oss-shared/db';
-import { dropFailureReporter, externalExportObstacle, externalExportPlan, runExternalPlan } from './oss-shared/external-plan';
+import { checkExternalExportWrote, dropFailureReporter, externalExportObstacle, externalExportPlan, runExternalPlan } from './oss-shared/external-plan';
 import { toNodeError } from './oss-shared/errors';
 import {
+  bool,
   checkPrefix,
   formatOptions,
   int,
   mode as readMode,
   nameStem,
+  NodeOptionError,
   parseTableName,
   str,
   type Mode,
@@ -40,8 +44,10 @@ import {
 import { ThrottledStatus, formatBytes, formatCount } from './oss-shared/progress';
 import { createObjectSink } from './oss-shared/object-sink';
 import { ObjectRoller, type ObjectSink, type RolledObject } from './oss-shared/roller';
-import { parseColumnList, payloadToRows } from './oss-shared/rows';
+import { encodeRowsInSlices, needsSlices, parseColumnList, payloadToRows, payloadToRowsInSlices } from './oss-shared/rows';
+import { OrderedLane } from '../shared/slices';
 import { SerialQueue } from './oss-shared/serial';
+import { partsOf, SequenceCounter } from './shared/sequence';
 import { exportStripePlan } from './oss-shared/stripes';
 import type { GreenplumDbConfigNode } from './shared/types';
 import { probeTexts, watchProbes } from './shared/probe';
@@ -65,6 +71,8 @@ interface ExportConfig {
   rollSeconds: number;
   maxBufferMB: number;
   mode: Mode;
+  /** Messages source: close the object once every part of a msg.parts sequence is in it. */
+  rollOnSequenceEnd: boolean;
 }
 
 const MB = 1048576;
@@ -75,6 +83,11 @@ function readConfig(def: Record<string, unknown>): ExportConfig {
   if (!['table', 'query', 'messages'].includes(source)) throw new Error(`oss-export: unknown source ${JSON.stringify(source)}`);
   const format = formatOptions(def);
   resolveFormat(format); // validate now: a bad delimiter is a deploy-time error
+  if (source === 'messages') {
+    // Time parts ({{yyyy}}…) are filled in per object in messages mode: a typo is a deploy-time error.
+    checkNameTemplate(str(def.prefix), 'prefix');
+    checkNameTemplate(str(def.objectName), 'object name');
+  }
   return {
     source,
     table: str(def.table),
@@ -91,10 +104,11 @@ function readConfig(def: Record<string, unknown>): ExportConfig {
     rollSeconds: int(def.rollSeconds, 60, 0, 7 * 86400, 'roll after (s)'),
     maxBufferMB: int(def.maxBufferMB, 64, 1, 4096, 'max buffer (MB)'),
     mode: readMode(def.mode),
+    rollOnSequenceEnd: bool(def.rollOnSequenceEnd, false),
   };
 }
 
-function summary(objects: RolledObject[], ms: number): TransferStats {
+function summary(objects: RolledObject[], ms: number): OssTransferStats {
   let rows = 0;
   let bytesIn = 0;
   let bytesOut = 0;
@@ -157,7 +171,7 @@ export = function (RED: NodeAPI) {
 
     // ---- table / query ---------------------------------------------------------------
 
-    async function runExport(msg: NodeMessageInFlow & Record<string, unknown>): Promise<TransferStats> {
+    async function runExport(msg: NodeMessageInFlow & Record<string, unknown>): Promise<OssTransferStats> {
       // Queued behind a transfer that close cancelled: do not start a new one.
       if (closing) throw new Error('cancelled: the node was closed before this export started');
       if (!account) throw new Error('oss-export: no oss-account configured');
@@ -227,7 +241,7 @@ export = function (RED: NodeAPI) {
       pg: import('pg').PoolClient,
       p: { table: { schema?: string; table: string } | null; query: string; prefix: string; stem: string },
       signal: AbortSignal,
-    ): Promise<TransferStats> {
+    ): Promise<OssTransferStats> {
       const t0 = Date.now();
       const plan = externalExportPlan({
         source: p.table ? await resolveTable(pg, p.table) : { query: p.query },
@@ -241,9 +255,11 @@ export = function (RED: NodeAPI) {
       });
       node.debug(`oss-export: ${plan.create.redacted}`);
       const drops = dropFailureReporter(pg, (t) => node.warn(`oss-export: ${t}`), secrets);
-      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), drops.onDropFailed);
+      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), { onDropFailed: drops.onDropFailed });
       const ext = plan.name;
       const listed = await listObjects(account!.newClient(), `${p.prefix}${ext}`);
+      // oss_ext can report success when its appends failed: never trust the INSERT's count alone.
+      checkExternalExportWrote({ rows, objects: listed, gzip: cfg.level > 0, where: `${p.prefix}${ext}*` });
       const bytesOut = listed.reduce((a, o) => a + o.size, 0);
       // Per-object row counts are not reported by the segments.
       return { objects: listed.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn: 0, bytesOut, ms: Date.now() - t0, ...(drops.warnings.length ? { warnings: drops.warnings } : {}) };
@@ -252,15 +268,22 @@ export = function (RED: NodeAPI) {
     // ---- rows in messages --------------------------------------------------------------
 
     let roller: ObjectRoller | null = null;
-    let encoder: RowEncoder | null = null;
+    let encoder: LineEncoder | null = null;
     let layout: readonly string[] | null = null;
     let layoutReady: Promise<void> | null = null;
-    const startedAt = new Date();
     let rollerT0 = Date.now();
+    const rowsLane = new OrderedLane();
+    // The prefix (dialog, or msg.prefix) of the object being written: time parts such as
+    // {{yyyy}}/{{MM}}/{{dd}}/{{HH}} are filled in when an object opens, with the time it opens.
+    let openPrefix = cfg.prefix;
+    const sequences = new SequenceCounter();
 
     function openSink(seq: number): ObjectSink {
       const gzip = cfg.level > 0;
-      const key = objectKey({ prefix: cfg.prefix, name: nameStem(cfg.objectName, cfg.table ? parseTableName(cfg.table) : null), at: startedAt, seq, format: cfg.format.format, gzip });
+      const at = new Date();
+      const prefix = checkPrefix(expandNameTemplate(openPrefix, at, 'prefix'));
+      const name = nameStem(expandNameTemplate(cfg.objectName, at, 'object name'), cfg.table ? parseTableName(cfg.table) : null);
+      const key = objectKey({ prefix, name, at, seq, format: cfg.format.format, gzip });
       return createObjectSink({
         client: account!.newClient(),
         key,
@@ -292,7 +315,7 @@ export = function (RED: NodeAPI) {
 
     function getRoller(): ObjectRoller {
       if (roller) return roller;
-      encoder = createRowEncoder(cfg.format);
+      encoder = createLineEncoder(cfg.format);
       if (encoder.format.header && !layout) throw new Error('header: true needs the column names (set columns or table, or send row objects)');
       rollerT0 = Date.now();
       roller = new ObjectRoller({
@@ -320,21 +343,51 @@ export = function (RED: NodeAPI) {
         if (!account) throw new Error('oss-export: no oss-account configured');
         await ensureLayout();
         if (msg.flush === true || msg.topic === 'flush') {
+          // The roll happens now; the answer comes when the uploads are done (not awaited here:
+          // messages queued behind this one must not wait for uploads).
           const t0 = Date.now();
-          const r = roller ? await roller.flush() : { objects: [], errors: [] };
-          if (r.errors.length) throw r.errors[0];
-          msg.payload = summary(r.objects, Date.now() - t0);
-          send(msg);
-          done();
+          const flushed = roller ? roller.flush() : Promise.resolve({ objects: [], errors: [] });
+          flushed.then(
+            (r) => {
+              if (r.errors.length) {
+                done(toNodeError(r.errors[0], `${context} failed`, secrets()));
+                return;
+              }
+              msg.payload = summary(r.objects, Date.now() - t0);
+              send(msg);
+              done();
+            },
+            (err: unknown) => done(toNodeError(err, `${context} failed`, secrets())),
+          );
           return;
         }
-        const { rows, columns } = payloadToRows(msg.payload, layout);
+        // A large payload is converted and encoded in slices: the event loop keeps turning.
+        const large = needsSlices(msg.payload);
+        const { rows, columns } = large ? await payloadToRowsInSlices(msg.payload, layout) : payloadToRows(msg.payload, layout);
         if (!layout && columns) layout = columns;
         const r = getRoller();
         let text = '';
-        for (const row of rows) text += encoder!.encodeRow(row);
+        if (large) text = await encodeRowsInSlices(rows, encoder!.encodeRow);
+        else for (const row of rows) text += encoder!.encodeRow(row);
         const buf = Buffer.from(text, 'utf8');
+        // A message never spans two prefixes: another msg.prefix closes the open object first.
+        const prefix = msg.prefix !== undefined ? checkPrefix(str(msg.prefix)) : cfg.prefix;
+        if (prefix !== openPrefix) {
+          checkNameTemplate(prefix, 'msg.prefix');
+          r.roll();
+          openPrefix = prefix;
+        }
         r.add(buf, rows.length, (err) => (err ? done(toNodeError(err, `${context} failed`, secrets())) : done()));
+        // The last part of a sequence is in: close the object (its messages complete on upload).
+        const parts = cfg.rollOnSequenceEnd ? partsOf(msg) : null;
+        if (parts) {
+          try {
+            if (sequences.add(parts).finished) r.roll();
+          } catch (e) {
+            // The message is in the object already (it completes with it): report, do not fail it.
+            node.warn(`oss-export: ${(e as Error).message}`);
+          }
+        }
         status.progress({ bytes: r.totals.bytesIn + r.buffered(), rows: r.totals.rows }, rollerT0, t('status.open', { count: r.pending() }));
       } catch (err) {
         done(toNodeError(err, `${context} failed`, secrets()));
@@ -348,7 +401,10 @@ export = function (RED: NodeAPI) {
         return;
       }
       if (cfg.source === 'messages') {
-        void handleRows(m, send, done);
+        // A large payload takes turns of the event loop; messages behind it wait for it, so
+        // rows keep their order and a flush still covers every message before it.
+        if (rowsLane.idle && !needsSlices(m.payload)) void handleRows(m, send, done);
+        else rowsLane.run(() => handleRows(m, send, done));
         return;
       }
       queue

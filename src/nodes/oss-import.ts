@@ -20,11 +20,11 @@ import {
   resolveFormat,
   type FormatOptions,
   type ParsedRow,
-  type TransferStats,
+  type OssTransferStats,
 } from '../oss';
 import type { OssAccountNode } from './oss-shared/account-node';
 import { qualified, canceller, resolveTable, tableColumns, withClient } from './oss-shared/db';
-import { dropFailureReporter, externalImportObstacle, externalImportPlan, isGzipSet, runExternalPlan, type SniffedObject } from './oss-shared/external-plan';
+import { dropFailureReporter, externalImportObstacle, externalImportPlan, isGzipSet, runExternalPlan, type RejectedRows, type SniffedObject } from './oss-shared/external-plan';
 import { objectSelection, type ObjectSelection } from './oss-shared/object-selection';
 import { toNodeError } from './oss-shared/errors';
 import {
@@ -43,6 +43,7 @@ import { ThrottledStatus, formatBytes, formatCount } from './oss-shared/progress
 import { parseColumnList } from './oss-shared/rows';
 import { Credits } from './oss-shared/credits';
 import { SerialQueue } from './oss-shared/serial';
+import { nestedParts } from './shared/sequence';
 import type { GreenplumDbConfigNode } from './shared/types';
 import { probeTexts, watchProbes } from './shared/probe';
 import { translator } from './shared/i18n';
@@ -147,7 +148,7 @@ export = function (RED: NodeAPI) {
 
     // ---- into a table ---------------------------------------------------------------------
 
-    async function runTableImport(msg: Record<string, unknown>, signal: AbortSignal): Promise<TransferStats> {
+    async function runTableImport(msg: Record<string, unknown>, signal: AbortSignal): Promise<OssTransferStats> {
       if (!account) throw new Error('oss-import: no oss-account configured');
       if (!db) throw new Error('oss-import: no greenplum-db configured');
       const table = parseTableName(str(msg.table) || cfg.table);
@@ -209,7 +210,7 @@ export = function (RED: NodeAPI) {
       src: { prefix: string; sel: ObjectSelection },
       objects: readonly SniffedObject[],
       signal: AbortSignal,
-    ): Promise<TransferStats> {
+    ): Promise<OssTransferStats> {
       const t0 = Date.now();
       const plan = externalImportPlan({
         target: await resolveTable(pg, table),
@@ -226,11 +227,26 @@ export = function (RED: NodeAPI) {
         location: account!.location(),
       });
       node.debug(`oss-import: ${plan.create.redacted}`);
+      let rejected: RejectedRows | undefined;
       const drops = dropFailureReporter(pg, (t) => node.warn(`oss-import: ${t}`), secrets);
-      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), drops.onDropFailed);
+      const rows = await runExternalPlan(pg, plan, signal, await canceller(db!, pg), {
+        onRejected: (r) => {
+          rejected = r;
+        },
+        onDropFailed: drops.onDropFailed,
+      });
       const bytesIn = objects.reduce((a, o) => a + o.size, 0);
+      if (rejected && rejected.count > 0) {
+        // Nothing silent: the reject limit skipped these rows; they go out with the stats.
+        const first = rejected.rows[0];
+        node.warn(`oss-import: ${rejected.count} row(s) rejected under the reject limit and not loaded into ${qualified(table)} (first: line ${first?.line ?? '?'}: ${first?.error ?? ''}); see msg.payload.rejected`);
+      }
       // Per-object row counts are not reported by the segments.
-      return { objects: objects.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn, bytesOut: 0, ms: Date.now() - t0, ...(drops.warnings.length ? { warnings: drops.warnings } : {}) };
+      return {
+        objects: objects.map((o) => ({ key: o.key, bytes: o.size, rows: 0 })), rows, bytesIn, bytesOut: 0, ms: Date.now() - t0,
+        ...(rejected ? { rejected } : {}),
+        ...(drops.warnings.length ? { warnings: drops.warnings } : {}),
+      };
     }
 
     // ---- into messages ----------------------------------------------------------------------
@@ -252,7 +268,7 @@ export = function (RED: NodeAPI) {
       return objectColumns;
     }
 
-    async function runMessages(msg: NodeMessageInFlow & Record<string, unknown>, send: (m: (NodeMessage | null)[]) => void, signal: AbortSignal): Promise<TransferStats> {
+    async function runMessages(msg: NodeMessageInFlow & Record<string, unknown>, send: (m: (NodeMessage | null)[]) => void, signal: AbortSignal): Promise<OssTransferStats> {
       if (!account) throw new Error('oss-import: no oss-account configured');
       const src = sourceOf(msg);
       const columns = await rowColumns(msg);
@@ -271,13 +287,22 @@ export = function (RED: NodeAPI) {
       signal.addEventListener('abort', onAbort, { once: true });
       const emit = async (rowsOut: ParsedRow[], last: boolean) => {
         // Pacing 'tick': wait for the flow to acknowledge earlier batches (msg.tick).
-        if (cfg.pacing === 'tick') await credits.acquire();
+        if (cfg.pacing === 'tick') {
+          // No time limit (a slow database may take long), but a wait of more than a second
+          // shows in the status, so a flow without the loop back is not silently stuck.
+          const shown = setTimeout(() => status.set({ fill: 'yellow', shape: 'ring', text: t('sequence.waitingTick') }), 1000);
+          try {
+            await credits.acquire();
+          } finally {
+            clearTimeout(shown);
+          }
+        }
         const payload = columns ? rowsOut.map((r) => toObject(r, columns)) : rowsOut;
-        const out: NodeMessage & Record<string, unknown> = {
-          topic: msg.topic,
-          payload,
-          parts: { id, index, ...(last ? { count: index + 1 } : {}) } as NodeMessage['parts'],
-        };
+        // A shallow copy of the request: msg.gpss.job, req/res and correlation ids go with every
+        // batch; the batches' parts nest over the request's own (as the split node does).
+        const out: NodeMessage & Record<string, unknown> = { ...msg, payload, parts: nestedParts(msg.parts, id, index, last ? index + 1 : undefined) as NodeMessage['parts'] };
+        if (last) out.complete = true;
+        else delete out.complete;
         index++;
         send([null, out]);
         // Pacing: Node-RED delivers with setImmediate, so yielding one turn here lets the
@@ -356,9 +381,11 @@ export = function (RED: NodeAPI) {
         })
         .then(
           (stats) => {
-            const text = t('status.done', { objects: stats.objects.length, rows: formatCount(stats.rows), bytes: formatBytes(stats.bytesIn || stats.bytesOut) });
+            const rejectedCount = (stats as { rejected?: RejectedRows }).rejected?.count ?? 0;
+            const text = t('status.done', { objects: stats.objects.length, rows: formatCount(stats.rows), bytes: formatBytes(stats.bytesIn || stats.bytesOut) })
+              + (rejectedCount ? ' ' + t('status.rejected', { count: formatCount(rejectedCount) }) : '');
             if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${text}; ${t('status.dropFailed')}` });
-            else status.set({ fill: 'green', shape: 'dot', text });
+            else status.set({ fill: rejectedCount ? 'yellow' : 'green', shape: 'dot', text });
             m.payload = stats;
             send([m, null]);
             done();

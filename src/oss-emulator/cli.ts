@@ -3,6 +3,7 @@
 import {
   parseFaultKinds, startOssEmulator, FaultKind, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_REGION, DEFAULT_REQUEST_TIMEOUT_MS,
 } from './index';
+import { readFlags, type FlagSpec } from '../cli-args';
 
 const USAGE = `Usage: oss-emulator [options]
   --listen HOST:PORT         address to listen on (default 127.0.0.1:9000; port 0 = free port)
@@ -32,6 +33,12 @@ function seconds(name: string, v: string, min: number): number {
   return Number(v) * 1000;
 }
 
+const FLAGS: FlagSpec = {
+  values: ['--listen', '--data', '--access-key-id', '--access-key-secret', '--bucket', '--fault-rate', '--fault-kinds', '--max-clock-skew', '--region', '--headers-timeout', '--request-timeout'],
+  switches: ['--help', '--quiet', '--no-auth'],
+  short: { h: '--help' },
+};
+
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions | 'help' {
   const o: CliOptions = {
     listen: '127.0.0.1:9000', data: '.devstack/oss-emulator',
@@ -39,18 +46,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     accessKeySecret: env.OSS_EMULATOR_ACCESS_KEY_SECRET || 'devsecret',
     buckets: [], faultRate: 0, quiet: false, noAuth: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (arg.startsWith('--') && eq > 0) return arg.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${name} needs a value`);
-      return v;
-    };
+  for (const { name, value } of readFlags(argv, FLAGS)) {
     switch (name) {
-      case '-h': case '--help': return 'help';
+      case '--help': return 'help';
       case '--listen': o.listen = value(); break;
       case '--data': o.data = value(); break;
       case '--access-key-id': o.accessKeyId = value(); break;
@@ -69,7 +67,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       case '--region': o.region = value(); break;
       case '--headers-timeout': o.headersTimeoutMs = seconds(name, value(), 1); break;
       case '--request-timeout': o.requestTimeoutMs = seconds(name, value(), 1); break;
-      default: throw new Error(`unknown option "${arg}"`);
+      default: throw new Error(`unknown option "${name}"`);
     }
   }
   return o;

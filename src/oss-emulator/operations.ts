@@ -49,6 +49,9 @@ function attributesFrom(req: IncomingMessage): WriteAttributes {
 }
 
 function contentLength(req: IncomingMessage): number | undefined {
+  // With Transfer-Encoding the chunked framing decides the body length and Content-Length is
+  // ignored (RFC 9112 §6.3): oss_ext's AppendObject sends both (see index.ts).
+  if (header(req, 'transfer-encoding') !== undefined) return undefined;
   const raw = header(req, 'content-length');
   if (raw === undefined) return undefined;
   if (!/^\d+$/.test(raw)) throw Errors.invalidArgument('Content-Length is not a number.', 'Content-Length', raw);

@@ -3,7 +3,7 @@
 import * as crypto from 'node:crypto';
 import type * as http from 'node:http';
 import { resolveAddress, parseQuery, hostName } from './addressing';
-import { authenticate, checkSkew } from './auth';
+import { authenticate, checkSkew, type AuthRequest, type SecretLookup } from './auth';
 import { Errors, OssError } from './errors';
 import { FaultInjector, FaultKind, RequestInfo } from './faults';
 import * as ops from './operations';
@@ -84,6 +84,45 @@ const BUCKET_SUBRESOURCES = new Set(['acl', 'location', 'cors', 'logging', 'webs
   'tagging', 'versions', 'replication', 'policy', 'stat', 'encryption', 'inventory', 'worm', 'qos', 'uploads', 'delete', 'cname']);
 const OBJECT_SUBRESOURCES = new Set(['acl', 'tagging', 'symlink', 'restore', 'objectMeta', 'x-oss-process', 'versionId', 'uploads', 'append', 'delete', 'comp', 'position']);
 
+/**
+ * What the lenient HTTP parser (index.ts) no longer refuses but OSS does: control characters
+ * in header values (400). A request framed by both Transfer-Encoding and Content-Length is
+ * served by its chunked framing and its connection closed after the answer (RFC 9112 §6.1).
+ */
+export function checkFraming(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const raw = req.rawHeaders;
+  for (let i = 1; i < raw.length; i += 2) {
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(raw[i])) {
+      res.setHeader('Connection', 'close');
+      throw Errors.invalidArgument('A header value contains a control character.', raw[i - 1], '');
+    }
+  }
+  if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] !== undefined) {
+    res.setHeader('Connection', 'close');
+  }
+}
+
+/**
+ * authenticate(), plus the V1 canonical resource Alibaba's own C SDK (3.1.0, oss_util.c
+ * oss_get_bucket_uri, used by oss_ext) signs for a bucket it addresses path-style, as for a
+ * bare-IP endpoint: `/bucket`, without the trailing slash ali-oss signs. The emulator accepts
+ * that form only for a request whose path named the bucket without a slash, with a V1
+ * signature that matches no other form.
+ */
+function authenticatePathStyleBucket(req: AuthRequest, lookup: SecretLookup, bareBucketPath: boolean, region?: string): void {
+  try {
+    authenticate(req, lookup, Date.now(), region);
+  } catch (err) {
+    const v1 = String(req.headers.authorization ?? '').startsWith('OSS ');
+    if (!bareBucketPath || !v1 || !(err instanceof OssError) || err.code !== 'SignatureDoesNotMatch' || !req.bucket) throw err;
+    try {
+      authenticate({ ...req, bucket: undefined, key: req.bucket }, lookup);
+    } catch {
+      throw err;
+    }
+  }
+}
+
 export function createRequestHandler(o: HandlerOptions): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
   const { store, faults, secrets, defaultBucket, host, log } = o;
   return async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -103,6 +142,7 @@ export function createRequestHandler(o: HandlerOptions): (req: http.IncomingMess
     const rec: RequestRecord = { method, bucket: '', key: '', operation: 'Unknown', status: 0, bytes: 0, requestId };
     o.record(rec, ctx);
     try {
+      checkFraming(req, res);
       const url = req.url ?? '/';
       const qi = url.indexOf('?');
       const rawPath = qi >= 0 ? url.slice(0, qi) : url;
@@ -128,7 +168,7 @@ export function createRequestHandler(o: HandlerOptions): (req: http.IncomingMess
 
       if (!o.noAuth) {
         const authReq = { method, headers: req.headers, bucket: addr.bucket, key: addr.key, query: pairs };
-        authenticate(authReq, (id) => secrets.get(id), Date.now(), o.region);
+        authenticatePathStyleBucket(authReq, (id) => secrets.get(id), addr.style === 'path' && addr.key === '' && !rawPath.endsWith('/'), o.region);
         if (o.maxClockSkewMs > 0) checkSkew(authReq, o.maxClockSkewMs);
       }
       if (!addr.bucket) throw Errors.invalidArgument('No bucket in the Host header or path, and no default bucket.', 'bucket', '');

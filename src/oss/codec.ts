@@ -1,7 +1,7 @@
 /**
  * Greenplum/PostgreSQL COPY CSV and TEXT codec (UTF-8).
  *
- * - `createRowEncoder` turns JS row arrays into text exactly as `COPY … TO` would write them,
+ * - `createLineEncoder` turns JS row arrays into text exactly as `COPY … TO` would write them,
  *   so `COPY … FROM` reads back the same values (NULL vs '' preserved).
  * - `RowParser` is a streaming Transform: bytes in, rows of `(string | null)[]` out. It works
  *   on bytes because every control character is single-byte ASCII, which never occurs inside a
@@ -36,7 +36,7 @@ function valueText(v: Exclude<CodecValue, null | undefined>): string {
   return JSON.stringify(v);
 }
 
-export interface RowEncoder {
+export interface LineEncoder {
   readonly format: ResolvedFormat;
   /** One row with its terminator. */
   encodeRow(values: readonly CodecValue[]): string;
@@ -44,7 +44,7 @@ export interface RowEncoder {
   encodeHeader(names: readonly string[]): string;
 }
 
-export function createRowEncoder(options: FormatOptions | ResolvedFormat): RowEncoder {
+export function createLineEncoder(options: FormatOptions | ResolvedFormat): LineEncoder {
   const f = 'newline' in options && 'quote' in options && typeof options.header === 'boolean' && options.escape !== undefined
     ? (options as ResolvedFormat) : resolveFormat(options as FormatOptions);
   const nl = f.newline === 'LF' ? '\n' : f.newline === 'CR' ? '\r' : '\r\n';
@@ -82,7 +82,7 @@ export function createRowEncoder(options: FormatOptions | ResolvedFormat): RowEn
 
 /** Encodes a whole array of rows (convenience for tests and small outputs). */
 export function encodeRows(rows: readonly (readonly CodecValue[])[], options: FormatOptions, columns?: readonly string[]): string {
-  const enc = createRowEncoder(options);
+  const enc = createLineEncoder(options);
   let out = enc.format.header && columns ? enc.encodeHeader(columns) : '';
   for (const r of rows) out += enc.encodeRow(r);
   return out;
@@ -93,13 +93,13 @@ export function encodeRows(rows: readonly (readonly CodecValue[])[], options: Fo
  * COPY and gzip are much faster with large writes than with one row per write).
  */
 export class RowEncoderStream extends Transform {
-  private readonly enc: RowEncoder;
+  private readonly enc: LineEncoder;
   private pending = '';
   private readonly chunkChars: number;
   rows = 0;
   constructor(options: FormatOptions, opts: { columns?: readonly string[]; chunkBytes?: number } = {}) {
     super({ writableObjectMode: true, readableObjectMode: false });
-    this.enc = createRowEncoder(options);
+    this.enc = createLineEncoder(options);
     this.chunkChars = opts.chunkBytes ?? 65536;
     if (this.enc.format.header) {
       if (!opts.columns) throw new CodecError('header: true needs the column names');

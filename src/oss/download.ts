@@ -7,7 +7,7 @@
 import { Readable, pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import type { OssClientLike, OssResponseInfo } from './oss-client';
-import { withRetry, RetryOptions, isRetryableOssError, backoffDelay, sleep, describeOssError, errorStatus } from './retry';
+import { withRetry, RetryOptions, isRetryableOssError, ossRetryDelay, sleep, describeOssError, errorStatus } from './retry';
 import { OssAbortError, OssOperationError } from './errors';
 
 export interface ObjectInfo {
@@ -208,7 +208,7 @@ async function* rawObjectBytes(client: OssClientLike, key: string, o: ReadObject
           operation: 'GetObject', key, status: errorStatus(err), attempts: failures, cause: err,
         });
       }
-      await sleep(backoffDelay(failures, o.retry), o.signal);
+      await sleep(ossRetryDelay(failures, o.retry), o.signal);
     }
   }
 }

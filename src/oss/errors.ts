@@ -22,7 +22,3 @@ export class OssAbortError extends Error {
     this.name = 'AbortError';
   }
 }
-
-export function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new OssAbortError();
-}

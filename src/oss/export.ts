@@ -1,8 +1,10 @@
 /**
  * Client-mode export: `COPY (query) TO STDOUT` → (row boundaries, header/newline handling) →
  * parallel gzip → multipart upload, rolling over to a new object at `rolloverBytes` of
- * uncompressed data, always on a row boundary. Also `ObjectRollingWriter` for rows that arrive
- * as messages (oss-export's messages mode).
+ * uncompressed data, always on a row boundary. `ObjectRollingWriter` is that rolling part
+ * (whole rows of encoded bytes in, objects out); exportQueryToOss writes through one per stripe.
+ * oss-export's messages mode still rolls its objects with its own roller
+ * (src/nodes/oss-shared/roller.ts).
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,7 +13,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { FormatOptions, ResolvedFormat, resolveFormat, copyWithOptions, quoteIdent, newlineBytes } from './format';
 import type { OssClientLike } from './oss-client';
 import { MultipartUploadStream, UploadOptions, UploadResult } from './multipart-upload';
-import { CodecValue, createRowEncoder, RowBoundaryScanner, RowEncoder } from './codec';
+import { createLineEncoder, RowBoundaryScanner } from './codec';
 import { GzipPool, ParallelGzip } from './parallel-gzip';
 import { objectKey, objectMime } from './naming';
 import { OssAbortError } from './errors';
@@ -24,7 +26,7 @@ export interface TransferProgress {
   ms: number;
 }
 
-export interface TransferStats {
+export interface OssTransferStats {
   objects: Array<{ key: string; bytes: number; rows: number; etag?: string }>;
   rows: number;
   /** export: uncompressed bytes read from the database; import: bytes downloaded */
@@ -102,7 +104,7 @@ function waitDrain(w: Writable, obj: OpenObject): Promise<void> {
   });
 }
 
-/** Rows (arrays, in column order) or pre-encoded row bytes → rolling objects. */
+/** Pre-encoded row bytes (whole rows in the writer's format) → rolling objects. */
 export class ObjectRollingWriter {
   readonly format: ResolvedFormat;
   private readonly o: ObjectWriterOptions;
@@ -114,14 +116,13 @@ export class ObjectRollingWriter {
   private current: OpenObject | null = null;
   private seq: number;
   private readonly seqStep: number;
-  private readonly encoder: RowEncoder;
   private headerBytes: Buffer | null = null;
   private readonly started = Date.now();
   private lastProgress = 0;
   private uploadedDone = 0;
   private uploadedCurrent = 0;
   private closed = false;
-  readonly stats: TransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: 0 };
+  readonly stats: OssTransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: 0 };
 
   constructor(options: ObjectWriterOptions) {
     this.o = options;
@@ -135,10 +136,7 @@ export class ObjectRollingWriter {
     this.seqStep = options.seqStep ?? 1;
     this.ownPool = !options.gzipPool;
     this.pool = options.gzipPool ?? null;
-    this.encoder = createRowEncoder(this.format);
-    if (this.format.header) {
-      if (options.columns) this.headerBytes = Buffer.from(this.encoder.encodeHeader(options.columns));
-    }
+    if (this.format.header && options.columns) this.headerBytes = Buffer.from(createLineEncoder(this.format).encodeHeader(options.columns));
     // Validate naming up front, before any data moves.
     objectKey({ prefix: options.prefix, name: options.name, at: this.at, seq: 0, format: this.format.format, gzip: this.level > 0 });
   }
@@ -231,22 +229,6 @@ export class ObjectRollingWriter {
     if (obj.bytesIn >= this.rollover) await this.finishCurrent();
   }
 
-  /** Appends rows (arrays in column order); resolves when accepted (backpressure). */
-  async writeRows(rows: readonly (readonly CodecValue[])[]): Promise<void> {
-    let text = '';
-    let n = 0;
-    for (const r of rows) {
-      text += this.encoder.encodeRow(r);
-      n++;
-      if (text.length >= 256 * 1024) {
-        await this.writeEncoded(Buffer.from(text), n);
-        text = '';
-        n = 0;
-      }
-    }
-    if (n) await this.writeEncoded(Buffer.from(text), n);
-  }
-
   /** Finishes the current object now (control message / timer), if it has rows (or always, with evenIfEmpty). */
   async flush(opts: { evenIfEmpty?: boolean } = {}): Promise<void> {
     if (opts.evenIfEmpty && !this.current) this.open();
@@ -262,7 +244,7 @@ export class ObjectRollingWriter {
    * Finishes the last object and returns the stats. With `emptyObject`, an export that wrote
    * no rows still produces one (empty or header-only) object, so "no data" is visible in OSS.
    */
-  async close(opts: { emptyObject?: boolean } = {}): Promise<TransferStats> {
+  async close(opts: { emptyObject?: boolean } = {}): Promise<OssTransferStats> {
     if (this.closed) return this.stats;
     try {
       if (opts.emptyObject && this.objectCount === 0) this.open();
@@ -373,7 +355,7 @@ class CopyRowSplitter {
 }
 
 /** COPY (query | table) TO STDOUT → gzip → multipart upload, rolling objects over by size. */
-export async function exportQueryToOss(options: ExportQueryOptions): Promise<TransferStats> {
+export async function exportQueryToOss(options: ExportQueryOptions): Promise<OssTransferStats> {
   if (!options.query === !options.table) throw new TypeError('exportQueryToOss needs exactly one of query or table');
   const stripes = options.stripes ?? 1;
   if (!Number.isInteger(stripes) || stripes < 1 || stripes > 1000) throw new RangeError('stripes must be an integer from 1 to 1000');
@@ -450,7 +432,7 @@ export async function exportQueryToOss(options: ExportQueryOptions): Promise<Tra
       await Promise.all(writers.map((w) => (w.objectCount < max ? w.flush({ evenIfEmpty: true }) : undefined)));
     }
     const all = await Promise.all(writers.map((w) => w.close({ emptyObject })));
-    const stats: TransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: Date.now() - started };
+    const stats: OssTransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: Date.now() - started };
     for (const s of all) {
       stats.objects.push(...s.objects);
       stats.rows += s.rows;

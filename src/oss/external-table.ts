@@ -150,7 +150,11 @@ export function buildOssLocation(loc: OssLocation, direction: 'readable' | 'writ
   const speedTime = checkInt('speedTimeS', loc.speedTimeS, 1, 86400);
 
   const head = [`oss://${endpoint}`, `${loc.mode}=${path}`];
-  const tail = [`bucket=${loc.bucket}`, `compressiontype=${loc.compression}`];
+  // No compressiontype for uncompressed data: the default is none everywhere, but the value
+  // differs — Alibaba's docs write `none`, the archived oss_ext 2.0 (alibaba-archive/aliyun_oss_ext,
+  // str_oss_compression[] in decompress_reader.c) accepts only `text` and refuses `none` with
+  // "unknown compression type none" when a segment opens the table.
+  const tail = [`bucket=${loc.bucket}`, ...(loc.compression === 'gzip' ? ['compressiontype=gzip'] : [])];
   if (loc.async !== undefined) tail.push(`async=${loc.async}`);
   if (level !== undefined) tail.push(`compressionlevel=${level}`);
   if (workers !== undefined) tail.push(`num_parallel_worker=${workers}`);

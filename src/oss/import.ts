@@ -11,7 +11,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { FormatOptions, resolveFormat, copyWithOptions, quoteIdent } from './format';
 import type { OssClientLike } from './oss-client';
 import type { RetryOptions } from './retry';
-import type { TransferProgress, TransferStats } from './export';
+import type { TransferProgress, OssTransferStats } from './export';
 import { ParsedRow, RowParser } from './codec';
 import { listObjects, ObjectInfo, readObjects } from './download';
 import { OssAbortError } from './errors';
@@ -65,12 +65,12 @@ async function resolveObjects(o: { oss: OssClientLike; keys?: readonly string[];
   return listObjects(o.oss, o.prefix, { directOnly: o.directOnly, retry: o.retry, timeoutMs: o.timeoutMs, signal: o.signal });
 }
 
-export async function importFromOss(options: ImportOptions): Promise<TransferStats> {
+export async function importFromOss(options: ImportOptions): Promise<OssTransferStats> {
   const started = Date.now();
   const f = resolveFormat(options.format);
   const cols = options.columns?.length ? ` (${options.columns.map(quoteIdent).join(', ')})` : '';
   const sql = `COPY ${tableRef(options.table)}${cols} FROM STDIN WITH ${copyWithOptions(f, f.header)}`;
-  const stats: TransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: 0 };
+  const stats: OssTransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: 0 };
   let last = 0;
   const progress = (force = false) => {
     if (!options.onProgress) return;

@@ -8,6 +8,7 @@ export * from './multipart-upload';
 export * from './download';
 export * from './external-table';
 export * from './naming';
+export * from './name-template';
 export * from './detect';
 export * from './export';
 export * from './import';

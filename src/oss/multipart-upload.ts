@@ -7,7 +7,7 @@
  */
 import { Writable } from 'node:stream';
 import type { OssClientLike, OssResponseInfo } from './oss-client';
-import { withRetry, RetryOptions } from './retry';
+import { withRetry, RetryOptions, isRetryableOssError } from './retry';
 import { OssAbortError, OssOperationError } from './errors';
 
 export interface UploadOptions {
@@ -212,7 +212,12 @@ export class MultipartUploadStream extends Writable {
           // A retried Complete whose first attempt did succeed server-side sees NoSuchUpload:
           // accept it when the object exists with a multipart ETag of our part count.
           if (attempted && (err as { status?: number }).status === 404) {
-            const h = await this.client.head(this.key, { timeout: this.timeout }).catch(() => null);
+            // A HEAD that fails transiently is retried with the Complete (which sees 404 again and
+            // asks again); only a definite answer decides.
+            const h = await this.client.head(this.key, { timeout: this.timeout }).catch((headErr: unknown) => {
+              if (isRetryableOssError(headErr)) throw headErr;
+              return null;
+            });
             const etag = h ? unquote(headerOf(h.res, 'etag')) : '';
             if (etag.endsWith(`-${parts.length}`)) return { etag, res: h!.res };
           }

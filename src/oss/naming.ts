@@ -9,7 +9,7 @@ import type { CopyFormat } from './format';
 export interface ObjectNameParts {
   prefix: string;
   name: string;
-  /** Start of the export; the same for every object of one export. */
+  /** Start of the export, the same for every object of one table/query export; in messages mode the time the object opened. */
   at: Date;
   /** 0-based index of the object within the export. */
   seq: number;

@@ -67,7 +67,7 @@ function qosDelay(err: unknown): number {
   return Number.isFinite(n) && n > 0 ? Math.min(n, 30000) : 0;
 }
 
-export function backoffDelay(attempt: number, o: RetryOptions = {}): number {
+export function ossRetryDelay(attempt: number, o: RetryOptions = {}): number {
   const base = o.baseDelayMs ?? 200;
   const cap = o.maxDelayMs ?? 10000;
   const exp = Math.min(cap, base * 2 ** Math.max(0, attempt - 1));
@@ -134,7 +134,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, ctx: Ret
           },
         );
       }
-      const delay = Math.max(backoffDelay(attempt, o), qosDelay(err));
+      const delay = Math.max(ossRetryDelay(attempt, o), qosDelay(err));
       ctx.onRetry?.(err, attempt, delay);
       await sleep(delay, ctx.signal);
     }

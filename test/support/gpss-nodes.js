@@ -4,7 +4,9 @@
 const helper = require('node-red-node-test-helper');
 const { Client } = require('pg');
 
-helper.init(require.resolve('node-red'));
+const runtime = require('./node-red-runtime');
+
+helper.init(runtime.nodeRedMain);
 
 const NODES = ['greenplum-db', 'gpss-server', 'gpss-connect', 'gpss-write', 'gpss-close'].map((t) => require(`../../dist/nodes/${t}.js`));
 const { startGpssServer } = require('../../dist/gpss-server');
@@ -109,10 +111,19 @@ async function until(fn, timeoutMs = 20000, stepMs = 50) {
   }
 }
 
-/** A gpss-pg on loopback for remote mode. */
-function startServer(pg, port = 0) {
-  return startGpssServer({ listen: `127.0.0.1:${port}`, databaseUrl: pg.url, allowHosts: [`${pg.host}:${pg.port}`] });
+/**
+ * A gpss-pg on loopback for remote mode. `options` go to startGpssServer, e.g.
+ * `{ errorCodes: 'unknown' }` to answer every error as UNKNOWN with its text, like a real GPSS.
+ */
+function startServer(pg, port = 0, options = {}) {
+  return startGpssServer({ listen: `127.0.0.1:${port}`, databaseUrl: pg.url, allowHosts: [`${pg.host}:${pg.port}`], ...options });
 }
+
+/** The two styles of status codes the nodes must behave the same under (gpss-pg's, a real GPSS's). */
+const STATUS_VARIANTS = [
+  { name: 'specific status codes (gpss-pg)', options: {} },
+  { name: 'every error UNKNOWN with its text (like GPSS)', options: { errorCodes: 'unknown' } },
+];
 
 /** Redeploy like the editor ('full', 'flows' or 'nodes'); waits for the new flows to be running. */
 async function redeploy(flow, creds, type = 'full') {
@@ -136,5 +147,5 @@ function statusCalls() {
 
 module.exports = {
   helper, NODES, startNodeRed, stopNodeRed, configNodes, credentials, flowNode, collect, roundTrip,
-  query, count, sleep, until, startServer, redeploy, statusCalls,
+  query, count, sleep, until, startServer, redeploy, statusCalls, STATUS_VARIANTS,
 };

@@ -8,7 +8,7 @@ const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 const { Client } = require('pg');
 const { startGpssServer } = require('../../dist/gpss-server');
-const { encodeRow } = require('../../dist/gpss/row-codec');
+const { encodeRow } = require('./row-oracle');
 
 const PROTO = path.join(__dirname, '../../proto/gpss.proto');
 const OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };

@@ -14,7 +14,7 @@ const CREDENTIAL_SECRET = 'e2e-credential-secret';
 
 /**
  * Starts Node-RED. options.link (default true) links this repo; options.userDir reuses a
- * directory. Returns the running runtime plus admin helpers and cleanup().
+ * directory; options.credentialSecret replaces the default one. Returns the running runtime plus admin helpers and cleanup().
  */
 async function startTestNodeRed(options = {}) {
   const userDir = options.userDir || fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-nr-'));
@@ -23,7 +23,7 @@ async function startTestNodeRed(options = {}) {
   const red = await startNodeRed({
     userDir,
     port,
-    credentialSecret: CREDENTIAL_SECRET,
+    credentialSecret: options.credentialSecret || CREDENTIAL_SECRET,
     linkPackages: options.link === false ? [] : [REPO],
     env: options.env,
   });

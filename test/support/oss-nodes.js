@@ -5,7 +5,9 @@
 const helper = require('node-red-node-test-helper');
 const { beforeEach, afterEach } = require('node:test');
 
-helper.init(require.resolve('node-red'));
+const runtime = require('./node-red-runtime');
+
+helper.init(runtime.nodeRedMain);
 
 const TAB = 'tab1';
 

@@ -73,7 +73,9 @@ async function startTestOssEmulator(options = {}) {
     dataDir,
     buckets,
   });
-  const defaults = { bucket: buckets[0], accessKeyId: ACCESS_KEY_ID, accessKeySecret: ACCESS_KEY_SECRET };
+  const accessKeyId = options.accessKeyId || ACCESS_KEY_ID;
+  const accessKeySecret = options.accessKeySecret || ACCESS_KEY_SECRET;
+  const defaults = { bucket: buckets[0], accessKeyId, accessKeySecret };
   return {
     emu,
     endpoint: emu.endpoint,
@@ -81,8 +83,8 @@ async function startTestOssEmulator(options = {}) {
     dataDir,
     bucket: buckets[0],
     buckets,
-    accessKeyId: ACCESS_KEY_ID,
-    accessKeySecret: ACCESS_KEY_SECRET,
+    accessKeyId,
+    accessKeySecret,
     region: REGION,
     ossOptions: (opts) => ossOptions(emu, defaults, opts),
     client: (opts) => new OSS(ossOptions(emu, defaults, opts)),

@@ -8,7 +8,8 @@ const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const { Client } = require('pg');
-const { startPostgres } = require('../../dist/devstack/postgres');
+const { spawnSync } = require('node:child_process');
+const { startPostgres, findPostgresBinDir } = require('../../dist/devstack/postgres');
 
 function withDatabase(url, database) {
   const u = new URL(url);
@@ -26,13 +27,25 @@ async function adminQuery(url, sql) {
   }
 }
 
-/** Starts a throwaway cluster in a temp dir (fsync off, free loopback port). */
-async function startThrowawayCluster() {
+/**
+ * Starts a throwaway cluster in a temp dir (fsync off, free loopback port). options.password
+ * sets the superuser's password; options.durable keeps fsync and synchronous_commit on (needed
+ * when a test crashes the server: with them off, an immediate shutdown loses acknowledged commits). restart('fast' | 'immediate') restarts it on the same port
+ * (the chaos suite's PostgreSQL faults).
+ */
+async function startThrowawayCluster(options = {}) {
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'gpflow-pg-'));
-  const cluster = await startPostgres({ dataDir: path.join(parent, 'data'), fast: true });
+  const cluster = await startPostgres({ dataDir: path.join(parent, 'data'), fast: options.durable !== true, password: options.password });
   return {
     url: cluster.url,
     cluster,
+    restart(mode = 'fast') {
+      const pgCtl = path.join(findPostgresBinDir(), 'pg_ctl');
+      const args = ['-D', cluster.dataDir, '-m', mode, '-w', '-t', '60', 'restart', '-l', path.join(cluster.dataDir, 'server.log')];
+      const isRoot = process.getuid && process.getuid() === 0;
+      const r = isRoot ? spawnSync('runuser', ['-u', 'postgres', '--', pgCtl, ...args], { encoding: 'utf8' }) : spawnSync(pgCtl, args, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`pg_ctl restart -m ${mode} failed: ${(r.stderr || r.stdout || '').trim()}`);
+    },
     stop() {
       cluster.stop({ removeData: true });
       fs.rmSync(parent, { recursive: true, force: true });

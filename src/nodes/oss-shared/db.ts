@@ -1,9 +1,9 @@
-// Database helpers of the OSS nodes: resolve the referenced config nodes, read a table's
-// column names, and run a task on a pooled connection that is released (or destroyed, when
-// the task failed mid-protocol) in every case.
+// Database helpers of the OSS nodes: run a task on a pooled connection of the greenplum-db
+// config node that is released (or destroyed, when the task failed mid-protocol) in every case,
+// read a table's column names and its resolved name, and cancel a running statement.
 import type { PoolClient } from 'pg';
 import type { GreenplumDbConfigNode } from '../shared/types';
-import { quoteIdent } from '../../oss/format';
+import { quoteIdent } from '../../oss';
 
 // Clients whose session must not be reused: `withClient` destroys them instead of releasing
 // them to the pool (e.g. a TEMP external table whose DROP failed still holds the OSS key).

@@ -1,7 +1,7 @@
 // Turning whatever a transfer threw into an Error fit for Catch nodes, logs and status:
 // it names the operation, carries OSS's code/status/requestId when there is one, and never
 // contains a secret (the AccessKey secret, the database password, or `key=` in LOCATION).
-import { withDetails } from '../../error-details';
+import { withDetails } from '../../shared/error-details';
 
 export interface OssNodeErrorInfo {
   code?: string;

@@ -1,6 +1,6 @@
 // Dialog values and per-message overrides of oss-export / oss-import, read into typed options.
 // Pure: unit-tested without Node-RED.
-import type { FormatOptions, Newline } from '../../oss/format';
+import type { FormatOptions, Newline } from '../../oss';
 
 export type Mode = 'auto' | 'client' | 'external';
 

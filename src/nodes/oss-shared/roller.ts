@@ -5,6 +5,10 @@
 // A message never spans two objects, so every message maps to exactly one upload.
 // Memory is bounded: bytes accepted but not yet consumed by uploads are capped, and a
 // message beyond the cap fails at once instead of growing the heap.
+// An object's messages are acknowledged in 1 ms slices with a turn of the event loop between them (an
+// object can hold tens of thousands of messages: acknowledging them in one go held Node-RED's
+// loop; see src/shared/slices.ts); flush() and abort() resolve once every one was.
+import { SliceQueue } from '../../shared/slices';
 
 /** One object being written; created by the node around the library's upload pipeline. */
 export interface ObjectSink {
@@ -64,6 +68,8 @@ export class ObjectRoller {
   private completed: RolledObject[] = [];
   private failures: Error[] = [];
   private closed = false;
+  /** Acknowledgements waiting for their turn, in order. */
+  private readonly acking = new SliceQueue<[Ack, Error | undefined]>(([ack, err]) => ack(err));
   /** Totals over the roller's life. */
   readonly totals = { rows: 0, bytesIn: 0, bytesOut: 0, objects: 0 };
 
@@ -139,14 +145,14 @@ export class ObjectRoller {
         this.totals.objects++;
         this.completed.push(done);
         this.o.onObject?.(done);
-        for (const a of obj.acks) a();
+        for (const a of obj.acks) this.acking.push([a, undefined]);
       },
       (err: unknown) => {
         this.ending.delete(obj);
         const e = err instanceof Error ? err : new Error(String(err));
         this.failures.push(e);
         this.o.onObject?.({ key: obj.sink.key, bytes: 0, rows: obj.rows, bytesIn: obj.bytesIn }, e);
-        for (const a of obj.acks) a(e);
+        for (const a of obj.acks) this.acking.push([a, e]);
       },
     );
     this.inFlight.add(p);
@@ -160,6 +166,7 @@ export class ObjectRoller {
   async flush(): Promise<{ objects: RolledObject[]; errors: Error[] }> {
     this.roll();
     while (this.inFlight.size) await Promise.all([...this.inFlight]);
+    await this.acking.whenDrained();
     const out = { objects: this.completed, errors: this.failures };
     this.completed = [];
     this.failures = [];
@@ -177,12 +184,13 @@ export class ObjectRoller {
       const cur = this.current;
       this.current = null;
       await cur.sink.abort().catch(() => undefined);
-      for (const a of cur.acks) a(reason);
+      for (const a of cur.acks) this.acking.push([a, reason]);
       all.pop();
     }
     // Objects already ending settle through roll()'s handlers (their end() rejects on abort).
     await Promise.all(all.map((e) => e.sink.abort().catch(() => undefined)));
     while (this.inFlight.size) await Promise.all([...this.inFlight]);
+    await this.acking.whenDrained();
   }
 
   /** Stop accepting messages (close started); flush still works. */

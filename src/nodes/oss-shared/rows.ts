@@ -2,7 +2,8 @@
 // `msg.payload` is one row object, an array of row objects, or an array of arrays (values in
 // column order). Objects are laid out in the column order; missing keys become NULL; a key
 // that is not a column is an error naming it, so a typo never silently drops data.
-import type { CodecValue } from '../../oss/codec';
+import type { CodecValue } from '../../oss';
+import { SliceClock } from '../../shared/slices';
 
 export class RowShapeError extends Error {
   readonly code = 'OSS_ROW_SHAPE';
@@ -34,6 +35,8 @@ function isRowObject(v: unknown): v is Record<string, unknown> {
 export function payloadToRows(
   payload: unknown,
   columns: readonly string[] | null,
+  /** Number of rows before this payload (a large payload converted in slices): for error texts. */
+  firstRow = 0,
 ): { rows: CodecValue[][]; columns: readonly string[] | null } {
   let items: unknown[];
   if (Array.isArray(payload)) {
@@ -52,12 +55,12 @@ export function payloadToRows(
     const item = items[i];
     if (Array.isArray(item)) {
       if (layout && item.length !== layout.length) {
-        throw new RowShapeError(`row ${i + 1} has ${item.length} values but there are ${layout.length} columns (${layout.join(', ')})`);
+        throw new RowShapeError(`row ${firstRow + i + 1} has ${item.length} values but there are ${layout.length} columns (${layout.join(', ')})`);
       }
       rows.push(item.map(cell));
       continue;
     }
-    if (!isRowObject(item)) throw new RowShapeError(`row ${i + 1} is neither an object nor an array`);
+    if (!isRowObject(item)) throw new RowShapeError(`row ${firstRow + i + 1} is neither an object nor an array`);
     if (!layout || !index) {
       layout = Object.keys(item);
       index = indexOf(layout);
@@ -67,13 +70,58 @@ export function payloadToRows(
       if (!Object.prototype.hasOwnProperty.call(item, key)) continue;
       const k = index.get(key);
       if (k === undefined) {
-        throw new RowShapeError(`row ${i + 1} has "${key}", which is not one of the columns (${layout.join(', ')})`, key);
+        throw new RowShapeError(`row ${firstRow + i + 1} has "${key}", which is not one of the columns (${layout.join(', ')})`, key);
       }
       out[k] = cell(item[key]);
     }
     rows.push(out);
   }
   return { rows, columns: layout };
+}
+
+/** Payload arrays longer than this are converted (and encoded) in slices. */
+export const SLICED_PAYLOAD_ROWS = 2048;
+const SLICE_ROWS = 512;
+
+/** True when converting this payload in one go could hold the event loop for several ms. */
+export function needsSlices(payload: unknown): boolean {
+  return Array.isArray(payload) && payload.length > SLICED_PAYLOAD_ROWS;
+}
+
+/**
+ * payloadToRows() for a large array, yielding to the event loop every millisecond: same rows, same
+ * layout, same errors (row numbers count from the start of the payload).
+ */
+export async function payloadToRowsInSlices(
+  payload: unknown,
+  columns: readonly string[] | null,
+): Promise<{ rows: CodecValue[][]; columns: readonly string[] | null }> {
+  // An array of scalars is one row (payloadToRows decides that on the whole array).
+  if (!needsSlices(payload) || !(payload as unknown[]).every((x) => isRowObject(x) || Array.isArray(x))) {
+    return payloadToRows(payload, columns);
+  }
+  const list = payload as unknown[];
+  const clock = new SliceClock();
+  let layout = columns;
+  const rows: CodecValue[][] = [];
+  for (let from = 0; from < list.length; from += SLICE_ROWS) {
+    const part = payloadToRows(list.slice(from, from + SLICE_ROWS), layout, from);
+    layout = part.columns;
+    for (const r of part.rows) rows.push(r);
+    await clock.pace();
+  }
+  return { rows, columns: layout };
+}
+
+/** Encodes rows to text with `encodeRow`, yielding every millisecond when there are many. */
+export async function encodeRowsInSlices(rows: readonly CodecValue[][], encodeRow: (r: readonly CodecValue[]) => string): Promise<string> {
+  const clock = new SliceClock();
+  let text = '';
+  for (let i = 0; i < rows.length; i++) {
+    text += encodeRow(rows[i]);
+    if (i % SLICE_ROWS === SLICE_ROWS - 1) await clock.pace();
+  }
+  return text;
 }
 
 const indexCache = new WeakMap<readonly string[], Map<string, number>>();

@@ -1,6 +1,7 @@
 // msg.payload → encoded GPSS rows (DESIGN §3 "Rows in messages"): one row object, an array of
 // row objects, or an array of arrays in the job's column order. A value that cannot be
 // converted fails this message only, with an error naming the row and the column.
+import { SliceClock } from '../../shared/slices';
 
 export interface RowEncoderLike {
   encodeObject(row: Record<string, unknown>): Buffer;
@@ -46,11 +47,44 @@ export function encodePayload(payload: unknown, encoder: RowEncoderLike): Encode
     );
   }
   const rows: Buffer[] = new Array(list.length);
+  return { rows, bytes: encodeRange(list, 0, list.length, encoder, rows) };
+}
+
+/** Payload arrays longer than this are encoded in slices (see encodePayloadInSlices). */
+export const SLICED_PAYLOAD_ROWS = 2048;
+
+/** Rows encoded between two looks at the clock (~0.3 ms of work). */
+const SLICE_ROWS = 512;
+
+/** True when encoding this payload in one go could hold the event loop for several ms. */
+export function needsSlices(payload: unknown): boolean {
+  return Array.isArray(payload) && payload.length > SLICED_PAYLOAD_ROWS;
+}
+
+/**
+ * encodePayload() for a large array, yielding to the event loop every millisecond (100,000 rows take
+ * ~60 ms to encode: long enough for Node-RED to stop reading its sockets). Same result and errors.
+ */
+export async function encodePayloadInSlices(payload: unknown, encoder: RowEncoderLike): Promise<EncodedRows> {
+  if (!needsSlices(payload)) return encodePayload(payload, encoder);
+  const list = payload as unknown[];
+  const rows: Buffer[] = new Array(list.length);
+  const clock = new SliceClock();
   let bytes = 0;
-  let i = 0;
+  for (let from = 0; from < list.length; from += SLICE_ROWS) {
+    bytes += encodeRange(list, from, Math.min(list.length, from + SLICE_ROWS), encoder, rows);
+    await clock.pace();
+  }
+  return { rows, bytes };
+}
+
+/** Encodes list[from, to) into rows[from, to); returns their bytes. Errors name the row. */
+function encodeRange(list: readonly unknown[], from: number, to: number, encoder: RowEncoderLike, rows: Buffer[]): number {
+  let bytes = 0;
+  let i = from;
   // One try around the loop (hot path), the failing index says which row it was.
   try {
-    for (; i < list.length; i++) {
+    for (; i < to; i++) {
       const item = list[i];
       let buf: Buffer;
       if (Array.isArray(item)) buf = encoder.encodeArray(item);
@@ -60,9 +94,9 @@ export function encodePayload(payload: unknown, encoder: RowEncoderLike): Encode
       bytes += buf.length + 6;
     }
   } catch (err) {
-    throw rowError(err, list.length > 1 || Array.isArray(payload) ? `row ${i}` : 'row');
+    throw rowError(err, `row ${i}`);
   }
-  return { rows, bytes };
+  return bytes;
 }
 
 function rowError(err: unknown, where: string): PayloadError {

@@ -4,7 +4,7 @@ import type { EventEmitter } from 'node:events';
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import type { GpssServerConfigNode } from './types';
 import { ThrottledStatus } from './status';
-import { probeTexts, watchProbes } from './probe';
+import { oneLine, probeTexts, watchProbes } from './probe';
 import { translator } from './i18n';
 
 export interface ServerUse {
@@ -65,9 +65,16 @@ export function useServer(RED: NodeAPI, node: Node, serverId: string | undefined
     status.set({ fill: 'red', shape: 'ring', text: translator(RED, node.type)('status.noServer') });
   } else {
     server.register(node);
-    listener = (state: string, detail?: string) => status.show(stateStatus(state, detail));
+    const texts = probeTexts(RED, node.type);
+    listener = (state: string, detail?: string) => {
+      // Before the node's first message the only connection attempts are the probe's and the
+      // deploy-time describe of a fixed stream table (gpss-write): a failure of the latter is the
+      // same news as a failed probe, so it reads the same ("unreachable: reason").
+      if (state === 'error' && status.probes) status.show({ fill: 'red', shape: 'ring', text: texts.unreachable(oneLine(detail ?? '', 40)) });
+      else status.show(stateStatus(state, detail));
+    };
     (server as unknown as EventEmitter).on('state', listener);
-    status.probes = watchProbes([server], probeTexts(RED, node.type), (s) => status.show(s as NodeStatus));
+    status.probes = watchProbes([server], texts, (s) => status.show(s as NodeStatus));
   }
   return {
     server: server && server.service ? server : null,

@@ -1,6 +1,6 @@
 // The "target table and load options" part of the gpss-connect and gpss-write dialogs, turned
 // into the client's OpenOptions. Pure: unit-tested without Node-RED.
-import type { OpenOptions } from '../../gpss/client';
+import type { OpenOptions } from '../../gpss';
 
 export interface TargetDef {
   schema?: string;

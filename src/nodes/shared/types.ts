@@ -32,7 +32,7 @@ export interface GreenplumDbConfigNode extends Node<GreenplumDbCreds> {
 export interface GpssServerConfigNode extends Node {
   mode: 'embedded' | 'remote';
   /** The shared channel, sessions, table descriptions and open jobs. */
-  service: import('../../gpss/session-registry').GpssService;
+  service: import('../../gpss').GpssService;
   register(user: object): void;
   deregister(user: object): Promise<void>;
   /** 'host:port' of the GPSS endpoint once known ('' before the embedded server started). */

@@ -3,20 +3,11 @@
 // Flow nodes never talk to the channel directly; they go through this object, so the config
 // node can close everything in the right order when its users are done.
 import { GpssClient } from './client';
-import type { ColumnInfo, GpssEndpoint, OpenOptions, TransferStats } from './client';
-import type { BufferLimits } from './batcher';
+import type { ColumnInfo, GpssEndpoint, GpssLogin, OpenOptions, TransferStats } from './client';
+import type { BufferLimits } from './buffer-account';
 import { JobSessionApi, LoadJob } from './load-job';
-import { classifyFailure, GrpcCode } from './retry';
-import { withDetails } from '../error-details';
-
-export interface GpssLogin {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-  sessionTimeoutSec?: number;
-}
+import { classifyError, isConnectionLost } from './failure-class';
+import { withDetails } from '../shared/error-details';
 
 export type ServiceState = 'connecting' | 'connected' | 'disconnected' | 'error';
 
@@ -114,9 +105,8 @@ export class GpssService implements JobSessionApi {
    * state (a slow call or a deadline is no reason to cut the other users' calls).
    */
   noteFailure(err: unknown, client?: GpssClient): void {
-    const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-    if (client && code === GrpcCode.UNAVAILABLE) this.resetClient(client);
-    if (classifyFailure(err) !== 'data') this.setState('error', (this.options.redact ?? String)(errorText(err)));
+    if (client && isConnectionLost(err)) this.resetClient(client);
+    if (classifyError(err).kind !== 'data') this.setState('error', (this.options.redact ?? String)(errorText(err)));
   }
 
   async acquireSession(): Promise<PooledSession> {
@@ -191,11 +181,12 @@ export class GpssService implements JobSessionApi {
     return this.jobs.size;
   }
 
-  async write(session: string, rows: readonly Uint8Array[]): Promise<void> {
+  /** Writes rows in Writes of at most `writeBytes` each (the client cuts them, write-request.ts). */
+  async write(session: string, rows: readonly Uint8Array[], writeBytes?: number): Promise<void> {
     const s = this.busy.get(session);
     if (!s) throw new Error(`GPSS session ${session.slice(0, 8)}… is no longer open`);
     try {
-      await s.client.write(session, rows);
+      await s.client.write(session, rows, undefined, writeBytes);
     } catch (err) {
       this.noteFailure(err, s.client);
       throw this.safeError(err, 'GPSS Write failed');
@@ -264,7 +255,7 @@ export class GpssService implements JobSessionApi {
       return r;
     } catch (err) {
       this.noteFailure(err, s.client);
-      if (classifyFailure(err) === 'transient') this.discard(s.id);
+      if (classifyError(err).kind === 'transient') this.discard(s.id);
       else this.release(s.id);
       throw this.safeError(err, `GPSS ${what} failed`);
     }
@@ -280,8 +271,8 @@ export class GpssService implements JobSessionApi {
         await s.client.open(s.id, { ...options, schema });
       } catch (first) {
         // A pooled session the server no longer knows (restart, expiry): once more on a new one.
-        const code = typeof first === 'object' && first !== null ? (first as { code?: unknown }).code : undefined;
-        if (code !== GrpcCode.NOT_FOUND && code !== GrpcCode.UNAVAILABLE) throw first;
+        // By cause, not code: a real GPSS reports an unknown session as UNKNOWN with its text.
+        if (classifyError(first).cause !== 'session' && !isConnectionLost(first)) throw first;
         this.noteFailure(first, s.client);
         this.discard(s.id);
         s = await this.acquireSession();
@@ -289,7 +280,7 @@ export class GpssService implements JobSessionApi {
       }
     } catch (err) {
       this.noteFailure(err, s.client);
-      if (classifyFailure(err) === 'transient') this.discard(s.id);
+      if (classifyError(err).kind === 'transient') this.discard(s.id);
       else this.release(s.id);
       this.invalidateColumns(schema, options.table);
       throw this.safeError(err, `GPSS Open ${schema}.${options.table} failed`);
@@ -304,14 +295,17 @@ export class GpssService implements JobSessionApi {
     return job;
   }
 
-  /** One stream-mode commit: Open → Write… → Close on a pooled session. */
-  async commitRows(options: OpenOptions, writes: readonly (readonly Uint8Array[])[], maxErrorRows = 0): Promise<TransferStats> {
+  /**
+   * One stream-mode commit: Open → Write… → Close on a pooled session; the rows go in Writes
+   * of at most `writeBytes` each (the client cuts them, write-request.ts).
+   */
+  async commitRows(options: OpenOptions, rows: readonly Uint8Array[], maxErrorRows = 0, writeBytes?: number): Promise<TransferStats> {
     const s = await this.acquireSession();
     let step = 'Open';
     try {
       await s.client.open(s.id, options);
       step = 'Write';
-      for (const w of writes) await s.client.write(s.id, w);
+      await s.client.write(s.id, rows, undefined, writeBytes);
       step = 'Close';
       const stats = await s.client.close(s.id, { maxErrorRows });
       this.release(s.id);

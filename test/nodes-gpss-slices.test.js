@@ -1,0 +1,281 @@
+'use strict';
+// Bursts of work cut into slices with turns of the event loop between them (src/shared/slices):
+// the queue keeps order, shares one budget per turn between queues, lets I/O and timers run in
+// the middle of a burst, and the stream writer settles a commit's messages that way, in order,
+// with close() still waiting for every one of them.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { SliceQueue, SliceClock, SLICE_MS, MAX_SLICE_MS } = require('../dist/shared/slices');
+const { StreamWriter } = require('../dist/gpss/stream-writer');
+
+/** What gpss-write's encodePayload counts for the buffer limit (bytes plus framing per row). */
+const heldBytes = (rows) => rows.reduce((n, r) => n + r.length + 6, 0);
+
+/** Busy work of about `us` microseconds (what a send + done + Complete node costs per message). */
+function spin(us) {
+  const end = process.hrtime.bigint() + BigInt(Math.round(us * 1000));
+  while (process.hrtime.bigint() < end);
+}
+
+test('SliceQueue handles items in order over several turns; a timer set at the start runs in between', async () => {
+  const seen = [];
+  let seenWhenTimerRan = -1;
+  const q = new SliceQueue((i) => {
+    if (i === 0) setTimeout(() => (seenWhenTimerRan = seen.length), 0);
+    spin(20);
+    seen.push(i);
+  });
+  const n = 2000; // ~40 ms of work: ten slices of SLICE_MS
+  for (let i = 0; i < n; i++) q.push(i);
+  assert.equal(q.size, n);
+  assert.deepEqual(seen, [], 'nothing handled synchronously in push()');
+  await q.whenDrained();
+  assert.equal(q.size, 0);
+  assert.deepEqual(seen, Array.from({ length: n }, (_, i) => i));
+  assert.ok(seenWhenTimerRan > 0 && seenWhenTimerRan < n, `the timer ran after ${seenWhenTimerRan} of ${n} items: the burst did not yield`);
+});
+
+test('SliceQueue: two queues share one budget per turn; no turn runs past MAX_SLICE_MS', async () => {
+  const perTurn = [];
+  let turn = 0;
+  let current = -1;
+  const count = () => {
+    if (current !== turn) {
+      current = turn;
+      perTurn.push(0);
+    }
+    perTurn[perTurn.length - 1]++;
+  };
+  const a = new SliceQueue(() => (spin(100), count()));
+  const b = new SliceQueue(() => (spin(100), count()));
+  for (let i = 0; i < 200; i++) a.push(i), b.push(i);
+  // A turn counter that advances on every turn of the loop while the queues drain.
+  const ticker = setInterval(() => turn++, 0);
+  const tick = () => {
+    turn++;
+    if (a.size + b.size > 0) setImmediate(tick);
+  };
+  setImmediate(tick);
+  await Promise.all([a.whenDrained(), b.whenDrained()]);
+  clearInterval(ticker);
+  assert.equal(perTurn.reduce((x, y) => x + y, 0), 400);
+  // Items of 0.1 ms: a slice of SLICE_MS (more, up to MAX_SLICE_MS, when the rest of the loop was
+  // busy, e.g. on a loaded machine) holds at most budget / 0.1 items for both queues together.
+  const most = Math.max(...perTurn);
+  assert.ok(SLICE_MS <= MAX_SLICE_MS);
+  assert.ok(perTurn.length >= 400 / (MAX_SLICE_MS * 10 + 2), `only ${perTurn.length} turns for 40 ms of work`);
+  assert.ok(most <= MAX_SLICE_MS * 10 + 2, `one turn handled ${most} items of 0.1 ms (budget at most ${MAX_SLICE_MS} ms for all queues)`);
+});
+
+test('SliceQueue: next to a busy loop (5 ms of other work per turn) the slices grow, so the queue is not starved', async () => {
+  const perTurn = [];
+  let inTurn = 0;
+  let busy = true;
+  // Another burst of work (a fast source) taking 5 ms every turn.
+  const other = () => {
+    if (inTurn) perTurn.push(inTurn);
+    inTurn = 0;
+    spin(5000);
+    if (busy) setImmediate(other);
+  };
+  const q = new SliceQueue(() => (spin(100), inTurn++));
+  for (let i = 0; i < 600; i++) q.push(i);
+  setImmediate(other);
+  await q.whenDrained();
+  busy = false;
+  perTurn.sort((x, y) => x - y);
+  const median = perTurn[Math.floor(perTurn.length / 2)];
+  // With a fixed SLICE_MS it would be ~10 items per turn (and 600 items would take 60 turns of
+  // 6 ms); the slice grows toward the other work's 5 ms (up to MAX_SLICE_MS).
+  assert.ok(median >= 25, `median ${median} items of 0.1 ms per turn next to 5 ms of other work (turns: ${perTurn.join(',')})`);
+});
+
+test('SliceQueue: a throwing handler reaches onError and the queue carries on; drainNow finishes at once', async () => {
+  const errors = [];
+  const seen = [];
+  const q = new SliceQueue(
+    (i) => {
+      if (i === 1) throw new Error('boom');
+      seen.push(i);
+    },
+    (e) => errors.push(e.message),
+  );
+  q.push(0);
+  q.push(1);
+  q.push(2);
+  q.drainNow();
+  assert.deepEqual(seen, [0, 2]);
+  assert.deepEqual(errors, ['boom']);
+  assert.equal(q.size, 0);
+  await q.whenDrained();
+  // Still usable after drainNow, through the scheduler.
+  q.push(3);
+  await q.whenDrained();
+  assert.deepEqual(seen, [0, 2, 3]);
+});
+
+test('SliceClock.pace yields once the slice is spent and not before', async () => {
+  const clock = new SliceClock(2);
+  let immediateRan = false;
+  setImmediate(() => (immediateRan = true));
+  await clock.pace();
+  assert.equal(immediateRan, false, 'yielded before the slice was spent');
+  spin(2500);
+  assert.equal(clock.spent, true);
+  await clock.pace();
+  assert.equal(immediateRan, true);
+  assert.equal(clock.spent, false);
+});
+
+function writerOptions(over = {}) {
+  return {
+    commitRows: 100,
+    commitIntervalMs: 50,
+    buffer: { maxRows: 1e6, maxBytes: 1e9 },
+    maxRetries: 3,
+    backoff: { baseMs: 5, maxMs: 20, jitter: 0 },
+    ...over,
+  };
+}
+
+/** A one-row message whose ack costs ~`us` µs, recording its order. */
+function entry(i, log, us) {
+  const rows = [Buffer.from(String(i))];
+  return {
+    rows,
+    bytes: heldBytes(rows),
+    ack: () => {
+      spin(us);
+      log.push(i);
+    },
+    fail: (err) => log.push(`fail ${i}: ${err.message}`),
+  };
+}
+
+test('stream writer settles a commit of 10,000 messages in slices, in order: a timer runs in the middle', async () => {
+  const log = [];
+  const n = 10000;
+  let ackedWhenTimerRan = -1;
+  const w = new StreamWriter(writerOptions({ commitRows: n, commitIntervalMs: 60000 }), async (rows) => {
+    // The commit returned: a timer armed now must not wait for all 10,000 acks.
+    setTimeout(() => (ackedWhenTimerRan = log.length), 0);
+    return { successCount: rows.length, errorCount: 0, errorRows: [] };
+  });
+  for (let i = 0; i < n; i++) w.accept(entry(i, log, 5));
+  await w.close(30000);
+  assert.equal(log.length, n, 'close() resolved before every message was settled');
+  assert.deepEqual(log.slice(0, 5), [0, 1, 2, 3, 4]);
+  assert.ok(log.every((v, i) => v === i), 'acks out of order');
+  assert.ok(ackedWhenTimerRan >= 0 && ackedWhenTimerRan < n, `the timer ran after ${ackedWhenTimerRan} of ${n} acks: settling did not yield`);
+  assert.equal(w.heldRows, 0);
+  assert.equal(w.heldMessages, 0);
+});
+
+test('stream writer: acks of consecutive commits stay in order; rows stay counted until settled', async () => {
+  const log = [];
+  const w = new StreamWriter(writerOptions({ commitRows: 1000, commitIntervalMs: 60000 }), async (rows) => ({
+    successCount: rows.length,
+    errorCount: 0,
+    errorRows: [],
+  }));
+  for (let i = 0; i < 5000; i++) w.accept(entry(i, log, 2));
+  assert.equal(w.heldRows, 5000);
+  await w.close(30000);
+  assert.equal(log.length, 5000);
+  assert.ok(log.every((v, i) => v === i), 'acks out of order across commits');
+  assert.equal(w.heldRows, 0);
+});
+
+test('stream writer close timeout: committed messages are still acked, the rest failed, before close resolves', async () => {
+  const log = [];
+  let calls = 0;
+  const w = new StreamWriter(writerOptions({ commitRows: 500, commitIntervalMs: 60000 }), async (rows) => {
+    calls++;
+    if (calls === 1) return { successCount: rows.length, errorCount: 0, errorRows: [] };
+    return new Promise(() => {}); // the second commit never returns
+  });
+  // Acks of 0.5 ms each: 500 of them take ~250 ms, longer than the close timeout below.
+  for (let i = 0; i < 1000; i++) w.accept(entry(i, log, 500));
+  await w.close(100);
+  assert.equal(log.length, 1000, 'close() resolved before every message was settled');
+  assert.ok(log.slice(0, 500).every((v, i) => v === i), 'the committed half was not acked in order');
+  assert.ok(log.slice(500).every((v) => typeof v === 'string' && v.startsWith('fail')), 'the uncommitted half was not failed');
+});
+
+const { encodePayload, encodePayloadInSlices, SLICED_PAYLOAD_ROWS } = require('../dist/nodes/shared/rows');
+const { createRowEncoder } = require('../dist/gpss/value-mapping');
+
+const column = (name, databaseType) => ({ name, databaseType, hasLength: false, length: 0, hasPrecisionScale: false, precision: 0, scale: 0, hasNullable: true, nullable: true });
+const COLUMNS = [column('id', 'int4'), column('name', 'text')];
+
+test('encodePayloadInSlices: same rows and bytes as encodePayload; a timer runs while 60,000 rows encode', async () => {
+  const enc = createRowEncoder(COLUMNS);
+  const payload = Array.from({ length: 60000 }, (_, i) => (i % 2 ? { id: i, name: `n${i}` } : [i, `n${i}`]));
+  let timerRan = false;
+  setTimeout(() => (timerRan = true), 0);
+  const sliced = encodePayloadInSlices(payload, enc);
+  const whole = encodePayload(payload, enc);
+  const got = await sliced;
+  assert.equal(got.bytes, whole.bytes);
+  assert.equal(got.rows.length, 60000);
+  assert.ok(got.rows.every((r, i) => r.equals(whole.rows[i])), 'rows differ');
+  // encodePayload above ran synchronously for the same work: the timer could only have run
+  // while the sliced encoding yielded.
+  assert.equal(timerRan, true, 'the sliced encoding never yielded');
+});
+
+test('encodePayloadInSlices: a bad row fails with the error encodePayload gives, naming the row', async () => {
+  const enc = createRowEncoder(COLUMNS);
+  const payload = Array.from({ length: SLICED_PAYLOAD_ROWS * 3 }, (_, i) => ({ id: i, name: 'x' }));
+  payload[5000] = { id: 'not a number', name: 'x' };
+  let expected;
+  assert.throws(() => encodePayload(payload, enc), (e) => ((expected = e), true));
+  assert.match(expected.message, /row 5000/);
+  await assert.rejects(encodePayloadInSlices(payload, enc), (e) => e.message === expected.message && e.code === 'BAD_PAYLOAD');
+  // Small payloads and single objects take encodePayload's own path.
+  assert.equal((await encodePayloadInSlices({ id: 1, name: 'a' }, enc)).rows.length, 1);
+  await assert.rejects(encodePayloadInSlices('text', enc), /msg.payload must be/);
+});
+
+const { ObjectRoller } = require('../dist/nodes/oss-shared/roller');
+const { payloadToRows, payloadToRowsInSlices, encodeRowsInSlices } = require('../dist/nodes/oss-shared/rows');
+
+test('oss-export roller: an object of 10,000 messages is acknowledged in slices, in order; flush resolves after the last', async () => {
+  let finish;
+  const sink = {
+    key: 'obj-0',
+    write() {},
+    buffered: () => 0,
+    end: () => new Promise((r) => (finish = r)),
+    abort: async () => {},
+  };
+  const r = new ObjectRoller({ rollBytes: 1e12, rollMs: 0, maxBufferBytes: 1e12, header: '', open: () => sink });
+  const acked = [];
+  const n = 10000;
+  for (let i = 0; i < n; i++) r.add(Buffer.from('x\n'), 1, () => (spin(5), acked.push(i)));
+  const flushing = r.flush();
+  let ackedWhenTimerRan = -1;
+  finish({ bytes: 2 * n });
+  setTimeout(() => (ackedWhenTimerRan = acked.length), 0);
+  await flushing;
+  assert.equal(acked.length, n, 'flush resolved before every message was acknowledged');
+  assert.ok(acked.every((v, i) => v === i), 'acknowledged out of order');
+  assert.ok(ackedWhenTimerRan >= 0 && ackedWhenTimerRan < n, `the timer ran after ${ackedWhenTimerRan} of ${n} acks: acknowledging did not yield`);
+});
+
+test('oss-export rows: a large payload converted and encoded in slices gives what the one-go path gives', async () => {
+  const payload = Array.from({ length: 10000 }, (_, i) => (i % 3 ? { a: i, b: `s${i}` } : [i, `s${i}`]));
+  const whole = payloadToRows(payload, ['a', 'b']);
+  const sliced = await payloadToRowsInSlices(payload, ['a', 'b']);
+  assert.deepEqual(sliced, whole);
+  const objects = Array.from({ length: 5000 }, (_, i) => ({ b: `s${i}`, a: i }));
+  assert.deepEqual(await payloadToRowsInSlices(objects, null), payloadToRows(objects, null), 'layout from the first object');
+  const bad = Array.from({ length: 5000 }, (_, i) => ({ a: i, b: 'x' }));
+  bad[4321] = { a: 1, zz: 2 };
+  let expected;
+  assert.throws(() => payloadToRows(bad, ['a', 'b']), (e) => ((expected = e), true));
+  assert.match(expected.message, /row 4322 has "zz"/);
+  await assert.rejects(payloadToRowsInSlices(bad, ['a', 'b']), (e) => e.message === expected.message && e.column === 'zz');
+  const encode = (r) => r.join(',') + '\n';
+  assert.equal(await encodeRowsInSlices(whole.rows, encode), whole.rows.map(encode).join(''));
+});
