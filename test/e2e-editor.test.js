@@ -130,8 +130,24 @@ describe('editor e2e (Chromium)', () => {
     await fillVisible(page, '#node-config-input-database', pg.database);
     await fillVisible(page, '#node-config-input-user', E2E_ROLE);
     await page.locator('#node-config-input-password').fill(TYPED_PASSWORD);
+    // Test connection with the unsaved values: a wrong password first, then the typed one.
+    const dbResult = page.locator('#node-config-greenplum-db-test-result');
+    await page.locator('#node-config-input-password').fill('not-' + TYPED_PASSWORD);
+    await page.locator('#node-config-greenplum-db-test').click();
+    await page.waitForFunction(() => /^Failed:/.test(document.getElementById('node-config-greenplum-db-test-result').textContent));
+    assert.match(await dbResult.textContent(), /password authentication failed.*28P01/);
+    assert.ok(!(await dbResult.textContent()).includes(TYPED_PASSWORD), 'the password came back');
+    await page.locator('#node-config-input-password').fill(TYPED_PASSWORD);
+    await page.locator('#node-config-greenplum-db-test').click();
+    await page.waitForFunction(() => /^OK:/.test(document.getElementById('node-config-greenplum-db-test-result').textContent));
+    assert.match(await dbResult.textContent(), new RegExp(`${E2E_ROLE}@`));
     await snap('greenplum-db-dialog');
     await ui.confirmConfigDialog(page); // greenplum-db
+    // The gpss-server dialog tests the remote server with the greenplum-db just made (not deployed).
+    await page.locator('#node-config-gpss-server-test').click();
+    await page.waitForFunction(() => /^(OK|Failed):/.test(document.getElementById('node-config-gpss-server-test-result').textContent));
+    assert.match(await page.locator('#node-config-gpss-server-test-result').textContent(), /^OK: .*\nSchemas: .*public/s);
+    await snap('gpss-server-test');
     await ui.confirmConfigDialog(page); // gpss-server
     await ui.confirmNodeDialog(page); // gpss-write
     assert.equal(await ui.isValid(page, write), true, 'gpss-write is valid once its server is set');
@@ -139,6 +155,11 @@ describe('editor e2e (Chromium)', () => {
     const status = await ui.deploy(page);
     assert.equal(status, 200);
     await snap('deployed');
+    // Before the first message the node shows the server's probe, translated by the editor.
+    await page.waitForFunction(
+      (i) => /^ready$/.test((document.querySelector(`[id="${i}"] .red-ui-flow-node-status-label`) || {}).textContent || ''),
+      write,
+    );
     for (let i = 0; i < 3; i++) assert.equal(await ui.clickInject(page, inject), 200);
 
     const client = new Client({ connectionString: pg.url });
@@ -201,14 +222,38 @@ describe('editor e2e (Chromium)', () => {
         type,
         { timeout: 5000 },
       );
+      // The OSS dialogs' table picker lists the tables of the deployed greenplum-db.
+      if (type === 'oss-export' || type === 'oss-import') {
+        const dbs = await page.locator('#node-input-database option').evaluateAll((os) => os.map((o) => o.value).filter((v) => v && v !== '_ADD_'));
+        assert.ok(dbs.length > 0, `${type}: the deployed greenplum-db is offered`);
+        await page.locator('#node-input-database').selectOption(dbs[0]);
+        // oss-import has the table on its Target tab.
+        if (type === 'oss-import') await page.locator('#oss-import-tabs a[href="#oss-import-tab-target"]').click();
+        await page.locator('#gpflow-db-pick-table').click();
+        await page.waitForFunction(() => [...document.querySelectorAll('#gpflow-db-table-list option')].some((o) => o.value === 'public.e2e_readings'), null, { timeout: 10000 });
+      }
       // A numeric field given text is flagged; saved like that, the node is marked invalid.
+      let numericPane;
       const numeric = await page.evaluate((t) => {
         const def = RED.nodes.getType(t);
-        return Object.keys(def.defaults).find((k) => {
+        const numbers = Object.keys(def.defaults).filter((k) => {
           const v = def.defaults[k].validate;
-          return typeof v === 'function' && v.call({}, 'not-a-number') === false && $(`#node-input-${k}`).is('input:visible');
+          return typeof v === 'function' && v.call({}, 'not-a-number') === false && $(`#node-input-${k}`).is('input');
         });
-      }, type);
+        // In a dialog in tabs, the tab holding the field (to show it again after reopening).
+        const paneOf = (k) => $(`#node-input-${k}`).parents('[id]').filter((_, el) => $(`a.red-ui-tab-label[href="#${el.id}"]`).length > 0).first().attr('id');
+        const shown = numbers.find((k) => $(`#node-input-${k}`).is(':visible'));
+        if (shown) return { k: shown, pane: paneOf(shown) };
+        for (const k of numbers) {
+          const pane = paneOf(k);
+          if (pane) return { k, pane };
+        }
+        return {};
+      }, type).then(async ({ k, pane }) => {
+        numericPane = pane;
+        if (pane) await page.locator(`a.red-ui-tab-label[href="#${pane}"]`).click();
+        return k && (await page.locator(`#node-input-${k}`).isVisible()) ? k : undefined;
+      });
       assert.ok(numeric, `${type}: the dialog has a validated numeric field`);
       let field = page.locator(`#node-input-${numeric}`);
       const good = await field.inputValue();
@@ -225,14 +270,30 @@ describe('editor e2e (Chromium)', () => {
       );
       // Reopened, the bad value is still flagged; corrected, the flag goes away.
       await ui.editNode(page, id);
+      if (numericPane) await page.locator(`a.red-ui-tab-label[href="#${numericPane}"]`).click();
       field = page.locator(`#node-input-${numeric}`);
       await page.waitForFunction((k) => $(`#node-input-${k}`).hasClass('input-error'), numeric);
       await field.fill(good);
       await field.dispatchEvent('change');
       await page.waitForFunction((k) => !$(`#node-input-${k}`).hasClass('input-error'), numeric);
+      if (numericPane) {
+        // Back to the first tab, where the required fields are (past the tabs' 400 ms double-click window).
+        const first = await page.evaluate((p) => $(`a.red-ui-tab-label[href="#${p}"]`).closest('ul').find('a.red-ui-tab-label').first().attr('href'), numericPane);
+        await page.waitForTimeout(450);
+        await page.locator(`a.red-ui-tab-label[href="${first}"]`).click();
+      }
+      // Every numeric field takes an ${ENV_VAR} (Node-RED substitutes it at deploy).
+      const envRefused = await page.evaluate((t) => {
+        const def = RED.nodes.getType(t);
+        return Object.keys(def.defaults).filter((k) => {
+          const v = def.defaults[k].validate;
+          return typeof v === 'function' && v.call({}, 'not-a-number') === false && v.call({}, '${GPF_SETTING}') !== true;
+        });
+      }, type);
+      assert.deepEqual(envRefused, [], `${type}: fields refusing \${ENV_VAR}`);
       // Required config nodes: pick an existing one, or add one through its dialog.
       await fillConfigSelects(page, type);
-      await fillRequired(page, type);
+      await fillRequiredInTabs(page, type);
       await page.locator('#node-input-name').fill(`dialog ${type}`);
       await snap(`dialog-${type}`);
       await ui.confirmNodeDialog(page);
@@ -374,7 +435,15 @@ async function setInjectJsonPayload(page, value) {
 async function fillGpssWrite(page, { table }) {
   await page.locator('#node-input-writeMode').selectOption('stream');
   await ui.fillTypedInput(page, '#node-input-table', table);
+  // The dialog is in tabs (Target / Load / Commit and buffer): the commit settings are on the third.
+  assert.equal(await page.locator('#node-input-commitInterval').isVisible(), false, 'commit settings hidden on the Target tab');
+  await page.locator('#gpss-write-tabs a[href="#gpss-write-tab-commit"]').click();
   await page.locator('#node-input-commitInterval').fill('200');
+  // Node-RED's tabs take a second click within 400 ms as a double click (red.js onTabClick).
+  await page.waitForTimeout(450);
+  await page.locator('#gpss-write-tabs a[href="#gpss-write-tab-load"]').click();
+  await page.locator('#node-input-preSql-editor').waitFor({ state: 'visible', timeout: 5000 });
+  assert.equal(await page.locator('#node-input-commitInterval').isVisible(), false, 'commit settings hidden on the Load tab');
 }
 
 /** For every config-node property of the type: choose an existing node or create one. */
@@ -412,6 +481,19 @@ const REQUIRED_VALUES = { table: 'e2e_readings', prefix: 'e2e/', query: 'SELECT 
 /** Required plain fields, TypedInputs included (gpss-connect's table), from REQUIRED_VALUES. */
 function fillRequired(page, type) {
   return ui.fillRequiredFields(page, type, REQUIRED_VALUES);
+}
+
+/** fillRequired on every tab of a dialog in tabs (hidden fields are not filled), else once. */
+async function fillRequiredInTabs(page, type) {
+  // The node's own tabs (<type>-tabs), not the edit tray's Properties / Description / Appearance.
+  const tabs = await page.locator(`#${type}-tabs a.red-ui-tab-label`).evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  if (tabs.length === 0) return fillRequired(page, type);
+  for (const href of tabs) {
+    // Node-RED's tabs take a second click within 400 ms as a double click (red.js onTabClick).
+    await page.waitForTimeout(450);
+    await page.locator(`#${type}-tabs a.red-ui-tab-label[href="${href}"]`).click();
+    await fillRequired(page, type);
+  }
 }
 
 /** The editor's validation errors of a node (for assertion messages). */

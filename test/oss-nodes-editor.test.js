@@ -93,25 +93,42 @@ describe('OSS nodes in the editor (Chromium)', () => {
 
   it('oss-export dialog shows the rows of the chosen source and format', async () => {
     const visible = (sel) => page.locator(sel).isVisible();
+    // Node-RED's tabs take a second click within 400 ms as a double click (red.js onTabClick).
+    const tab = async (id) => {
+      await page.waitForTimeout(450);
+      await page.locator(`#oss-export-tabs a[href="#oss-export-tab-${id}"]`).click();
+    };
+    // The dialog is in tabs (Source / Objects / Upload); Source first.
+    assert.equal(await visible('#node-input-prefix'), false, 'the prefix is on the Objects tab');
     await page.locator('#node-input-source').selectOption('query');
-    assert.equal(await visible('#node-input-query'), true);
+    assert.equal(await visible('#node-input-query-editor'), true);
+    assert.equal(await visible('#node-input-query-expand'), true);
+    // Node-RED's code editor (Monaco by default in 4.x, or ace) in the query row; the text
+    // typed is the query saved (checked after Done below).
+    assert.equal(await page.locator('#node-input-query-editor .monaco-editor, #node-input-query-editor.ace_editor').count(), 1);
+    await page.locator('#node-input-query-editor').click();
+    await page.keyboard.type('SELECT 42 AS answer');
     assert.equal(await visible('#node-input-table'), false);
     assert.equal(await visible('#node-input-columns'), false);
     await page.locator('#node-input-source').selectOption('messages');
     assert.equal(await visible('#node-input-columns'), true);
-    assert.equal(await visible('#node-input-rollSeconds'), true);
-    assert.equal(await visible('#node-input-query'), false);
+    assert.equal(await visible('#node-input-query-editor'), false);
+    await page.locator('#node-input-columns').fill('id, name');
+    await tab('objects');
     await page.locator('#node-input-format').selectOption('text');
     assert.equal(await visible('#node-input-quote'), false);
     await page.locator('#node-input-format').selectOption('csv');
     assert.equal(await visible('#node-input-quote'), true);
-    await page.locator('#node-input-columns').fill('id, name');
     await page.locator('#node-input-prefix').fill('ui/');
     await page.locator('#node-input-objectName').fill('typed');
     await page.locator('#node-input-compression').selectOption('0');
+    await tab('upload');
+    assert.equal(await visible('#node-input-rollSeconds'), true, 'roll after, for source messages, on the Upload tab');
+    assert.equal(await visible('#node-input-prefix'), false);
     await snap('export-dialog');
     await ui.confirmNodeDialog(page);
     assert.equal(await ui.isValid(page, exportId), true);
+    assert.equal(await page.evaluate((i) => RED.nodes.node(i).query, exportId), 'SELECT 42 AS answer');
   });
 
   it('deployed: rows from an inject become an object on flush; the secret is not in the flows', async () => {

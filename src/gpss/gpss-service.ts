@@ -7,6 +7,7 @@ import type { ColumnInfo, GpssEndpoint, GpssLogin, OpenOptions, TransferStats } 
 import type { BufferLimits } from './buffer-account';
 import { JobSessionApi, LoadJob } from './load-job';
 import { classifyError, isConnectionLost } from './failure-class';
+import { withDetails } from '../shared/error-details';
 
 export type ServiceState = 'connecting' | 'connected' | 'disconnected' | 'error';
 
@@ -62,7 +63,8 @@ export class GpssService implements JobSessionApi {
     const e = new Error(redact(/^GPSS \w+ failed/.test(m) ? m : `${what}: ${m}`));
     const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
     if (code !== undefined) (e as Error & { code?: unknown }).code = code;
-    return e;
+    // gRPC status and SQLSTATE as `cause`, which Node-RED's Catch passes on (msg.error.cause).
+    return withDetails(e, err, redact);
   }
 
   async client(): Promise<GpssClient> {
@@ -221,6 +223,24 @@ export class GpssService implements JobSessionApi {
 
   listSchemas(): Promise<{ name: string; owner: string }[]> {
     return this.withSession((c, id) => c.listSchemas(id), 'ListSchema');
+  }
+
+  /**
+   * The connection check of a deploy: Connect + ListSchema on a session of its own, disconnected
+   * afterwards rather than pooled (a pooled probe session could go stale before the first
+   * message and cost it a retry).
+   */
+  async probe(): Promise<void> {
+    const s = await this.acquireSession();
+    this.busy.delete(s.id);
+    try {
+      await s.client.listSchemas(s.id, this.options.deadlineMs);
+    } catch (err) {
+      this.noteFailure(err, s.client);
+      throw this.safeError(err, 'GPSS ListSchema failed');
+    } finally {
+      await s.client.disconnect(s.id).catch(() => undefined);
+    }
   }
 
   listTables(schema: string): Promise<{ name: string; type: string }[]> {

@@ -7,6 +7,7 @@ import { findJob, MAX_ERROR_ROWS, parseErrorRow } from '../gpss';
 import { intSetting } from './shared/target';
 import { useServer, shortError } from './shared/server-user';
 import { shortCount, ThrottledStatus } from './shared/status';
+import { translator } from './shared/i18n';
 import { partsOf, SequenceCounter } from './shared/sequence';
 
 interface GpssCloseDef extends NodeDef {
@@ -24,6 +25,7 @@ type Msg = NodeMessageInFlow & { gpss?: { job?: unknown } & Record<string, unkno
 export = function (RED: NodeAPI): void {
   function GpssCloseNode(this: Node, def: GpssCloseDef): void {
     RED.nodes.createNode(this, def);
+    const t = translator(RED, 'gpss-close');
     const node = this;
     // The server is optional here: the job id is enough; naming it keeps the channel open while we close.
     const use = def.server ? useServer(RED, node, def.server) : null;
@@ -72,7 +74,7 @@ export = function (RED: NodeAPI): void {
         if (parts) {
           const seen = sequences.add(parts, msg);
           if (!seen.finished) {
-            status.set({ fill: 'blue', shape: 'ring', text: `waiting: ${seen.seen}${seen.count ? `/${seen.count}` : ''} parts` });
+            status.set({ fill: 'blue', shape: 'ring', text: seen.count ? t('status.waitingPartsOf', { seen: seen.seen, count: seen.count }) : t('status.waitingParts', { seen: seen.seen }) });
             done();
             return;
           }
@@ -93,11 +95,11 @@ export = function (RED: NodeAPI): void {
                   (unnamed > 0 ? ` (${unnamed} not named${maxErrorRows === 0 ? ': set "max error rows" to list them in msg.payload.errorRows' : ''})` : ''),
               );
             }
-            const rejected = rejectedTotal > 0 ? `, ${shortCount(rejectedTotal)} rejected` : '';
+            const rejected = rejectedTotal > 0 ? t('status.rejected', { count: shortCount(rejectedTotal) }) : '';
             status.set({
               fill: abort || rejectedTotal > 0 ? 'yellow' : 'green',
               shape: 'dot',
-              text: abort ? `aborted ${target}` : `committed ${shortCount(committedTotal)}${rejected}`,
+              text: abort ? t('status.aborted', { target }) : t('status.committed', { count: shortCount(committedTotal) }) + rejected,
             });
             send(msg);
             done();

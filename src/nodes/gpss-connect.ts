@@ -4,6 +4,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { buildOpenOptions, intSetting, TargetDef } from './shared/target';
 import { useServer } from './shared/server-user';
 import { DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss';
+import { translator } from './shared/i18n';
 
 interface GpssConnectDef extends NodeDef, TargetDef {
   server: string;
@@ -19,6 +20,7 @@ type Msg = NodeMessageInFlow & { gpss?: Record<string, unknown> };
 export = function (RED: NodeAPI): void {
   function GpssConnectNode(this: Node, def: GpssConnectDef): void {
     RED.nodes.createNode(this, def);
+    const t = translator(RED, 'gpss-connect');
     const node = this;
     const use = useServer(RED, node, def.server);
     const limits = {
@@ -44,7 +46,7 @@ export = function (RED: NodeAPI): void {
         server.service.openJob(options, limits).then(
           (job) => {
             msg.gpss = { job: job.id, table: job.target, columns: job.columns.map((c) => c.name) };
-            use.status.set({ fill: 'green', shape: 'dot', text: `open ${job.target}` });
+            use.status.set({ fill: 'green', shape: 'dot', text: t('status.open', { target: job.target }) });
             send(msg);
             done();
           },

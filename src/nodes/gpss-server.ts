@@ -4,11 +4,14 @@
 // and closes them only after those nodes have finished their own close.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
-import { GpssService, ServiceState, type GpssEndpoint } from '../gpss';
+import { GpssClient, GpssService, ServiceState, type GpssEndpoint } from '../gpss';
 import { DEFAULT_MAX_SESSION_TIMEOUT_S, startGpssServer, type RunningGpssServer } from '../gpss-server';
 import { ConfigUsers } from './shared/users';
 import { redact } from './shared/redact';
 import type { GpssServerConfigNode, GreenplumDbConfigNode } from './shared/types';
+import { ConfigProbe, PROBE_TIMEOUT_MS, withTimeout } from './shared/probe';
+import { registerTestEndpoint, typedOrStored } from './shared/admin-test';
+import { dbClientConfig, dbConnectionUrl, readDbSettings } from './shared/db-settings';
 
 interface GpssServerDef extends NodeDef {
   mode: 'embedded' | 'remote';
@@ -32,6 +35,21 @@ function int(v: unknown, dflt: number, min: number, max: number): number {
   const n = typeof v === 'number' ? v : parseInt(String(v ?? ''), 10);
   if (!Number.isFinite(n)) return dflt;
   return Math.min(max, Math.max(min, Math.trunc(n)));
+}
+
+/** The remote endpoint with its TLS material; a client certificate needs its key (mutual TLS). */
+function remoteEndpoint(host: string, port: number, useTls: boolean, creds: GpssServerCreds): GpssEndpoint {
+  // A client certificate without its key (or the reverse) cannot do mutual TLS: say so here
+  // rather than let the TLS library fail with a less helpful message.
+  if (useTls && !!creds.tlsCert !== !!creds.tlsKey) throw new Error('gpss-server: TLS client certificate and client key go together (mutual TLS): give both or neither');
+  const tls = useTls
+    ? {
+        ca: creds.tlsCa ? Buffer.from(creds.tlsCa) : undefined,
+        cert: creds.tlsCert ? Buffer.from(creds.tlsCert) : undefined,
+        key: creds.tlsKey ? Buffer.from(creds.tlsKey) : undefined,
+      }
+    : undefined;
+  return { host, port, tls };
 }
 
 function text(err: unknown): string {
@@ -64,19 +82,7 @@ export = function (RED: NodeAPI): void {
 
     const endpoint = async (): Promise<GpssEndpoint> => {
       if (!db) throw new Error('gpss-server: no greenplum-db config node selected (the database GPSS logs into)');
-      if (node.mode === 'remote') {
-        // A client certificate without its key (or the reverse) cannot do mutual TLS: say so
-        // here rather than let the TLS library fail with a less helpful message.
-        if (useTls && !!creds.tlsCert !== !!creds.tlsKey) throw new Error('gpss-server: TLS client certificate and client key go together (mutual TLS): give both or neither');
-        const tls = useTls
-          ? {
-              ca: creds.tlsCa ? Buffer.from(creds.tlsCa) : undefined,
-              cert: creds.tlsCert ? Buffer.from(creds.tlsCert) : undefined,
-              key: creds.tlsKey ? Buffer.from(creds.tlsKey) : undefined,
-            }
-          : undefined;
-        return { host: remoteHost, port: remotePort, tls };
-      }
+      if (node.mode === 'remote') return remoteEndpoint(remoteHost, remotePort, useTls, creds);
       if (!embedded) {
         const starting = startGpssServer({
           listen: `127.0.0.1:${embeddedPort}`,
@@ -134,6 +140,12 @@ export = function (RED: NodeAPI): void {
     // Users subscribe to 'state'; many of them is normal.
     node.setMaxListeners(0);
 
+    // Deploy-time probe: the endpoint up (the embedded server started) and a Connect +
+    // ListSchema through it on a session of its own. A failure leaves nothing behind (the next
+    // call dials afresh, as without the probe).
+    node.probe = new ConfigProbe((t) => node.redact(t));
+    const probing = node.probe.run(() => node.service.probe(), PROBE_TIMEOUT_MS);
+
     node.register = (user: object): void => users.add(user);
     node.deregister = (user: object): Promise<void> => {
       users.remove(user);
@@ -141,11 +153,14 @@ export = function (RED: NodeAPI): void {
     };
 
     node.on('close', (removed: boolean, done: () => void) => {
+      node.probe?.close();
       void (async () => {
         try {
           // Flow nodes flush concurrently with this close: let them finish first.
           const allGone = await users.whenEmpty(closeTimeoutMs);
           if (!allGone) node.warn(`gpss-server: ${users.count} node(s) still busy after ${closeTimeoutMs} ms; closing the channel anyway`);
+          // A probe still connecting would leave its session behind the shutdown: let it end.
+          await Promise.race([probing, new Promise((r) => setTimeout(r, 2000).unref())]);
           await node.service.shutdown();
           if (embedded) {
             const s = await embedded.catch(() => null);
@@ -169,6 +184,81 @@ export = function (RED: NodeAPI): void {
       tlsKey: { type: 'password' },
     },
   });
+
+  // The dialog's Test connection with the typed (unsaved) settings: remote — the endpoint with
+  // its TLS; embedded — a throwaway gpss-pg on a free loopback port; then Connect + ListSchema
+  // with the login of the greenplum-db the dialog names (its unsaved values when the editor
+  // sends them, the stored password when that field was left unchanged).
+  registerTestEndpoint(
+    RED,
+    '/gpss-server/test',
+    'gpss-server',
+    (body) => {
+      const dbId = typeof body.db === 'string' ? body.db : '';
+      const dbDef = body.dbConfig && typeof body.dbConfig === 'object' ? (body.dbConfig as Record<string, unknown>) : null;
+      const deployedDb = dbId ? (RED.nodes.getNode(dbId) as GreenplumDbConfigNode | null) : null;
+      if (!dbDef && !deployedDb) throw new Error('gpss-server: select a greenplum-db config node (the database GPSS logs into)');
+      const dbSettings = readDbSettings(dbDef ?? { host: deployedDb!.host, port: deployedDb!.port, database: deployedDb!.database, user: deployedDb!.user, tls: deployedDb!.tls });
+      const dbCreds = {
+        password: typedOrStored(RED, dbId, dbDef?.password, 'password'),
+        tlsCa: typedOrStored(RED, dbId, dbDef?.tlsCa, 'tlsCa'),
+      };
+      const mode = body.mode === 'remote' ? 'remote' : 'embedded';
+      const creds: GpssServerCreds = {
+        tlsCa: typedOrStored(RED, body.id, body.tlsCa, 'tlsCa'),
+        tlsCert: typedOrStored(RED, body.id, body.tlsCert, 'tlsCert'),
+        tlsKey: typedOrStored(RED, body.id, body.tlsKey, 'tlsKey'),
+      };
+      const host = (typeof body.host === 'string' && body.host.trim()) || '127.0.0.1';
+      const port = int(body.port, 5000, 1, 65535);
+      const useTls = body.tls === true || body.tls === 'true';
+      return {
+        secrets: [dbCreds.password, creds.tlsKey ?? ''],
+        run: async () => {
+          let server: RunningGpssServer | null = null;
+          let client: GpssClient | null = null;
+          try {
+            let endpoint: GpssEndpoint;
+            if (mode === 'remote') endpoint = remoteEndpoint(host, port, useTls, creds);
+            else {
+              const starting = startGpssServer({
+                listen: '127.0.0.1:0',
+                databaseUrl: dbConnectionUrl(dbSettings, dbCreds),
+                allowHosts: [`${dbSettings.host}:${dbSettings.port}`],
+                log: () => undefined,
+              });
+              server = await withTimeout(starting, PROBE_TIMEOUT_MS, 'embedded gpss-pg start').catch((err: unknown) => {
+                // Started after we gave up: stop it then, not leave it listening.
+                starting.then((late) => late.stop(), () => undefined).catch(() => undefined);
+                throw err;
+              });
+              endpoint = { host: server.host, port: server.port };
+            }
+            client = new GpssClient(endpoint, { deadlineMs: PROBE_TIMEOUT_MS });
+            const login = dbClientConfig(dbSettings, dbCreds);
+            const session = await client.connect({
+              host: dbSettings.host,
+              port: dbSettings.port,
+              user: dbSettings.user,
+              password: typeof login.password === 'string' ? login.password : '',
+              database: dbSettings.database,
+            });
+            try {
+              const schemas = await client.listSchemas(session);
+              const where = mode === 'remote' ? `${host}:${port}` : 'embedded gpss-pg';
+              return { target: `${where} → ${dbSettings.host}:${dbSettings.port}/${dbSettings.database}`, schemas: schemas.map((x) => x.name) };
+            } finally {
+              await client.disconnect(session).catch(() => undefined);
+            }
+          } finally {
+            client?.shutdown();
+            if (server) await server.stop().catch(() => undefined);
+          }
+        },
+      };
+    },
+    redact,
+  );
 
   // Admin endpoints for the editor's table and column pickers (deployed config nodes only).
   const lookup = (req: Request, res: Response): GpssServerConfigNode | null => {

@@ -37,6 +37,7 @@ import { useServer, shortError } from './shared/server-user';
 import { shortCount } from './shared/status';
 import { partsOf, SequenceCounter } from './shared/sequence';
 import type { GpssServerConfigNode } from './shared/types';
+import { translator } from './shared/i18n';
 
 interface GpssWriteDef extends NodeDef, TargetDef {
   server: string;
@@ -121,6 +122,7 @@ class MessageEntry implements StreamEntry {
 export = function (RED: NodeAPI): void {
   function GpssWriteNode(this: Node, def: GpssWriteDef): void {
     RED.nodes.createNode(this, def);
+    const t = translator(RED, 'gpss-write');
     const node = this;
     const use = useServer(RED, node, def.server);
     const mode = def.writeMode === 'stream' || def.writeMode === 'job' ? def.writeMode : 'auto';
@@ -195,15 +197,15 @@ export = function (RED: NodeAPI): void {
     let heldSince = 0;
     const showStatus = (): void => {
       const h = held();
-      const rejected = rejectedTotal > 0 ? `, ${shortCount(rejectedTotal)} rejected` : '';
+      const rejected = rejectedTotal > 0 ? t('status.rejected', { count: shortCount(rejectedTotal) }) : '';
       const now = Date.now();
       heldSince = h === 0 ? 0 : heldSince || now;
       const waitingMs = h > 0 ? now - Math.max(lastCommitAt, heldSince) : 0;
       if (lastError) use.status.set({ fill: 'red', shape: 'ring', text: shortError(lastError) });
       else if (waitingMs > writerOptions.commitIntervalMs + 3000) {
-        use.status.set({ fill: 'yellow', shape: 'ring', text: `waiting for the database ${Math.round(waitingMs / 1000)} s, ${shortCount(h)} held${rejected}` });
-      } else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: `writing ${shortCount(rate())} rows/s, ${shortCount(h)} held${rejected}` });
-      else if (committedTotal > 0) use.status.set({ fill: rejected ? 'yellow' : 'green', shape: 'dot', text: `committed ${shortCount(committedTotal)}${rejected}` });
+        use.status.set({ fill: 'yellow', shape: 'ring', text: t('status.waiting', { seconds: Math.round(waitingMs / 1000), held: shortCount(h) }) + rejected });
+      } else if (h > 0) use.status.set({ fill: 'blue', shape: 'dot', text: t('status.writing', { rate: shortCount(rate()), held: shortCount(h) }) + rejected });
+      else if (committedTotal > 0) use.status.set({ fill: rejected ? 'yellow' : 'green', shape: 'dot', text: t('status.committed', { count: shortCount(committedTotal) }) + rejected });
     };
     let ticker: NodeJS.Timeout | null = setInterval(() => {
       showStatus();
@@ -404,7 +406,7 @@ export = function (RED: NodeAPI): void {
       job.write(rows, bytes).then(
         () => {
           window.push({ t: Date.now(), rows: rows.length });
-          use.status.set({ fill: 'blue', shape: 'dot', text: `written ${shortCount(job.rowsWritten)} (${job.target})` });
+          use.status.set({ fill: 'blue', shape: 'dot', text: t('status.written', { count: shortCount(job.rowsWritten), target: job.target }) });
           jobMessageDone(job, msg, send, done, null);
         },
         (err: unknown) => jobMessageDone(job, msg, send, done, err),
@@ -445,7 +447,7 @@ export = function (RED: NodeAPI): void {
           // A new msg.gpss: the parts of a sequence may share one (oss-import sends shallow copies).
           msg.gpss = { ...gpssOf(msg), closed: { successCount: stats.successCount, errorCount: stats.errorCount, errorRows } };
           committedTotal += stats.successCount;
-          use.status.set({ fill: stats.errorCount > 0 ? 'yellow' : 'green', shape: 'dot', text: `committed ${shortCount(stats.successCount)} (${target})` });
+          use.status.set({ fill: stats.errorCount > 0 ? 'yellow' : 'green', shape: 'dot', text: t('status.committedJob', { count: shortCount(stats.successCount), target }) });
           if (stats.errorCount > 0) node.warn(`gpss-write: ${target} committed ${stats.successCount} rows at the end of the sequence; the server rejected ${stats.errorCount} (see msg.gpss.closed.errorRows)`);
           if (failure) done(failure);
           else {

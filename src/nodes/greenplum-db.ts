@@ -6,6 +6,11 @@ import { Pool } from 'pg';
 import type { GreenplumDbConfigNode, GreenplumDbCreds } from './shared/types';
 import { ConfigUsers } from './shared/users';
 import { redact } from './shared/redact';
+import { dbClientConfig, dbConnectionUrl, int, readDbSettings } from './shared/db-settings';
+import { checkDatabase } from './shared/db-check';
+import { ConfigProbe, withTimeout } from './shared/probe';
+import type { Request, Response } from 'express';
+import { registerTestEndpoint, typedOrStored } from './shared/admin-test';
 
 interface GreenplumDbDef extends NodeDef {
   host: string;
@@ -18,57 +23,36 @@ interface GreenplumDbDef extends NodeDef {
   closeTimeout?: string | number;
 }
 
-
-
-function bool(v: unknown, dflt: boolean): boolean {
-  if (v === undefined || v === null || v === '') return dflt;
-  return v === true || v === 'true';
-}
-
-function int(v: unknown, dflt: number, min: number, max: number): number {
-  const n = typeof v === 'number' ? v : parseInt(String(v ?? ''), 10);
-  if (!Number.isFinite(n)) return dflt;
-  return Math.min(max, Math.max(min, Math.trunc(n)));
-}
+/** Bound of the deploy-time probe and of the dialog's Test connection. */
+const CHECK_TIMEOUT_MS = 10000;
 
 export = function (RED: NodeAPI): void {
   function GreenplumDbNode(this: GreenplumDbConfigNode, def: GreenplumDbDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    node.host = (def.host || '127.0.0.1').trim();
-    node.port = int(def.port, 5432, 1, 65535);
-    node.database = (def.database || 'postgres').trim();
-    node.user = (def.user || '').trim();
-    node.tls = bool(def.tls, false);
+    const settings = readDbSettings(def as unknown as Record<string, unknown>);
+    node.host = settings.host;
+    node.port = settings.port;
+    node.database = settings.database;
+    node.user = settings.user;
+    node.tls = settings.tls;
     node.poolSize = int(def.poolSize, 10, 1, 100);
-    const rejectUnauthorized = bool(def.tlsRejectUnauthorized, true);
     const closeTimeoutMs = int(def.closeTimeout, 10, 1, 14) * 1000;
     const creds: GreenplumDbCreds = node.credentials ?? {};
     const users = new ConfigUsers();
     let pool: Pool | null = null;
 
     node.redact = (text: string) => redact(text, [creds.password]);
+    node.clientConfig = () => dbClientConfig(settings, creds);
+    node.connectionUrl = (): string => dbConnectionUrl(settings, creds);
 
-    node.clientConfig = () => ({
-      host: node.host,
-      port: node.port,
-      database: node.database,
-      user: node.user || undefined,
-      password: creds.password || undefined,
-      ssl: node.tls ? { rejectUnauthorized, ca: creds.tlsCa || undefined } : false,
-      application_name: 'node-red-greenplum',
+    // Deploy-time probe (SELECT version() on a connection of its own): the nodes using this
+    // login show ready / unreachable before their first message.
+    node.probe = new ConfigProbe(node.redact);
+    void node.probe.run(() => checkDatabase(node.clientConfig(), CHECK_TIMEOUT_MS), CHECK_TIMEOUT_MS).then((r) => {
+      if (r.state === 'ready') node.log(`${node.host}:${node.port}/${node.database}: connection check ok (${r.ms} ms)`);
+      else if (r.state === 'unreachable') node.warn(`${node.host}:${node.port}/${node.database}: connection check failed: ${r.reason}`);
     });
-
-    node.connectionUrl = (): string => {
-      const u = new URL('postgres://localhost');
-      u.hostname = node.host.includes(':') ? `[${node.host}]` : node.host;
-      u.port = String(node.port);
-      u.pathname = '/' + encodeURIComponent(node.database);
-      if (node.user) u.username = encodeURIComponent(node.user);
-      if (creds.password) u.password = encodeURIComponent(creds.password);
-      if (node.tls) u.searchParams.set('sslmode', rejectUnauthorized ? 'verify-full' : 'require');
-      return u.toString();
-    };
 
     node.getPool = (): Pool => {
       if (!pool) {
@@ -93,6 +77,7 @@ export = function (RED: NodeAPI): void {
     (node as unknown as { users: Record<string, object> }).users = users.users;
 
     node.on('close', (removed: boolean, done: () => void) => {
+      node.probe?.close();
       void (async () => {
         try {
           await users.whenEmpty(closeTimeoutMs);
@@ -114,4 +99,45 @@ export = function (RED: NodeAPI): void {
       tlsCa: { type: 'text' },
     },
   });
+
+  // The OSS dialogs' table picker: the tables and views of the deployed greenplum-db (as
+  // gpss-server's picker lists them through GPSS), schema-qualified, system schemas left out.
+  RED.httpAdmin.get('/gpflow/db/:id/tables', RED.auth.needsPermission('greenplum-db.read'), (req: Request, res: Response) => {
+    const n = RED.nodes.getNode(String(req.params.id)) as GreenplumDbConfigNode | null;
+    if (!n || n.type !== 'greenplum-db' || typeof n.getPool !== 'function') {
+      res.status(404).json({ error: 'greenplum-db not deployed: deploy it first, then pick tables' });
+      return;
+    }
+    const sql =
+      "SELECT table_schema AS schema, table_name AS name, table_type AS type FROM information_schema.tables " +
+      "WHERE table_schema NOT IN ('pg_catalog', 'information_schema', 'gp_toolkit') AND table_schema NOT LIKE 'pg\\_temp\\_%' " +
+      'ORDER BY 1, 2 LIMIT 2000';
+    withTimeout(n.getPool().query<{ schema: string; name: string; type: string }>(sql), CHECK_TIMEOUT_MS, 'table list').then(
+      (r) => res.json(r.rows.map((t) => ({ schema: t.schema, name: t.name, type: t.type === 'VIEW' ? 'view' : 'table' }))),
+      (err: unknown) => res.status(502).json({ error: n.redact(err instanceof Error ? err.message : String(err)) }),
+    );
+  });
+
+  // The dialog's Test connection: the typed (unsaved) settings, the stored password when the
+  // field was left unchanged.
+  registerTestEndpoint(
+    RED,
+    '/greenplum-db/test',
+    'greenplum-db',
+    (body) => {
+      const s = readDbSettings(body);
+      const c: GreenplumDbCreds = {
+        password: typedOrStored(RED, body.id, body.password, 'password'),
+        tlsCa: typedOrStored(RED, body.id, body.tlsCa, 'tlsCa'),
+      };
+      return {
+        secrets: [c.password ?? ''],
+        run: async () => {
+          const r = await checkDatabase(dbClientConfig(s, c), CHECK_TIMEOUT_MS);
+          return { target: `${s.user ? s.user + '@' : ''}${s.host}:${s.port}/${s.database}`, version: r.version };
+        },
+      };
+    },
+    redact,
+  );
 };

@@ -17,6 +17,8 @@ import {
 } from './oss-shared/account-options';
 import { redact } from './oss-shared/errors';
 import type { OssAccountNode } from './oss-shared/account-node';
+import { ConfigProbe, PROBE_TIMEOUT_MS } from './shared/probe';
+import { typedOrStored } from './shared/admin-test';
 
 type AccountDef = NodeDef & Record<string, unknown>;
 
@@ -69,8 +71,23 @@ export = function (RED: NodeAPI) {
       return Promise.resolve();
     };
 
+    // Deploy-time probe: one bucket request (a listing of at most one key) with the account's
+    // own client settings, bounded; its users show ready / unreachable before their first message.
+    node.probe = new ConfigProbe((t) => redact(t, node.secrets()));
+    void node.probe
+      .run(async () => {
+        const c = creds();
+        validateAccount(node.settings, c);
+        const client = new OSS({ ...clientOptions(node.settings, c), timeout: Math.min(node.settings.timeoutMs, PROBE_TIMEOUT_MS), agent: httpAgent, httpsAgent } as OSS.Options);
+        await client.listV2({ 'max-keys': '1' }, {});
+      }, PROBE_TIMEOUT_MS)
+      .then((r) => {
+        if (r.state === 'unreachable') node.warn(`${node.describe()}: connection check failed: ${r.reason}`);
+      });
+
     node.on('close', (removed: boolean, done: () => void) => {
       void removed;
+      node.probe?.close();
       // Users close concurrently with us: give them time to finish in-flight transfers
       // (aborting multipart uploads needs the sockets) before we destroy the agents.
       const pending = Object.keys(users).map(
@@ -102,11 +119,9 @@ export = function (RED: NodeAPI) {
   RED.httpAdmin.post('/oss-account/test', RED.auth.needsPermission('oss-account.write'), (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const id = typeof body.id === 'string' ? body.id : '';
-    const stored = (id ? (RED.nodes.getCredentials(id) as Partial<OssAccountCredentials> | undefined) : undefined) ?? {};
-    const typedSecret = typeof body.accessKeySecret === 'string' ? body.accessKeySecret : '';
     const c: OssAccountCredentials = {
-      accessKeyId: (typeof body.accessKeyId === 'string' && body.accessKeyId.trim()) || stored.accessKeyId || '',
-      accessKeySecret: (typedSecret && typedSecret !== '__PWRD__' ? typedSecret : stored.accessKeySecret) || '',
+      accessKeyId: typedOrStored(RED, id, typeof body.accessKeyId === 'string' ? body.accessKeyId.trim() : '', 'accessKeyId'),
+      accessKeySecret: typedOrStored(RED, id, body.accessKeySecret, 'accessKeySecret'),
     };
     const prefix = typeof body.prefix === 'string' ? body.prefix : '';
     const run = async () => {

@@ -50,6 +50,8 @@ import { SerialQueue } from './oss-shared/serial';
 import { partsOf, SequenceCounter } from './shared/sequence';
 import { exportStripePlan } from './oss-shared/stripes';
 import type { GreenplumDbConfigNode } from './shared/types';
+import { probeTexts, watchProbes } from './shared/probe';
+import { translator } from './shared/i18n';
 
 type Source = 'table' | 'query' | 'messages';
 
@@ -126,12 +128,19 @@ interface ExportNode extends Node {
 export = function (RED: NodeAPI) {
   function OssExport(this: ExportNode, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
+    const t = translator(RED, 'oss-export');
     const node = this;
     const account = RED.nodes.getNode(String(def.account ?? '')) as OssAccountNode | undefined;
     const db = RED.nodes.getNode(String(def.database ?? '')) as GreenplumDbConfigNode | undefined;
     node.account = account;
     node.db = db;
-    const status = new ThrottledStatus((s) => node.status(s));
+    // The config nodes' deploy-time probes show until the node's own first status.
+    let probes: { stop(): void } | null = null;
+    const status = new ThrottledStatus((s) => {
+      probes?.stop();
+      probes = null;
+      node.status(s);
+    });
 
     let cfg: ExportConfig;
     try {
@@ -142,10 +151,13 @@ export = function (RED: NodeAPI) {
       node.on('input', (_m: NodeMessageInFlow, _s: unknown, done: (e?: Error) => void) => done(new Error(msg)));
       return;
     }
-    if (!account) status.set({ fill: 'red', shape: 'ring', text: RED._('oss-export.status.noAccount') });
-    else if (!db && cfg.source !== 'messages') status.set({ fill: 'red', shape: 'ring', text: RED._('oss-export.status.noDatabase') });
+    if (!account) status.set({ fill: 'red', shape: 'ring', text: t('status.noAccount') });
+    else if (!db && cfg.source !== 'messages') status.set({ fill: 'red', shape: 'ring', text: t('status.noDatabase') });
     account?.register(node);
     db?.register(node);
+    if (account && (db || !(cfg.source !== 'messages'))) {
+      probes = watchProbes(cfg.source !== 'messages' ? [account, db] : [account], probeTexts(RED, 'oss-export'), (s) => node.status(s));
+    }
 
     const secrets = (): string[] => [...(account?.secrets() ?? []), ...(db?.credentials?.password ? [db.credentials.password] : [])];
     const queue = new SerialQueue(100);
@@ -174,7 +186,7 @@ export = function (RED: NodeAPI) {
       const ac = new AbortController();
       active.add(ac);
       const t0 = Date.now();
-      status.set({ fill: 'yellow', shape: 'ring', text: RED._('oss-export.status.starting') });
+      status.set({ fill: 'yellow', shape: 'ring', text: t('status.starting') });
       try {
         const stats = await withClient(db, async (pg) => {
           if (table) await tableColumns(pg, table); // clear "does not exist" before any upload
@@ -211,13 +223,13 @@ export = function (RED: NodeAPI) {
             onProgress: (p) => status.progress({ bytes: p.bytesIn, rows: p.rows }, t0),
           });
         });
-        const totals = `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesOut)}`;
-        if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${totals}; ${RED._('oss-export.status.dropFailed')}` });
+        const totals = t('status.done', { objects: stats.objects.length, rows: formatCount(stats.rows), bytes: formatBytes(stats.bytesOut) });
+        if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${totals}; ${t('status.dropFailed')}` });
         else status.set({ fill: 'green', shape: 'dot', text: totals });
         return stats;
       } catch (err) {
         const e = toNodeError(ac.signal.aborted && closing ? new Error('cancelled: the node was closed during the transfer') : err, `${context} failed`, secrets());
-        status.set({ fill: 'red', shape: 'dot', text: e.brief });
+        status.set({ fill: 'red', shape: 'ring', text: e.brief });
         throw e;
       } finally {
         active.delete(ac);
@@ -314,12 +326,12 @@ export = function (RED: NodeAPI) {
         open: openSink,
         onObject: (o, err) => {
           if (err) {
-            status.set({ fill: 'red', shape: 'dot', text: toNodeError(err, 'upload', secrets()).brief });
+            status.set({ fill: 'red', shape: 'ring', text: toNodeError(err, 'upload', secrets()).brief });
             return;
           }
           node.send({ topic: 'object', payload: summary([o], Date.now() - rollerT0) } as NodeMessage);
-          const t = roller!.totals;
-          status.set({ fill: 'green', shape: 'dot', text: `${t.objects} obj ${formatCount(t.rows)} rows ${formatBytes(t.bytesOut)}` });
+          const tot = roller!.totals;
+          status.set({ fill: 'green', shape: 'dot', text: t('status.done', { objects: tot.objects, rows: formatCount(tot.rows), bytes: formatBytes(tot.bytesOut) }) });
         },
       });
       return roller;
@@ -376,7 +388,7 @@ export = function (RED: NodeAPI) {
             node.warn(`oss-export: ${(e as Error).message}`);
           }
         }
-        status.progress({ bytes: r.totals.bytesIn + r.buffered(), rows: r.totals.rows }, rollerT0, `${r.pending()} open `);
+        status.progress({ bytes: r.totals.bytesIn + r.buffered(), rows: r.totals.rows }, rollerT0, t('status.open', { count: r.pending() }));
       } catch (err) {
         done(toNodeError(err, `${context} failed`, secrets()));
       }
@@ -409,6 +421,7 @@ export = function (RED: NodeAPI) {
 
     node.on('close', (removed: boolean, done: () => void) => {
       void removed;
+      probes?.stop();
       closing = true;
       // Cancel running table/query transfers: the library aborts their multipart uploads.
       for (const ac of active) ac.abort();

@@ -45,6 +45,8 @@ import { Credits } from './oss-shared/credits';
 import { SerialQueue } from './oss-shared/serial';
 import { nestedParts } from './shared/sequence';
 import type { GreenplumDbConfigNode } from './shared/types';
+import { probeTexts, watchProbes } from './shared/probe';
+import { translator } from './shared/i18n';
 
 type Target = 'table' | 'messages';
 
@@ -99,10 +101,17 @@ function readConfig(def: Record<string, unknown>): ImportConfig {
 export = function (RED: NodeAPI) {
   function OssImport(this: Node, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
+    const t = translator(RED, 'oss-import');
     const node = this;
     const account = RED.nodes.getNode(String(def.account ?? '')) as OssAccountNode | undefined;
     const db = RED.nodes.getNode(String(def.database ?? '')) as GreenplumDbConfigNode | undefined;
-    const status = new ThrottledStatus((s) => node.status(s));
+    // The config nodes' deploy-time probes show until the node's own first status.
+    let probes: { stop(): void } | null = null;
+    const status = new ThrottledStatus((s) => {
+      probes?.stop();
+      probes = null;
+      node.status(s);
+    });
     let cfg: ImportConfig;
     try {
       cfg = readConfig(def);
@@ -112,10 +121,13 @@ export = function (RED: NodeAPI) {
       node.on('input', (_m: NodeMessageInFlow, _s: unknown, done: (e?: Error) => void) => done(new Error(msg)));
       return;
     }
-    if (!account) status.set({ fill: 'red', shape: 'ring', text: RED._('oss-import.status.noAccount') });
-    else if (!db && cfg.target === 'table') status.set({ fill: 'red', shape: 'ring', text: RED._('oss-import.status.noDatabase') });
+    if (!account) status.set({ fill: 'red', shape: 'ring', text: t('status.noAccount') });
+    else if (!db && cfg.target === 'table') status.set({ fill: 'red', shape: 'ring', text: t('status.noDatabase') });
     account?.register(node);
     db?.register(node);
+    if (account && (db || !(cfg.target === 'table'))) {
+      probes = watchProbes(cfg.target === 'table' ? [account, db] : [account], probeTexts(RED, 'oss-import'), (s) => node.status(s));
+    }
     const secrets = (): string[] => [...(account?.secrets() ?? []), ...(db?.credentials?.password ? [db.credentials.password] : [])];
     const queue = new SerialQueue(100);
     const active = new Set<AbortController>();
@@ -278,7 +290,7 @@ export = function (RED: NodeAPI) {
         if (cfg.pacing === 'tick') {
           // No time limit (a slow database may take long), but a wait of more than a second
           // shows in the status, so a flow without the loop back is not silently stuck.
-          const shown = setTimeout(() => status.set({ fill: 'yellow', shape: 'ring', text: RED._('oss-import.sequence.waitingTick') }), 1000);
+          const shown = setTimeout(() => status.set({ fill: 'yellow', shape: 'ring', text: t('sequence.waitingTick') }), 1000);
           try {
             await credits.acquire();
           } finally {
@@ -358,7 +370,7 @@ export = function (RED: NodeAPI) {
           if (closing) throw new Error('cancelled: the node was closed before this import started');
           const ac = new AbortController();
           active.add(ac);
-          status.set({ fill: 'yellow', shape: 'ring', text: RED._('oss-import.status.starting') });
+          status.set({ fill: 'yellow', shape: 'ring', text: t('status.starting') });
           try {
             return cfg.target === 'table' ? await runTableImport(m, ac.signal) : await runMessages(m, send, ac.signal);
           } catch (err) {
@@ -370,8 +382,9 @@ export = function (RED: NodeAPI) {
         .then(
           (stats) => {
             const rejectedCount = (stats as { rejected?: RejectedRows }).rejected?.count ?? 0;
-            const text = `${stats.objects.length} obj ${formatCount(stats.rows)} rows ${formatBytes(stats.bytesIn || stats.bytesOut)}${rejectedCount ? ` ${formatCount(rejectedCount)} rejected` : ''}`;
-            if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${text}; ${RED._('oss-import.status.dropFailed')}` });
+            const text = t('status.done', { objects: stats.objects.length, rows: formatCount(stats.rows), bytes: formatBytes(stats.bytesIn || stats.bytesOut) })
+              + (rejectedCount ? ' ' + t('status.rejected', { count: formatCount(rejectedCount) }) : '');
+            if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${text}; ${t('status.dropFailed')}` });
             else status.set({ fill: rejectedCount ? 'yellow' : 'green', shape: 'dot', text });
             m.payload = stats;
             send([m, null]);
@@ -379,7 +392,7 @@ export = function (RED: NodeAPI) {
           },
           (err: unknown) => {
             const e = toNodeError(err, `${context} failed`, secrets());
-            status.set({ fill: 'red', shape: 'dot', text: e.brief });
+            status.set({ fill: 'red', shape: 'ring', text: e.brief });
             done(e);
           },
         );
@@ -387,6 +400,7 @@ export = function (RED: NodeAPI) {
 
     node.on('close', (removed: boolean, done: () => void) => {
       void removed;
+      probes?.stop();
       closing = true;
       for (const ac of active) ac.abort();
       credits.abort(new Error('cancelled: the node was closed during the transfer'));

@@ -19,6 +19,8 @@ export interface OssAccountNode extends Node<Partial<OssAccountCredentials>> {
   /** Values to strip from any text leaving the node. */
   secrets(): string[];
   describe(): string;
+  /** The deploy-time bucket check its users show as status. */
+  probe?: import('../shared/probe').ConfigProbe;
   register(user: { id: string }): void;
   deregister(user: { id: string }): Promise<void>;
 }

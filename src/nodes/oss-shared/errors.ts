@@ -1,6 +1,7 @@
 // Turning whatever a transfer threw into an Error fit for Catch nodes, logs and status:
 // it names the operation, carries OSS's code/status/requestId when there is one, and never
 // contains a secret (the AccessKey secret, the database password, or `key=` in LOCATION).
+import { withDetails } from '../../shared/error-details';
 
 export interface OssNodeErrorInfo {
   code?: string;
@@ -67,5 +68,6 @@ export function toNodeError(err: unknown, context: string, secrets: readonly (st
   const ossCode = /^[A-Z][A-Za-z]+$/.test(bare) ? bare : '';
   const short = ossCode ? `${ossCode}${typeof status === 'number' && status > 0 ? ` (${status})` : ''}` : redact(causeMsg, secrets);
   e.brief = short.length > 40 ? `${short.slice(0, 39)}…` : short;
-  return e;
+  // HTTP status, request id, OSS code, SQLSTATE as `cause`: Node-RED's Catch passes it on.
+  return withDetails(e, err, (t) => redact(t, secrets));
 }

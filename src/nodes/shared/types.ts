@@ -1,6 +1,7 @@
 // Runtime shapes of our config nodes, shared by the nodes that use them (and by the OSS nodes).
 import type { Node } from 'node-red';
 import type { ClientConfig, Pool } from 'pg';
+import type { ConfigProbe } from './probe';
 
 export interface GreenplumDbCreds {
   password?: string;
@@ -23,6 +24,8 @@ export interface GreenplumDbConfigNode extends Node<GreenplumDbCreds> {
   connectionUrl(): string;
   /** Removes this node's secrets from a text. */
   redact(text: string): string;
+  /** The deploy-time connection check its users show as status. */
+  probe?: ConfigProbe;
 }
 
 /** `RED.nodes.getNode(id)` of a gpss-server config node. */
@@ -35,4 +38,6 @@ export interface GpssServerConfigNode extends Node {
   /** 'host:port' of the GPSS endpoint once known ('' before the embedded server started). */
   address(): string;
   redact(text: string): string;
+  /** The deploy-time connection check (endpoint up, Connect + ListSchema) its users show as status. */
+  probe?: ConfigProbe;
 }
