@@ -9,14 +9,7 @@ const { StreamTargets, RoomPacer, RateWindow, JobMessages, jobOutcome, describeJ
 
 const column = (name, databaseType) => ({ name, databaseType, hasLength: false, length: 0, hasPrecisionScale: false, precision: 0, scale: 0, hasNullable: true, nullable: true });
 const COLUMNS = [column('id', 'int4'), column('v', 'text')];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(fn, timeoutMs = 10000) {
-  const t0 = Date.now();
-  while (!fn()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
+const { sleep, until } = require('./support/wait');
 
 const settings = (over = {}) => ({
   writer: { commitRows: 1000, commitIntervalMs: 20, buffer: { maxRows: 10, maxBytes: 1 << 20 }, maxRetries: 2, backoff: { baseMs: 5, maxMs: 10, jitter: 0 }, ...over },
