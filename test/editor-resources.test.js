@@ -6,12 +6,10 @@
 // Node-RED lines too (GPFLOW_NODE_RED_DIR), where the editor and its loader differ.
 // The shared behaviour in use (pickers, Test connection, SQL editors, validators) is driven in
 // e2e-editor.test.js and oss-nodes-editor.test.js.
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { launchBrowser } = require('./support/browser');
-const { startTestNodeRed } = require('./support/nodered');
 const { nodeRedVersion } = require('./support/node-red-runtime');
 const ui = require('./support/browser-editor');
 const editorCommon = require('../resources/editor-common.js');
@@ -22,22 +20,11 @@ const SCRIPT_URL = `resources/${PKG.name}/editor-common.js`;
 const NODES = path.join(__dirname, '..', 'nodes');
 
 describe(`shared dialog script on Node-RED ${nodeRedVersion} (Chromium)`, () => {
+  const session = ui.useEditorSession({ finalScreenshot: `editor-resources-${nodeRedVersion}` });
   let red;
   let browser;
   let page;
-
-  before(async () => {
-    red = await startTestNodeRed();
-    browser = await launchBrowser();
-    page = browser.page;
-    await ui.openEditor(page, red.url);
-  });
-
-  after(async () => {
-    if (browser) await browser.screenshot(`editor-resources-${nodeRedVersion}`);
-    if (browser) await browser.close();
-    if (red) await red.cleanup();
-  });
+  before(() => ({ red, browser, page } = session));
 
   it('every dialog loads the script by the URL the runtime serves from resources/', async () => {
     for (const type of TYPES) {
