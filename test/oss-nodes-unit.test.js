@@ -1,14 +1,16 @@
 'use strict';
-// Unit tests of the pure parts of the OSS nodes (src/nodes/oss-shared): account options,
-// error redaction, rows in messages, dialog options, the object roller, status, queue.
+// Unit tests of the pure parts behind the OSS nodes: account options, error redaction, status,
+// queue (src/nodes/oss-shared); rows in messages, transfer options and the messages export's
+// rolling writer (src/oss).
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 
 const acct = require('../dist/nodes/oss-shared/account-options');
 const errors = require('../dist/nodes/oss-shared/errors');
-const rows = require('../dist/nodes/oss-shared/rows');
-const opts = require('../dist/nodes/oss-shared/options');
-const { ObjectRoller, BufferFullError } = require('../dist/nodes/oss-shared/roller');
+const rows = require('../dist/oss');
+const opts = require('../dist/oss');
+const settings = require('../dist/nodes/oss-shared/settings');
+const { MessageObjectWriter, MessageBufferFullError } = require('../dist/oss');
 const progress = require('../dist/nodes/oss-shared/progress');
 const { SerialQueue } = require('../dist/nodes/oss-shared/serial');
 const { Credits } = require('../dist/nodes/oss-shared/credits');
@@ -126,17 +128,17 @@ test('options: table names, prefixes, keys, numbers and formats', () => {
   assert.deepEqual(opts.parseKeys('k'), ['k']);
   assert.equal(opts.parseKeys(undefined), null);
   assert.throws(() => opts.parseKeys([1]), (e) => e.option === 'keys');
-  assert.equal(opts.int('', 5, 1, 9, 'n'), 5);
-  assert.equal(opts.int('7', 5, 1, 9, 'n'), 7);
-  assert.throws(() => opts.int('10', 5, 1, 9, 'gzip level'), /gzip level must be between 1 and 9/);
-  assert.throws(() => opts.int('1.5', 5, 1, 9, 'n'), /whole number/);
-  assert.equal(opts.mode(''), 'auto');
-  assert.throws(() => opts.mode('fast'), (e) => e.option === 'mode');
-  assert.deepEqual(opts.formatOptions({ format: 'text', delimiter: '\\t', nullString: '' }), { format: 'text', delimiter: '\t', header: false, newline: 'LF' });
-  assert.deepEqual(opts.formatOptions({ format: 'csv', delimiter: ';', quote: "'", nullString: 'NULL', header: true, newline: 'CRLF' }), {
+  assert.equal(settings.int('', 5, 1, 9, 'n'), 5);
+  assert.equal(settings.int('7', 5, 1, 9, 'n'), 7);
+  assert.throws(() => settings.int('10', 5, 1, 9, 'gzip level'), /gzip level must be between 1 and 9/);
+  assert.throws(() => settings.int('1.5', 5, 1, 9, 'n'), /whole number/);
+  assert.equal(opts.parseTransferMode(''), 'auto');
+  assert.throws(() => opts.parseTransferMode('fast'), (e) => e.option === 'mode');
+  assert.deepEqual(opts.formatOptionsFrom({ format: 'text', delimiter: '\\t', nullString: '' }), { format: 'text', delimiter: '\t', header: false, newline: 'LF' });
+  assert.deepEqual(opts.formatOptionsFrom({ format: 'csv', delimiter: ';', quote: "'", nullString: 'NULL', header: true, newline: 'CRLF' }), {
     format: 'csv', delimiter: ';', quote: "'", nullString: 'NULL', header: true, newline: 'CRLF',
   });
-  assert.throws(() => opts.formatOptions({ format: 'json' }), (e) => e.option === 'format');
+  assert.throws(() => opts.formatOptionsFrom({ format: 'json' }), (e) => e.option === 'format');
   assert.equal(opts.nameStem('', { table: 'sensor readings' }), 'sensor_readings');
   assert.equal(opts.nameStem('', null), 'export');
 });
@@ -183,7 +185,7 @@ function fakeSinks() {
 test('roller: rolls by size on message boundaries and acks only after the upload', async () => {
   const { sinks, open } = fakeSinks();
   const seen = [];
-  const r = new ObjectRoller({ rollBytes: 10, rollMs: 0, maxBufferBytes: 1000, header: 'h\n', open, onObject: (o, e) => seen.push([o, e]) });
+  const r = new MessageObjectWriter({ rollBytes: 10, rollMs: 0, maxBufferBytes: 1000, header: 'h\n', open, onObject: (o, e) => seen.push([o, e]) });
   const acks = [];
   const ack = (i) => (err) => acks.push([i, err ? err.message : 'ok']);
   r.add(Buffer.from('aaaa\n'), 1, ack(1)); // 2 (header) + 5 = 7 bytes
@@ -215,7 +217,7 @@ test('roller: rolls by size on message boundaries and acks only after the upload
 
 test('roller: rolls by age; a failed upload fails exactly its messages', async () => {
   const { sinks, open } = fakeSinks();
-  const r = new ObjectRoller({ rollBytes: 1e9, rollMs: 30, maxBufferBytes: 1000, header: '', open });
+  const r = new MessageObjectWriter({ rollBytes: 1e9, rollMs: 30, maxBufferBytes: 1000, header: '', open });
   const acks = [];
   r.add(Buffer.from('x\n'), 1, (e) => acks.push(['x', e && e.message]));
   await new Promise((res) => setTimeout(res, 80));
@@ -232,10 +234,10 @@ test('roller: rolls by age; a failed upload fails exactly its messages', async (
 
 test('roller: buffer limit fails fast without acking; abort fails waiting messages and aborts sinks', async () => {
   const { sinks, open } = fakeSinks();
-  const r = new ObjectRoller({ rollBytes: 1e9, rollMs: 0, maxBufferBytes: 8, header: '', open });
+  const r = new MessageObjectWriter({ rollBytes: 1e9, rollMs: 0, maxBufferBytes: 8, header: '', open });
   const acks = [];
   r.add(Buffer.from('12345\n'), 1, (e) => acks.push(e ? e.message : 'ok'));
-  assert.throws(() => r.add(Buffer.from('67890\n'), 1, () => acks.push('never')), (e) => e instanceof BufferFullError && e.code === 'OSS_BUFFER_FULL');
+  assert.throws(() => r.add(Buffer.from('67890\n'), 1, () => acks.push('never')), (e) => e instanceof MessageBufferFullError && e.code === 'OSS_BUFFER_FULL');
   assert.equal(r.pending(), 1);
   await r.abort(new Error('closed'));
   assert.equal(sinks[0].aborted, true);
@@ -313,7 +315,7 @@ test('credits: at most limit outstanding; release wakes waiters in order; abort 
 
 test('roller: rollKey closes the current object only when it is that key', async () => {
   const { sinks, open } = fakeSinks();
-  const r = new ObjectRoller({ rollBytes: 1e9, rollMs: 0, maxBufferBytes: 1000, header: '', open });
+  const r = new MessageObjectWriter({ rollBytes: 1e9, rollMs: 0, maxBufferBytes: 1000, header: '', open });
   const acks = [];
   r.add(Buffer.from('a\n'), 1, (e) => acks.push(e ? e.message : 'ok'));
   r.rollKey('obj-99');

@@ -12,7 +12,7 @@ const crypto = require('node:crypto');
 const { Client } = require('pg');
 const { greenplumFromEnv, createGreenplumDatabase } = require('../support/greenplum');
 const { buildCreateExternalTable, buildDropExternalTable, buildExternalExportSql, buildExternalImportSql } = require('../../dist/oss/external-table');
-const { externalExportPlan, externalImportPlan } = require('../../dist/nodes/oss-shared/external-plan');
+const { externalExportPlan, externalImportPlan } = require('../../dist/oss');
 
 // Nothing listens there and nothing is sent: EXPLAIN plans the scan/insert without running it.
 const LOCATION = { endpoint: 'localhost', bucket: 'ddl-bucket', accessKeyId: 'LTAIddlTestId', accessKeySecret: 'ddlTestSecret123' };

@@ -1,4 +1,4 @@
-// How many objects a client-mode oss-export writes side by side (exportQueryToOss `stripes`).
+// How many objects a client-mode export writes side by side (exportQueryToOss `stripes`).
 // On Greenplum the object count should be a multiple of the primary segment count, so a later
 // oss_ext import spreads the objects evenly over the segments (DESIGN §6, spec/oss.md §1.8):
 // one stripe per segment, all rolled over together. PostgreSQL (one "segment") keeps one
