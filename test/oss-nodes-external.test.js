@@ -13,8 +13,7 @@ const {
   dropFailureWarning, dropFailureReporter,
 } = require('../dist/oss');
 const { resolveTable } = require('../dist/oss');
-const { transferSession, withClient } = require('../dist/nodes/oss-shared/db');
-const { redact } = require('../dist/nodes/oss-shared/errors');
+const { pooledSession, withClient, redactSecrets: redact } = require('../dist/nodes/kit');
 
 const pg = usePostgres();
 const LOC = { endpoint: 'oss-cn-hangzhou-internal.aliyuncs.com', bucket: 'my-bucket', accessKeyId: 'AKID123', accessKeySecret: 'SeCrEt456' };
@@ -219,7 +218,7 @@ test('a failed DROP is reported with the key removed, and its session is closed 
   try {
     // Control: the DROP succeeds, nothing is reported and the session goes back to the pool.
     const ok = await withClient(db, async (c) => {
-      const drops = dropFailureReporter({ warn: () => assert.fail('no warning expected'), redact: (t) => redact(t, [LOC.accessKeySecret]), discard: transferSession(db, c).discard });
+      const drops = dropFailureReporter({ warn: () => assert.fail('no warning expected'), redact: (t) => redact(t, [LOC.accessKeySecret]), discard: pooledSession(db, c).discard });
       const rows = await runExternalPlan(c, plan('DROP TABLE IF EXISTS pg_temp."stand_in"'), new AbortController().signal, undefined, { onDropFailed: drops.onDropFailed });
       return { rows, pid: await pidOf(c), warnings: drops.warnings };
     });
@@ -233,7 +232,7 @@ test('a failed DROP is reported with the key removed, and its session is closed 
     // still count, the failure is warned (not swallowed) and the session is closed.
     const warned = [];
     const bad = await withClient(db, async (c) => {
-      const drops = dropFailureReporter({ warn: (t) => warned.push(t), redact: (t) => redact(t, [LOC.accessKeySecret]), discard: transferSession(db, c).discard });
+      const drops = dropFailureReporter({ warn: (t) => warned.push(t), redact: (t) => redact(t, [LOC.accessKeySecret]), discard: pooledSession(db, c).discard });
       const rows = await runExternalPlan(c, plan('DROP EXTERNAL TABLE IF EXISTS pg_temp."stand_in"'), new AbortController().signal, undefined, { onDropFailed: drops.onDropFailed });
       return { rows, pid: await pidOf(c), warnings: drops.warnings };
     });

@@ -1,19 +1,20 @@
 'use strict';
-// Unit tests of the pure parts behind the OSS nodes: account options, error redaction, status,
-// queue (src/nodes/oss-shared); rows in messages, transfer options and the messages export's
-// rolling writer (src/oss).
+// Unit tests of the pure parts behind the OSS nodes: account options, rows in messages, transfer
+// options and the messages export's rolling writer (src/oss); error shaping and redaction,
+// settings, progress status, the transfer queue and pacing credits as the OSS nodes use them
+// (the node kit, src/nodes/kit).
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 
-const acct = require('../dist/nodes/oss-shared/account-options');
-const errors = require('../dist/nodes/oss-shared/errors');
+const acct = require('../dist/oss');
+const kit = require('../dist/nodes/kit');
+// The OSS nodes shape errors with the kit's toNodeError and their default code.
+const errors = { redact: kit.redactSecrets, toNodeError: (e, context, secrets) => kit.toNodeError(e, context, secrets, 'OSS_NODE') };
 const rows = require('../dist/oss');
 const opts = require('../dist/oss');
-const settings = require('../dist/nodes/oss-shared/settings');
 const { MessageObjectWriter, MessageBufferFullError } = require('../dist/oss');
-const progress = require('../dist/nodes/oss-shared/progress');
-const { SerialQueue } = require('../dist/nodes/oss-shared/serial');
-const { Credits } = require('../dist/nodes/oss-shared/credits');
+const progress = kit;
+const { SerialQueue, Credits } = kit;
 
 const SECRET = 'S3cr3t-Access-Key-Value';
 
@@ -110,8 +111,8 @@ test('rows: objects, arrays of objects, arrays of arrays; missing → NULL; unkn
   assert.throws(() => rows.payloadToRows({ a: 1, typo: 2 }, ['a', 'b']), (e) => e.code === 'OSS_ROW_SHAPE' && e.column === 'typo' && /"typo"/.test(e.message));
   assert.throws(() => rows.payloadToRows([[1, 2, 3]], ['a', 'b']), /3 values but there are 2 columns/);
   assert.throws(() => rows.payloadToRows('text', null), /msg.payload must be/);
-  assert.deepEqual(rows.parseColumnList(' a, b ,,c'), ['a', 'b', 'c']);
-  assert.equal(rows.parseColumnList(''), null);
+  assert.deepEqual(kit.parseColumnList(' a, b ,,c'), ['a', 'b', 'c']);
+  assert.deepEqual(kit.parseColumnList(''), [], 'no columns: the nodes take the table\'s or the first object\'s');
 });
 
 test('options: table names, prefixes, keys, numbers and formats', () => {
@@ -128,10 +129,10 @@ test('options: table names, prefixes, keys, numbers and formats', () => {
   assert.deepEqual(opts.parseKeys('k'), ['k']);
   assert.equal(opts.parseKeys(undefined), null);
   assert.throws(() => opts.parseKeys([1]), (e) => e.option === 'keys');
-  assert.equal(settings.int('', 5, 1, 9, 'n'), 5);
-  assert.equal(settings.int('7', 5, 1, 9, 'n'), 7);
-  assert.throws(() => settings.int('10', 5, 1, 9, 'gzip level'), /gzip level must be between 1 and 9/);
-  assert.throws(() => settings.int('1.5', 5, 1, 9, 'n'), /whole number/);
+  assert.equal(kit.intSetting('', 5, 1, 9, 'n'), 5);
+  assert.equal(kit.intSetting('7', 5, 1, 9, 'n'), 7);
+  assert.throws(() => kit.intSetting('10', 5, 1, 9, 'gzip level'), /gzip level must be from 1 to 9/);
+  assert.throws(() => kit.intSetting('1.5', 5, 1, 9, 'n'), /whole number/);
   assert.equal(opts.parseTransferMode(''), 'auto');
   assert.throws(() => opts.parseTransferMode('fast'), (e) => e.option === 'mode');
   assert.deepEqual(opts.formatOptionsFrom({ format: 'text', delimiter: '\\t', nullString: '' }), { format: 'text', delimiter: '\t', header: false, newline: 'LF' });
@@ -245,23 +246,25 @@ test('roller: buffer limit fails fast without acking; abort fails waiting messag
   assert.throws(() => r.add(Buffer.from('z\n'), 1, () => undefined), /closing/);
 });
 
-test('progress: short text and at most one update per interval', () => {
+test('progress: short text and at most one update per interval; a final state at once', () => {
   assert.equal(progress.formatBytes(512), '512 B');
   assert.equal(progress.formatBytes(3 * 1048576), '3.0 MB');
   assert.equal(progress.formatCount(123456), '123.5k');
   assert.equal(progress.progressText({ bytes: 10 * 1048576, rows: 2500000 }, 2000), '10.0 MB 2.50M rows 5.0 MB/s');
   let now = 0;
   const out = [];
-  const st = new progress.ThrottledStatus((s) => out.push(s), 1000, () => now);
+  const st = new kit.ThrottledStatus((s) => out.push(s), 1000, () => now);
+  const show = (n) => st.set({ fill: 'blue', shape: 'dot', text: progress.progressText({ bytes: n, rows: n }, now) });
   now = 1500;
-  st.progress({ bytes: 1, rows: 1 }, 0);
+  show(1);
   now = 1700;
-  st.progress({ bytes: 2, rows: 2 }, 0);
-  now = 2600;
-  st.progress({ bytes: 3, rows: 3 }, 0);
-  assert.equal(out.length, 2);
-  st.set({ fill: 'green', shape: 'dot', text: 'done' });
-  assert.equal(out.length, 3);
+  show(2);
+  now = 2400;
+  show(3);
+  assert.equal(out.length, 1, 'one update per interval (the later ones wait as its trailing update)');
+  st.setNow({ fill: 'green', shape: 'dot', text: 'done' });
+  assert.deepEqual(out.map((s) => s.fill), ['blue', 'green'], 'the final state at once, the pending update dropped');
+  st.dispose();
 });
 
 test('serial queue: one task at a time, in order, with a cap on waiting tasks', async () => {

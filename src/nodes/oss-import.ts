@@ -7,38 +7,26 @@
 // Output 1: the stats message. Output 2: row batches (messages target).
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import {
-  checkPrefix, formatOptionsFrom, importAsBatches, importIntoTable, objectSelection, OssOptionError, parseColumnList, parseKeys,
-  parseTableName, parseTransferMode, resolveFormat, tableColumns, type ImportSource, type ImportStats,
-} from '../oss';
-import type { OssAccountNode } from './oss-shared/account-node';
-import { transferSession, withClient } from './oss-shared/db';
-import { redact, toNodeError } from './oss-shared/errors';
-import { bool, int, str } from './oss-shared/settings';
-import { ThrottledStatus, formatBytes, formatCount } from './oss-shared/progress';
-import { Credits } from './oss-shared/credits';
-import { SerialQueue } from './oss-shared/serial';
-import { nestedParts } from './shared/sequence';
-import type { GreenplumDbConfigNode } from './shared/types';
-import { probeTexts, watchProbes } from './shared/probe';
-import { translator } from './shared/i18n';
+import * as oss from '../oss';
+import { FetchOnce } from '../shared/retry-once';
+import * as kit from './kit';
 
 function readConfig(def: Record<string, unknown>) {
-  const target = str(def.target) || 'table';
-  if (target !== 'table' && target !== 'messages') throw new Error(`oss-import: unknown target ${JSON.stringify(target)}`);
-  const format = formatOptionsFrom(def);
-  resolveFormat(format);
-  const rejectUnit: 'ROWS' | 'PERCENT' = str(def.rejectUnit) === 'PERCENT' ? 'PERCENT' : 'ROWS';
+  const target = kit.choiceSetting(def.target, ['table', 'messages'] as const, 'table', 'target');
+  const format = oss.formatOptionsFrom(def);
+  oss.resolveFormat(format);
+  const rejectUnit = kit.textSetting(def.rejectUnit) === 'PERCENT' ? 'PERCENT' : 'ROWS';
+  const columns = kit.parseColumnList(def.columns);
   return {
-    target, table: str(def.table), columns: parseColumnList(def.columns), prefix: checkPrefix(typeof def.prefix === 'string' ? def.prefix.trim() : ''),
+    target, table: kit.textSetting(def.table), columns: columns.length ? columns : null, prefix: oss.checkPrefix(kit.textSetting(def.prefix)),
     /** Direct children of the folder `prefix` only (oss_ext `dir=`); default recursive. */
-    folderOnly: bool(def.folderOnly, false), format, fillMissing: bool(def.fillMissing, false),
-    parallel: int(def.parallel, 2, 1, 32, 'parallel downloads'), truncate: bool(def.truncate, false),
-    rejectLimit: int(def.rejectLimit, 0, 0, rejectUnit === 'PERCENT' ? 100 : 2 ** 31 - 1, 'reject limit'), rejectUnit,
-    batchSize: int(def.batchSize, 1000, 1, 1000000, 'rows per message'), rowShape: str(def.rowShape) === 'object' ? 'object' : 'array',
+    folderOnly: kit.boolSetting(def.folderOnly, false, 'folder only'), format, fillMissing: kit.boolSetting(def.fillMissing, false, 'fill missing fields'),
+    parallel: kit.intSetting(def.parallel, 2, 1, 32, 'parallel downloads'), truncate: kit.boolSetting(def.truncate, false, 'truncate'),
+    rejectLimit: kit.intSetting(def.rejectLimit, 0, 0, rejectUnit === 'PERCENT' ? 100 : 2 ** 31 - 1, 'reject limit'), rejectUnit,
+    batchSize: kit.intSetting(def.batchSize, 1000, 1, 1000000, 'rows per message'), rowShape: kit.textSetting(def.rowShape) === 'object' ? 'object' : 'array',
     /** 'yield': one event-loop turn per batch; 'tick': wait for msg.tick beyond `inflight` batches. */
-    pacing: str(def.pacing) === 'tick' ? 'tick' : 'yield', inflight: int(def.inflight, 2, 1, 1000, 'batches in flight'), mode: parseTransferMode(def.mode),
-  };
+    pacing: kit.textSetting(def.pacing) === 'tick' ? 'tick' : 'yield', inflight: kit.intSetting(def.inflight, 2, 1, 1000, 'batches in flight'), mode: oss.parseTransferMode(def.mode),
+  } as const;
 }
 
 type Msg = NodeMessageInFlow & Record<string, unknown>;
@@ -46,81 +34,70 @@ type Msg = NodeMessageInFlow & Record<string, unknown>;
 export = function (RED: NodeAPI) {
   function OssImport(this: Node, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
-    const t = translator(RED, 'oss-import');
+    const t = kit.translator(RED, 'oss-import');
     const node = this;
-    const account = RED.nodes.getNode(String(def.account ?? '')) as OssAccountNode | undefined;
-    const db = RED.nodes.getNode(String(def.database ?? '')) as GreenplumDbConfigNode | undefined;
-    // The config nodes' deploy-time probes show until the node's own first status.
-    let probes: { stop(): void } | null = null;
-    const status = new ThrottledStatus((s) => {
-      probes?.stop();
-      probes = null;
-      node.status(s);
+    const account = RED.nodes.getNode(String(def.account ?? '')) as kit.OssAccountNode | null;
+    const db = RED.nodes.getNode(String(def.database ?? '')) as kit.GreenplumDbConfigNode | null;
+    const intoTable = def.target !== 'messages';
+    const use = kit.useConfigNodes(node, intoTable ? [account, db] : [account], kit.probeTexts(RED, 'oss-import'));
+    const status = use.status;
+    const transfers = new kit.TransferQueue('import');
+    let pacing: kit.Credits | undefined;
+    node.on('close', (_removed: boolean, done: () => void) => {
+      transfers.cancel();
+      pacing?.abort(new Error('cancelled: the node was closed during the transfer'));
+      void transfers.close().catch(() => undefined).finally(() => void use.release().then(() => done()));
     });
     let cfg: ReturnType<typeof readConfig>;
     try {
       cfg = readConfig(def);
     } catch (err) {
-      const msg = (err as Error).message;
-      status.set({ fill: 'red', shape: 'ring', text: msg.slice(0, 40) });
-      node.on('input', (_m: NodeMessageInFlow, _s: unknown, done: (e?: Error) => void) => done(new Error(msg)));
-      return;
+      return kit.failedSetup(node, err, status);
     }
-    const intoTable = cfg.target === 'table';
-    if (!account) status.set({ fill: 'red', shape: 'ring', text: t('status.noAccount') });
-    else if (!db && intoTable) status.set({ fill: 'red', shape: 'ring', text: t('status.noDatabase') });
-    account?.register(node);
-    db?.register(node);
-    if (account && (db || !intoTable)) probes = watchProbes(intoTable ? [account, db] : [account], probeTexts(RED, 'oss-import'), (s) => node.status(s));
+    const credits = (pacing = new kit.Credits(cfg.inflight));
+    if (!account) status.setNow({ fill: 'red', shape: 'ring', text: t('status.noAccount') });
+    else if (!db && intoTable) status.setNow({ fill: 'red', shape: 'ring', text: t('status.noDatabase') });
     const secrets = (): string[] => [...(account?.secrets() ?? []), ...(db?.credentials?.password ? [db.credentials.password] : [])];
-    const log = { info: (s: string) => node.log(s), debug: (s: string) => node.debug(`oss-import: ${s}`), warn: (s: string) => node.warn(`oss-import: ${s}`), redact: (s: string) => redact(s, secrets()) };
-    const queue = new SerialQueue(100);
-    const active = new Set<AbortController>();
-    let closing = false;
-    const credits = new Credits(cfg.inflight);
+    const log = { info: (s: string) => node.log(s), debug: (s: string) => node.debug(`oss-import: ${s}`), warn: (s: string) => node.warn(`oss-import: ${s}`), redact: (s: string) => kit.redactSecrets(s, secrets()) };
+    const fromMsg = (msg: Msg, property: string): unknown => kit.resolveField(RED, node, msg, { value: undefined, msgProperty: property });
+    const progress = (c: kit.ProgressCounters, t0: number) => status.set({ fill: 'blue', shape: 'dot', text: kit.progressText(c, Date.now() - t0) });
 
     /** Where to read: msg.keys wins over msg.prefix over the dialog's prefix; the same selection in both modes. */
-    function sourceOf(msg: Msg): ImportSource {
-      const keys = parseKeys(msg.keys);
-      const prefix = msg.prefix !== undefined ? checkPrefix(str(msg.prefix)) : cfg.prefix;
-      if (!keys && !prefix) throw new OssOptionError('prefix', 'no objects to import: set a prefix (dialog or msg.prefix) or msg.keys');
-      const folderOnly = msg.folderOnly !== undefined ? bool(msg.folderOnly, false) : cfg.folderOnly;
-      return { keys, prefix, sel: objectSelection(prefix, keys ? false : folderOnly) };
+    function sourceOf(msg: Msg): oss.ImportSource {
+      const keys = oss.parseKeys(fromMsg(msg, 'keys'));
+      const prefix = fromMsg(msg, 'prefix') !== undefined ? oss.checkPrefix(kit.textSetting(fromMsg(msg, 'prefix'))) : cfg.prefix;
+      if (!keys && !prefix) throw new oss.OssOptionError('prefix', 'no objects to import: set a prefix (dialog or msg.prefix) or msg.keys');
+      const folderOnly = kit.boolSetting(fromMsg(msg, 'folderOnly'), cfg.folderOnly, 'msg.folderOnly');
+      return { keys, prefix, sel: oss.objectSelection(prefix, keys ? false : folderOnly) };
     }
 
-    async function runTableImport(msg: Msg, signal: AbortSignal): Promise<ImportStats> {
+    async function runTableImport(msg: Msg, signal: AbortSignal): Promise<oss.ImportStats> {
       if (!account) throw new Error('oss-import: no oss-account configured');
       if (!db) throw new Error('oss-import: no greenplum-db configured');
-      const table = parseTableName(str(msg.table) || cfg.table);
+      const table = oss.parseTableName(kit.textSetting(fromMsg(msg, 'table')) || cfg.table);
       const source = sourceOf(msg);
-      const mode = msg.mode !== undefined ? parseTransferMode(msg.mode) : cfg.mode;
+      const mode = fromMsg(msg, 'mode') !== undefined ? oss.parseTransferMode(fromMsg(msg, 'mode')) : cfg.mode;
       const t0 = Date.now();
-      return withClient(db, (pg) => importIntoTable({
-        session: transferSession(db, pg), table, columns: cfg.columns, source, mode, format: cfg.format, fillMissing: cfg.fillMissing,
+      return kit.withClient(db, (pg) => oss.importIntoTable({
+        session: kit.pooledSession(db, pg), table, columns: cfg.columns, source, mode, format: cfg.format, fillMissing: cfg.fillMissing,
         parallel: cfg.parallel, truncate: cfg.truncate, rejectLimit: cfg.rejectLimit, rejectUnit: cfg.rejectUnit,
         newClient: () => account.newClient(), describeAccount: () => account.describe(), location: () => account.location(), signal, log,
-        onProgress: (p) => status.progress({ bytes: p.bytesOut, rows: p.rows }, t0),
+        onProgress: (p) => progress({ bytes: p.bytesOut, rows: p.rows }, t0),
       }));
     }
 
-    let objectColumns: Promise<string[] | null> | null = null;
-    function rowColumns(msg: Msg): Promise<string[] | null> {
-      if (cfg.rowShape !== 'object') return Promise.resolve(null);
-      const table = str(msg.table) || cfg.table;
-      if (cfg.columns) return Promise.resolve(cfg.columns);
-      if (!table || !db) return Promise.reject(new OssOptionError('columns', 'rows as objects need the column names: set columns, or a table and database'));
-      if (!objectColumns || str(msg.table)) {
-        const p = withClient(db, (pg) => tableColumns(pg, parseTableName(table)));
-        objectColumns = p;
-        // Do not keep a failure: the next message asks the database again.
-        p.catch(() => {
-          if (objectColumns === p) objectColumns = null;
-        });
-      }
-      return objectColumns;
+    // Rows as objects need the column names: the dialog's, or the table's (the dialog's table asked once).
+    const columnsOf = (table: string) => kit.withClient(db!, (pg) => oss.tableColumns(pg, oss.parseTableName(table)));
+    const dialogTableColumns = new FetchOnce(() => columnsOf(cfg.table));
+    async function rowColumns(msg: Msg): Promise<string[] | null> {
+      if (cfg.rowShape !== 'object') return null;
+      if (cfg.columns) return cfg.columns;
+      const msgTable = kit.textSetting(fromMsg(msg, 'table'));
+      if (!(msgTable || cfg.table) || !db) throw new oss.OssOptionError('columns', 'rows as objects need the column names: set columns, or a table and database');
+      return msgTable ? columnsOf(msgTable) : dialogTableColumns.get();
     }
 
-    async function runMessages(msg: Msg, send: (m: (NodeMessage | null)[]) => void, signal: AbortSignal): Promise<ImportStats> {
+    async function runMessages(msg: Msg, send: (m: (NodeMessage | null)[]) => void, signal: AbortSignal): Promise<oss.ImportStats> {
       if (!account) throw new Error('oss-import: no oss-account configured');
       const source = sourceOf(msg);
       const columns = await rowColumns(msg);
@@ -131,19 +108,19 @@ export = function (RED: NodeAPI) {
       const onAbort = () => credits.abort(new Error('cancelled'));
       signal.addEventListener('abort', onAbort, { once: true });
       try {
-        return await importAsBatches({
+        return await oss.importAsBatches({
           oss: account.newClient(), format: cfg.format, source, batchSize: cfg.batchSize, parallel: cfg.parallel, columns, signal,
-          onProgress: (p) => status.progress(p, t0),
+          onProgress: (p) => progress(p, t0),
           emit: async (payload, last) => {
             if (cfg.pacing === 'tick') {
               // Wait for the flow to acknowledge earlier batches (msg.tick). No time limit (a slow
               // database may take long), but a wait of more than a second shows in the status.
-              const shown = setTimeout(() => status.set({ fill: 'yellow', shape: 'ring', text: t('sequence.waitingTick') }), 1000);
+              const shown = setTimeout(() => status.setNow({ fill: 'yellow', shape: 'ring', text: t('sequence.waitingTick') }), 1000);
               await credits.acquire().finally(() => clearTimeout(shown));
             }
             // A shallow copy of the request: msg.gpss.job, req/res and correlation ids go with every
             // batch; the batches' parts nest over the request's own (as the split node does).
-            const out: NodeMessage & Record<string, unknown> = { ...msg, payload, parts: nestedParts(msg.parts, id, index, last ? index + 1 : undefined) as NodeMessage['parts'] };
+            const out: NodeMessage & Record<string, unknown> = { ...msg, payload, parts: kit.nestedParts(msg.parts, id, index, last ? index + 1 : undefined) as NodeMessage['parts'] };
             if (last) out.complete = true;
             else delete out.complete;
             index++;
@@ -162,51 +139,30 @@ export = function (RED: NodeAPI) {
       const m = msg as Msg;
       // An acknowledgement of a batch (pacing 'tick'), not a request to import.
       if (m.tick === true) return (credits.release(), done());
-      if (closing) return done(new Error('oss-import is closing; message not processed'));
-      const context = `oss-import from ${account?.describe() ?? 'OSS'}/${str(m.prefix) || cfg.prefix} ${intoTable ? `into ${str(m.table) || cfg.table || '?'}` : 'as messages'}`;
-      queue
-        .run(async () => {
-          // Queued behind a transfer that close cancelled: do not start a new one.
-          if (closing) throw new Error('cancelled: the node was closed before this import started');
-          const ac = new AbortController();
-          active.add(ac);
-          status.set({ fill: 'yellow', shape: 'ring', text: t('status.starting') });
-          try {
-            return intoTable ? await runTableImport(m, ac.signal) : await runMessages(m, send, ac.signal);
-          } catch (err) {
-            throw ac.signal.aborted && closing ? new Error('cancelled: the node was closed during the transfer') : err;
-          } finally {
-            active.delete(ac);
-          }
-        })
-        .then(
-          (stats) => {
-            const rejectedCount = stats.rejected?.count ?? 0;
-            const text = t('status.done', { objects: stats.objects.length, rows: formatCount(stats.rows), bytes: formatBytes(stats.bytesIn || stats.bytesOut) })
-              + (rejectedCount ? ' ' + t('status.rejected', { count: formatCount(rejectedCount) }) : '');
-            if (stats.warnings?.length) status.set({ fill: 'yellow', shape: 'dot', text: `${text}; ${t('status.dropFailed')}` });
-            else status.set({ fill: rejectedCount ? 'yellow' : 'green', shape: 'dot', text });
-            m.payload = stats;
-            send([m, null]);
-            done();
-          },
-          (err: unknown) => {
-            const e = toNodeError(err, `${context} failed`, secrets());
-            status.set({ fill: 'red', shape: 'ring', text: e.brief });
-            done(e);
-          },
-        );
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      probes?.stop();
-      closing = true;
-      for (const ac of active) ac.abort();
-      credits.abort(new Error('cancelled: the node was closed during the transfer'));
-      void queue
-        .idle()
-        .catch(() => undefined)
-        .finally(() => void Promise.allSettled([account?.deregister(node), db?.deregister(node)]).then(() => done()));
+      if (transfers.closed) return done(new Error('oss-import is closing; message not processed'));
+      const what = intoTable ? `into ${kit.textSetting(fromMsg(m, 'table')) || cfg.table || '?'}` : 'as messages';
+      const context = `oss-import from ${account?.describe() ?? 'OSS'}/${kit.textSetting(fromMsg(m, 'prefix')) || cfg.prefix} ${what}`;
+      transfers.run(async (signal) => {
+        status.setNow({ fill: 'yellow', shape: 'ring', text: t('status.starting') });
+        try {
+          return intoTable ? await runTableImport(m, signal) : await runMessages(m, send, signal);
+        } catch (err) {
+          throw transfers.failure(signal, err);
+        }
+      }).then((stats) => {
+        const rejected = stats.rejected?.count ?? 0;
+        const text = t('status.done', { objects: stats.objects.length, rows: kit.formatCount(stats.rows), bytes: kit.formatBytes(stats.bytesIn || stats.bytesOut) })
+          + (rejected ? ' ' + t('status.rejected', { count: kit.formatCount(rejected) }) : '');
+        if (stats.warnings?.length) status.setNow({ fill: 'yellow', shape: 'dot', text: `${text}; ${t('status.dropFailed')}` });
+        else status.setNow({ fill: rejected ? 'yellow' : 'green', shape: 'dot', text });
+        m.payload = stats;
+        send([m, null]);
+        done();
+      }, (err: unknown) => {
+        const e = kit.toNodeError(err, `${context} failed`, secrets(), 'OSS_NODE');
+        status.setNow({ fill: 'red', shape: 'ring', text: e.brief });
+        done(e);
+      });
     });
   }
 

@@ -23,3 +23,4 @@ export * from './import-modes';
 export * from './message-rows';
 export * from './message-objects';
 export * from './message-export';
+export * from './account';

@@ -15,6 +15,7 @@ import { objectKey, objectMime } from './naming';
 import { checkNameTemplate, expandNameTemplate } from './name-template';
 import { checkPrefix, nameStem, parseTableName } from './transfer-options';
 import { encodeRowsInSlices, needsSlices, payloadToRows, payloadToRowsInSlices } from './message-rows';
+import { FetchOnce } from '../shared/retry-once';
 import { MessageObjectWriter, uploadSink, type ObjectSink, type RolledObject } from './message-objects';
 
 export interface MessageExportOptions {
@@ -67,7 +68,12 @@ export class MessageExport {
   private writer: MessageObjectWriter | null = null;
   private encoder: LineEncoder | null = null;
   private layout: readonly string[] | null = null;
-  private layoutReady: Promise<void> | null = null;
+  // Asked before the first payload; a failure (database down, table missing) fails that payload
+  // and the next one asks again.
+  private readonly layoutReady = new FetchOnce(async () => {
+    const c = await this.o.columns();
+    if (c) this.layout = c;
+  });
   private openPrefix: string;
   /** When the first object opened (progress rates count from here). */
   startedAt = Date.now();
@@ -77,17 +83,7 @@ export class MessageExport {
   }
 
   private ensureLayout(): Promise<void> {
-    if (!this.layoutReady) {
-      const ready = this.o.columns().then((c) => {
-        if (c) this.layout = c;
-      });
-      this.layoutReady = ready;
-      // A failure (database down, table missing) fails this payload; the next one asks again.
-      ready.catch(() => {
-        if (this.layoutReady === ready) this.layoutReady = null;
-      });
-    }
-    return this.layoutReady;
+    return this.layoutReady.get();
   }
 
   private openSink(seq: number): ObjectSink {

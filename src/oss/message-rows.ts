@@ -133,10 +133,3 @@ function indexOf(layout: readonly string[]): Map<string, number> {
   }
   return m;
 }
-
-/** Parses a dialog/message column list: "a, b,c" or ["a","b"]; empty → null. */
-export function parseColumnList(v: unknown): string[] | null {
-  const list = Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(',') : [];
-  const out = list.map((s) => s.trim()).filter((s) => s.length > 0);
-  return out.length ? out : null;
-}

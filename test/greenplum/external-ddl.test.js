@@ -1,6 +1,6 @@
 'use strict';
 // The real Greenplum parser judges our external-table DDL. Every statement the builder
-// (src/oss/external-table.ts) and the nodes' plans (src/nodes/oss-shared/external-plan.ts) can
+// (src/oss/external-table.ts) and the transfer plans (src/oss/external-plan.ts) can
 // emit — each direction, format, format option, location mode, compression, tuning option,
 // reject limit, distribution and hostile identifier — runs inside BEGIN … EXPLAIN … ROLLBACK,
 // which creates the table, plans the data movement and sends nothing to OSS. The statements

@@ -1,9 +1,8 @@
-// Pooled database access of the OSS nodes: run a task on a pooled connection of the greenplum-db
-// config node that is released (or destroyed, when the task failed mid-protocol) in every case,
-// and cancel a running statement.
+// Pooled database access through a greenplum-db config node: run a task on a pooled connection
+// that is released (or destroyed, when the task failed mid-protocol) in every case, cancel its
+// running statement from another connection, and mark it to be closed instead of pooled.
 import type { PoolClient } from 'pg';
-import type { GreenplumDbConfigNode } from '../shared/types';
-import type { TransferSession } from '../../oss';
+import type { GreenplumDbConfigNode } from '../kit';
 
 // Clients whose session must not be reused: `withClient` destroys them instead of releasing
 // them to the pool (e.g. a TEMP external table whose DROP failed still holds the OSS key).
@@ -46,7 +45,7 @@ export async function canceller(db: GreenplumDbConfigNode, c: PoolClient): Promi
   return () => db.getPool().query('SELECT pg_cancel_backend($1)', [pid]);
 }
 
-/** The library's view of a pooled session of `db` (inside `withClient`). */
-export function transferSession(db: GreenplumDbConfigNode, pg: PoolClient): TransferSession {
+/** A pooled session of `db` (inside `withClient`) as the libraries take one (src/oss TransferSession). */
+export function pooledSession(db: GreenplumDbConfigNode, pg: PoolClient): { pg: PoolClient; database: string; canceller(): Promise<() => Promise<unknown>>; discard(): void } {
   return { pg, database: db.database, canceller: () => canceller(db, pg), discard: () => discardAfterUse(pg) };
 }

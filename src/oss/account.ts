@@ -1,6 +1,6 @@
-// Pure helpers for the oss-account config node: turn dialog values into ali-oss client
-// options and into the parts of an oss:// LOCATION, and validate them with errors that name
-// the field. Kept free of Node-RED so they can be unit-tested directly.
+// An OSS account (endpoint or region, bucket, keys, timeouts): its settings read from a
+// settings record (the oss-account dialog), turned into ali-oss client options and into the
+// parts of an oss:// LOCATION, and validated with errors that name the field. Pure.
 
 export type SignatureVersion = 'v1' | 'v4';
 

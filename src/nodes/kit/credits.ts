@@ -1,5 +1,5 @@
-// Flow control for oss-import's messages target with "wait for msg.tick": at most `limit`
-// batches are out without an acknowledgement; each incoming msg.tick returns one credit.
+// Flow control for a node that sends a stream of messages paced by acknowledgements (oss-import's
+// "wait for msg.tick"): at most `limit` messages are out without one; each ack returns a credit.
 // Node-RED has no backpressure of its own (a sender never learns when downstream finished),
 // so this is how a slow flow (e.g. one writing each batch to a database) paces the import.
 export class Credits {
