@@ -239,7 +239,7 @@ test('encodePayloadInSlices: a bad row fails with the error encodePayload gives,
 
 const { MessageObjectWriter, payloadToRows, payloadToRowsInSlices, encodeRowsInSlices } = require('../dist/oss');
 
-test('oss-export roller: an object of 10,000 messages is acknowledged in slices, in order; flush resolves after the last', async () => {
+test('oss-export messages writer (MessageObjectWriter): an object of 10,000 messages is acknowledged in slices, in order; flush resolves after the last', async () => {
   let finish;
   const sink = {
     key: 'obj-0',

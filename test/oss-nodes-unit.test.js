@@ -183,7 +183,7 @@ function fakeSinks() {
   return { sinks, open };
 }
 
-test('roller: rolls by size on message boundaries and acks only after the upload', async () => {
+test('messages writer (MessageObjectWriter): rolls by size on message boundaries and acks only after the upload', async () => {
   const { sinks, open } = fakeSinks();
   const seen = [];
   const r = new MessageObjectWriter({ rollBytes: 10, rollMs: 0, maxBufferBytes: 1000, header: 'h\n', open, onObject: (o, e) => seen.push([o, e]) });
@@ -216,7 +216,7 @@ test('roller: rolls by size on message boundaries and acks only after the upload
   assert.equal(sinks.length, 2);
 });
 
-test('roller: rolls by age; a failed upload fails exactly its messages', async () => {
+test('messages writer (MessageObjectWriter): rolls by age; a failed upload fails exactly its messages', async () => {
   const { sinks, open } = fakeSinks();
   const r = new MessageObjectWriter({ rollBytes: 1e9, rollMs: 30, maxBufferBytes: 1000, header: '', open });
   const acks = [];
@@ -233,7 +233,7 @@ test('roller: rolls by age; a failed upload fails exactly its messages', async (
   assert.deepEqual(out.objects.map((o) => o.key), ['obj-1']);
 });
 
-test('roller: buffer limit fails fast without acking; abort fails waiting messages and aborts sinks', async () => {
+test('messages writer (MessageObjectWriter): buffer limit fails fast without acking; abort fails waiting messages and aborts sinks', async () => {
   const { sinks, open } = fakeSinks();
   const r = new MessageObjectWriter({ rollBytes: 1e9, rollMs: 0, maxBufferBytes: 8, header: '', open });
   const acks = [];
@@ -316,7 +316,7 @@ test('credits: at most limit outstanding; release wakes waiters in order; abort 
   assert.equal(c.outstanding, 0, 'never more credits than the limit');
 });
 
-test('roller: rollKey closes the current object only when it is that key', async () => {
+test('messages writer (MessageObjectWriter): rollKey closes the current object only when it is that key', async () => {
   const { sinks, open } = fakeSinks();
   const r = new MessageObjectWriter({ rollBytes: 1e9, rollMs: 0, maxBufferBytes: 1000, header: '', open });
   const acks = [];

@@ -69,7 +69,6 @@ export = function (RED: NodeAPI) {
     }
     if (!account) status.setNow({ fill: 'red', shape: 'ring', text: t('status.noAccount') });
     else if (!db && !messages) status.setNow({ fill: 'red', shape: 'ring', text: t('status.noDatabase') });
-    const doneText = (objects: number, rows: number, bytes: number) => t('status.done', { objects, rows: kit.formatCount(rows), bytes: kit.formatBytes(bytes) });
     const gzipPool = (): oss.GzipPool => (pool ??= new oss.GzipPool({ size: cfg.gzipWorkers }));
     const fromMsg = (msg: Msg, property: string): unknown => kit.resolveField(RED, node, msg, { value: undefined, msgProperty: property });
     const msgPrefix = (msg: Msg): string | undefined => (fromMsg(msg, 'prefix') === undefined ? undefined : kit.textSetting(fromMsg(msg, 'prefix')));
@@ -91,10 +90,9 @@ export = function (RED: NodeAPI) {
           gzipLevel: cfg.level, gzipWorkers: cfg.gzipWorkers, gzipPool, objectSizeMB: cfg.objectSizeMB, partSize: cfg.partSizeMB * MB,
           parallelParts: cfg.parallelParts, newClient: () => account.newClient(), location: () => account.location(), signal,
           log: { info: (s) => node.log(s), debug: (s) => node.debug(`oss-export: ${s}`), warn: (s) => node.warn(`oss-export: ${s}`), redact: (s) => kit.redactSecrets(s, secrets()) },
-          onProgress: (p) => status.set({ fill: 'blue', shape: 'dot', text: kit.progressText({ bytes: p.bytesIn, rows: p.rows }, Date.now() - t0) }),
+          onProgress: (p) => status.set(kit.progressStatus({ bytes: p.bytesIn, rows: p.rows }, t0)),
         }));
-        const text = doneText(stats.objects.length, stats.rows, stats.bytesOut);
-        status.setNow(stats.warnings?.length ? { fill: 'yellow', shape: 'dot', text: `${text}; ${t('status.dropFailed')}` } : { fill: 'green', shape: 'dot', text });
+        status.setNow(kit.transferDoneStatus(t, { objects: stats.objects.length, rows: stats.rows, bytes: stats.bytesOut, warnings: stats.warnings }));
         return stats;
       } catch (err) {
         const e = fail(transfers.failure(signal, err), `oss-export of ${table ? oss.qualifiedName(table) : 'query'} to ${account.describe()}/${prefix}`);
@@ -114,7 +112,7 @@ export = function (RED: NodeAPI) {
       onObject: (o, totals, err) => {
         if (err) return status.setNow({ fill: 'red', shape: 'ring', text: fail(err, 'upload').brief });
         node.send({ topic: 'object', payload: oss.rolledObjectStats([o], Date.now() - exporter!.startedAt) } as NodeMessage);
-        status.setNow({ fill: 'green', shape: 'dot', text: doneText(totals.objects, totals.rows, totals.bytesOut) });
+        status.setNow(kit.transferDoneStatus(t, { objects: totals.objects, rows: totals.rows, bytes: totals.bytesOut }));
       },
     });
 
@@ -127,13 +125,7 @@ export = function (RED: NodeAPI) {
           // a flush covers every message before it. The roll happens now; the answer comes when
           // the uploads are done (not awaited: messages behind this one must not wait for uploads).
           await exp.ready();
-          const t0 = Date.now();
-          exp.flush().then((r) => {
-            if (r.errors.length) return done(fail(r.errors[0], context));
-            msg.payload = oss.rolledObjectStats(r.objects, Date.now() - t0);
-            send(msg);
-            done();
-          }, (err: unknown) => done(fail(err, context)));
+          exp.flushStats().then((stats) => ((msg.payload = stats), send(msg), done()), (err: unknown) => done(fail(err, context)));
           return;
         }
         await exp.add(msg.payload, (err) => (err ? done(fail(err, context)) : done()), msgPrefix(msg));
@@ -146,7 +138,7 @@ export = function (RED: NodeAPI) {
           node.warn(`oss-export: ${(e as Error).message}`);
         }
         const p = exp.progress();
-        status.set({ fill: 'blue', shape: 'dot', text: `${t('status.open', { count: p.pending })}${kit.progressText(p, Date.now() - exp.startedAt)}` });
+        status.set(kit.progressStatus(p, exp.startedAt, t('status.open', { count: p.pending })));
       } catch (err) {
         done(fail(err, context));
       }

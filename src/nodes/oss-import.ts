@@ -60,7 +60,7 @@ export = function (RED: NodeAPI) {
     const secrets = (): string[] => [...(account?.secrets() ?? []), ...(db?.credentials?.password ? [db.credentials.password] : [])];
     const log = { info: (s: string) => node.log(s), debug: (s: string) => node.debug(`oss-import: ${s}`), warn: (s: string) => node.warn(`oss-import: ${s}`), redact: (s: string) => kit.redactSecrets(s, secrets()) };
     const fromMsg = (msg: Msg, property: string): unknown => kit.resolveField(RED, node, msg, { value: undefined, msgProperty: property });
-    const progress = (c: kit.ProgressCounters, t0: number) => status.set({ fill: 'blue', shape: 'dot', text: kit.progressText(c, Date.now() - t0) });
+    const progress = (c: kit.ProgressCounters, t0: number) => status.set(kit.progressStatus(c, t0));
 
     /** Where to read: msg.keys wins over msg.prefix over the dialog's prefix; the same selection in both modes. */
     function sourceOf(msg: Msg): oss.ImportSource {
@@ -112,12 +112,9 @@ export = function (RED: NodeAPI) {
           oss: account.newClient(), format: cfg.format, source, batchSize: cfg.batchSize, parallel: cfg.parallel, columns, signal,
           onProgress: (p) => progress(p, t0),
           emit: async (payload, last) => {
-            if (cfg.pacing === 'tick') {
-              // Wait for the flow to acknowledge earlier batches (msg.tick). No time limit (a slow
-              // database may take long), but a wait of more than a second shows in the status.
-              const shown = setTimeout(() => status.setNow({ fill: 'yellow', shape: 'ring', text: t('sequence.waitingTick') }), 1000);
-              await credits.acquire().finally(() => clearTimeout(shown));
-            }
+            // Pacing 'tick': wait for the flow to acknowledge earlier batches (msg.tick); a wait of
+            // more than a second shows in the status.
+            if (cfg.pacing === 'tick') await credits.acquire(() => status.setNow({ fill: 'yellow', shape: 'ring', text: t('sequence.waitingTick') }));
             // A shallow copy of the request: msg.gpss.job, req/res and correlation ids go with every
             // batch; the batches' parts nest over the request's own (as the split node does).
             const out: NodeMessage & Record<string, unknown> = { ...msg, payload, parts: kit.nestedParts(msg.parts, id, index, last ? index + 1 : undefined) as NodeMessage['parts'] };
@@ -150,11 +147,8 @@ export = function (RED: NodeAPI) {
           throw transfers.failure(signal, err);
         }
       }).then((stats) => {
-        const rejected = stats.rejected?.count ?? 0;
-        const text = t('status.done', { objects: stats.objects.length, rows: kit.formatCount(stats.rows), bytes: kit.formatBytes(stats.bytesIn || stats.bytesOut) })
-          + (rejected ? ' ' + t('status.rejected', { count: kit.formatCount(rejected) }) : '');
-        if (stats.warnings?.length) status.setNow({ fill: 'yellow', shape: 'dot', text: `${text}; ${t('status.dropFailed')}` });
-        else status.setNow({ fill: rejected ? 'yellow' : 'green', shape: 'dot', text });
+        const { objects, rows, bytesIn, bytesOut, warnings, rejected } = stats;
+        status.setNow(kit.transferDoneStatus(t, { objects: objects.length, rows, bytes: bytesIn || bytesOut, warnings, rejected: rejected?.count }));
         m.payload = stats;
         send([m, null]);
         done();

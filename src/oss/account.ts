@@ -2,6 +2,8 @@
 // settings record (the oss-account dialog), turned into ali-oss client options and into the
 // parts of an oss:// LOCATION, and validated with errors that name the field. Pure.
 
+import { OssOptionError } from './transfer-options';
+
 export type SignatureVersion = 'v1' | 'v4';
 
 /** The non-secret settings of an oss-account node, as stored in the flow. */
@@ -22,14 +24,16 @@ export interface OssAccountCredentials {
   accessKeySecret: string;
 }
 
-export class OssAccountConfigError extends Error {
-  readonly code = 'OSS_ACCOUNT_CONFIG';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
+/** An account setting is invalid: `field` (also `option`) names it. */
+export class OssAccountConfigError extends OssOptionError {
+  override readonly code = 'OSS_ACCOUNT_CONFIG';
+  constructor(field: string, message: string) {
+    super(field, message);
     this.name = 'OssAccountConfigError';
+  }
+
+  get field(): string {
+    return this.option;
   }
 }
 

@@ -44,8 +44,25 @@ export interface TransferSession {
   discard(): void;
 }
 
-export interface ModeExportOptions {
+/** What every table transfer runs with, besides its own options. */
+export interface TransferContext {
   session: TransferSession;
+  newClient(): OssClientLike;
+  /** The account's parts of an oss:// LOCATION (external mode). */
+  location(): LocationParts;
+  signal: AbortSignal;
+  log: TransferLog;
+  onProgress?(p: TransferProgress): void;
+}
+
+/** External mode was asked for (or chosen): the database must have oss_ext installed. */
+export async function requireOssExt(session: TransferSession): Promise<void> {
+  if (!(await hasOssExt(session.pg))) {
+    throw new Error(`mode "external" needs the oss_ext extension in database "${session.database}" (CREATE EXTENSION oss_ext); use mode auto or client`);
+  }
+}
+
+export interface ModeExportOptions extends TransferContext {
   source: { table: TableName } | { query: string };
   /** Key prefix of the objects. */
   prefix: string;
@@ -62,12 +79,6 @@ export interface ModeExportOptions {
   partSize: number;
   /** Multipart parts in flight, shared out over the stripes. */
   parallelParts: number;
-  newClient(): OssClientLike;
-  /** The account's parts of an oss:// LOCATION (external mode). */
-  location(): LocationParts;
-  signal: AbortSignal;
-  log: TransferLog;
-  onProgress?(p: TransferProgress): void;
 }
 
 export async function exportInMode(o: ModeExportOptions): Promise<OssTransferStats> {
@@ -83,9 +94,7 @@ export async function exportInMode(o: ModeExportOptions): Promise<OssTransferSta
     chosen = 'client';
   }
   if (chosen === 'external') {
-    if (!(await hasOssExt(pg))) {
-      throw new Error(`mode "external" needs the oss_ext extension in database "${o.session.database}" (CREATE EXTENSION oss_ext); use mode auto or client`);
-    }
+    await requireOssExt(o.session);
     return exportExternal(o, table);
   }
   // Greenplum: as many objects side by side as primary segments (1 on PostgreSQL).

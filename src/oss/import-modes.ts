@@ -10,15 +10,14 @@
  *  - as batches of rows (importAsBatches): readRowsFromOss re-batched into batches of N rows,
  *    every row exactly once, in object order, the last batch flagged.
  */
-import { chooseTransferMode, hasOssExt, primarySegmentCount, type TransferMode } from './detect';
-import type { OssTransferStats, TransferProgress } from './export';
+import { chooseTransferMode, primarySegmentCount, type TransferMode } from './detect';
+import type { OssTransferStats } from './export';
 import {
   dropFailureReporter,
   externalImportObstacle,
   externalImportPlan,
   isGzipSet,
   runExternalPlan,
-  type LocationParts,
   type RejectedRows,
   type SniffedObject,
 } from './external-plan';
@@ -30,7 +29,7 @@ import type { ObjectSelection } from './object-selection';
 import type { OssClientLike } from './oss-client';
 import { qualifiedName, resolveTable, tableColumns, type TableName } from './tables';
 import { OssOptionError } from './transfer-options';
-import type { TransferLog, TransferSession } from './export-modes';
+import { requireOssExt, type TransferContext } from './export-modes';
 
 /** Import stats; an external import under a reject limit also reports the rows it skipped. */
 export type ImportStats = OssTransferStats & { rejected?: RejectedRows };
@@ -43,8 +42,7 @@ export interface ImportSource {
   sel: ObjectSelection;
 }
 
-export interface TableImportOptions {
-  session: TransferSession;
+export interface TableImportOptions extends TransferContext {
   table: TableName;
   /** Field order in the objects when it differs from the table's. */
   columns: readonly string[] | null;
@@ -60,13 +58,8 @@ export interface TableImportOptions {
   /** External mode: SEGMENT REJECT LIMIT (0 = none). */
   rejectLimit: number;
   rejectUnit: 'ROWS' | 'PERCENT';
-  newClient(): OssClientLike;
   /** The account, for errors ("no objects under … in oss://bucket @ …"). */
   describeAccount(): string;
-  location(): LocationParts;
-  signal: AbortSignal;
-  log: TransferLog;
-  onProgress?(p: TransferProgress): void;
 }
 
 export async function importIntoTable(o: TableImportOptions): Promise<ImportStats> {
@@ -79,9 +72,7 @@ export async function importIntoTable(o: TableImportOptions): Promise<ImportStat
     chosen = 'client';
   }
   if (chosen === 'external') {
-    if (!(await hasOssExt(pg))) {
-      throw new Error(`mode "external" needs the oss_ext extension in database "${o.session.database}" (CREATE EXTENSION oss_ext); use mode auto or client`);
-    }
+    await requireOssExt(o.session);
     for (const c of o.columns ?? []) {
       if (!tableCols.includes(c)) throw new OssOptionError('columns', `column ${JSON.stringify(c)} is not a column of ${qualifiedName(table)}`);
     }

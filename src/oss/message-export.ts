@@ -160,6 +160,17 @@ export class MessageExport {
     return this.ensureLayout();
   }
 
+  /**
+   * flush() as the stats of the objects stored since the last flush (`ms` counted from the
+   * call); fails with the first upload error instead, if there was one.
+   */
+  async flushStats(): Promise<OssTransferStats> {
+    const t0 = Date.now();
+    const r = await this.flush();
+    if (r.errors.length) throw r.errors[0];
+    return rolledObjectStats(r.objects, Date.now() - t0);
+  }
+
   /** Closes the open object (its payloads complete when it is stored). */
   roll(): void {
     this.writer?.roll();

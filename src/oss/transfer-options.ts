@@ -7,7 +7,7 @@ import type { TransferMode } from './detect';
 /** An export/import option was invalid: `option` names it. */
 export class OssOptionError extends Error {
   // The code the oss nodes have always reported for a bad option (msg.error.code).
-  readonly code = 'OSS_NODE_OPTION';
+  readonly code: string = 'OSS_NODE_OPTION';
   constructor(
     readonly option: string,
     message: string,

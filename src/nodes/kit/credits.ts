@@ -9,13 +9,19 @@ export class Credits {
     this.available = limit;
   }
 
-  /** Resolves when a credit is available (and takes it). */
-  acquire(): Promise<void> {
+  /**
+   * Resolves when a credit is available (and takes it). There is no time limit (a slow flow may
+   * take long), but `onSlow` is called once the wait passes `slowMs`, so a flow that never
+   * acknowledges is not silently stuck.
+   */
+  acquire(onSlow?: () => void, slowMs = 1000): Promise<void> {
     if (this.available > 0) {
       this.available--;
       return Promise.resolve();
     }
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    const slow = onSlow ? setTimeout(onSlow, slowMs) : undefined;
+    const waiting = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return slow ? waiting.finally(() => clearTimeout(slow)) : waiting;
   }
 
   /** One acknowledgement: wakes a waiter or returns a credit (never above the limit). */

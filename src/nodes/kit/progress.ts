@@ -1,5 +1,7 @@
-// Progress texts of a transfer's status: bytes, rows and MB/s, kept short as the status
-// guideline asks (the status itself is throttled by ThrottledStatus, status.ts).
+// The status of a transfer (an export or import of objects): progress as bytes, rows and MB/s,
+// kept short as the status guideline asks (the status itself is throttled by ThrottledStatus,
+// status.ts), and the final state from the transfer's totals.
+import type { NodeStatus } from 'node-red';
 
 export interface ProgressCounters {
   bytes: number; // bytes moved so far (uncompressed side)
@@ -23,4 +25,31 @@ export function formatCount(n: number): string {
 export function progressText(c: ProgressCounters, elapsedMs: number): string {
   const rate = elapsedMs > 0 ? c.bytes / 1048576 / (elapsedMs / 1000) : 0;
   return `${formatBytes(c.bytes)} ${formatCount(c.rows)} rows ${rate.toFixed(1)} MB/s`;
+}
+
+/** A blue dot with the progress since `startedAt`. */
+export function progressStatus(c: ProgressCounters, startedAt: number, label = ''): NodeStatus {
+  return { fill: 'blue', shape: 'dot', text: `${label}${progressText(c, Date.now() - startedAt)}` };
+}
+
+/** What a transfer moved, for its final status. */
+export interface TransferTotals {
+  objects: number;
+  rows: number;
+  bytes: number;
+  /** Problems that did not fail it (a failed cleanup): yellow, with the `status.dropFailed` text. */
+  warnings?: readonly string[];
+  /** Rows skipped under a reject limit: yellow, with the `status.rejected` text. */
+  rejected?: number;
+}
+
+/**
+ * The final status of a transfer from the node's locale texts `status.done` ({objects, rows,
+ * bytes}), `status.rejected` ({count}) and `status.dropFailed`.
+ */
+export function transferDoneStatus(t: (key: string, vars?: Record<string, string | number>) => string, s: TransferTotals): NodeStatus {
+  const text = t('status.done', { objects: s.objects, rows: formatCount(s.rows), bytes: formatBytes(s.bytes) })
+    + (s.rejected ? ' ' + t('status.rejected', { count: formatCount(s.rejected) }) : '');
+  if (s.warnings?.length) return { fill: 'yellow', shape: 'dot', text: `${text}; ${t('status.dropFailed')}` };
+  return { fill: s.rejected ? 'yellow' : 'green', shape: 'dot', text };
 }
