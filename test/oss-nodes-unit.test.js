@@ -329,3 +329,68 @@ test('messages writer (MessageObjectWriter): rollKey closes the current object o
   await r.flush();
   assert.deepEqual(acks, ['403']);
 });
+
+test('transfer queue: one at a time; close cancels the running one and fails the waiting one, each saying so', async () => {
+  const q = new kit.TransferQueue('export', 5);
+  const order = [];
+  let seen;
+  const running = q.run((signal) => new Promise((resolve, reject) => {
+    order.push('first started');
+    seen = signal;
+    signal.addEventListener('abort', () => reject(new Error('aborted by the library')), { once: true });
+  })).catch((err) => q.failure(seen, err));
+  const waiting = q.run(async () => order.push('second started'));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, ['first started']);
+  assert.equal(q.closed, false);
+  await q.close();
+  assert.equal(q.closed, true);
+  assert.match((await running).message, /^cancelled: the node was closed during the transfer$/);
+  await assert.rejects(waiting, (e) => e.message === 'cancelled: the node was closed before this export started');
+  assert.deepEqual(order, ['first started'], 'the waiting transfer never started');
+  // A failure that is not a cancellation stays itself.
+  const other = new Error('HTTP 500');
+  assert.equal(new kit.TransferQueue('import').failure(new AbortController().signal, other), other);
+});
+
+test('credits: a wait longer than slowMs is reported once; a quick one is not', async () => {
+  const c = new Credits(1);
+  let slow = 0;
+  await c.acquire(() => slow++, 20);
+  const quick = c.acquire(() => slow++, 50);
+  c.release();
+  await quick;
+  const late = c.acquire(() => slow++, 20);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(slow, 1, 'the slow wait was reported');
+  c.release();
+  await late;
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(slow, 1, 'reported once, and not for the quick wait');
+});
+
+test('transfer status: done, rejected rows and a failed DROP from the locale texts', () => {
+  const t = (key, vars) => `${key}${vars ? JSON.stringify(vars) : ''}`;
+  assert.deepEqual(kit.transferDoneStatus(t, { objects: 2, rows: 20000, bytes: 3 * 1048576 }), { fill: 'green', shape: 'dot', text: 'status.done{"objects":2,"rows":"20.0k","bytes":"3.0 MB"}' });
+  assert.deepEqual(kit.transferDoneStatus(t, { objects: 1, rows: 5, bytes: 10, rejected: 3 }).fill, 'yellow');
+  assert.match(kit.transferDoneStatus(t, { objects: 1, rows: 5, bytes: 10, rejected: 3 }).text, / status\.rejected\{"count":"3"\}$/);
+  assert.deepEqual(kit.transferDoneStatus(t, { objects: 1, rows: 5, bytes: 10, warnings: ['x'] }), { fill: 'yellow', shape: 'dot', text: 'status.done{"objects":1,"rows":"5","bytes":"10 B"}; status.dropFailed' });
+});
+
+test('fetch once: shared while it succeeds; a failure is not kept', async () => {
+  const { FetchOnce } = require('../dist/shared/retry-once');
+  let calls = 0;
+  let fail = true;
+  const once = new FetchOnce(async () => {
+    calls++;
+    if (fail) throw new Error('database down');
+    return ['a', 'b'];
+  });
+  await assert.rejects(once.get(), /database down/);
+  fail = false;
+  const [x, y] = await Promise.all([once.get(), once.get()]);
+  assert.deepEqual(x, ['a', 'b']);
+  assert.equal(x, y);
+  await once.get();
+  assert.equal(calls, 2, 'asked again after the failure, then once for all');
+});
