@@ -47,7 +47,7 @@ function num(value: unknown, fallback: number): number {
   return Number.isFinite(n) && String(value ?? '').trim() !== '' ? n : fallback;
 }
 
-/** Reads the raw dialog definition (strings from the editor) into typed, defaulted settings. */
+/** Reads a settings record (strings, as the oss-account dialog stores them) into typed, defaulted settings. */
 export function readAccountSettings(def: Record<string, unknown>): OssAccountSettings {
   const str = (k: string) => (typeof def[k] === 'string' ? (def[k] as string).trim() : '');
   const bool = (k: string, d: boolean) => (def[k] === undefined || def[k] === '' ? d : def[k] === true || def[k] === 'true');
