@@ -50,8 +50,10 @@ function gpssOf(msg: Msg): Record<string, unknown> {
 }
 
 /** One message in stream mode, settled by its commit (a class, not closures: one allocation per message). */
+const NO_ROWS: Buffer[] = [];
+
 class MessageEntry implements StreamMessage, StreamEntry {
-  rows: Buffer[] = [];
+  rows = NO_ROWS; // its encoded rows, set by entry() (no array allocated per message before)
   bytes = 0;
   constructor(
     private readonly msg: Msg,
