@@ -89,7 +89,7 @@ export = function (RED: NodeAPI) {
           stem: oss.nameStem(kit.textSetting(fromMsg(msg, 'objectName')) || cfg.objectName, table),
           gzipLevel: cfg.level, gzipWorkers: cfg.gzipWorkers, gzipPool, objectSizeMB: cfg.objectSizeMB, partSize: cfg.partSizeMB * MB,
           parallelParts: cfg.parallelParts, newClient: () => account.newClient(), location: () => account.location(), signal,
-          log: { info: (s) => node.log(s), debug: (s) => node.debug(`oss-export: ${s}`), warn: (s) => node.warn(`oss-export: ${s}`), redact: (s) => kit.redactSecrets(s, secrets()) },
+          log: kit.transferLog(node, secrets),
           onProgress: (p) => status.set(kit.progressStatus({ bytes: p.bytesIn, rows: p.rows }, t0)),
         }));
         status.setNow(kit.transferDoneStatus(t, { objects: stats.objects.length, rows: stats.rows, bytes: stats.bytesOut, warnings: stats.warnings }));

@@ -58,7 +58,7 @@ export = function (RED: NodeAPI) {
     if (!account) status.setNow({ fill: 'red', shape: 'ring', text: t('status.noAccount') });
     else if (!db && intoTable) status.setNow({ fill: 'red', shape: 'ring', text: t('status.noDatabase') });
     const secrets = (): string[] => [...(account?.secrets() ?? []), ...(db?.credentials?.password ? [db.credentials.password] : [])];
-    const log = { info: (s: string) => node.log(s), debug: (s: string) => node.debug(`oss-import: ${s}`), warn: (s: string) => node.warn(`oss-import: ${s}`), redact: (s: string) => kit.redactSecrets(s, secrets()) };
+    const log = kit.transferLog(node, secrets);
     const fromMsg = (msg: Msg, property: string): unknown => kit.resolveField(RED, node, msg, { value: undefined, msgProperty: property });
     const progress = (c: kit.ProgressCounters, t0: number) => status.set(kit.progressStatus(c, t0));
 

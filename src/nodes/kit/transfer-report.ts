@@ -1,7 +1,9 @@
-// The status of a transfer (an export or import of objects): progress as bytes, rows and MB/s,
-// kept short as the status guideline asks (the status itself is throttled by ThrottledStatus,
-// status.ts), and the final state from the transfer's totals.
-import type { NodeStatus } from 'node-red';
+// How a transfer (an export or import of objects) reports through its node: progress as bytes,
+// rows and MB/s, kept short as the status guideline asks (the status itself is throttled by
+// ThrottledStatus, status.ts), the final state from the transfer's totals, and the library's
+// log lines into the node's log.
+import type { Node, NodeStatus } from 'node-red';
+import { redactSecrets } from '../../shared/redact';
 
 export interface ProgressCounters {
   bytes: number; // bytes moved so far (uncompressed side)
@@ -52,4 +54,17 @@ export function transferDoneStatus(t: (key: string, vars?: Record<string, string
     + (s.rejected ? ' ' + t('status.rejected', { count: formatCount(s.rejected) }) : '');
   if (s.warnings?.length) return { fill: 'yellow', shape: 'dot', text: `${text}; ${t('status.dropFailed')}` };
   return { fill: s.rejected ? 'yellow' : 'green', shape: 'dot', text };
+}
+
+/**
+ * Where a library transfer logs (src/oss TransferLog): the node's log, debug and warnings
+ * (prefixed with the node's type), and the one redaction with the node's secrets.
+ */
+export function transferLog(node: Pick<Node, 'type' | 'log' | 'debug' | 'warn'>, secrets: () => readonly string[]) {
+  return {
+    info: (text: string) => node.log(text),
+    debug: (text: string) => node.debug(`${node.type}: ${text}`),
+    warn: (text: string) => node.warn(`${node.type}: ${text}`),
+    redact: (text: string) => redactSecrets(text, secrets()),
+  };
 }
