@@ -15,7 +15,7 @@ const ui = require('./support/browser-editor');
 const { startGpssServer, startOssEmulator } = require('../dist/devstack/services');
 
 const PKG = require('../package.json');
-const FLOW_TYPES = ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import'];
+const FLOW_TYPES = ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import', 'greenplum-query'];
 const CONFIG_TYPES = ['greenplum-db', 'gpss-server', 'oss-account'];
 const TYPED_PASSWORD = 'Typed-In-Dialog-' + require('node:crypto').randomBytes(6).toString('hex');
 const E2E_ROLE = 'e2e_dialog_user';

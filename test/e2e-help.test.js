@@ -13,7 +13,7 @@ const { launchBrowser } = require('./support/browser');
 const { startTestNodeRed } = require('./support/nodered');
 const ui = require('./support/browser-editor');
 
-const FLOW_TYPES = ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import'];
+const FLOW_TYPES = ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import', 'greenplum-query'];
 
 /** The help script of a node type: { format: 'markdown' | 'html', text }. */
 function helpSource(type) {
