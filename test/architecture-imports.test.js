@@ -1,6 +1,6 @@
 'use strict';
 // The layer rules of ARCHITECTURE.md, read from the sources' import lines: the nodes reach a
-// library only through its index.ts; gpss-pg shares only the wire code of src/gpss; src/shared
+// library only through its index.ts, and the node kit only through its index.ts; gpss-pg shares only the wire code of src/gpss; src/shared
 // (event-loop slices) sits below everything and imports nothing of ours; the OSS
 // emulator and the devstack stand apart; no library imports the nodes.
 const test = require('node:test');
@@ -35,6 +35,14 @@ const inside = (target, lib) => target === lib || target.startsWith(lib + '/');
 test('the nodes import each library only through its index.ts', () => {
   const bad = importsUnder('nodes').filter(([, t]) => LIBRARIES.some((lib) => inside(t, lib) && t !== lib && t !== `${lib}/index`));
   assert.deepEqual(bad, []);
+});
+
+test('the node kit sits between the nodes and the libraries: node files import it through its index.ts, it imports no node', () => {
+  const nodeFiles = importsUnder('nodes').filter(([f]) => /^nodes\/[^/]+\.ts$/.test(f));
+  const intoKit = nodeFiles.filter(([, t]) => inside(t, 'nodes/kit') && t !== 'nodes/kit' && t !== 'nodes/kit/index');
+  assert.deepEqual(intoKit, [], 'a node file reaches inside the kit');
+  const up = importsUnder('nodes/kit').filter(([, t]) => inside(t, 'nodes') && !inside(t, 'nodes/kit'));
+  assert.deepEqual(up, [], 'the kit imports a node (or a node-specific helper)');
 });
 
 test('gpss-pg shares only the wire code of src/gpss; the libraries never import nodes, devstack or the emulator', () => {

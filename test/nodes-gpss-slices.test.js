@@ -202,7 +202,7 @@ test('stream writer close timeout: committed messages are still acked, the rest 
   assert.ok(log.slice(500).every((v) => typeof v === 'string' && v.startsWith('fail')), 'the uncommitted half was not failed');
 });
 
-const { encodePayload, encodePayloadInSlices, SLICED_PAYLOAD_ROWS } = require('../dist/nodes/shared/rows');
+const { encodePayload, encodePayloadInSlices, SLICED_PAYLOAD_ROWS } = require('../dist/gpss');
 const { createRowEncoder } = require('../dist/gpss/value-mapping');
 
 const column = (name, databaseType) => ({ name, databaseType, hasLength: false, length: 0, hasPrecisionScale: false, precision: 0, scale: 0, hasNullable: true, nullable: true });

@@ -1,18 +1,15 @@
 'use strict';
 // Unit tests of the pure parts behind the gpss nodes: batching, retry policy, the stream
 // writer's delivery logic (commit then ack, retries, bisecting, buffer limit, close), the
-// dialog → OpenOptions mapping, payload shapes, status throttling, secret redaction, config users.
+// dialog → OpenOptions mapping, payload shapes. (The node kit's own parts: nodes-kit-units.)
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { BufferAccount, WriteBufferFullError } = require('../dist/gpss/buffer-account');
 const { classifyFailure } = require('../dist/gpss/failure-class');
 const { backoffDelay } = require('../dist/gpss/backoff');
 const { StreamWriter } = require('../dist/gpss/stream-writer');
-const { buildOpenOptions, parseColumnList, OptionError } = require('../dist/nodes/shared/target');
-const { encodePayload } = require('../dist/nodes/shared/rows');
-const { ThrottledStatus } = require('../dist/nodes/shared/status');
-const { redact } = require('../dist/nodes/shared/redact');
-const { ConfigUsers } = require('../dist/nodes/shared/users');
+const { buildOpenOptions, parseColumnList, SettingError } = require('../dist/nodes/kit');
+const { encodePayload } = require('../dist/gpss');
 
 const row = (n) => Buffer.alloc(n, 1);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -216,7 +213,7 @@ test('buildOpenOptions maps the dialog and validates modes and limits', () => {
   assert.equal(m.condition, 'x > 1');
   assert.equal(m.errorLimitCount, 5);
   assert.equal(m.truncate, true);
-  assert.throws(() => buildOpenOptions({ table: '' }), OptionError);
+  assert.throws(() => buildOpenOptions({ table: '' }), (e) => e instanceof SettingError && e.option === 'table');
   assert.throws(() => buildOpenOptions({ table: 't', mode: 'update', updateColumns: 'v' }), /match columns/);
   assert.throws(() => buildOpenOptions({ table: 't', mode: 'upsert' }), /mode/);
   assert.throws(() => buildOpenOptions({ table: 't', errorLimitPercentage: 101 }), /error limit \(%\)/);
@@ -239,38 +236,6 @@ test('encodePayload accepts one object, objects and arrays; names the row and co
   assert.throws(() => encodePayload('text', enc), /msg.payload must be/);
   assert.throws(() => encodePayload([{ a: 1 }, { bad: 1 }], enc), (e) => e.column === 'n' && /row 1/.test(e.message) && /column "n"/.test(e.message));
   assert.throws(() => encodePayload([{ a: 1 }, 5], enc), /row 1/);
-});
-
-test('ThrottledStatus emits at most once per interval and ends on the latest state', async () => {
-  const seen = [];
-  const s = new ThrottledStatus({ status: (x) => seen.push(x.text) }, 1000);
-  for (let i = 0; i < 50; i++) s.set({ text: 'n' + i });
-  assert.deepEqual(seen, ['n0']);
-  await until(() => seen.length === 2);
-  await sleep(50);
-  assert.deepEqual(seen, ['n0', 'n49'], 'one trailing update with the latest state, nothing else');
-  s.dispose();
-});
-
-test('redact removes secrets, their URL-encoded forms and URL passwords', () => {
-  assert.equal(redact('auth failed for p@ss/w0rd', ['p@ss/w0rd']), 'auth failed for ***');
-  assert.equal(redact('url postgres://u:p%40ss%2Fw0rd@h/db', ['p@ss/w0rd']), 'url postgres://u:***@h/db');
-  assert.equal(redact('postgres://bob:other@host:5432/x', []), 'postgres://bob:***@host:5432/x');
-});
-
-test('ConfigUsers: whenEmpty waits for the last user, or times out', async () => {
-  const u = new ConfigUsers();
-  const a = { id: 'a' };
-  const b = { id: 'b' };
-  u.add(a);
-  u.add(b);
-  assert.deepEqual(Object.keys(u.users).sort(), ['a', 'b']);
-  const p = u.whenEmpty(1000);
-  u.remove(a);
-  setTimeout(() => u.remove(b), 20);
-  assert.equal(await p, true);
-  u.add(a);
-  assert.equal(await u.whenEmpty(20), false);
 });
 
 test('stream writer: an ack callback that throws never causes a second commit of durable rows', async () => {

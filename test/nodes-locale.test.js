@@ -6,7 +6,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { catalogText, translator } = require('../dist/nodes/shared/i18n');
+const { catalogText, translator } = require('../dist/nodes/kit');
 
 const SRC = path.join(__dirname, '..', 'src', 'nodes');
 

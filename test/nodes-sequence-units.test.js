@@ -1,8 +1,8 @@
 'use strict';
-// Pure functions of Node-RED message sequences (src/nodes/shared/sequence.ts).
+// Pure functions of Node-RED message sequences (src/nodes/kit/sequence.ts).
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { nestedParts, partsOf, SequenceCounter } = require('../dist/nodes/shared/sequence');
+const { nestedParts, partsOf, SequenceCounter } = require('../dist/nodes/kit');
 
 test('nestedParts keeps the incoming parts under parts.parts, count only when given', () => {
   assert.deepEqual(nestedParts(undefined, 'b', 0), { id: 'b', index: 0 });

@@ -6,12 +6,14 @@
 export * from './row-codec';
 export * from './value-mapping';
 export * from './write-request';
+export * from './payload-rows';
 export { GPSS_PROTO_PATH, GPSS_LOADER_OPTIONS, GPSS_METHODS, loadGpssPackageDefinition, gpssServiceDefinition, gpssClientConstructor } from './proto';
 export type { GpssMethod } from './proto';
 export type { ColumnInfoMessage } from './wire-types';
 
 // The client and what a failed call means.
 export * from './client';
+export * from './endpoint-check';
 export * from './failure-class';
 export * from './backoff';
 

@@ -4,11 +4,7 @@
 // error limit are also logged as a warning and shown in the status: never only in the payload.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { findJob, MAX_ERROR_ROWS, parseErrorRow } from '../gpss';
-import { intSetting } from './shared/target';
-import { useServer, shortError } from './shared/server-user';
-import { shortCount, ThrottledStatus } from './shared/status';
-import { translator } from './shared/i18n';
-import { partsOf, SequenceCounter } from './shared/sequence';
+import * as kit from './kit';
 
 interface GpssCloseDef extends NodeDef {
   server?: string;
@@ -25,16 +21,34 @@ type Msg = NodeMessageInFlow & { gpss?: { job?: unknown } & Record<string, unkno
 export = function (RED: NodeAPI): void {
   function GpssCloseNode(this: Node, def: GpssCloseDef): void {
     RED.nodes.createNode(this, def);
-    const t = translator(RED, 'gpss-close');
+    const t = kit.translator(RED, 'gpss-close');
     const node = this;
     // The server is optional here: the job id is enough; naming it keeps the channel open while we close.
-    const use = def.server ? useServer(RED, node, def.server) : null;
-    // "All" (-1) and large values are capped: the Close response must stay under gRPC's 4 MiB
-    // receive limit, or a job that committed would be reported as failed.
-    const asked = intSetting(def.maxErrorRows, 0, -1, 1e6);
-    const maxErrorRows = asked < 0 || asked > MAX_ERROR_ROWS ? MAX_ERROR_ROWS : asked;
-    const disconnect = def.disconnect === true || def.disconnect === 'true';
-    const status = use ? use.status : new ThrottledStatus(node);
+    const use = def.server ? kit.useServer(RED, node, def.server) : null;
+    const status = use ? use.status : new kit.ThrottledStatus(node);
+    let sweeper: NodeJS.Timeout | null = null;
+    node.on('close', (_removed: boolean, done: () => void) => {
+      if (sweeper) clearInterval(sweeper);
+      status.dispose();
+      if (use) use.release().then(done, done);
+      else done();
+    });
+    let settings;
+    try {
+      // "All" (-1) and large values are capped: the Close response must stay under gRPC's 4 MiB
+      // receive limit, or a job that committed would be reported as failed.
+      const asked = kit.intSetting(def.maxErrorRows, 0, -1, 1e6, 'max error rows');
+      settings = {
+        maxErrorRows: asked < 0 || asked > MAX_ERROR_ROWS ? MAX_ERROR_ROWS : asked,
+        disconnect: kit.boolSetting(def.disconnect, false, 'disconnect'),
+        waitForSequence: kit.boolSetting(def.waitForSequence, false, 'wait for the whole sequence'),
+        sequenceTimeoutMs: kit.intSetting(def.sequenceTimeout, 60, 1, 86400, 'sequence timeout (s)') * 1000,
+      };
+    } catch (err) {
+      kit.failedSetup(node, err, status);
+      return;
+    }
+    const { maxErrorRows, disconnect, waitForSequence, sequenceTimeoutMs } = settings;
     let committedTotal = 0;
     let rejectedTotal = 0;
 
@@ -43,17 +57,14 @@ export = function (RED: NodeAPI): void {
     // completes the count closes the job. A sequence that stops short (a part failed upstream
     // and went to Catch, or was filtered out) is given up after the timeout: its job is aborted,
     // so that a partial load is never committed, and the error goes to Catch.
-    const waitForSequence = def.waitForSequence === true || def.waitForSequence === 'true';
-    const sequenceTimeoutMs = intSetting(def.sequenceTimeout, 60, 1, 86400) * 1000;
-    const sequences = new SequenceCounter<Msg>();
-    let sweeper: NodeJS.Timeout | null = null;
+    const sequences = new kit.SequenceCounter<Msg>();
     if (waitForSequence) {
       sweeper = setInterval(() => {
         for (const gone of sequences.takeIdle(sequenceTimeoutMs)) {
           const job = findJob(gone.data?.gpss?.job);
           const what = `gpss-close: sequence ${gone.id} stopped at ${gone.seen} of ${gone.count ?? 'an unknown number of'} parts (no part for ${sequenceTimeoutMs / 1000} s)`;
           if (job) void job.close({ abort: true }).catch(() => undefined);
-          status.set({ fill: 'red', shape: 'ring', text: shortError(what) });
+          status.set(kit.errorStatus(what));
           node.error(new Error(`${what}; ${job ? `load job ${job.target} aborted` : 'its load job is no longer open'}`), gone.data);
         }
       }, Math.min(1000, sequenceTimeoutMs / 2));
@@ -70,7 +81,7 @@ export = function (RED: NodeAPI): void {
           );
         }
         const abort = msg.abort === true;
-        const parts = waitForSequence && !abort ? partsOf(msg) : null;
+        const parts = waitForSequence && !abort ? kit.partsOf(msg) : null;
         if (parts) {
           const seen = sequences.add(parts, msg);
           if (!seen.finished) {
@@ -95,32 +106,22 @@ export = function (RED: NodeAPI): void {
                   (unnamed > 0 ? ` (${unnamed} not named${maxErrorRows === 0 ? ': set "max error rows" to list them in msg.payload.errorRows' : ''})` : ''),
               );
             }
-            const rejected = rejectedTotal > 0 ? t('status.rejected', { count: shortCount(rejectedTotal) }) : '';
+            const rejected = rejectedTotal > 0 ? t('status.rejected', { count: kit.shortCount(rejectedTotal) }) : '';
             status.set({
               fill: abort || rejectedTotal > 0 ? 'yellow' : 'green',
               shape: 'dot',
-              text: abort ? t('status.aborted', { target }) : t('status.committed', { count: shortCount(committedTotal) }) + rejected,
+              text: abort ? t('status.aborted', { target }) : t('status.committed', { count: kit.shortCount(committedTotal) }) + rejected,
             });
             send(msg);
             done();
           },
           (err: unknown) => {
-            const e = err instanceof Error ? err : new Error(String(err));
-            status.set({ fill: 'red', shape: 'ring', text: shortError(e.message) });
-            done(e);
+            status.set(kit.errorStatus(err));
+            done(kit.asError(err));
           },
         );
       } catch (err) {
-        done(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      if (sweeper) clearInterval(sweeper);
-      if (use) use.release().then(done, done);
-      else {
-        status.dispose();
-        done();
+        done(kit.asError(err));
       }
     });
   }

@@ -1,10 +1,8 @@
 // gpss-connect: opens a load job (Connect or reuse a session, DescribeTable once, Open with the
 // mode and options of the dialog) and passes the message on with msg.gpss = { job, table, columns }.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { buildOpenOptions, intSetting, TargetDef } from './shared/target';
-import { useServer } from './shared/server-user';
-import { DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss';
-import { translator } from './shared/i18n';
+import * as kit from './kit';
+import type { TargetDef } from './kit';
 
 interface GpssConnectDef extends NodeDef, TargetDef {
   server: string;
@@ -20,30 +18,28 @@ type Msg = NodeMessageInFlow & { gpss?: Record<string, unknown> };
 export = function (RED: NodeAPI): void {
   function GpssConnectNode(this: Node, def: GpssConnectDef): void {
     RED.nodes.createNode(this, def);
-    const t = translator(RED, 'gpss-connect');
+    const t = kit.translator(RED, 'gpss-connect');
     const node = this;
-    const use = useServer(RED, node, def.server);
-    const limits = {
-      writeBytes: Math.min(MAX_WRITE_BYTES, intSetting(def.writeKb, DEFAULT_WRITE_BYTES / 1024, 16, 3584) * 1024),
-      buffer: {
-        maxRows: intSetting(def.bufferRows, 200000, 1, 1e9),
-        maxBytes: intSetting(def.bufferMb, 64, 1, 4096) * 1024 * 1024,
-      },
-    };
+    const use = kit.useServer(RED, node, def.server);
+    node.on('close', (_removed: boolean, done: () => void) => {
+      use.release().then(done, done);
+    });
+    let limits: { writeBytes: number; buffer: ReturnType<typeof kit.bufferSetting> };
+    try {
+      limits = { writeBytes: kit.writeBytesSetting(def.writeKb), buffer: kit.bufferSetting(def, 200000) };
+    } catch (err) {
+      kit.failedSetup(node, err, use.status);
+      return;
+    }
+    const table: kit.OverridableField = { value: def.table, type: def.tableType };
+    const schema: kit.OverridableField = { value: def.schema, type: def.schemaType };
 
     node.on('input', (msg: Msg, send, done) => {
       try {
         if (!use.server) throw new Error('gpss-connect: no gpss-server config node selected');
-        const server = use.server;
-        const table = RED.util.evaluateNodeProperty(def.table ?? '', def.tableType || 'str', node, msg) as unknown;
-        const schema = RED.util.evaluateNodeProperty(def.schema ?? '', def.schemaType || 'str', node, msg) as unknown;
-        const options = buildOpenOptions({
-          ...def,
-          table: typeof table === 'string' ? table : '',
-          schema: typeof schema === 'string' ? schema : '',
-        });
+        const options = kit.buildOpenOptions({ ...def, table: kit.resolveText(RED, node, msg, table), schema: kit.resolveText(RED, node, msg, schema) });
         use.status.set({ fill: 'yellow', shape: 'ring', text: 'node-red:common.status.connecting' });
-        server.service.openJob(options, limits).then(
+        use.server.service.openJob(options, limits).then(
           (job) => {
             msg.gpss = { job: job.id, table: job.target, columns: job.columns.map((c) => c.name) };
             use.status.set({ fill: 'green', shape: 'dot', text: t('status.open', { target: job.target }) });
@@ -51,18 +47,13 @@ export = function (RED: NodeAPI): void {
             done();
           },
           (err: unknown) => {
-            const e = err instanceof Error ? err : new Error(String(err));
-            use.status.set(use.stateStatus('error', e.message));
-            done(e);
+            use.status.set(kit.errorStatus(err));
+            done(kit.asError(err));
           },
         );
       } catch (err) {
-        done(err instanceof Error ? err : new Error(String(err)));
+        done(kit.asError(err));
       }
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      use.release().then(done, done);
     });
   }
   RED.nodes.registerType('gpss-connect', GpssConnectNode as unknown as (this: Node, def: NodeDef) => void);

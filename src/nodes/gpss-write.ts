@@ -30,14 +30,10 @@ import {
   type RejectedRow,
   type RowEncoder,
 } from '../gpss';
-import { buildOpenOptions, intSetting, TargetDef } from './shared/target';
-import { encodePayload, encodePayloadInSlices, needsSlices, RowEncoderLike } from './shared/rows';
+import { encodePayload, encodePayloadInSlices, needsSlices, type RowEncoderLike } from '../gpss';
 import { OrderedLane } from '../shared/slices';
-import { useServer, shortError } from './shared/server-user';
-import { shortCount } from './shared/status';
-import { partsOf, SequenceCounter } from './shared/sequence';
-import type { GpssServerConfigNode } from './shared/types';
-import { translator } from './shared/i18n';
+import { buildOpenOptions, intSetting, partsOf, SequenceCounter, shortCount, translator, useServer, oneLine, type GpssServerConfigNode, type TargetDef } from './kit';
+const shortError = (t: string): string => oneLine(t, 40);
 
 interface GpssWriteDef extends NodeDef, TargetDef {
   server: string;
@@ -127,19 +123,19 @@ export = function (RED: NodeAPI): void {
     const use = useServer(RED, node, def.server);
     const mode = def.writeMode === 'stream' || def.writeMode === 'job' ? def.writeMode : 'auto';
     // Size of one Write (the GPSS client cuts each commit's rows into Writes of at most this).
-    const writeBytes = Math.min(MAX_WRITE_BYTES, intSetting(def.writeKb, DEFAULT_WRITE_BYTES / 1024, 16, 3584) * 1024);
+    const writeBytes = Math.min(MAX_WRITE_BYTES, intSetting(def.writeKb, DEFAULT_WRITE_BYTES / 1024, 16, 3584, 'writeKb') * 1024);
     const writerOptions: StreamWriterOptions = {
-      commitRows: intSetting(def.commitRows, 10000, 1, 1e8),
-      commitIntervalMs: intSetting(def.commitInterval, 1000, 0, 3600000),
+      commitRows: intSetting(def.commitRows, 10000, 1, 1e8, 'commitRows'),
+      commitIntervalMs: intSetting(def.commitInterval, 1000, 0, 3600000, 'commitInterval'),
       buffer: {
-        maxRows: intSetting(def.bufferRows, 100000, 1, 1e9),
-        maxBytes: intSetting(def.bufferMb, 64, 1, 4096) * 1024 * 1024,
+        maxRows: intSetting(def.bufferRows, 100000, 1, 1e9, 'bufferRows'),
+        maxBytes: intSetting(def.bufferMb, 64, 1, 4096, 'bufferMb') * 1024 * 1024,
       },
-      maxRetries: intSetting(def.maxRetries, 5, 0, 100),
-      backoff: { baseMs: intSetting(def.retryDelay, 250, 1, 60000), maxMs: 10000, jitter: 0.3 },
+      maxRetries: intSetting(def.maxRetries, 5, 0, 100, 'maxRetries'),
+      backoff: { baseMs: intSetting(def.retryDelay, 250, 1, 60000, 'retryDelay'), maxMs: 10000, jitter: 0.3 },
     };
     // (A buffer smaller than commitRows is allowed: commits then happen by interval.)
-    const closeTimeoutMs = intSetting(def.closeTimeout, 10, 1, 14) * 1000;
+    const closeTimeoutMs = intSetting(def.closeTimeout, 10, 1, 14, 'closeTimeout') * 1000;
     const encoderOptions = { ignoreUnknownKeys: def.ignoreUnknownKeys === true || def.ignoreUnknownKeys === 'true' };
     const targets = new Map<string, Target>();
     const jobEncoders = new WeakMap<LoadJob, RowEncoderLike>();

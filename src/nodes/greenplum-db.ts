@@ -2,15 +2,26 @@
 // created shared pg.Pool, and the users that share it. Consumed by gpss-server (the login GPSS
 // uses) and by the OSS nodes (SQL and COPY).
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { Pool } from 'pg';
-import type { GreenplumDbConfigNode, GreenplumDbCreds } from './shared/types';
-import { ConfigUsers } from './shared/users';
-import { redact } from './shared/redact';
-import { dbClientConfig, dbConnectionUrl, int, readDbSettings } from './shared/db-settings';
-import { checkDatabase } from './shared/db-check';
-import { ConfigProbe, withTimeout } from './shared/probe';
 import type { Request, Response } from 'express';
-import { registerTestEndpoint, typedOrStored } from './shared/admin-test';
+import { Pool } from 'pg';
+import {
+  asError,
+  checkDatabase,
+  closeAfterUsers,
+  ConfigProbe,
+  dbClientConfig,
+  dbConnectionUrl,
+  errorText,
+  hostUsers,
+  intSetting,
+  readDbSettings,
+  redactSecrets,
+  registerTestEndpoint,
+  typedOrStored,
+  withTimeout,
+  type GreenplumDbConfigNode,
+  type GreenplumDbCreds,
+} from './kit';
 
 interface GreenplumDbDef extends NodeDef {
   host: string;
@@ -30,28 +41,35 @@ export = function (RED: NodeAPI): void {
   function GreenplumDbNode(this: GreenplumDbConfigNode, def: GreenplumDbDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const settings = readDbSettings(def as unknown as Record<string, unknown>);
-    node.host = settings.host;
-    node.port = settings.port;
-    node.database = settings.database;
-    node.user = settings.user;
-    node.tls = settings.tls;
-    node.poolSize = int(def.poolSize, 10, 1, 100);
-    const closeTimeoutMs = int(def.closeTimeout, 10, 1, 14) * 1000;
     const creds: GreenplumDbCreds = node.credentials ?? {};
-    const users = new ConfigUsers();
+    node.redact = (text: string) => redactSecrets(text, [creds.password]);
+    const users = hostUsers(node);
     let pool: Pool | null = null;
-
-    node.redact = (text: string) => redact(text, [creds.password]);
-    node.clientConfig = () => dbClientConfig(settings, creds);
-    node.connectionUrl = (): string => dbConnectionUrl(settings, creds);
+    let closeTimeoutMs = 10000;
+    try {
+      const settings = readDbSettings(def as unknown as Record<string, unknown>);
+      Object.assign(node, { host: settings.host, port: settings.port, database: settings.database, user: settings.user, tls: settings.tls });
+      node.poolSize = intSetting(def.poolSize, 10, 1, 100, 'pool size');
+      closeTimeoutMs = intSetting(def.closeTimeout, 10, 1, 14, 'close timeout (s)') * 1000;
+      node.clientConfig = () => dbClientConfig(settings, creds);
+      node.connectionUrl = (): string => dbConnectionUrl(settings, creds);
+    } catch (err) {
+      // Invalid settings (kit/settings.ts): every use of this login fails naming the option,
+      // and the users show it as the probe's reason.
+      const e = asError(err);
+      node.error(`greenplum-db: ${e.message}`);
+      node.clientConfig = node.connectionUrl = () => {
+        throw new Error(`greenplum-db: ${e.message}`);
+      };
+    }
 
     // Deploy-time probe (SELECT version() on a connection of its own): the nodes using this
     // login show ready / unreachable before their first message.
+    const where = `${node.host}:${node.port}/${node.database}`;
     node.probe = new ConfigProbe(node.redact);
     void node.probe.run(() => checkDatabase(node.clientConfig(), CHECK_TIMEOUT_MS), CHECK_TIMEOUT_MS).then((r) => {
-      if (r.state === 'ready') node.log(`${node.host}:${node.port}/${node.database}: connection check ok (${r.ms} ms)`);
-      else if (r.state === 'unreachable') node.warn(`${node.host}:${node.port}/${node.database}: connection check failed: ${r.reason}`);
+      if (r.state === 'ready') node.log(`${where}: connection check ok (${r.ms} ms)`);
+      else if (r.state === 'unreachable') node.warn(`${where}: connection check failed: ${r.reason}`);
     });
 
     node.getPool = (): Pool => {
@@ -64,32 +82,14 @@ export = function (RED: NodeAPI): void {
       return pool;
     };
 
-    node.register = (user: object): void => {
-      users.add(user);
-    };
-
-    node.deregister = (user: object): Promise<void> => {
-      users.remove(user);
-      return Promise.resolve();
-    };
-
-    // Expose the users map as Node-RED expects (error/status delegation to users' flows).
-    (node as unknown as { users: Record<string, object> }).users = users.users;
-
-    node.on('close', (removed: boolean, done: () => void) => {
-      node.probe?.close();
-      void (async () => {
-        try {
-          await users.whenEmpty(closeTimeoutMs);
-          const p = pool;
-          pool = null;
-          if (p) await Promise.race([p.end(), new Promise((r) => setTimeout(r, 2000).unref())]);
-        } catch (err) {
-          node.warn(node.redact(`greenplum-db close: ${err instanceof Error ? err.message : String(err)}`));
-        } finally {
-          done();
-        }
-      })();
+    closeAfterUsers(node, users, {
+      timeoutMs: closeTimeoutMs,
+      redact: node.redact,
+      shutdown: async () => {
+        const p = pool;
+        pool = null;
+        if (p) await Promise.race([p.end(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      },
     });
   }
 
@@ -112,32 +112,28 @@ export = function (RED: NodeAPI): void {
       "SELECT table_schema AS schema, table_name AS name, table_type AS type FROM information_schema.tables " +
       "WHERE table_schema NOT IN ('pg_catalog', 'information_schema', 'gp_toolkit') AND table_schema NOT LIKE 'pg\\_temp\\_%' " +
       'ORDER BY 1, 2 LIMIT 2000';
-    withTimeout(n.getPool().query<{ schema: string; name: string; type: string }>(sql), CHECK_TIMEOUT_MS, 'table list').then(
-      (r) => res.json(r.rows.map((t) => ({ schema: t.schema, name: t.name, type: t.type === 'VIEW' ? 'view' : 'table' }))),
-      (err: unknown) => res.status(502).json({ error: n.redact(err instanceof Error ? err.message : String(err)) }),
-    );
+    Promise.resolve()
+      .then(() => withTimeout(n.getPool().query<{ schema: string; name: string; type: string }>(sql), CHECK_TIMEOUT_MS, 'table list'))
+      .then(
+        (r) => res.json(r.rows.map((t) => ({ schema: t.schema, name: t.name, type: t.type === 'VIEW' ? 'view' : 'table' }))),
+        (err: unknown) => res.status(502).json({ error: n.redact(errorText(err)) }),
+      );
   });
 
   // The dialog's Test connection: the typed (unsaved) settings, the stored password when the
   // field was left unchanged.
-  registerTestEndpoint(
-    RED,
-    '/greenplum-db/test',
-    'greenplum-db',
-    (body) => {
-      const s = readDbSettings(body);
-      const c: GreenplumDbCreds = {
-        password: typedOrStored(RED, body.id, body.password, 'password'),
-        tlsCa: typedOrStored(RED, body.id, body.tlsCa, 'tlsCa'),
-      };
-      return {
-        secrets: [c.password ?? ''],
-        run: async () => {
-          const r = await checkDatabase(dbClientConfig(s, c), CHECK_TIMEOUT_MS);
-          return { target: `${s.user ? s.user + '@' : ''}${s.host}:${s.port}/${s.database}`, version: r.version };
-        },
-      };
-    },
-    redact,
-  );
+  registerTestEndpoint(RED, '/greenplum-db/test', 'greenplum-db', (body) => {
+    const s = readDbSettings(body);
+    const c: GreenplumDbCreds = {
+      password: typedOrStored(RED, body.id, body.password, 'password'),
+      tlsCa: typedOrStored(RED, body.id, body.tlsCa, 'tlsCa'),
+    };
+    return {
+      secrets: [c.password ?? ''],
+      run: async () => {
+        const r = await checkDatabase(dbClientConfig(s, c), CHECK_TIMEOUT_MS);
+        return { target: `${s.user ? s.user + '@' : ''}${s.host}:${s.port}/${s.database}`, version: r.version };
+      },
+    };
+  });
 };

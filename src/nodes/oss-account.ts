@@ -17,8 +17,7 @@ import {
 } from './oss-shared/account-options';
 import { redact } from './oss-shared/errors';
 import type { OssAccountNode } from './oss-shared/account-node';
-import { ConfigProbe, PROBE_TIMEOUT_MS } from './shared/probe';
-import { typedOrStored } from './shared/admin-test';
+import { closeAfterUsers, ConfigProbe, hostUsers, PROBE_TIMEOUT_MS, typedOrStored } from './kit';
 
 type AccountDef = NodeDef & Record<string, unknown>;
 
@@ -31,10 +30,8 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const node = this;
     node.settings = readAccountSettings(def);
-    const users: Record<string, { id: string }> = {};
-    // Node-RED delegates error()/status() of a config node with `users` to its users' flows.
-    (node as unknown as { users: typeof users }).users = users;
-    const releases = new Map<string, () => void>();
+    // Its users (register/deregister; Node-RED delegates its error()/status() to their flows).
+    const users = hostUsers(node);
     const httpAgent = new http.Agent({ keepAlive: true, maxSockets: node.settings.maxSockets, scheduling: 'lifo' });
     const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: node.settings.maxSockets, scheduling: 'lifo' });
     let shared: OSS | null = null;
@@ -61,16 +58,6 @@ export = function (RED: NodeAPI) {
     };
     node.secrets = () => [creds().accessKeySecret].filter((s) => s.length > 0);
     node.describe = () => describeAccount(node.settings);
-    node.register = (user) => {
-      users[user.id] = user;
-    };
-    node.deregister = (user) => {
-      delete users[user.id];
-      const r = releases.get(user.id);
-      if (r) r();
-      return Promise.resolve();
-    };
-
     // Deploy-time probe: one bucket request (a listing of at most one key) with the account's
     // own client settings, bounded; its users show ready / unreachable before their first message.
     node.probe = new ConfigProbe((t) => redact(t, node.secrets()));
@@ -85,25 +72,16 @@ export = function (RED: NodeAPI) {
         if (r.state === 'unreachable') node.warn(`${node.describe()}: connection check failed: ${r.reason}`);
       });
 
-    node.on('close', (removed: boolean, done: () => void) => {
-      void removed;
-      node.probe?.close();
-      // Users close concurrently with us: give them time to finish in-flight transfers
-      // (aborting multipart uploads needs the sockets) before we destroy the agents.
-      const pending = Object.keys(users).map(
-        (id) => new Promise<void>((resolve) => releases.set(id, resolve)),
-      );
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, CLOSE_WAIT_MS);
-      });
-      void Promise.race([Promise.all(pending), deadline]).then(() => {
-        if (timer) clearTimeout(timer);
+    // Users close concurrently with us: give them time to finish in-flight transfers
+    // (aborting multipart uploads needs the sockets) before we destroy the agents.
+    closeAfterUsers(node, users, {
+      timeoutMs: CLOSE_WAIT_MS,
+      shutdown: () => {
         shared = null;
         httpAgent.destroy();
         httpsAgent.destroy();
-        done();
-      });
+      },
+      redact: (t) => redact(t, node.secrets()),
     });
   }
 

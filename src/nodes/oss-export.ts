@@ -47,11 +47,11 @@ import { ObjectRoller, type ObjectSink, type RolledObject } from './oss-shared/r
 import { encodeRowsInSlices, needsSlices, parseColumnList, payloadToRows, payloadToRowsInSlices } from './oss-shared/rows';
 import { OrderedLane } from '../shared/slices';
 import { SerialQueue } from './oss-shared/serial';
-import { partsOf, SequenceCounter } from './shared/sequence';
+import { partsOf, SequenceCounter } from './kit';
 import { exportStripePlan } from './oss-shared/stripes';
-import type { GreenplumDbConfigNode } from './shared/types';
-import { probeTexts, watchProbes } from './shared/probe';
-import { translator } from './shared/i18n';
+import type { GreenplumDbConfigNode } from './kit';
+import { probeTexts, watchProbes } from './kit';
+import { translator } from './kit';
 
 type Source = 'table' | 'query' | 'messages';
 

@@ -43,10 +43,10 @@ import { ThrottledStatus, formatBytes, formatCount } from './oss-shared/progress
 import { parseColumnList } from './oss-shared/rows';
 import { Credits } from './oss-shared/credits';
 import { SerialQueue } from './oss-shared/serial';
-import { nestedParts } from './shared/sequence';
-import type { GreenplumDbConfigNode } from './shared/types';
-import { probeTexts, watchProbes } from './shared/probe';
-import { translator } from './shared/i18n';
+import { nestedParts } from './kit';
+import type { GreenplumDbConfigNode } from './kit';
+import { probeTexts, watchProbes } from './kit';
+import { translator } from './kit';
 
 type Target = 'table' | 'messages';
 

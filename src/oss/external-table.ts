@@ -286,13 +286,5 @@ export function buildExternalImportSql(target: { schema?: string; table: string 
   return `INSERT INTO ${target.schema ? quoteIdent(target.schema) + '.' : ''}${quoteIdent(target.table)}${list} SELECT * FROM ${quoteIdent(extName)}`;
 }
 
-/**
- * Replaces `id=…`/`key=…` option values and every occurrence of the given secrets with XXX,
- * for anything that may reach a log, a status or an error message (e.g. a database error that
- * quotes the LOCATION).
- */
-export function redactSecrets(text: string, secrets: readonly (string | undefined)[] = []): string {
-  let out = String(text).replace(/(^|[\s'(])(id|key)=[^\s')]+/g, '$1$2=XXX');
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('XXX');
-  return out;
-}
+// The one redaction (also the node kit's): `key=`, the `id=` before it, the given secrets.
+export { redactSecrets } from '../shared/redact';

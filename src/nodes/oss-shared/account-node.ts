@@ -20,7 +20,7 @@ export interface OssAccountNode extends Node<Partial<OssAccountCredentials>> {
   secrets(): string[];
   describe(): string;
   /** The deploy-time bucket check its users show as status. */
-  probe?: import('../shared/probe').ConfigProbe;
+  probe?: import('../kit').ConfigProbe;
   register(user: { id: string }): void;
   deregister(user: { id: string }): Promise<void>;
 }

@@ -2,7 +2,7 @@
 // config node that is released (or destroyed, when the task failed mid-protocol) in every case,
 // read a table's column names and its resolved name, and cancel a running statement.
 import type { PoolClient } from 'pg';
-import type { GreenplumDbConfigNode } from '../shared/types';
+import type { GreenplumDbConfigNode } from '../kit';
 import { quoteIdent } from '../../oss';
 
 // Clients whose session must not be reused: `withClient` destroys them instead of releasing

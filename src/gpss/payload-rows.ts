@@ -1,7 +1,7 @@
-// msg.payload → encoded GPSS rows (DESIGN §3 "Rows in messages"): one row object, an array of
+// A message's payload → encoded GPSS rows (DESIGN §3 "Rows in messages"): one row object, an array of
 // row objects, or an array of arrays in the job's column order. A value that cannot be
 // converted fails this message only, with an error naming the row and the column.
-import { SliceClock } from '../../shared/slices';
+import { SliceClock } from '../shared/slices';
 
 export interface RowEncoderLike {
   encodeObject(row: Record<string, unknown>): Buffer;

@@ -1,6 +1,8 @@
 // The "target table and load options" part of the gpss-connect and gpss-write dialogs, turned
-// into the client's OpenOptions. Pure: unit-tested without Node-RED.
-import type { OpenOptions } from '../../gpss';
+// into the client's OpenOptions. Pure: unit-tested without Node-RED. Invalid values throw a
+// SettingError naming the option (settings.ts).
+import { DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES, type BufferLimits, type OpenOptions } from '../../gpss';
+import { intSetting, SettingError } from './settings';
 
 export interface TargetDef {
   schema?: string;
@@ -18,14 +20,6 @@ export interface TargetDef {
   stagingSchema?: string;
 }
 
-export class OptionError extends Error {
-  readonly code = 'BAD_OPTION';
-  constructor(message: string) {
-    super(message);
-    this.name = 'OptionError';
-  }
-}
-
 /** "a, b ,c" or ["a","b"] → ["a","b","c"]. */
 export function parseColumnList(v: unknown): string[] {
   if (Array.isArray(v)) return v.map((x) => String(x).trim()).filter(Boolean);
@@ -36,40 +30,33 @@ export function parseColumnList(v: unknown): string[] {
     .filter(Boolean);
 }
 
-function nonNegInt(v: unknown, what: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (v === undefined || v === null || v === '') return 0;
-  const n = typeof v === 'number' ? v : Number(String(v).trim());
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new OptionError(`${what} must be an integer from 0 to ${max}, got ${JSON.stringify(v)}`);
-  return n;
-}
-
 /**
  * Builds OpenOptions from the dialog (and per-message overrides already resolved into `def`).
  * Checks what GPSS would otherwise reject later with a less helpful message.
  */
 export function buildOpenOptions(def: TargetDef): OpenOptions {
   const table = (def.table ?? '').trim();
-  if (!table) throw new OptionError('no table: set Table in the dialog or pass msg.table');
+  if (!table) throw new SettingError('table', 'no table: set Table in the dialog or pass msg.table');
   const mode = (def.mode || 'insert').toLowerCase();
   if (mode !== 'insert' && mode !== 'merge' && mode !== 'update') {
-    throw new OptionError(`mode must be insert, merge or update, got ${JSON.stringify(def.mode)}`);
+    throw new SettingError('mode', `mode must be insert, merge or update, got ${JSON.stringify(def.mode)}`);
   }
   const matchColumns = parseColumnList(def.matchColumns);
   const updateColumns = parseColumnList(def.updateColumns);
   const insertColumns = parseColumnList(def.insertColumns);
   if (mode !== 'insert' && matchColumns.length === 0) {
-    throw new OptionError(`mode ${mode} needs match columns (the key that finds existing rows)`);
+    throw new SettingError('match columns', `mode ${mode} needs match columns (the key that finds existing rows)`);
   }
   if (mode !== 'insert' && updateColumns.length === 0) {
-    throw new OptionError(`mode ${mode} needs update columns (what to change in matching rows)`);
+    throw new SettingError('update columns', `mode ${mode} needs update columns (what to change in matching rows)`);
   }
   const options: OpenOptions = {
     schema: (def.schema ?? '').trim() || 'public',
     table,
     mode,
     truncate: def.truncate === true || def.truncate === 'true',
-    errorLimitCount: nonNegInt(def.errorLimitCount, 'error limit (rows)'),
-    errorLimitPercentage: nonNegInt(def.errorLimitPercentage, 'error limit (%)', 100),
+    errorLimitCount: intSetting(def.errorLimitCount, 0, 0, Number.MAX_SAFE_INTEGER, 'error limit (rows)'),
+    errorLimitPercentage: intSetting(def.errorLimitPercentage, 0, 0, 100, 'error limit (%)'),
   };
   if (insertColumns.length) options.insertColumns = insertColumns;
   if (mode !== 'insert') {
@@ -87,9 +74,15 @@ export function buildOpenOptions(def: TargetDef): OpenOptions {
   return options;
 }
 
-/** Node-RED dialogs deliver numbers as strings; bounded integer with a default. */
-export function intSetting(v: unknown, dflt: number, min: number, max: number): number {
-  const n = typeof v === 'number' ? v : parseFloat(String(v ?? ''));
-  if (!Number.isFinite(n)) return dflt;
-  return Math.min(max, Math.max(min, Math.trunc(n)));
+/** The "write size" field (KB): the most bytes of rows in one Write. */
+export function writeBytesSetting(writeKb: unknown): number {
+  return Math.min(MAX_WRITE_BYTES, intSetting(writeKb, DEFAULT_WRITE_BYTES / 1024, 16, MAX_WRITE_BYTES / 1024, 'write size (KB)') * 1024);
+}
+
+/** The "buffer limit" fields: rows and MB held before a message is refused. */
+export function bufferSetting(def: { bufferRows?: unknown; bufferMb?: unknown }, defaultRows: number): BufferLimits {
+  return {
+    maxRows: intSetting(def.bufferRows, defaultRows, 1, 1e9, 'buffer limit (rows)'),
+    maxBytes: intSetting(def.bufferMb, 64, 1, 4096, 'buffer limit (MB)') * 1024 * 1024,
+  };
 }

@@ -6,6 +6,7 @@
 // connecting as usual), and its reason text is redacted by the config node.
 import { EventEmitter } from 'node:events';
 import { translator } from './i18n';
+import { oneLine } from './errors';
 
 export type ProbeState = 'probing' | 'ready' | 'unreachable';
 
@@ -28,11 +29,6 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
     timer.unref();
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
-}
-
-export function oneLine(text: string, max = 200): string {
-  const t = text.replace(/^Error:\s*/, '').replace(/\s+/g, ' ').trim();
-  return t.length > max ? t.slice(0, max - 1) + '…' : t;
 }
 
 export class ConfigProbe {

@@ -5,6 +5,7 @@
 // (secrets removed), its `code` and HTTP `status` when the driver gave them.
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
+import { redactSecrets } from '../../shared/redact';
 
 /** What the editor sends for a password credential the user did not change. */
 export const UNCHANGED_SECRET = '__PWRD__';
@@ -32,12 +33,12 @@ export interface TestOutcome {
 }
 
 /** Registers POST `path` (needs `<type>.write`, as Node-RED's own config endpoints do). */
-export function registerTestEndpoint(RED: NodeAPI, path: string, type: string, prepare: (body: Body) => TestOutcome, redact: (text: string, secrets: string[]) => string): void {
+export function registerTestEndpoint(RED: NodeAPI, path: string, type: string, prepare: (body: Body) => TestOutcome): void {
   RED.httpAdmin.post(path, RED.auth.needsPermission(`${type}.write`), (req: Request, res: Response) => {
     let secrets: string[] = [];
     const fail = (err: unknown): void => {
       const e = err as { message?: string; code?: unknown; status?: unknown };
-      const message = redact(String(e?.message ?? err), secrets);
+      const message = redactSecrets(String(e?.message ?? err), secrets);
       res.json({
         ok: false,
         error: message,

@@ -1,7 +1,9 @@
 // Pure reading of a greenplum-db definition (the flow's strings, or the unsaved values the
-// dialog posts to Test connection) into the pg client config and the postgres:// URL.
+// dialog posts to Test connection) into the pg client config and the postgres:// URL. Invalid
+// values throw a SettingError naming the option (settings.ts).
 import type { ClientConfig } from 'pg';
-import type { GreenplumDbCreds } from './types';
+import type { GreenplumDbCreds } from './config-types';
+import { boolSetting, intSetting, textSetting } from './settings';
 
 export interface DbSettings {
   host: string;
@@ -12,27 +14,14 @@ export interface DbSettings {
   tlsRejectUnauthorized: boolean;
 }
 
-export function bool(v: unknown, dflt: boolean): boolean {
-  if (v === undefined || v === null || v === '') return dflt;
-  return v === true || v === 'true';
-}
-
-export function int(v: unknown, dflt: number, min: number, max: number): number {
-  const n = typeof v === 'number' ? v : parseInt(String(v ?? ''), 10);
-  if (!Number.isFinite(n)) return dflt;
-  return Math.min(max, Math.max(min, Math.trunc(n)));
-}
-
-const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v).trim());
-
 export function readDbSettings(def: Record<string, unknown>): DbSettings {
   return {
-    host: str(def.host) || '127.0.0.1',
-    port: int(def.port, 5432, 1, 65535),
-    database: str(def.database) || 'postgres',
-    user: str(def.user),
-    tls: bool(def.tls, false),
-    tlsRejectUnauthorized: bool(def.tlsRejectUnauthorized, true),
+    host: textSetting(def.host) || '127.0.0.1',
+    port: intSetting(def.port, 5432, 1, 65535, 'port'),
+    database: textSetting(def.database) || 'postgres',
+    user: textSetting(def.user),
+    tls: boolSetting(def.tls, false, 'TLS'),
+    tlsRejectUnauthorized: boolSetting(def.tlsRejectUnauthorized, true, 'verify server certificate'),
   };
 }
 

@@ -1,0 +1,62 @@
+// A gpss node's use of its gpss-server config node (useConfigNodes): register, show the
+// server's probe and then its connection state (the 'state' events of its GpssService) as this
+// node's status, and deregister on close (after the node's own flush).
+import type { EventEmitter } from 'node:events';
+import type { Node, NodeAPI, NodeStatus } from 'node-red';
+import type { GpssServerConfigNode } from './config-types';
+import { useConfigNodes, type UserStatus } from './config-users';
+import { probeTexts } from './probe';
+import { translator } from './i18n';
+import { oneLine } from './errors';
+
+export interface ServerUse {
+  server: GpssServerConfigNode | null;
+  status: UserStatus;
+  /** Status for a connection state; connection states use Node-RED's common i18n ids. */
+  stateStatus(state: string, detail?: string): NodeStatus;
+  release(): Promise<void>;
+}
+
+/** Status for a GPSS connection state (core nodes' convention and i18n ids). */
+export function stateStatus(state: string, detail?: string): NodeStatus {
+  switch (state) {
+    case 'connecting':
+      return { fill: 'yellow', shape: 'ring', text: 'node-red:common.status.connecting' };
+    case 'connected':
+      return { fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' };
+    case 'error':
+      return { fill: 'red', shape: 'ring', text: detail ? oneLine(detail, 40) : 'node-red:common.status.error' };
+    default:
+      return { fill: 'red', shape: 'ring', text: 'node-red:common.status.disconnected' };
+  }
+}
+
+export function useServer(RED: NodeAPI, node: Node, serverId: string | undefined): ServerUse {
+  const found = (serverId ? RED.nodes.getNode(serverId) : null) as GpssServerConfigNode | null;
+  const server = found && found.service ? found : null;
+  const texts = probeTexts(RED, node.type);
+  const use = useConfigNodes(node, [server], texts);
+  const status = use.status;
+  let listener: ((state: string, detail?: string) => void) | null = null;
+  if (!server) {
+    status.set({ fill: 'red', shape: 'ring', text: translator(RED, node.type)('status.noServer') });
+  } else {
+    listener = (state: string, detail?: string) => {
+      // Before the node's first message the only connection attempts are the probe's and the
+      // deploy-time describe of a fixed stream table (gpss-write): a failure of the latter is the
+      // same news as a failed probe, so it reads the same ("unreachable: reason").
+      if (state === 'error' && status.probing) status.show({ fill: 'red', shape: 'ring', text: texts.unreachable(oneLine(detail ?? '', 40)) });
+      else status.show(stateStatus(state, detail));
+    };
+    (server as unknown as EventEmitter).on('state', listener);
+  }
+  return {
+    server,
+    status,
+    stateStatus,
+    async release() {
+      if (server && listener) (server as unknown as EventEmitter).removeListener('state', listener);
+      await use.release();
+    },
+  };
+}

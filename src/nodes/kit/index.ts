@@ -1,0 +1,43 @@
+// The node kit: what the eight nodes share, one implementation each. The nodes import it only
+// through this file (ARCHITECTURE.md). It knows Node-RED, and nothing of a particular node.
+
+// Config nodes and their users: register, probe/state as the users' status, close after them.
+export { ConfigUsers, hostUsers, closeAfterUsers, useConfigNodes, UserStatus } from './config-users';
+export type { UsersHost, ConfigUse, CloseAfterUsersOptions } from './config-users';
+export { ConfigProbe, PROBE_TIMEOUT_MS, probeStatus, probeTexts, watchProbes, withTimeout } from './probe';
+export type { ProbeResult, ProbeState, ProbeStatusTexts, ProbedConfig, NodeStatusLike } from './probe';
+export type { GreenplumDbConfigNode, GreenplumDbCreds, GpssServerConfigNode } from './config-types';
+export { useServer, stateStatus } from './gpss-server-user';
+export type { ServerUse } from './gpss-server-user';
+
+// Status: one throttle; texts from the locale files.
+export { ThrottledStatus, shortCount } from './status';
+export type { StatusTarget } from './status';
+export { translator, catalogText, interpolate } from './i18n';
+
+// Settings (one policy: empty → default, invalid → SettingError naming the option) and the one
+// rule for values a message sets instead of the dialog.
+export { SettingError, intSetting, boolSetting, textSetting, choiceSetting } from './settings';
+export { resolveField, resolveText, isFixed } from './overrides';
+export type { OverridableField } from './overrides';
+
+// Errors and redaction.
+export { asError, errorText, oneLine, errorStatus, NodeError, toNodeError, failedSetup } from './errors';
+export type { NodeErrorInfo } from './errors';
+export { redactSecrets, REDACTED } from '../../shared/redact';
+
+// Message sequences (msg.parts).
+export { nestedParts, partsOf, SequenceCounter } from './sequence';
+export type { Parts, PartSeen } from './sequence';
+
+// Database login (greenplum-db) and the dialogs' Test connection endpoints.
+export { readDbSettings, dbClientConfig, dbConnectionUrl } from './db-settings';
+export type { DbSettings } from './db-settings';
+export { checkDatabase } from './db-check';
+export type { DbCheckResult } from './db-check';
+export { registerTestEndpoint, typedOrStored, bodyOf, UNCHANGED_SECRET } from './admin-test';
+export type { Body, TestOutcome } from './admin-test';
+
+// GPSS dialog fields → the client's options.
+export { buildOpenOptions, parseColumnList, writeBytesSetting, bufferSetting } from './gpss-options';
+export type { TargetDef } from './gpss-options';
