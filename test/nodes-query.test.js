@@ -14,8 +14,8 @@ const NODES = ['greenplum-db', 'greenplum-query'].map((t) => require(`../dist/no
 const CATCH = coreNode('common/25-catch.js');
 // Node-RED 4.1 and later copy an Error's own `code` into msg.error; 4.0 only its `cause`.
 const copiedCode = (code) => (/^4\.0\./.test(nodeRedVersion) ? undefined : code);
-/** msg.error.message without the "Error: " Node-RED puts before it (it stores err.toString()). */
-const text = (e) => String(e.error.message).replace(/^Error: /, '');
+/** msg.error.message without the "NodeError: " Node-RED puts before it (it stores err.toString()). */
+const text = (e) => String(e.error.message).replace(/^\w*Error: /, '');
 
 const pg = usePostgres();
 before(async () => {
@@ -74,13 +74,16 @@ test('named msg.params: $name from an object, a name used twice, a ::cast, "$x" 
   assert.deepEqual(m.payload, [{ n: 3, literal: '$device', since: 2490 }]);
 });
 
-test('msg.query wins over the dialog SQL; without it the dialog SQL runs', async () => {
-  const { q, out } = await start({ query: 'SELECT 1 AS dialog' });
+test('msg.query wins over the dialog SQL when the message carries it; an empty one is an error, not the dialog SQL', async () => {
+  const { q, out, errs } = await start({ query: 'SELECT 1 AS dialog' });
   q.receive({ query: 'SELECT 2 AS message' });
   q.receive({});
-  q.receive({ query: '' });
+  q.receive({ query: null });
+  q.receive({ query: '  ' });
   await out.wait(3);
+  await errs.wait(1);
   assert.deepEqual(out.msgs.map((m) => m.payload[0]), [{ message: 2 }, { dialog: 1 }, { dialog: 1 }]);
+  assert.equal(text(errs.msgs[0]), 'greenplum-query: msg.query is empty');
 });
 
 test('DDL and DML: rowCount null for CREATE, counts for INSERT/UPDATE/DELETE, a script reports each statement', async () => {

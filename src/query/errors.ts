@@ -31,3 +31,22 @@ export function describeQueryError(err: unknown, text: string): string {
   if (typeof f.hint === 'string' && f.hint) out += `; hint: ${f.hint}`;
   return out;
 }
+
+/**
+ * A failed query as reported: the described text (`describeQueryError`), after `prefix` when
+ * given, and the SQLSTATE as `code` and `sqlState` for whoever shapes it for a Catch node.
+ */
+export class QueryError extends Error {
+  readonly sqlState?: string;
+  readonly code?: string;
+  constructor(err: unknown, text: string, prefix?: string) {
+    const described = describeQueryError(err, text);
+    super(prefix ? `${prefix}: ${described}` : described);
+    this.name = 'QueryError';
+    const state = sqlStateOf(err);
+    if (state) {
+      this.sqlState = state;
+      this.code = state;
+    }
+  }
+}

@@ -8,4 +8,4 @@ export { bindParameters, QueryInputError, type BoundQuery } from './parameters';
 export { runStatement, type Row, type StatementOutcome, type StatementResult } from './statement';
 export { cursorQueryText, CursorReader, readInBatches, type Batch, type BatchSink } from './cursor';
 export { withSession, cancelBackend, type SessionPool, type SessionOptions } from './session';
-export { describeQueryError, lineAt } from './errors';
+export { describeQueryError, lineAt, QueryError } from './errors';

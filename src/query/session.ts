@@ -32,12 +32,20 @@ export async function withSession<T>(pool: SessionPool, options: SessionOptions,
   };
   client.on('error', onError);
   signal?.addEventListener('abort', onAbort, { once: true });
+  let failed = false;
   try {
     return await task(client);
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
     signal?.removeEventListener('abort', onAbort);
     let discard: Error | boolean | undefined = broken;
-    if (!discard && client.getTransactionStatus() !== 'I') {
+    // node-postgres rejects a query on the server's ErrorResponse, before the ReadyForQuery that
+    // tells the transaction state: after a failure the state read here may be stale, so a
+    // ROLLBACK is sent whatever it says (queued behind that ReadyForQuery; outside a
+    // transaction it is only a warning).
+    if (!discard && (failed || client.getTransactionStatus() !== 'I')) {
       discard = await client.query('ROLLBACK').then(
         () => client.getTransactionStatus() !== 'I',
         (e: unknown) => (e instanceof Error ? e : true),
