@@ -64,7 +64,7 @@ export = function (RED: NodeAPI): void {
             },
             send: (batch, index, total) => {
               sent = total;
-              send(sequencePart(msg, { payload: batch.rows, rowCount: total }, id, index, batch.last ? index + 1 : undefined));
+              send(sequencePart(msg, { payload: batch.rows, rowCount: total }, id, index, batch.last ? index + 1 : undefined, batchSize));
               status.set({ fill: 'blue', shape: 'dot', text: t('status.batch', { index: index + 1, rows: kit.shortCount(total) }) });
             },
           });
@@ -120,10 +120,14 @@ export = function (RED: NodeAPI): void {
   RED.nodes.registerType('greenplum-query', GreenplumQueryNode as unknown as (this: Node, def: NodeDef) => void);
 };
 
-/** A message of a result's sequence: a shallow copy of the request, parts nested over its own. */
-function sequencePart(msg: Msg, fields: Record<string, unknown>, id: string, index: number, count: number | undefined): NodeMessage {
+/**
+ * A message of a result's sequence: a shallow copy of the request, parts nested over its own.
+ * The rows are an array split as the split node splits one (type "array", `len` rows a
+ * message), so a join node in automatic mode puts the rows back into one array.
+ */
+function sequencePart(msg: Msg, fields: Record<string, unknown>, id: string, index: number, count: number | undefined, len: number): NodeMessage {
   const out = { ...msg, ...fields } as Msg;
-  (out as NodeMessage).parts = kit.nestedParts(msg.parts, id, index, count) as NodeMessage['parts'];
+  (out as NodeMessage).parts = { ...kit.nestedParts(msg.parts, id, index, count), type: 'array', len } as NodeMessage['parts'];
   if (count === index + 1) out.complete = true;
   else delete out.complete;
   return out;
@@ -136,6 +140,6 @@ async function sendRows(msg: Msg, rows: Row[], fields: Record<string, unknown>, 
       await new Promise<void>((r) => setImmediate(r));
       if (signal.aborted) throw new Error('stopped after sending rows 1 to ' + i);
     }
-    send(sequencePart(msg, { ...fields, payload: rows[i] }, id, i, rows.length));
+    send(sequencePart(msg, { ...fields, payload: rows[i] }, id, i, rows.length, 1));
   }
 }
