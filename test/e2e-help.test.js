@@ -1,5 +1,5 @@
 'use strict';
-// The five flow nodes' help as the real editor renders it (Node-RED 4.1 in Chromium, the help
+// The flow nodes' help as the real editor renders it (Node-RED 4.1 in Chromium, the help
 // sidebar): every Inputs and Outputs property must land inside a <dl class="message-properties">
 // (for several outputs, inside the <ol class="node-ports"> items). Node-RED's markdown extension
 // for `: name (type) : description` lines accepts no further ':' in a line: one stray colon ends
