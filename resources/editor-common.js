@@ -58,6 +58,30 @@
  *                                                #node-input-database (GET gpflow/db/<id>/tables;
  *                                                picker.noDatabase, picker.tables, picker.failed)
  *     gpflowEditor.testButton(node, options)     a config dialog's Test connection button, see below
+ *
+ * A new dialog uses it like this (nodes/oss-export.html is a whole one):
+ *
+ *   <script type="text/javascript" src="resources/@gpflow/node-red-greenplum/editor-common.js"></script>
+ *   <script type="text/javascript">
+ *     gpflowEditor.expandTemplate('my-node');
+ *     RED.nodes.registerType('my-node', {
+ *       defaults: { database: { value: '', type: 'greenplum-db' }, query: { value: '' },
+ *                   limit: { value: 1000, validate: gpflowEditor.number(true) } },
+ *       oneditprepare: function () {
+ *         gpflowEditor.sqlEditors(this, ['query']);
+ *         gpflowEditor.dbTablePicker(this, 'my-node');
+ *       },
+ *       oneditsave: function () { gpflowEditor.sqlSave(this); },
+ *       oneditcancel: function () { gpflowEditor.sqlDestroy(this); },
+ *       oneditresize: function () { gpflowEditor.sqlResize(this); }
+ *     });
+ *   </script>
+ *
+ * with the SQL field in its template as the markup sqlEditors expects (a hidden
+ * #node-input-query, a #node-input-query-editor div, a #node-input-query-expand button) and the
+ * texts the helpers name in its locale file. test/editor-common-units.test.js checks every
+ * dialog listed in package.json for those texts, editor-resources.test.js that each type
+ * registers in the editor with its parts put in.
  */
 /* global RED, $ */
 'use strict';
