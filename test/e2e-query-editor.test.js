@@ -4,23 +4,22 @@
 // rows-per-message field shows for batches only, SQL typed in the editor and the output are
 // saved, the help explains msg.query, msg.params and msg.tick, and the deployed node runs the
 // typed SQL (status and debug sidebar).
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before } = require('node:test');
 const assert = require('node:assert/strict');
 const { usePostgres } = require('./support/pg');
-const { launchBrowser } = require('./support/browser');
-const { startTestNodeRed } = require('./support/nodered');
 const ui = require('./support/browser-editor');
 
 describe('greenplum-query dialog (Chromium)', () => {
   const pg = usePostgres();
+  const session = ui.useEditorSession();
   let red;
   let browser;
   let page;
 
   before(async () => {
+    ({ red, browser, page } = session);
     const end = Date.now() + 60000;
     while (!pg.url && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    red = await startTestNodeRed();
     const deployed = await red.deployFlows([
       { id: 'qtab', type: 'tab', label: 'query' },
       { id: 'qdb', type: 'greenplum-db', name: 'e2e db', host: pg.host, port: pg.port, database: pg.database, user: pg.user, poolSize: 2, credentials: { password: pg.password } },
@@ -29,13 +28,8 @@ describe('greenplum-query dialog (Chromium)', () => {
       { id: 'qdbg', type: 'debug', z: 'qtab', name: 'rows', active: true, tosidebar: true, complete: 'payload', targetType: 'msg', x: 520, y: 100, wires: [] },
     ]);
     assert.ok(deployed, 'flows deployed through the admin API');
-    browser = await launchBrowser();
-    page = browser.page;
+    // The editor opened before the deploy: load the deployed flows into it.
     await ui.openEditor(page, red.url);
-  });
-  after(async () => {
-    if (browser) await browser.close();
-    if (red) await red.cleanup();
   });
 
   it('the SQL field is a code editor in SQL mode; rows per message shows for batches only; typed SQL and the output are saved', async () => {
