@@ -69,3 +69,27 @@ test('gpss-server: a flow node without a configured server reports it on input (
   assert.match(m.error.message, /no gpss-server/);
   assert.deepEqual(m.payload, { a: 1 });
 });
+
+test('an invalid setting (kit policy): every message goes to Catch with the error naming it, nothing clamped', async () => {
+  const flow = [
+    { id: 'tab1', type: 'tab' },
+    S.flowNode({ id: 'w1', type: 'gpss-write', server: 'missing', table: 't', maxRetries: '500', wires: [[]] }),
+    S.flowNode({ id: 'catch1', type: 'catch', scope: ['w1'], uncaught: false, wires: [['err1']] }),
+    S.flowNode({ id: 'err1', type: 'helper' }),
+  ];
+  await S.helper.load(S.NODES, flow);
+  const w1 = S.helper.getNode('w1');
+  const errs = S.collect(S.helper.getNode('err1'));
+  w1.receive({ payload: { a: 1 } });
+  const [m] = await errs.wait(1);
+  assert.match(m.error.message, /retries must be from 0 to 100, got 500/);
+  assert.deepEqual(m.payload, { a: 1 });
+});
+
+test('greenplum-db with an invalid port: every use fails naming it (no clamping), the probe says why', async () => {
+  await S.helper.load(S.NODES, dbFlow({ port: '70000' }), S.credentials(pg.password));
+  const db = S.helper.getNode('db1');
+  assert.throws(() => db.clientConfig(), /greenplum-db: port must be from 1 to 65535, got 70000/);
+  await S.until(() => db.probe.result.state === 'unreachable');
+  assert.match(db.probe.result.reason, /port must be from 1 to 65535/);
+});

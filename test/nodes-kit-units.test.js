@@ -7,14 +7,7 @@ const kit = require('../dist/nodes/kit');
 const { redactSecrets } = require('../dist/shared/redact');
 const oss = require('../dist/oss');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(fn, timeoutMs = 10000) {
-  const t0 = Date.now();
-  while (!fn()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
+const { sleep, until } = require('./support/wait');
 
 test('settings: empty takes the default, anything invalid throws naming the option (no clamping)', () => {
   assert.equal(kit.intSetting(undefined, 5, 1, 9, 'n'), 5);

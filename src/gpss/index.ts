@@ -17,12 +17,14 @@ export * from './endpoint-check';
 export * from './failure-class';
 export * from './backoff';
 
-// Delivery: the pooled service behind a gpss-server config node, load jobs (job mode), the
-// stream writer (stream mode) with its buffer accounting, per-commit collapsing and the
-// mapping of rejected rows to messages.
+// Delivery: the pooled service behind a gpss-server config node, load jobs and their messages
+// (job mode), the stream targets and their writer (stream mode) with its buffer accounting,
+// per-commit collapsing and the mapping of rejected rows to messages.
 export * from './gpss-service';
 export * from './load-job';
 export * from './stream-writer';
+export * from './stream-target';
+export * from './job-messages';
 export * from './buffer-account';
 export * from './collapse';
 export * from './error-rows';

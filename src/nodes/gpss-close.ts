@@ -3,7 +3,7 @@
 // with errorRows parsed into { row, reason } (error-rows.ts). Rows the server rejected under the
 // error limit are also logged as a warning and shown in the status: never only in the payload.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { findJob, MAX_ERROR_ROWS, parseErrorRow } from '../gpss';
+import { describeJobRejections, findJob, jobOutcome, MAX_ERROR_ROWS } from '../gpss';
 import * as kit from './kit';
 
 interface GpssCloseDef extends NodeDef {
@@ -93,18 +93,12 @@ export = function (RED: NodeAPI): void {
         const target = job.target;
         job.close({ abort, maxErrorRows, disconnect }).then(
           (stats) => {
-            const errorRows = stats.errorRows.map(parseErrorRow);
-            msg.payload = { successCount: stats.successCount, errorCount: stats.errorCount, errorRows };
+            const outcome = jobOutcome(stats);
+            msg.payload = outcome;
             if (!abort) committedTotal += stats.successCount;
             if (!abort && stats.errorCount > 0) {
               rejectedTotal += stats.errorCount;
-              const shown = errorRows.slice(0, 3).map((e) => (e.row === null ? e.reason : `row ${e.row}: ${e.reason}`));
-              const unnamed = stats.errorCount - errorRows.length;
-              node.warn(
-                `gpss-close: ${target} committed ${stats.successCount} rows; the server rejected ${stats.errorCount} (under the error limit)` +
-                  (shown.length ? `: ${shown.join('; ')}${errorRows.length > shown.length ? '; …' : ''}` : '') +
-                  (unnamed > 0 ? ` (${unnamed} not named${maxErrorRows === 0 ? ': set "max error rows" to list them in msg.payload.errorRows' : ''})` : ''),
-              );
+              node.warn(`gpss-close: ${target} committed ${stats.successCount} rows; ${describeJobRejections(outcome, maxErrorRows)}`);
             }
             const rejected = rejectedTotal > 0 ? t('status.rejected', { count: kit.shortCount(rejectedTotal) }) : '';
             status.set({

@@ -65,7 +65,7 @@ export = function (RED: NodeAPI): void {
 
     // Deploy-time probe (SELECT version() on a connection of its own): the nodes using this
     // login show ready / unreachable before their first message.
-    const where = `${node.host}:${node.port}/${node.database}`;
+    const where = `${node.host ?? def.host}:${node.port ?? def.port}/${node.database ?? def.database}`;
     node.probe = new ConfigProbe(node.redact);
     void node.probe.run(() => checkDatabase(node.clientConfig(), CHECK_TIMEOUT_MS), CHECK_TIMEOUT_MS).then((r) => {
       if (r.state === 'ready') node.log(`${where}: connection check ok (${r.ms} ms)`);

@@ -92,12 +92,14 @@ export function toNodeError(err: unknown, context: string, secrets: readonly (st
 export function failedSetup(
   node: { status(s: NodeStatus): void; error(text: string): void; on(event: 'input', h: (msg: object, send: unknown, done: (err?: Error) => void) => void): unknown },
   err: unknown,
-  /** The node's status, when it has one (its pending updates and probe display end here). */
-  status?: { setNow(s: NodeStatus): void },
+  /** The node's status, when it has one: it shows the error and nothing after it (no probe, no connection state). */
+  status?: { setNow(s: NodeStatus): void; dispose(): void },
 ): void {
   const e = asError(err);
-  if (status) status.setNow(errorStatus(e));
-  else node.status(errorStatus(e));
+  if (status) {
+    status.setNow(errorStatus(e));
+    status.dispose();
+  } else node.status(errorStatus(e));
   node.error(e.message);
   node.on('input', (_msg, _send, done) => done(e));
 }
