@@ -221,6 +221,22 @@ test('bad msg.params and msg.query fail before anything is sent, with a clear er
   assert.deepEqual(out.msgs[0].payload, [{ v: 5 }]);
 });
 
+test('bad settings: the node shows the error and fails every message naming the option; no database is named too', async () => {
+  let { q, errs } = await start({ output: 'batch', batchSize: '12.5' });
+  q.receive({ topic: 'a' });
+  q.receive({ topic: 'b' });
+  await errs.wait(2);
+  for (const e of errs.msgs) assert.equal(text(e), 'rows per message must be a whole number, got "12.5"');
+  assert.deepEqual(errs.msgs.map((e) => e.topic), ['a', 'b'], 'each message reaches Catch');
+  const shown = S.statusCalls().filter((c) => c.id === 'q1').map((c) => c.status);
+  assert.deepEqual(shown[shown.length - 1], { fill: 'red', shape: 'ring', text: 'rows per message must be a whole number…' });
+  await S.helper.unload();
+  ({ q, errs } = await start({ database: '' }));
+  q.receive({});
+  await errs.wait(1);
+  assert.match(text(errs.msgs[0]), /no greenplum-db configured/);
+});
+
 test('a transaction left open by a script is rolled back and reported; the pool stays clean', async () => {
   const { q, out, errs } = await start({ query: '' });
   q.receive({ query: 'CREATE TABLE tx_left (a int)' });
