@@ -249,14 +249,18 @@ test('a transaction left open by a script is rolled back and reported; the pool 
   assert.equal(await openTransactions(), 0);
 });
 
-test('a query running when the node is closed is cancelled, not left running on the server', async () => {
+test('a query running when the node is closed is cancelled, not left running on the server; the queued ones never start', async () => {
+  await S.query(pg.url, 'CREATE TABLE after_close (a int)');
   const { f, creds, q } = await start({ query: 'SELECT pg_sleep(60)' });
   q.receive({});
+  q.receive({ query: 'INSERT INTO after_close VALUES (1)' });
   await S.until(async () => (await S.query(pg.url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'")).rows[0].n === 1, 10000);
   const t0 = Date.now();
   await S.redeploy(f.map((n) => (n.id === 'q1' ? { ...n, name: 'renamed' } : n)), creds, 'nodes');
   assert.ok(Date.now() - t0 < 10000, `the close did not wait for the statement (${Date.now() - t0} ms)`);
   await S.until(async () => (await S.query(pg.url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'")).rows[0].n === 0, 5000);
+  await S.sleep(300);
+  assert.equal(await S.count(pg.url, 'after_close'), 0, 'the query queued behind the cancelled one did not run');
 });
 
 test('secrets: the password is in no output, Catch message or status, even when the login fails', async () => {

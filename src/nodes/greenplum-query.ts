@@ -28,7 +28,9 @@ export = function (RED: NodeAPI): void {
     const running = new Set<AbortController>();
     // Batches: the first goes out at once, each msg.tick lets the next one out.
     const ticks = new Credits(1);
+    let closing = false;
     node.on('close', (_removed: boolean, done: () => void) => {
+      closing = true;
       for (const ac of running) ac.abort();
       ticks.abort(new Error('the node was closed'));
       void queue.idle().finally(() => use.release().then(done, done));
@@ -94,6 +96,8 @@ export = function (RED: NodeAPI): void {
       let sql = '';
       queue
         .run(async () => {
+          // Queued behind a query that the close cancelled: never start another one.
+          if (closing) throw new Error('cancelled: the node was closed (redeploy or shutdown) before this query started');
           const q = kit.resolveField(RED, node, msg, { value: def.query, msgProperty: 'query' });
           if (typeof q !== 'string') throw new QueryInputError('msg.query', `msg.query must be a string of SQL; got ${Array.isArray(q) ? 'an array' : typeof q}`);
           if (!q.trim()) throw new QueryInputError('msg.query', msg.query === undefined || msg.query === null ? 'no SQL: write it in the dialog or set msg.query' : 'msg.query is empty');
