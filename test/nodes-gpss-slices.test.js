@@ -237,10 +237,9 @@ test('encodePayloadInSlices: a bad row fails with the error encodePayload gives,
   await assert.rejects(encodePayloadInSlices('text', enc), /msg.payload must be/);
 });
 
-const { ObjectRoller } = require('../dist/nodes/oss-shared/roller');
-const { payloadToRows, payloadToRowsInSlices, encodeRowsInSlices } = require('../dist/nodes/oss-shared/rows');
+const { MessageObjectWriter, payloadToRows, payloadToRowsInSlices, encodeRowsInSlices } = require('../dist/oss');
 
-test('oss-export roller: an object of 10,000 messages is acknowledged in slices, in order; flush resolves after the last', async () => {
+test('oss-export messages writer (MessageObjectWriter): an object of 10,000 messages is acknowledged in slices, in order; flush resolves after the last', async () => {
   let finish;
   const sink = {
     key: 'obj-0',
@@ -249,7 +248,7 @@ test('oss-export roller: an object of 10,000 messages is acknowledged in slices,
     end: () => new Promise((r) => (finish = r)),
     abort: async () => {},
   };
-  const r = new ObjectRoller({ rollBytes: 1e12, rollMs: 0, maxBufferBytes: 1e12, header: '', open: () => sink });
+  const r = new MessageObjectWriter({ rollBytes: 1e12, rollMs: 0, maxBufferBytes: 1e12, header: '', open: () => sink });
   const acked = [];
   const n = 10000;
   for (let i = 0; i < n; i++) r.add(Buffer.from('x\n'), 1, () => (spin(5), acked.push(i)));

@@ -3,7 +3,7 @@
 // exports verify what is under the prefix before reporting success.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { checkExternalExportWrote } = require('../dist/nodes/oss-shared/external-plan');
+const { checkExternalExportWrote } = require('../dist/oss');
 
 const where = 'exp/ext_sales_abc123*';
 

@@ -11,8 +11,9 @@ const { Pool } = require('pg');
 const {
   externalExportPlan, externalImportPlan, runExternalPlan, externalExportObstacle, externalImportObstacle, isGzipSet,
   dropFailureWarning, dropFailureReporter,
-} = require('../dist/nodes/oss-shared/external-plan');
-const { resolveTable, withClient } = require('../dist/nodes/oss-shared/db');
+} = require('../dist/oss');
+const { resolveTable } = require('../dist/oss');
+const { pooledSession, withClient, redactSecrets: redact } = require('../dist/nodes/kit');
 
 const pg = usePostgres();
 const LOC = { endpoint: 'oss-cn-hangzhou-internal.aliyuncs.com', bucket: 'my-bucket', accessKeyId: 'AKID123', accessKeySecret: 'SeCrEt456' };
@@ -217,7 +218,7 @@ test('a failed DROP is reported with the key removed, and its session is closed 
   try {
     // Control: the DROP succeeds, nothing is reported and the session goes back to the pool.
     const ok = await withClient(db, async (c) => {
-      const drops = dropFailureReporter(c, () => assert.fail('no warning expected'), () => [LOC.accessKeySecret]);
+      const drops = dropFailureReporter({ warn: () => assert.fail('no warning expected'), redact: (t) => redact(t, [LOC.accessKeySecret]), discard: pooledSession(db, c).discard });
       const rows = await runExternalPlan(c, plan('DROP TABLE IF EXISTS pg_temp."stand_in"'), new AbortController().signal, undefined, { onDropFailed: drops.onDropFailed });
       return { rows, pid: await pidOf(c), warnings: drops.warnings };
     });
@@ -231,7 +232,7 @@ test('a failed DROP is reported with the key removed, and its session is closed 
     // still count, the failure is warned (not swallowed) and the session is closed.
     const warned = [];
     const bad = await withClient(db, async (c) => {
-      const drops = dropFailureReporter(c, (t) => warned.push(t), () => [LOC.accessKeySecret]);
+      const drops = dropFailureReporter({ warn: (t) => warned.push(t), redact: (t) => redact(t, [LOC.accessKeySecret]), discard: pooledSession(db, c).discard });
       const rows = await runExternalPlan(c, plan('DROP EXTERNAL TABLE IF EXISTS pg_temp."stand_in"'), new AbortController().signal, undefined, { onDropFailed: drops.onDropFailed });
       return { rows, pid: await pidOf(c), warnings: drops.warnings };
     });
@@ -258,7 +259,7 @@ test('the DROP warning never carries the key, even when the database error quote
   const p = externalExportPlan({ source: { schema: 'public', table: 'sales' }, stem: 'sales', prefix: 'exports/', format: { format: 'csv' }, level: 0, workers: 1, objectSizeMB: 8, location: LOC, name: 'sales_abc123' });
   const error = new Error(`external table "sales_abc123" is in use: LOCATION ('${p.create.sql.match(/'(oss:[^']+)'/)[1]}')`);
   assert.ok(error.message.includes(LOC.accessKeySecret), 'the fixture error quotes the key');
-  const text = dropFailureWarning({ statement: p.drop[0], error }, (t) => require('../dist/nodes/oss-shared/errors').redact(t, [LOC.accessKeySecret]));
+  const text = dropFailureWarning({ statement: p.drop[0], error }, (t) => redact(t, [LOC.accessKeySecret]));
   assert.ok(!text.includes(LOC.accessKeySecret) && !text.includes(LOC.accessKeyId), text);
   assert.match(text, /^external table cleanup failed: DROP EXTERNAL TABLE IF EXISTS pg_temp\."sales_abc123": external table "sales_abc123" is in use: LOCATION \('oss:\/\/\S+ prefix=exports\/ id=XXX key=XXX bucket=my-bucket/);
 });

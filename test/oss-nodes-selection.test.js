@@ -12,8 +12,7 @@ const { usePostgres } = require('./support/pg');
 const { useOssEmulator } = require('./support/oss');
 const { useHelper, accountDef, dbDef, credentials, flowNode, outcome, TAB } = require('./support/oss-nodes');
 const { listObjects, sniffGzip, exportQueryToOss, GzipPool } = require('../dist/oss');
-const { objectSelection } = require('../dist/nodes/oss-shared/object-selection');
-const { externalImportPlan, externalImportObstacle } = require('../dist/nodes/oss-shared/external-plan');
+const { objectSelection, externalImportPlan, externalImportObstacle } = require('../dist/oss');
 
 const accountNode = require('../dist/nodes/oss-account.js');
 const dbNode = require('../dist/nodes/greenplum-db.js');

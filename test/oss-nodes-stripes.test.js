@@ -14,7 +14,7 @@ const { Client } = require('pg');
 const { usePostgres } = require('./support/pg');
 const { useOssEmulator } = require('./support/oss');
 const { useHelper, accountDef, dbDef, credentials, flowNode, outcome, TAB } = require('./support/oss-nodes');
-const { exportStripePlan, MAX_STRIPES } = require('../dist/nodes/oss-shared/stripes');
+const { exportStripePlan, MAX_STRIPES } = require('../dist/oss');
 const { primarySegmentCount } = require('../dist/oss/detect');
 
 const NODES = ['oss-account', 'greenplum-db', 'oss-export', 'oss-import'].map((n) => require(`../dist/nodes/${n}.js`));

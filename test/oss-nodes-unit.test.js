@@ -1,17 +1,20 @@
 'use strict';
-// Unit tests of the pure parts of the OSS nodes (src/nodes/oss-shared): account options,
-// error redaction, rows in messages, dialog options, the object roller, status, queue.
+// Unit tests of the pure parts behind the OSS nodes: account options, rows in messages, transfer
+// options and the messages export's rolling writer (src/oss); error shaping and redaction,
+// settings, progress status, the transfer queue and pacing credits as the OSS nodes use them
+// (the node kit, src/nodes/kit).
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 
-const acct = require('../dist/nodes/oss-shared/account-options');
-const errors = require('../dist/nodes/oss-shared/errors');
-const rows = require('../dist/nodes/oss-shared/rows');
-const opts = require('../dist/nodes/oss-shared/options');
-const { ObjectRoller, BufferFullError } = require('../dist/nodes/oss-shared/roller');
-const progress = require('../dist/nodes/oss-shared/progress');
-const { SerialQueue } = require('../dist/nodes/oss-shared/serial');
-const { Credits } = require('../dist/nodes/oss-shared/credits');
+const acct = require('../dist/oss');
+const kit = require('../dist/nodes/kit');
+// The OSS nodes shape errors with the kit's toNodeError and their default code.
+const errors = { redact: kit.redactSecrets, toNodeError: (e, context, secrets) => kit.toNodeError(e, context, secrets, 'OSS_NODE') };
+const rows = require('../dist/oss');
+const opts = require('../dist/oss');
+const { MessageObjectWriter, MessageBufferFullError } = require('../dist/oss');
+const progress = kit;
+const { SerialQueue, Credits } = kit;
 
 const SECRET = 'S3cr3t-Access-Key-Value';
 
@@ -108,8 +111,8 @@ test('rows: objects, arrays of objects, arrays of arrays; missing → NULL; unkn
   assert.throws(() => rows.payloadToRows({ a: 1, typo: 2 }, ['a', 'b']), (e) => e.code === 'OSS_ROW_SHAPE' && e.column === 'typo' && /"typo"/.test(e.message));
   assert.throws(() => rows.payloadToRows([[1, 2, 3]], ['a', 'b']), /3 values but there are 2 columns/);
   assert.throws(() => rows.payloadToRows('text', null), /msg.payload must be/);
-  assert.deepEqual(rows.parseColumnList(' a, b ,,c'), ['a', 'b', 'c']);
-  assert.equal(rows.parseColumnList(''), null);
+  assert.deepEqual(kit.parseColumnList(' a, b ,,c'), ['a', 'b', 'c']);
+  assert.deepEqual(kit.parseColumnList(''), [], 'no columns: the nodes take the table\'s or the first object\'s');
 });
 
 test('options: table names, prefixes, keys, numbers and formats', () => {
@@ -126,17 +129,17 @@ test('options: table names, prefixes, keys, numbers and formats', () => {
   assert.deepEqual(opts.parseKeys('k'), ['k']);
   assert.equal(opts.parseKeys(undefined), null);
   assert.throws(() => opts.parseKeys([1]), (e) => e.option === 'keys');
-  assert.equal(opts.int('', 5, 1, 9, 'n'), 5);
-  assert.equal(opts.int('7', 5, 1, 9, 'n'), 7);
-  assert.throws(() => opts.int('10', 5, 1, 9, 'gzip level'), /gzip level must be between 1 and 9/);
-  assert.throws(() => opts.int('1.5', 5, 1, 9, 'n'), /whole number/);
-  assert.equal(opts.mode(''), 'auto');
-  assert.throws(() => opts.mode('fast'), (e) => e.option === 'mode');
-  assert.deepEqual(opts.formatOptions({ format: 'text', delimiter: '\\t', nullString: '' }), { format: 'text', delimiter: '\t', header: false, newline: 'LF' });
-  assert.deepEqual(opts.formatOptions({ format: 'csv', delimiter: ';', quote: "'", nullString: 'NULL', header: true, newline: 'CRLF' }), {
+  assert.equal(kit.intSetting('', 5, 1, 9, 'n'), 5);
+  assert.equal(kit.intSetting('7', 5, 1, 9, 'n'), 7);
+  assert.throws(() => kit.intSetting('10', 5, 1, 9, 'gzip level'), /gzip level must be from 1 to 9/);
+  assert.throws(() => kit.intSetting('1.5', 5, 1, 9, 'n'), /whole number/);
+  assert.equal(opts.parseTransferMode(''), 'auto');
+  assert.throws(() => opts.parseTransferMode('fast'), (e) => e.option === 'mode');
+  assert.deepEqual(opts.formatOptionsFrom({ format: 'text', delimiter: '\\t', nullString: '' }), { format: 'text', delimiter: '\t', header: false, newline: 'LF' });
+  assert.deepEqual(opts.formatOptionsFrom({ format: 'csv', delimiter: ';', quote: "'", nullString: 'NULL', header: true, newline: 'CRLF' }), {
     format: 'csv', delimiter: ';', quote: "'", nullString: 'NULL', header: true, newline: 'CRLF',
   });
-  assert.throws(() => opts.formatOptions({ format: 'json' }), (e) => e.option === 'format');
+  assert.throws(() => opts.formatOptionsFrom({ format: 'json' }), (e) => e.option === 'format');
   assert.equal(opts.nameStem('', { table: 'sensor readings' }), 'sensor_readings');
   assert.equal(opts.nameStem('', null), 'export');
 });
@@ -180,10 +183,10 @@ function fakeSinks() {
   return { sinks, open };
 }
 
-test('roller: rolls by size on message boundaries and acks only after the upload', async () => {
+test('messages writer (MessageObjectWriter): rolls by size on message boundaries and acks only after the upload', async () => {
   const { sinks, open } = fakeSinks();
   const seen = [];
-  const r = new ObjectRoller({ rollBytes: 10, rollMs: 0, maxBufferBytes: 1000, header: 'h\n', open, onObject: (o, e) => seen.push([o, e]) });
+  const r = new MessageObjectWriter({ rollBytes: 10, rollMs: 0, maxBufferBytes: 1000, header: 'h\n', open, onObject: (o, e) => seen.push([o, e]) });
   const acks = [];
   const ack = (i) => (err) => acks.push([i, err ? err.message : 'ok']);
   r.add(Buffer.from('aaaa\n'), 1, ack(1)); // 2 (header) + 5 = 7 bytes
@@ -213,9 +216,9 @@ test('roller: rolls by size on message boundaries and acks only after the upload
   assert.equal(sinks.length, 2);
 });
 
-test('roller: rolls by age; a failed upload fails exactly its messages', async () => {
+test('messages writer (MessageObjectWriter): rolls by age; a failed upload fails exactly its messages', async () => {
   const { sinks, open } = fakeSinks();
-  const r = new ObjectRoller({ rollBytes: 1e9, rollMs: 30, maxBufferBytes: 1000, header: '', open });
+  const r = new MessageObjectWriter({ rollBytes: 1e9, rollMs: 30, maxBufferBytes: 1000, header: '', open });
   const acks = [];
   r.add(Buffer.from('x\n'), 1, (e) => acks.push(['x', e && e.message]));
   await new Promise((res) => setTimeout(res, 80));
@@ -230,12 +233,12 @@ test('roller: rolls by age; a failed upload fails exactly its messages', async (
   assert.deepEqual(out.objects.map((o) => o.key), ['obj-1']);
 });
 
-test('roller: buffer limit fails fast without acking; abort fails waiting messages and aborts sinks', async () => {
+test('messages writer (MessageObjectWriter): buffer limit fails fast without acking; abort fails waiting messages and aborts sinks', async () => {
   const { sinks, open } = fakeSinks();
-  const r = new ObjectRoller({ rollBytes: 1e9, rollMs: 0, maxBufferBytes: 8, header: '', open });
+  const r = new MessageObjectWriter({ rollBytes: 1e9, rollMs: 0, maxBufferBytes: 8, header: '', open });
   const acks = [];
   r.add(Buffer.from('12345\n'), 1, (e) => acks.push(e ? e.message : 'ok'));
-  assert.throws(() => r.add(Buffer.from('67890\n'), 1, () => acks.push('never')), (e) => e instanceof BufferFullError && e.code === 'OSS_BUFFER_FULL');
+  assert.throws(() => r.add(Buffer.from('67890\n'), 1, () => acks.push('never')), (e) => e instanceof MessageBufferFullError && e.code === 'OSS_BUFFER_FULL');
   assert.equal(r.pending(), 1);
   await r.abort(new Error('closed'));
   assert.equal(sinks[0].aborted, true);
@@ -243,23 +246,25 @@ test('roller: buffer limit fails fast without acking; abort fails waiting messag
   assert.throws(() => r.add(Buffer.from('z\n'), 1, () => undefined), /closing/);
 });
 
-test('progress: short text and at most one update per interval', () => {
+test('progress: short text and at most one update per interval; a final state at once', () => {
   assert.equal(progress.formatBytes(512), '512 B');
   assert.equal(progress.formatBytes(3 * 1048576), '3.0 MB');
   assert.equal(progress.formatCount(123456), '123.5k');
   assert.equal(progress.progressText({ bytes: 10 * 1048576, rows: 2500000 }, 2000), '10.0 MB 2.50M rows 5.0 MB/s');
   let now = 0;
   const out = [];
-  const st = new progress.ThrottledStatus((s) => out.push(s), 1000, () => now);
+  const st = new kit.ThrottledStatus((s) => out.push(s), 1000, () => now);
+  const show = (n) => st.set({ fill: 'blue', shape: 'dot', text: progress.progressText({ bytes: n, rows: n }, now) });
   now = 1500;
-  st.progress({ bytes: 1, rows: 1 }, 0);
+  show(1);
   now = 1700;
-  st.progress({ bytes: 2, rows: 2 }, 0);
-  now = 2600;
-  st.progress({ bytes: 3, rows: 3 }, 0);
-  assert.equal(out.length, 2);
-  st.set({ fill: 'green', shape: 'dot', text: 'done' });
-  assert.equal(out.length, 3);
+  show(2);
+  now = 2400;
+  show(3);
+  assert.equal(out.length, 1, 'one update per interval (the later ones wait as its trailing update)');
+  st.setNow({ fill: 'green', shape: 'dot', text: 'done' });
+  assert.deepEqual(out.map((s) => s.fill), ['blue', 'green'], 'the final state at once, the pending update dropped');
+  st.dispose();
 });
 
 test('serial queue: one task at a time, in order, with a cap on waiting tasks', async () => {
@@ -311,9 +316,9 @@ test('credits: at most limit outstanding; release wakes waiters in order; abort 
   assert.equal(c.outstanding, 0, 'never more credits than the limit');
 });
 
-test('roller: rollKey closes the current object only when it is that key', async () => {
+test('messages writer (MessageObjectWriter): rollKey closes the current object only when it is that key', async () => {
   const { sinks, open } = fakeSinks();
-  const r = new ObjectRoller({ rollBytes: 1e9, rollMs: 0, maxBufferBytes: 1000, header: '', open });
+  const r = new MessageObjectWriter({ rollBytes: 1e9, rollMs: 0, maxBufferBytes: 1000, header: '', open });
   const acks = [];
   r.add(Buffer.from('a\n'), 1, (e) => acks.push(e ? e.message : 'ok'));
   r.rollKey('obj-99');
@@ -323,4 +328,69 @@ test('roller: rollKey closes the current object only when it is that key', async
   sinks[0].fail(new Error('403'));
   await r.flush();
   assert.deepEqual(acks, ['403']);
+});
+
+test('transfer queue: one at a time; close cancels the running one and fails the waiting one, each saying so', async () => {
+  const q = new kit.TransferQueue('export', 5);
+  const order = [];
+  let seen;
+  const running = q.run((signal) => new Promise((resolve, reject) => {
+    order.push('first started');
+    seen = signal;
+    signal.addEventListener('abort', () => reject(new Error('aborted by the library')), { once: true });
+  })).catch((err) => q.failure(seen, err));
+  const waiting = q.run(async () => order.push('second started'));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, ['first started']);
+  assert.equal(q.closed, false);
+  await q.close();
+  assert.equal(q.closed, true);
+  assert.match((await running).message, /^cancelled: the node was closed during the transfer$/);
+  await assert.rejects(waiting, (e) => e.message === 'cancelled: the node was closed before this export started');
+  assert.deepEqual(order, ['first started'], 'the waiting transfer never started');
+  // A failure that is not a cancellation stays itself.
+  const other = new Error('HTTP 500');
+  assert.equal(new kit.TransferQueue('import').failure(new AbortController().signal, other), other);
+});
+
+test('credits: a wait longer than slowMs is reported once; a quick one is not', async () => {
+  const c = new Credits(1);
+  let slow = 0;
+  await c.acquire(() => slow++, 20);
+  const quick = c.acquire(() => slow++, 50);
+  c.release();
+  await quick;
+  const late = c.acquire(() => slow++, 20);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(slow, 1, 'the slow wait was reported');
+  c.release();
+  await late;
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(slow, 1, 'reported once, and not for the quick wait');
+});
+
+test('transfer status: done, rejected rows and a failed DROP from the locale texts', () => {
+  const t = (key, vars) => `${key}${vars ? JSON.stringify(vars) : ''}`;
+  assert.deepEqual(kit.transferDoneStatus(t, { objects: 2, rows: 20000, bytes: 3 * 1048576 }), { fill: 'green', shape: 'dot', text: 'status.done{"objects":2,"rows":"20.0k","bytes":"3.0 MB"}' });
+  assert.deepEqual(kit.transferDoneStatus(t, { objects: 1, rows: 5, bytes: 10, rejected: 3 }).fill, 'yellow');
+  assert.match(kit.transferDoneStatus(t, { objects: 1, rows: 5, bytes: 10, rejected: 3 }).text, / status\.rejected\{"count":"3"\}$/);
+  assert.deepEqual(kit.transferDoneStatus(t, { objects: 1, rows: 5, bytes: 10, warnings: ['x'] }), { fill: 'yellow', shape: 'dot', text: 'status.done{"objects":1,"rows":"5","bytes":"10 B"}; status.dropFailed' });
+});
+
+test('fetch once: shared while it succeeds; a failure is not kept', async () => {
+  const { FetchOnce } = require('../dist/shared/retry-once');
+  let calls = 0;
+  let fail = true;
+  const once = new FetchOnce(async () => {
+    calls++;
+    if (fail) throw new Error('database down');
+    return ['a', 'b'];
+  });
+  await assert.rejects(once.get(), /database down/);
+  fail = false;
+  const [x, y] = await Promise.all([once.get(), once.get()]);
+  assert.deepEqual(x, ['a', 'b']);
+  assert.equal(x, y);
+  await once.get();
+  assert.equal(calls, 2, 'asked again after the failure, then once for all');
 });

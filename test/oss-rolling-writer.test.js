@@ -1,5 +1,5 @@
 'use strict';
-// ObjectRollingWriter: rows arriving in batches (messages mode) roll into objects by size,
+// ObjectRollingWriter (exportQueryToOss's per-stripe writer): rows arriving in batches roll into objects by size,
 // flush on demand, and every row lands exactly once.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');

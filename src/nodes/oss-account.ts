@@ -7,17 +7,17 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import OSS = require('ali-oss');
 import type { NodeAPI, NodeDef } from 'node-red';
+import { clientOptions, describeAccount, locationEndpoint, readAccountSettings, validateAccount, type OssAccountCredentials } from '../oss';
 import {
-  clientOptions,
-  describeAccount,
-  locationEndpoint,
-  readAccountSettings,
-  validateAccount,
-  type OssAccountCredentials,
-} from './oss-shared/account-options';
-import { redact } from './oss-shared/errors';
-import type { OssAccountNode } from './oss-shared/account-node';
-import { closeAfterUsers, ConfigProbe, hostUsers, PROBE_TIMEOUT_MS, typedOrStored } from './kit';
+  closeAfterUsers,
+  ConfigProbe,
+  hostUsers,
+  PROBE_TIMEOUT_MS,
+  redactSecrets,
+  registerTestEndpoint,
+  typedOrStored,
+  type OssAccountNode,
+} from './kit';
 
 type AccountDef = NodeDef & Record<string, unknown>;
 
@@ -60,7 +60,7 @@ export = function (RED: NodeAPI) {
     node.describe = () => describeAccount(node.settings);
     // Deploy-time probe: one bucket request (a listing of at most one key) with the account's
     // own client settings, bounded; its users show ready / unreachable before their first message.
-    node.probe = new ConfigProbe((t) => redact(t, node.secrets()));
+    node.probe = new ConfigProbe((t) => redactSecrets(t, node.secrets()));
     void node.probe
       .run(async () => {
         const c = creds();
@@ -81,7 +81,7 @@ export = function (RED: NodeAPI) {
         httpAgent.destroy();
         httpsAgent.destroy();
       },
-      redact: (t) => redact(t, node.secrets()),
+      redact: (t) => redactSecrets(t, node.secrets()),
     });
   }
 
@@ -94,53 +94,44 @@ export = function (RED: NodeAPI) {
   // (the editor sends '__PWRD__' or nothing), the credentials stored for the deployed node.
   // With `useDeployed: true` (the oss-export/oss-import "browse" buttons) every setting comes
   // from the deployed account.
-  RED.httpAdmin.post('/oss-account/test', RED.auth.needsPermission('oss-account.write'), (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+  registerTestEndpoint(RED, '/oss-account/test', 'oss-account', (body) => {
     const id = typeof body.id === 'string' ? body.id : '';
     const c: OssAccountCredentials = {
       accessKeyId: typedOrStored(RED, id, typeof body.accessKeyId === 'string' ? body.accessKeyId.trim() : '', 'accessKeyId'),
       accessKeySecret: typedOrStored(RED, id, body.accessKeySecret, 'accessKeySecret'),
     };
     const prefix = typeof body.prefix === 'string' ? body.prefix : '';
-    const run = async () => {
-      // The flow nodes' "browse" buttons list with the deployed account's settings.
-      let s = readAccountSettings(body);
-      if (body.useDeployed === true) {
-        const deployed = id ? (RED.nodes.getNode(id) as OssAccountNode | null) : null;
-        if (!deployed || !deployed.settings) throw new Error('deploy the oss-account first, then browse');
-        s = deployed.settings;
-      }
-      validateAccount(s, c);
-      const agent = new http.Agent({ keepAlive: false });
-      const httpsAgent = new https.Agent({ keepAlive: false });
-      try {
-        const client = new OSS({ ...clientOptions(s, c), agent, httpsAgent } as OSS.Options);
-        const t0 = Date.now();
-        const r = (await client.listV2({ prefix, delimiter: '/', 'max-keys': '100' }, {})) as unknown as {
-          prefixes?: string[] | null;
-          objects?: { name: string; size: number }[] | null;
-          isTruncated?: boolean;
-        };
-        return {
-          ok: true,
-          ms: Date.now() - t0,
-          target: describeAccount(s),
-          prefixes: r.prefixes ?? [],
-          objects: (r.objects ?? []).map((o) => ({ name: o.name, size: o.size })),
-          truncated: !!r.isTruncated,
-        };
-      } finally {
-        agent.destroy();
-        httpsAgent.destroy();
-      }
-    };
-    run().then(
-      (out) => res.json(out),
-      (err: unknown) => {
-        const e = err as { message?: string; code?: string; status?: number };
-        const message = redact(String(e?.message ?? err), [c.accessKeySecret]);
-        res.json({ ok: false, error: message, code: e?.code, status: e?.status });
+    return {
+      secrets: [c.accessKeySecret],
+      run: async () => {
+        // The flow nodes' "browse" buttons list with the deployed account's settings.
+        let s = readAccountSettings(body);
+        if (body.useDeployed === true) {
+          const deployed = id ? (RED.nodes.getNode(id) as OssAccountNode | null) : null;
+          if (!deployed || !deployed.settings) throw new Error('deploy the oss-account first, then browse');
+          s = deployed.settings;
+        }
+        validateAccount(s, c);
+        const agent = new http.Agent({ keepAlive: false });
+        const httpsAgent = new https.Agent({ keepAlive: false });
+        try {
+          const client = new OSS({ ...clientOptions(s, c), agent, httpsAgent } as OSS.Options);
+          const r = (await client.listV2({ prefix, delimiter: '/', 'max-keys': '100' }, {})) as unknown as {
+            prefixes?: string[] | null;
+            objects?: { name: string; size: number }[] | null;
+            isTruncated?: boolean;
+          };
+          return {
+            target: describeAccount(s),
+            prefixes: r.prefixes ?? [],
+            objects: (r.objects ?? []).map((o) => ({ name: o.name, size: o.size })),
+            truncated: !!r.isTruncated,
+          };
+        } finally {
+          agent.destroy();
+          httpsAgent.destroy();
+        }
       },
-    );
+    };
   });
 };

@@ -2,21 +2,23 @@
  * Client-mode export: `COPY (query) TO STDOUT` → (row boundaries, header/newline handling) →
  * parallel gzip → multipart upload, rolling over to a new object at `rolloverBytes` of
  * uncompressed data, always on a row boundary. `ObjectRollingWriter` is that rolling part
- * (whole rows of encoded bytes in, objects out); exportQueryToOss writes through one per stripe.
- * oss-export's messages mode still rolls its objects with its own roller
- * (src/nodes/oss-shared/roller.ts).
+ * (whole rows of encoded bytes in, objects out, with backpressure); exportQueryToOss writes
+ * through one per stripe. Rows arriving in messages, each acknowledged when its object is
+ * stored, roll through `MessageObjectWriter` (message-objects.ts) instead.
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ClientBase } from 'pg';
-import { FormatOptions, ResolvedFormat, resolveFormat, copyWithOptions, quoteIdent, newlineBytes } from './format';
+import { FormatOptions, ResolvedFormat, resolveFormat, copyWithOptions, newlineBytes } from './format';
 import type { OssClientLike } from './oss-client';
 import { MultipartUploadStream, UploadOptions, UploadResult } from './multipart-upload';
 import { createLineEncoder, RowBoundaryScanner } from './codec';
 import { GzipPool, ParallelGzip } from './parallel-gzip';
 import { objectKey, objectMime } from './naming';
 import { OssAbortError } from './errors';
+import { qualifiedName } from './tables';
 import { copyOut } from './copy-out';
+import { MAX_STRIPES } from './stripes';
 
 export interface TransferProgress {
   rows: number;
@@ -331,11 +333,6 @@ export interface ExportQueryOptions extends Omit<ObjectWriterOptions, 'columns'>
   stripes?: number;
 }
 
-function tableRef(t: string | { schema?: string; table: string }): string {
-  if (typeof t === 'string') return quoteIdent(t);
-  return `${t.schema ? quoteIdent(t.schema) + '.' : ''}${quoteIdent(t.table)}`;
-}
-
 /**
  * Splits COPY output into whole rows: returns the bytes up to the last row end (with the
  * terminator rewritten when the target newline is not LF) and the number of rows in them.
@@ -411,7 +408,7 @@ class CopyRowSplitter {
 export async function exportQueryToOss(options: ExportQueryOptions): Promise<OssTransferStats> {
   if (!options.query === !options.table) throw new TypeError('exportQueryToOss needs exactly one of query or table');
   const stripes = options.stripes ?? 1;
-  if (!Number.isInteger(stripes) || stripes < 1 || stripes > 1000) throw new RangeError('stripes must be an integer from 1 to 1000');
+  if (!Number.isInteger(stripes) || stripes < 1 || stripes > MAX_STRIPES) throw new RangeError(`stripes must be an integer from 1 to ${MAX_STRIPES}`);
   const started = Date.now();
   const at = options.at ?? new Date();
   const rollover = options.rolloverBytes ?? 256 * 1024 * 1024;
@@ -442,7 +439,7 @@ export async function exportQueryToOss(options: ExportQueryOptions): Promise<Oss
     // The query on its own lines, so a trailing `-- comment` cannot swallow the parenthesis; a
     // table as SELECT * so views and foreign tables work too (COPY <view> TO is refused).
     ? `(\n${options.query.trim().replace(/;\s*$/, '')}\n)`
-    : `(SELECT * FROM ${tableRef(options.table!)})`;
+    : `(SELECT * FROM ${qualifiedName(options.table!)})`;
   const sql = `COPY ${source} TO STDOUT WITH ${copyWithOptions(f, f.header)}`;
   const splitter = new CopyRowSplitter(f);
   let headerPending = f.header;

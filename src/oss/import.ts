@@ -15,6 +15,7 @@ import type { TransferProgress, OssTransferStats } from './export';
 import { ParsedRow, RowParser } from './codec';
 import { listObjects, ObjectInfo, readObjects } from './download';
 import { OssAbortError } from './errors';
+import { qualifiedName } from './tables';
 
 export interface ImportOptions {
   /** A connected client, not in a transaction (unless `transaction: false`). Not released here. */
@@ -41,11 +42,6 @@ export interface ImportOptions {
   transaction?: boolean;
 }
 
-function tableRef(t: string | { schema?: string; table: string }): string {
-  if (typeof t === 'string') return quoteIdent(t);
-  return `${t.schema ? quoteIdent(t.schema) + '.' : ''}${quoteIdent(t.table)}`;
-}
-
 class ByteCounter extends Transform {
   bytes = 0;
   constructor(private readonly onBytes: (n: number) => void) {
@@ -69,7 +65,7 @@ export async function importFromOss(options: ImportOptions): Promise<OssTransfer
   const started = Date.now();
   const f = resolveFormat(options.format);
   const cols = options.columns?.length ? ` (${options.columns.map(quoteIdent).join(', ')})` : '';
-  const sql = `COPY ${tableRef(options.table)}${cols} FROM STDIN WITH ${copyWithOptions(f, f.header)}`;
+  const sql = `COPY ${qualifiedName(options.table)}${cols} FROM STDIN WITH ${copyWithOptions(f, f.header)}`;
   const stats: OssTransferStats = { objects: [], rows: 0, bytesIn: 0, bytesOut: 0, ms: 0 };
   let last = 0;
   const progress = (force = false) => {

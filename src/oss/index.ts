@@ -1,4 +1,4 @@
-/** Public API of the OSS library used by the oss-account / oss-export / oss-import nodes. */
+/** Public API of the OSS library (the oss-account / oss-export / oss-import nodes use only this). */
 export * from './format';
 export * from './codec';
 export * from './parallel-gzip';
@@ -13,3 +13,14 @@ export * from './detect';
 export * from './export';
 export * from './import';
 export * from './errors';
+export * from './tables';
+export * from './transfer-options';
+export * from './object-selection';
+export * from './stripes';
+export * from './external-plan';
+export * from './export-modes';
+export * from './import-modes';
+export * from './message-rows';
+export * from './message-objects';
+export * from './message-export';
+export * from './account';

@@ -1,6 +1,6 @@
 'use strict';
 // The real Greenplum parser judges our external-table DDL. Every statement the builder
-// (src/oss/external-table.ts) and the nodes' plans (src/nodes/oss-shared/external-plan.ts) can
+// (src/oss/external-table.ts) and the transfer plans (src/oss/external-plan.ts) can
 // emit — each direction, format, format option, location mode, compression, tuning option,
 // reject limit, distribution and hostile identifier — runs inside BEGIN … EXPLAIN … ROLLBACK,
 // which creates the table, plans the data movement and sends nothing to OSS. The statements
@@ -12,7 +12,7 @@ const crypto = require('node:crypto');
 const { Client } = require('pg');
 const { greenplumFromEnv, createGreenplumDatabase } = require('../support/greenplum');
 const { buildCreateExternalTable, buildDropExternalTable, buildExternalExportSql, buildExternalImportSql } = require('../../dist/oss/external-table');
-const { externalExportPlan, externalImportPlan } = require('../../dist/nodes/oss-shared/external-plan');
+const { externalExportPlan, externalImportPlan } = require('../../dist/oss');
 
 // Nothing listens there and nothing is sent: EXPLAIN plans the scan/insert without running it.
 const LOCATION = { endpoint: 'localhost', bucket: 'ddl-bucket', accessKeyId: 'LTAIddlTestId', accessKeySecret: 'ddlTestSecret123' };

@@ -1,7 +1,9 @@
 // Runtime shapes of our config nodes, shared by the nodes that use them (and by the OSS nodes).
 import type { Node } from 'node-red';
 import type { ClientConfig, Pool } from 'pg';
+import type OSS = require('ali-oss');
 import type { ConfigProbe } from './probe';
+import type { OssAccountCredentials, OssAccountSettings } from '../../oss';
 
 export interface GreenplumDbCreds {
   password?: string;
@@ -40,4 +42,25 @@ export interface GpssServerConfigNode extends Node {
   redact(text: string): string;
   /** The deploy-time connection check (endpoint up, Connect + ListSchema) its users show as status. */
   probe?: ConfigProbe;
+}
+
+/** `RED.nodes.getNode(id)` of an oss-account config node. */
+export interface OssAccountNode extends Node<Partial<OssAccountCredentials>> {
+  settings: OssAccountSettings;
+  /** The shared client (throws a config error naming the field when the dialog is incomplete). */
+  client(): OSS;
+  /**
+   * A client of its own sharing this account's sockets. Use one per transfer where a call may
+   * set client-wide state (ali-oss's abortMultipartUpload sets a cancel flag on its client).
+   */
+  newClient(): OSS;
+  /** The parts of an oss:// LOCATION for the database segments. */
+  location(): { endpoint: string; bucket: string; accessKeyId: string; accessKeySecret: string };
+  /** Values to strip from any text leaving the node. */
+  secrets(): string[];
+  describe(): string;
+  /** The deploy-time bucket check its users show as status. */
+  probe?: ConfigProbe;
+  register(user: object): void;
+  deregister(user: object): Promise<void>;
 }

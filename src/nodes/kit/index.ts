@@ -6,12 +6,14 @@ export { ConfigUsers, hostUsers, closeAfterUsers, useConfigNodes, UserStatus } f
 export type { UsersHost, ConfigUse, CloseAfterUsersOptions } from './config-users';
 export { ConfigProbe, PROBE_TIMEOUT_MS, probeStatus, probeTexts, watchProbes, withTimeout } from './probe';
 export type { ProbeResult, ProbeState, ProbeStatusTexts, ProbedConfig, NodeStatusLike } from './probe';
-export type { GreenplumDbConfigNode, GreenplumDbCreds, GpssServerConfigNode } from './config-types';
+export type { GreenplumDbConfigNode, GreenplumDbCreds, GpssServerConfigNode, OssAccountNode } from './config-types';
 export { useServer, stateStatus } from './gpss-server-user';
 export type { ServerUse } from './gpss-server-user';
 
 // Status: one throttle; texts from the locale files.
 export { ThrottledStatus, shortCount } from './status';
+export { formatBytes, formatCount, progressText, progressStatus, transferDoneStatus } from './progress';
+export type { ProgressCounters, TransferTotals } from './progress';
 export type { StatusTarget } from './status';
 export { translator, catalogText, interpolate } from './i18n';
 
@@ -41,3 +43,8 @@ export type { Body, TestOutcome } from './admin-test';
 // GPSS dialog fields → the client's options.
 export { buildOpenOptions, parseColumnList, writeBytesSetting, bufferSetting } from './gpss-options';
 export type { TargetDef } from './gpss-options';
+
+// Transfers: one at a time and cancellable on close; pooled database sessions; message pacing.
+export { SerialQueue, TransferQueue } from './task-queue';
+export { withClient, discardAfterUse, canceller, pooledSession } from './db-session';
+export { Credits } from './credits';

@@ -1,9 +1,9 @@
-// Rows in messages (DESIGN §3 "Rows in messages") for oss-export's messages source:
-// `msg.payload` is one row object, an array of row objects, or an array of arrays (values in
+// Rows in messages (DESIGN §3 "Rows in messages") for an export of rows arriving in messages:
+// a payload is one row object, an array of row objects, or an array of arrays (values in
 // column order). Objects are laid out in the column order; missing keys become NULL; a key
 // that is not a column is an error naming it, so a typo never silently drops data.
-import type { CodecValue } from '../../oss';
-import { SliceClock } from '../../shared/slices';
+import type { CodecValue } from './codec';
+import { SliceClock } from '../shared/slices';
 
 export class RowShapeError extends Error {
   readonly code = 'OSS_ROW_SHAPE';
@@ -132,11 +132,4 @@ function indexOf(layout: readonly string[]): Map<string, number> {
     indexCache.set(layout, m);
   }
   return m;
-}
-
-/** Parses a dialog/message column list: "a, b,c" or ["a","b"]; empty → null. */
-export function parseColumnList(v: unknown): string[] | null {
-  const list = Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(',') : [];
-  const out = list.map((s) => s.trim()).filter((s) => s.length > 0);
-  return out.length ? out : null;
 }

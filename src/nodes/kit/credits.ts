@@ -1,5 +1,5 @@
-// Flow control for oss-import's messages target with "wait for msg.tick": at most `limit`
-// batches are out without an acknowledgement; each incoming msg.tick returns one credit.
+// Flow control for a node that sends a stream of messages paced by acknowledgements (oss-import's
+// "wait for msg.tick"): at most `limit` messages are out without one; each ack returns a credit.
 // Node-RED has no backpressure of its own (a sender never learns when downstream finished),
 // so this is how a slow flow (e.g. one writing each batch to a database) paces the import.
 export class Credits {
@@ -9,13 +9,19 @@ export class Credits {
     this.available = limit;
   }
 
-  /** Resolves when a credit is available (and takes it). */
-  acquire(): Promise<void> {
+  /**
+   * Resolves when a credit is available (and takes it). There is no time limit (a slow flow may
+   * take long), but `onSlow` is called once the wait passes `slowMs`, so a flow that never
+   * acknowledges is not silently stuck.
+   */
+  acquire(onSlow?: () => void, slowMs = 1000): Promise<void> {
     if (this.available > 0) {
       this.available--;
       return Promise.resolve();
     }
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    const slow = onSlow ? setTimeout(onSlow, slowMs) : undefined;
+    const waiting = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return slow ? waiting.finally(() => clearTimeout(slow)) : waiting;
   }
 
   /** One acknowledgement: wakes a waiter or returns a credit (never above the limit). */

@@ -1,4 +1,4 @@
-// The SQL an OSS node runs in external mode (Greenplum with oss_ext), as pure functions so the
+// The SQL an export or import runs in external mode (Greenplum with oss_ext), as pure functions so the
 // exact statements are unit-tested without a Greenplum cluster: create the oss:// external
 // table, move the rows with INSERT … SELECT, drop the table in `finally`. Only `redacted`
 // texts (id=XXX key=XXX) may reach logs, status or errors. The external table is TEMP: its
@@ -10,14 +10,9 @@ import {
   buildExternalExportSql,
   buildExternalImportSql,
   externalTableName,
-  quoteIdent,
-  resolveFormat,
-  type FormatOptions,
-} from '../../oss';
+} from './external-table';
+import { quoteIdent, resolveFormat, type FormatOptions } from './format';
 import { objectSelection } from './object-selection';
-import type { PoolClient } from 'pg';
-import { discardAfterUse } from './db';
-import { redact } from './errors';
 
 export interface LocationParts {
   endpoint: string;
@@ -139,7 +134,7 @@ function stemOf(s: string): string {
 }
 
 export interface ExportPlanInput {
-  /** A table with its resolved schema (see db.resolveTable), or a query. */
+  /** A table with its resolved schema (see resolveTable), or a query. */
   source: { schema: string; table: string } | { query: string };
   stem: string;
   prefix: string;
@@ -187,7 +182,7 @@ export function externalExportPlan(p: ExportPlanInput): ExternalPlan {
 }
 
 export interface ImportPlanInput {
-  /** The target with its resolved schema (see db.resolveTable). */
+  /** The target with its resolved schema (see resolveTable). */
   target: { schema: string; table: string };
   prefix: string;
   /** Direct children of the folder `prefix` only (`dir=`); default: recursive (`prefix=`). */
@@ -305,7 +300,7 @@ export async function runExternalPlan(
 /**
  * oss_ext can report an INSERT into a writable external table as a success when its
  * AppendObject requests failed (seen with a server that refused them: `INSERT 0 1000`, nothing
- * written). After every external export the node lists what the INSERT created and calls this:
+ * written). After every external export, what the INSERT created is listed and checked here:
  * it throws when a non-empty result left no object, or fewer bytes than the rows could take
  * (each row is at least its newline; DEFLATE compresses at most about 1032:1, and every gzip
  * member has an 18-byte frame).
@@ -336,7 +331,7 @@ export function rejectedRowsFrom(rows: ReadonlyArray<Record<string, unknown>>): 
 
 /**
  * The warning for a failed DROP: names the statement and the cause with every secret removed
- * (`redact` is the node's redaction, e.g. errors.ts `redact` with the account's secrets).
+ * (`redact` removes the caller's secrets: the AccessKey, the database password).
  */
 export function dropFailureWarning(f: DropFailure, redact: (text: string) => string): string {
   return redact(
@@ -346,22 +341,23 @@ export function dropFailureWarning(f: DropFailure, redact: (text: string) => str
 }
 
 /**
- * What a node does with failed DROPs: warn at once (secrets removed), close the session rather
- * than pool it, and keep the warnings for the node's status and `msg.payload.warnings`.
+ * What a transfer does with failed DROPs: `discard` the session (close it rather than pool it,
+ * so the TEMP table ends with it), warn at once (secrets removed), and keep the warnings for
+ * the stats (`warnings`).
  */
-export function dropFailureReporter(
-  pg: PoolClient,
-  warn: (text: string) => void,
-  secrets: () => readonly string[],
-): { warnings: string[]; onDropFailed: (f: DropFailure) => void } {
+export function dropFailureReporter(p: {
+  warn: (text: string) => void;
+  redact: (text: string) => string;
+  discard: () => void;
+}): { warnings: string[]; onDropFailed: (f: DropFailure) => void } {
   const warnings: string[] = [];
   return {
     warnings,
     onDropFailed: (f) => {
-      discardAfterUse(pg);
-      const text = dropFailureWarning(f, (t) => redact(t, secrets()));
+      p.discard();
+      const text = dropFailureWarning(f, p.redact);
       warnings.push(text);
-      warn(text);
+      p.warn(text);
     },
   };
 }

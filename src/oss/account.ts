@@ -1,6 +1,8 @@
-// Pure helpers for the oss-account config node: turn dialog values into ali-oss client
-// options and into the parts of an oss:// LOCATION, and validate them with errors that name
-// the field. Kept free of Node-RED so they can be unit-tested directly.
+// An OSS account (endpoint or region, bucket, keys, timeouts): its settings read from a
+// settings record (the oss-account dialog), turned into ali-oss client options and into the
+// parts of an oss:// LOCATION, and validated with errors that name the field. Pure.
+
+import { OssOptionError } from './transfer-options';
 
 export type SignatureVersion = 'v1' | 'v4';
 
@@ -22,14 +24,16 @@ export interface OssAccountCredentials {
   accessKeySecret: string;
 }
 
-export class OssAccountConfigError extends Error {
-  readonly code = 'OSS_ACCOUNT_CONFIG';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
+/** An account setting is invalid: `field` (also `option`) names it. */
+export class OssAccountConfigError extends OssOptionError {
+  override readonly code = 'OSS_ACCOUNT_CONFIG';
+  constructor(field: string, message: string) {
+    super(field, message);
     this.name = 'OssAccountConfigError';
+  }
+
+  get field(): string {
+    return this.option;
   }
 }
 
@@ -43,7 +47,7 @@ function num(value: unknown, fallback: number): number {
   return Number.isFinite(n) && String(value ?? '').trim() !== '' ? n : fallback;
 }
 
-/** Reads the raw dialog definition (strings from the editor) into typed, defaulted settings. */
+/** Reads a settings record (strings, as the oss-account dialog stores them) into typed, defaulted settings. */
 export function readAccountSettings(def: Record<string, unknown>): OssAccountSettings {
   const str = (k: string) => (typeof def[k] === 'string' ? (def[k] as string).trim() : '');
   const bool = (k: string, d: boolean) => (def[k] === undefined || def[k] === '' ? d : def[k] === true || def[k] === 'true');

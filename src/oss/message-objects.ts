@@ -1,16 +1,21 @@
-// Message-mode export: rows arriving in messages are appended to the current OSS object;
+// The rolling writer of an export of rows arriving in messages (oss-export's messages source):
+// each message's encoded rows are appended to the current OSS object;
 // the object is closed ("rolled") when it reaches a size or age limit, on a flush request,
 // and on close. A message is acknowledged only after the object holding its rows has been
-// uploaded (or failed: then with the error), which is the node's delivery guarantee.
+// uploaded (or failed: then with the error): oss-export's delivery guarantee rests on it.
 // A message never spans two objects, so every message maps to exactly one upload.
 // Memory is bounded: bytes accepted but not yet consumed by uploads are capped, and a
 // message beyond the cap fails at once instead of growing the heap.
 // An object's messages are acknowledged in 1 ms slices with a turn of the event loop between them (an
 // object can hold tens of thousands of messages: acknowledging them in one go held Node-RED's
 // loop; see src/shared/slices.ts); flush() and abort() resolve once every one was.
-import { SliceQueue } from '../../shared/slices';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { SliceQueue } from '../shared/slices';
+import { createParallelGzip, type GzipPool } from './parallel-gzip';
+import { uploadStream } from './multipart-upload';
+import type { OssClientLike } from './oss-client';
 
-/** One object being written; created by the node around the library's upload pipeline. */
+/** One object being written (uploadSink: encoded rows → gzip → multipart upload; tests use fakes). */
 export interface ObjectSink {
   readonly key: string;
   /** Queue bytes for this object (never blocks; backpressure is accounted via buffered()). */
@@ -30,7 +35,7 @@ export interface RolledObject {
   bytesIn: number; // uncompressed bytes
 }
 
-export interface RollerOptions {
+export interface MessageObjectWriterOptions {
   rollBytes: number;
   rollMs: number; // 0 = no age limit
   maxBufferBytes: number;
@@ -42,11 +47,11 @@ export interface RollerOptions {
   onObject?(o: RolledObject, err?: Error): void;
 }
 
-export class BufferFullError extends Error {
+export class MessageBufferFullError extends Error {
   readonly code = 'OSS_BUFFER_FULL';
   constructor(limit: number) {
     super(`oss-export buffer full: more than ${Math.round(limit / 1048576)} MB of rows are waiting for upload; slow down the input or raise "max buffer"`);
-    this.name = 'BufferFullError';
+    this.name = 'MessageBufferFullError';
   }
 }
 
@@ -60,7 +65,7 @@ interface OpenObject {
   timer?: NodeJS.Timeout;
 }
 
-export class ObjectRoller {
+export class MessageObjectWriter {
   private current: OpenObject | null = null;
   private seq = 0;
   private readonly inFlight = new Set<Promise<void>>();
@@ -70,10 +75,10 @@ export class ObjectRoller {
   private closed = false;
   /** Acknowledgements waiting for their turn, in order. */
   private readonly acking = new SliceQueue<[Ack, Error | undefined]>(([ack, err]) => ack(err));
-  /** Totals over the roller's life. */
+  /** Totals over the writer's life. */
   readonly totals = { rows: 0, bytesIn: 0, bytesOut: 0, objects: 0 };
 
-  constructor(private readonly o: RollerOptions) {}
+  constructor(private readonly o: MessageObjectWriterOptions) {}
 
   /** Bytes accepted and not yet handed to uploads, over all objects. */
   buffered(): number {
@@ -89,13 +94,13 @@ export class ObjectRoller {
 
   /**
    * Appends one message's encoded rows. `ack` is called once, after its object is uploaded
-   * (no argument) or failed (the error). Throws BufferFullError (without calling ack) when
+   * (no argument) or failed (the error). Throws MessageBufferFullError (without calling ack) when
    * the buffer is full, and any error of opening an object.
    */
   add(data: Buffer, rows: number, ack: Ack): void {
     if (this.closed) throw new Error('oss-export is closing; message not accepted');
     if (this.buffered() + data.length > this.o.maxBufferBytes && this.buffered() > 0) {
-      throw new BufferFullError(this.o.maxBufferBytes);
+      throw new MessageBufferFullError(this.o.maxBufferBytes);
     }
     if (!this.current) {
       const sink = this.o.open(this.seq++);
@@ -197,4 +202,61 @@ export class ObjectRoller {
   stop(): void {
     this.closed = true;
   }
+}
+
+/**
+ * One object of a messages export: encoded rows are queued into a PassThrough, go through the
+ * parallel gzip pool (one single-member gzip stream) and into a streaming multipart upload.
+ * Writes never block (MessageObjectWriter caps the bytes queued); a failed upload stops the
+ * queueing at once; abort cancels the upload (the multipart upload is aborted, nothing dangles).
+ */
+export interface UploadSinkOptions {
+  client: OssClientLike;
+  key: string;
+  mime: string;
+  /** 0 = store as is; 1–9 = gzip level. */
+  gzipLevel: number;
+  /** Required when gzipLevel > 0. */
+  pool?: GzipPool;
+  partSize: number;
+  parallel: number;
+  /** Called once when the upload settles (to forget its AbortController, …). */
+  onSettled?: (err?: Error) => void;
+}
+
+export function uploadSink(o: UploadSinkOptions): ObjectSink {
+  const ac = new AbortController();
+  const input = new PassThrough({ highWaterMark: 1048576 });
+  let source: Readable = input;
+  if (o.gzipLevel > 0) {
+    const gz = createParallelGzip({ level: o.gzipLevel, ...(o.pool ? { pool: o.pool } : {}) });
+    // pipeline: an error on either side destroys both, so the upload sees it.
+    source = pipeline(input, gz, () => undefined);
+  }
+  const settled = uploadStream(o.client, o.key, source, { mime: o.mime, partSize: o.partSize, parallel: o.parallel, signal: ac.signal });
+  settled.then(
+    () => o.onSettled?.(),
+    (err: unknown) => {
+      // Stop queueing rows for an upload that cannot succeed.
+      input.destroy();
+      o.onSettled?.(err instanceof Error ? err : new Error(String(err)));
+    },
+  );
+  return {
+    key: o.key,
+    write: (c) => {
+      if (!input.destroyed) input.write(c);
+    },
+    buffered: () => (input.destroyed ? 0 : input.writableLength + input.readableLength),
+    end: async () => {
+      if (!input.destroyed) input.end();
+      const r = await settled;
+      return { bytes: r.bytes };
+    },
+    abort: async () => {
+      ac.abort();
+      input.destroy();
+      await settled.catch(() => undefined);
+    },
+  };
 }
