@@ -3,7 +3,7 @@
 // channel, the session pool and the open load jobs (GpssService) for all gpss nodes naming it,
 // and closes them only after those nodes have finished their own close.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { checkGpssEndpoint, gpssEndpoint, GpssService, ServiceState, type EndpointTls, type GpssEndpoint } from '../gpss';
 import { DEFAULT_MAX_SESSION_TIMEOUT_S, startGpssServer, type GpssServerOptions, type RunningGpssServer } from '../gpss-server';
 import * as kit from './kit';
@@ -188,18 +188,8 @@ export = function (RED: NodeAPI): void {
   });
 
   // Admin endpoints for the editor's table and column pickers (deployed config nodes only).
-  const picker = (path: string, list: (service: GpssService, req: Request) => Promise<unknown> | string): void => {
-    RED.httpAdmin.get(`/gpflow/gpss/:id/${path}`, RED.auth.needsPermission('gpss-server.read'), (req: Request, res: Response) => {
-      const n = RED.nodes.getNode(String(req.params.id)) as GpssServerConfigNode | null;
-      if (!n || n.type !== 'gpss-server' || !n.service) {
-        res.status(404).json({ error: 'gpss-server not deployed: deploy it first, then pick tables' });
-        return;
-      }
-      const p = list(n.service, req);
-      if (typeof p === 'string') res.status(400).json({ error: p });
-      else p.then((v) => res.json(v), (err: unknown) => res.status(502).json({ error: n.redact(kit.errorText(err)) }));
-    });
-  };
+  const picker = (what: string, answer: (service: GpssService, req: Request) => Promise<unknown> | string): void =>
+    kit.registerConfigLookup<GpssServerConfigNode>(RED, `/gpflow/gpss/:id/${what}`, 'gpss-server', 'gpss-server not deployed: deploy it first, then pick tables', (n) => !!n.service, (n, req) => answer(n.service, req));
   const schemaOf = (req: Request): string => String(req.query.schema || 'public');
   picker('schemas', (service) => service.listSchemas());
   picker('tables', (service, req) => service.listTables(schemaOf(req)));

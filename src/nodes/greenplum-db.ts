@@ -2,7 +2,6 @@
 // created shared pg.Pool, and the users that share it. Consumed by gpss-server (the login GPSS
 // uses) and by the OSS nodes (SQL and COPY).
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { Request, Response } from 'express';
 import { Pool } from 'pg';
 import {
   asError,
@@ -11,11 +10,11 @@ import {
   ConfigProbe,
   dbClientConfig,
   dbConnectionUrl,
-  errorText,
   hostUsers,
   intSetting,
   readDbSettings,
   redactSecrets,
+  registerConfigLookup,
   registerTestEndpoint,
   typedOrStored,
   withTimeout,
@@ -102,23 +101,15 @@ export = function (RED: NodeAPI): void {
 
   // The OSS dialogs' table picker: the tables and views of the deployed greenplum-db (as
   // gpss-server's picker lists them through GPSS), schema-qualified, system schemas left out.
-  RED.httpAdmin.get('/gpflow/db/:id/tables', RED.auth.needsPermission('greenplum-db.read'), (req: Request, res: Response) => {
-    const n = RED.nodes.getNode(String(req.params.id)) as GreenplumDbConfigNode | null;
-    if (!n || n.type !== 'greenplum-db' || typeof n.getPool !== 'function') {
-      res.status(404).json({ error: 'greenplum-db not deployed: deploy it first, then pick tables' });
-      return;
-    }
-    const sql =
-      "SELECT table_schema AS schema, table_name AS name, table_type AS type FROM information_schema.tables " +
-      "WHERE table_schema NOT IN ('pg_catalog', 'information_schema', 'gp_toolkit') AND table_schema NOT LIKE 'pg\\_temp\\_%' " +
-      'ORDER BY 1, 2 LIMIT 2000';
-    Promise.resolve()
-      .then(() => withTimeout(n.getPool().query<{ schema: string; name: string; type: string }>(sql), CHECK_TIMEOUT_MS, 'table list'))
-      .then(
-        (r) => res.json(r.rows.map((t) => ({ schema: t.schema, name: t.name, type: t.type === 'VIEW' ? 'view' : 'table' }))),
-        (err: unknown) => res.status(502).json({ error: n.redact(errorText(err)) }),
-      );
-  });
+  const sql =
+    "SELECT table_schema AS schema, table_name AS name, table_type AS type FROM information_schema.tables " +
+    "WHERE table_schema NOT IN ('pg_catalog', 'information_schema', 'gp_toolkit') AND table_schema NOT LIKE 'pg\\_temp\\_%' " +
+    'ORDER BY 1, 2 LIMIT 2000';
+  registerConfigLookup<GreenplumDbConfigNode>(RED, '/gpflow/db/:id/tables', 'greenplum-db', 'greenplum-db not deployed: deploy it first, then pick tables', (n) => typeof n.getPool === 'function', (n) =>
+    withTimeout(n.getPool().query<{ schema: string; name: string; type: string }>(sql), CHECK_TIMEOUT_MS, 'table list').then((r) =>
+      r.rows.map((t) => ({ schema: t.schema, name: t.name, type: t.type === 'VIEW' ? 'view' : 'table' })),
+    ),
+  );
 
   // The dialog's Test connection: the typed (unsaved) settings, the stored password when the
   // field was left unchanged.

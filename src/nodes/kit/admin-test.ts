@@ -56,3 +56,34 @@ export function registerTestEndpoint(RED: NodeAPI, path: string, type: string, p
     }
   });
 }
+
+/**
+ * Registers GET `path` (with `:id`; needs `<type>.read`) for the editor's pickers: it answers
+ * from the deployed config node `id` of `type` — 404 with `notDeployed` when there is none (or
+ * `ready` says it cannot answer), 400 when `answer` returns a text (a bad request), else the
+ * JSON of what its promise gives, or 502 with the failure as the node redacts it.
+ */
+export function registerConfigLookup<N extends { type: string; redact(text: string): string }>(
+  RED: NodeAPI,
+  path: string,
+  type: string,
+  notDeployed: string,
+  ready: (n: N) => boolean,
+  answer: (n: N, req: Request) => Promise<unknown> | string,
+): void {
+  RED.httpAdmin.get(path, RED.auth.needsPermission(`${type}.read`), (req: Request, res: Response) => {
+    const n = RED.nodes.getNode(String(req.params.id)) as unknown as N | null;
+    if (!n || n.type !== type || !ready(n)) {
+      res.status(404).json({ error: notDeployed });
+      return;
+    }
+    let p: Promise<unknown> | string;
+    try {
+      p = answer(n, req);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    if (typeof p === 'string') res.status(400).json({ error: p });
+    else p.then((v) => res.json(v), (err: unknown) => res.status(502).json({ error: n.redact(err instanceof Error ? err.message : String(err)) }));
+  });
+}

@@ -37,7 +37,7 @@ export { readDbSettings, dbClientConfig, dbConnectionUrl } from './db-settings';
 export type { DbSettings } from './db-settings';
 export { checkDatabase } from './db-check';
 export type { DbCheckResult } from './db-check';
-export { registerTestEndpoint, typedOrStored, bodyOf, UNCHANGED_SECRET } from './admin-test';
+export { registerTestEndpoint, registerConfigLookup, typedOrStored, bodyOf, UNCHANGED_SECRET } from './admin-test';
 export type { Body, TestOutcome } from './admin-test';
 
 // GPSS dialog fields → the client's options.
