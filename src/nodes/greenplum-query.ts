@@ -7,8 +7,6 @@ import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { bindParameters, cancelBackend, QueryError, QueryInputError, readInBatches, runStatement, withSession, type BoundQuery, type Row } from '../query';
 import * as kit from './kit';
-import { Credits } from './oss-shared/credits';
-import { SerialQueue } from './oss-shared/serial';
 
 type Msg = NodeMessageInFlow & Record<string, unknown>;
 type Send = (m: NodeMessage) => void;
@@ -24,16 +22,14 @@ export = function (RED: NodeAPI): void {
     const db = RED.nodes.getNode(String(def.database ?? '')) as kit.GreenplumDbConfigNode | null;
     const use = kit.useConfigNodes(node, [db], kit.probeTexts(RED, 'greenplum-query'));
     const status = use.status;
-    const queue = new SerialQueue(1000);
-    const running = new Set<AbortController>();
+    // One query at a time in arrival order (a CREATE TABLE before the INSERT that follows it);
+    // close cancels the running one and the queued ones never start.
+    const queue = new kit.TransferQueue('query', 1000);
     // Batches: the first goes out at once, each msg.tick lets the next one out.
-    const ticks = new Credits(1);
-    let closing = false;
+    const ticks = new kit.Credits(1);
     node.on('close', (_removed: boolean, done: () => void) => {
-      closing = true;
-      for (const ac of running) ac.abort();
       ticks.abort(new Error('the node was closed'));
-      void queue.idle().finally(() => use.release().then(done, done));
+      void queue.close().finally(() => use.release().then(done, done));
     });
     let output: 'all' | 'row' | 'batch';
     let batchSize: number;
@@ -59,11 +55,8 @@ export = function (RED: NodeAPI): void {
           let sent = 0;
           ticks.reset();
           const r = await readInBatches(client, query, batchSize, {
-            turn: () => {
-              // No time limit (the flow may be slow), but a wait over a second shows.
-              const shown = setTimeout(() => status.set({ fill: 'yellow', shape: 'ring', text: t('status.waitingTick', { rows: kit.shortCount(sent) }) }), 1000);
-              return ticks.acquire().finally(() => clearTimeout(shown));
-            },
+            // No time limit (the flow may be slow), but a wait over a second shows.
+            turn: () => ticks.acquire(() => status.set({ fill: 'yellow', shape: 'ring', text: t('status.waitingTick', { rows: kit.shortCount(sent) }) })),
             send: (batch, index, total) => {
               sent = total;
               send(sequencePart(msg, { payload: batch.rows, rowCount: total }, id, index, batch.last ? index + 1 : undefined, batchSize));
@@ -95,23 +88,17 @@ export = function (RED: NodeAPI): void {
       }
       let sql = '';
       queue
-        .run(async () => {
-          // Queued behind a query that the close cancelled: never start another one.
-          if (closing) throw new Error('cancelled: the node was closed (redeploy or shutdown) before this query started');
+        .run(async (signal) => {
           const q = kit.resolveField(RED, node, msg, { value: def.query, msgProperty: 'query' });
           if (typeof q !== 'string') throw new QueryInputError('msg.query', `msg.query must be a string of SQL; got ${Array.isArray(q) ? 'an array' : typeof q}`);
           if (!q.trim()) throw new QueryInputError('msg.query', msg.query === undefined || msg.query === null ? 'no SQL: write it in the dialog or set msg.query' : 'msg.query is empty');
           const query = bindParameters(q, msg.params);
           sql = query.text;
-          const ac = new AbortController();
-          running.add(ac);
           status.set({ fill: 'blue', shape: 'dot', text: t('status.running') });
           try {
-            await run(msg, query, send, ac.signal);
+            await run(msg, query, send, signal);
           } catch (err) {
-            throw ac.signal.aborted ? new QueryError(err, sql, 'cancelled: the node was closed (redeploy or shutdown) before the query finished') : err;
-          } finally {
-            running.delete(ac);
+            throw signal.aborted ? new QueryError(err, sql, 'cancelled: the node was closed (redeploy or shutdown) before the query finished') : err;
           }
         })
         .then(
