@@ -29,7 +29,7 @@ function importsUnder(dir) {
   return out;
 }
 
-const LIBRARIES = ['gpss', 'oss', 'gpss-server'];
+const LIBRARIES = ['gpss', 'oss', 'gpss-server', 'query'];
 const inside = (target, lib) => target === lib || target.startsWith(lib + '/');
 
 test('the nodes import each library only through its index.ts', () => {
@@ -49,7 +49,7 @@ test('gpss-pg shares only the wire code of src/gpss; the libraries never import 
   const wire = new Set(['gpss/proto', 'gpss/wire-types', 'gpss/error-rows']);
   const bad = importsUnder('gpss-server').filter(([, t]) => (inside(t, 'gpss') && !wire.has(t)) || inside(t, 'oss') || inside(t, 'nodes'));
   assert.deepEqual(bad, []);
-  for (const lib of ['gpss', 'oss']) {
+  for (const lib of ['gpss', 'oss', 'query']) {
     const up = importsUnder(lib).filter(([, t]) => !inside(t, lib) && !inside(t, 'shared'));
     assert.deepEqual(up, [], `${lib} reaches outside itself (and src/shared)`);
   }
@@ -60,7 +60,7 @@ test('src/shared (event-loop slices) is the bottom layer: it imports nothing els
 });
 
 test('the OSS emulator and the devstack stand apart: nothing published imports them, the emulator imports no client code', () => {
-  const published = ['nodes', 'gpss', 'oss', 'gpss-server'].flatMap(importsUnder);
+  const published = ['nodes', 'gpss', 'oss', 'gpss-server', 'query'].flatMap(importsUnder);
   assert.deepEqual(published.filter(([, t]) => inside(t, 'oss-emulator') || inside(t, 'devstack')), []);
   assert.deepEqual(importsUnder('oss-emulator').filter(([, t]) => LIBRARIES.some((lib) => inside(t, lib)) || inside(t, 'nodes')), []);
 });

@@ -15,7 +15,7 @@ const ui = require('./support/browser-editor');
 const { startGpssServer, startOssEmulator } = require('../dist/devstack/services');
 
 const PKG = require('../package.json');
-const FLOW_TYPES = ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import'];
+const FLOW_TYPES = ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import', 'greenplum-query'];
 const CONFIG_TYPES = ['greenplum-db', 'gpss-server', 'oss-account'];
 const TYPED_PASSWORD = 'Typed-In-Dialog-' + require('node:crypto').randomBytes(6).toString('hex');
 const E2E_ROLE = 'e2e_dialog_user';
@@ -90,7 +90,7 @@ describe('editor e2e (Chromium)', () => {
     }
   });
 
-  it('the palette shows the greenplum category with the five flow nodes and no config nodes', async () => {
+  it('the palette shows the greenplum category with the six flow nodes and no config nodes', async () => {
     const entries = await ui.paletteCategory(page, 'greenplum');
     await snap('palette');
     assert.ok(entries, 'no palette category "greenplum"');
@@ -232,6 +232,8 @@ describe('editor e2e (Chromium)', () => {
         await page.locator('#gpflow-db-pick-table').click();
         await page.waitForFunction(() => [...document.querySelectorAll('#gpflow-db-table-list option')].some((o) => o.value === 'public.e2e_readings'), null, { timeout: 10000 });
       }
+      // greenplum-query shows its numeric field (rows per message) for batches only.
+      if (type === 'greenplum-query') await page.locator('#node-input-output').selectOption('batch');
       // A numeric field given text is flagged; saved like that, the node is marked invalid.
       let numericPane;
       const numeric = await page.evaluate((t) => {

@@ -1,5 +1,5 @@
 'use strict';
-// The five flow nodes' help as the real editor renders it (Node-RED 4.1 in Chromium, the help
+// The flow nodes' help as the real editor renders it (Node-RED 4.1 in Chromium, the help
 // sidebar): every Inputs and Outputs property must land inside a <dl class="message-properties">
 // (for several outputs, inside the <ol class="node-ports"> items). Node-RED's markdown extension
 // for `: name (type) : description` lines accepts no further ':' in a line: one stray colon ends
@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const ui = require('./support/browser-editor');
 
-const FLOW_TYPES = ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import'];
+const FLOW_TYPES = ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import', 'greenplum-query'];
 
 /** The help script of a node type: { format: 'markdown' | 'html', text }. */
 function helpSource(type) {

@@ -13,10 +13,11 @@ const S = require('./support/gpss-nodes');
 const { coreNode } = require('./support/node-red-runtime');
 const CORE_NODES = [
   'common/20-inject.js', 'common/21-debug.js', 'common/24-complete.js', 'common/25-catch.js', 'common/90-comment.js', 'function/10-function.js',
-  'sequence/17-split.js', 'network/10-mqtt.js',
+  'function/15-change.js', 'sequence/17-split.js', 'network/10-mqtt.js',
 ].map(coreNode);
 
 const OSS_NODES = ['oss-account', 'oss-export', 'oss-import'].map((t) => require(`../dist/nodes/${t}.js`));
+const QUERY_NODE = require('../dist/nodes/greenplum-query.js');
 const CONFIG_TYPES = ['greenplum-db', 'gpss-server', 'oss-account'];
 const EXAMPLES = path.join(__dirname, '..', 'examples');
 const exampleFiles = () =>
@@ -39,7 +40,7 @@ test('every example loads as shipped into a plain Node-RED and says in a comment
   assert.ok(files.length >= 6, `examples: ${files}`);
   for (const file of files) {
     const flow = JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8'));
-    await S.helper.load([...S.NODES, ...OSS_NODES, ...CORE_NODES], flow);
+    await S.helper.load([...S.NODES, ...OSS_NODES, QUERY_NODE, ...CORE_NODES], flow);
     try {
       for (const n of flow) if (n.type !== 'tab') assert.ok(S.helper.getNode(n.id), `${file}: ${n.type} ${n.id} was not created`);
     } finally {
@@ -69,8 +70,8 @@ test('every example loads as shipped into a plain Node-RED and says in a comment
   }
 });
 
-function example(name) {
-  const flow = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'examples', 'gpss', `${name}.json`), 'utf8'));
+function example(name, folder = 'gpss') {
+  const flow = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'examples', folder, `${name}.json`), 'utf8'));
   const creds = {};
   for (const n of flow) {
     if (n.type === 'greenplum-db') {
@@ -108,6 +109,28 @@ test('example stream-ingest: the repeating inject streams readings that commit a
   assert.deepEqual(errors.msgs.map((m) => m.error.message), []);
   assert.equal(committed.msgs[0].payload.length, 100);
   assert.ok((await S.count(pg.url, 'sensor_readings')) >= 200);
+});
+
+test('example query/ddl-params-batches: the script creates the table, named parameters insert 1,000 rows, the tick loop reads them back in 4 batches joined into one array', async () => {
+  const ex = example('ddl-params-batches', 'query');
+  await S.helper.load([...S.NODES, QUERY_NODE, ...CORE_NODES], ex.flow, ex.creds);
+  const counts = S.collect(S.helper.getNode(ex.byName('command and count').id));
+  const rows = S.collect(S.helper.getNode(ex.byName('rows read').id));
+  const errors = S.collect(S.helper.getNode(ex.byName('error').id));
+  S.helper.getNode(ex.byName('create table').id).receive({});
+  await counts.wait(1, 30000);
+  assert.deepEqual(counts.msgs[0].statements.map((s) => s.command), ['CREATE', 'CREATE']);
+  S.helper.getNode(ex.byName('insert 1,000 rows').id).receive({});
+  await counts.wait(2, 30000);
+  assert.deepEqual([counts.msgs[1].command, counts.msgs[1].rowCount], ['INSERT', 1000]);
+  S.helper.getNode(ex.byName('read in batches').id).receive({});
+  const [joined] = await rows.wait(1, 30000);
+  assert.deepEqual(errors.msgs.map((m) => m.error.message), []);
+  assert.equal(joined.payload.length, 1000, 'the join node put the 4 batches of 250 back together');
+  assert.deepEqual(joined.payload.map((r) => Number(r.id)), Array.from({ length: 1000 }, (_, i) => i + 1));
+  assert.equal(joined.parts, undefined, 'the sequence is closed');
+  await S.sleep(300);
+  assert.equal(rows.msgs.length, 1);
 });
 
 test("the README's minimal flow, pasted as is and given a database, commits rows and counts them", async () => {

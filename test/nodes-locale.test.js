@@ -26,7 +26,7 @@ test('every translated key of every node exists in its en-US locale file', () =>
 });
 
 test('the probe and server texts exist for every node using a config node', () => {
-  for (const type of ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import']) {
+  for (const type of ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import', 'greenplum-query']) {
     assert.equal(catalogText(type, `${type}.status.ready`), 'ready', type);
     assert.equal(catalogText(type, `${type}.status.unreachable`, { reason: 'ECONNREFUSED' }), 'unreachable: ECONNREFUSED', type);
   }

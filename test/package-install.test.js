@@ -1,6 +1,6 @@
 'use strict';
 // Packaging check: what `npm pack` publishes, and that the tarball installed into a fresh
-// Node-RED userDir registers all eight node types with no warnings and serves the dialogs'
+// Node-RED userDir registers all nine node types with no warnings and serves the dialogs'
 // shared script from its resources/ folder.
 // `--ignore-scripts` skips `prepack` (a clean rebuild that would delete dist/ under tests running
 // beside us); `npm test` has just built dist/, so the tarball holds the current build.
@@ -81,7 +81,7 @@ after(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-test('the packed tarball installed into a fresh userDir registers all eight node types with no warnings', async (t) => {
+test('the packed tarball installed into a fresh userDir registers all nine node types with no warnings', async (t) => {
   const installed = path.join(userDir, 'node_modules', '@gpflow', 'node-red-greenplum');
   assert.ok(fs.existsSync(path.join(installed, 'package.json')), 'package not installed');
   assert.ok(!fs.lstatSync(installed).isSymbolicLink(), 'installed a link, not the tarball');

@@ -19,7 +19,7 @@ const semver = require('semver');
 const ROOT = path.resolve(__dirname, '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const CONFIG_TYPES = ['greenplum-db', 'gpss-server', 'oss-account'];
-const FLOW_TYPES = ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import'];
+const FLOW_TYPES = ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import', 'greenplum-query'];
 const ALL_TYPES = [...CONFIG_TYPES, ...FLOW_TYPES];
 // Node-RED's own node types (a clash would shadow or be shadowed).
 const CORE_TYPES = new Set(collectCoreTypes());
@@ -188,7 +188,7 @@ test('D03 (offline part) every runtime range admits the installed version, with 
   }
 });
 
-test('node-red.nodes lists the eight node files, each compiled and with its editor HTML beside it', () => {
+test('node-red.nodes lists the nine node files, each compiled and with its editor HTML beside it', () => {
   const nodes = pkg['node-red'].nodes;
   assert.deepEqual(Object.keys(nodes).sort(), [...ALL_TYPES].sort());
   for (const [set, file] of Object.entries(nodes)) {

@@ -1,5 +1,5 @@
-// The one rule for values a message may set instead of the dialog, for all five flow nodes
-// (gpss-connect, gpss-write, gpss-close, oss-export, oss-import), in this order:
+// The one rule for values a message may set instead of the dialog, for all the flow nodes
+// (gpss-connect, gpss-write, gpss-close, oss-export, oss-import, greenplum-query), in this order:
 // 1. a dialog field given as a TypedInput of another type than `str` (msg., flow., global.,
 //    env, …) is evaluated against the message, as Node-RED's core nodes do
 //    (RED.util.evaluateNodeProperty);
