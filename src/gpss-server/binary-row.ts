@@ -20,17 +20,18 @@ const PG_EPOCH_SECONDS = 946684800; // 2000-01-01T00:00:00Z
 const PG_EPOCH_DAYS = 10957;
 const TWO32 = 4294967296;
 
-// DataViews over the current source and output buffers: 4- and 8-byte loads and big-endian
-// stores in one operation each (byte loops over Buffers cost ~2 ns a byte here). Made once per
-// Write request and per output buffer, not per row.
+// DataViews over the memory of the current source and output buffers: 4- and 8-byte loads and
+// big-endian stores in one operation each (byte loops over Buffers cost ~2 ns a byte here).
+// Kept per ArrayBuffer, not per Buffer: rows that are views of one request or one slab share it.
+// The identity check on the Buffer comes first: reading `.buffer` costs more than a row's work.
 let srcOf: Uint8Array | null = null;
+let srcMemory: ArrayBufferLike | null = null;
 let srcView: DataView = new DataView(new ArrayBuffer(0));
+let srcBase = 0;
 let outOf: Uint8Array | null = null;
+let outMemory: ArrayBufferLike | null = null;
 let outView: DataView = srcView;
-
-function viewOf(b: Uint8Array): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
-}
+let outBase = 0;
 
 /**
  * Appends the row src[start, end) as one COPY BINARY tuple of `kinds.length` values (the
@@ -44,16 +45,27 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
   const buf = out.buf;
   if (srcOf !== src) {
     srcOf = src;
-    srcView = viewOf(src);
+    if (srcMemory !== src.buffer) {
+      srcMemory = src.buffer;
+      srcView = new DataView(src.buffer);
+    }
+    srcBase = src.byteOffset;
   }
   if (outOf !== buf) {
     outOf = buf;
-    outView = viewOf(buf);
+    if (outMemory !== buf.buffer) {
+      outMemory = buf.buffer;
+      outView = new DataView(buf.buffer);
+    }
+    outBase = buf.byteOffset;
   }
   const sv = srcView;
   const ov = outView;
+  // DataView offsets are into the whole ArrayBuffer.
+  const sb = srcBase;
+  const ob = outBase;
   let o = out.pos;
-  ov.setInt16(o, n);
+  ov.setInt16(ob + o, n);
   o += 2;
   let pos = start;
   for (let p = 0; p < n; p++) {
@@ -69,7 +81,7 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
     if (vEnd > end) return false;
     if (len === 0) {
       // A DBValue without a member: NULL.
-      ov.setInt32(o, -1);
+      ov.setInt32(ob + o, -1);
       o += 4;
       continue;
     }
@@ -91,15 +103,15 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
       }
       if (pos !== vEnd) return false;
       if (tag === 0x58) {
-        ov.setInt32(o, -1);
+        ov.setInt32(ob + o, -1);
         o += 4;
         continue;
       }
       if (tag === 0x08) hi = (lo | 0) < 0 ? -1 : 0; // an int32 is its low 32 bits, sign-extended
       if (kind === BinaryKind.Int8) {
-        ov.setInt32(o, 8);
-        ov.setInt32(o + 4, hi);
-        ov.setInt32(o + 8, lo);
+        ov.setInt32(ob + o, 8);
+        ov.setInt32(ob + o + 4, hi);
+        ov.setInt32(ob + o + 8, lo);
         o += 12;
         continue;
       }
@@ -107,14 +119,14 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
       const v = lo | 0;
       if (hi !== (v < 0 ? -1 : 0)) return false;
       if (kind === BinaryKind.Int4) {
-        ov.setInt32(o, 4);
-        ov.setInt32(o + 4, v);
+        ov.setInt32(ob + o, 4);
+        ov.setInt32(ob + o + 4, v);
         o += 8;
         continue;
       }
       if (kind !== BinaryKind.Int2 || v < -32768 || v > 32767) return false;
-      ov.setInt32(o, 2);
-      ov.setInt16(o + 4, v);
+      ov.setInt32(ob + o, 2);
+      ov.setInt16(ob + o + 4, v);
       o += 6;
       continue;
     }
@@ -122,12 +134,12 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
       // Float64Value (6) into float8, Float32Value (5) into float4: the IEEE bits, big-endian.
       const size = tag === 0x31 ? 8 : 4;
       if (kind !== (size === 8 ? BinaryKind.Float8 : BinaryKind.Float4) || vEnd - pos !== size) return false;
-      ov.setInt32(o, size);
+      ov.setInt32(ob + o, size);
       // Through integers, not getFloat64: a NaN's payload is copied bit for bit, as PostgreSQL got it.
       if (size === 8) {
-        ov.setInt32(o + 4, sv.getInt32(pos + 4, true));
-        ov.setInt32(o + 8, sv.getInt32(pos, true));
-      } else ov.setInt32(o + 4, sv.getInt32(pos, true));
+        ov.setInt32(ob + o + 4, sv.getInt32(sb + pos + 4, true));
+        ov.setInt32(ob + o + 8, sv.getInt32(sb + pos, true));
+      } else ov.setInt32(ob + o + 4, sv.getInt32(sb + pos, true));
       o += 4 + size;
       pos = vEnd;
       continue;
@@ -141,7 +153,7 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
         slen = (slen & 0x7f) | (src[pos++] << 7);
       }
       if (pos + slen !== vEnd) return false;
-      ov.setInt32(o, slen);
+      ov.setInt32(ob + o, slen);
       o += 4;
       if (kind === BinaryKind.Bytea) {
         if (tag !== 0x42) return false;
@@ -157,9 +169,9 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
       const from = pos;
       let high = false;
       for (; pos + 4 <= vEnd; pos += 4) {
-        const w = sv.getInt32(pos, true);
+        const w = sv.getInt32(sb + pos, true);
         if ((((w - 0x01010101) & ~w) | w) & 0x80808080) break;
-        ov.setInt32(o, w, true);
+        ov.setInt32(ob + o, w, true);
         o += 4;
       }
       for (; pos < vEnd; pos++) {
@@ -204,8 +216,8 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
       const us = Math.floor(nanos / 1000);
       const days = Math.floor(seconds / 86400);
       if (kind === BinaryKind.Date) {
-        ov.setInt32(o, 4);
-        ov.setInt32(o + 4, days - PG_EPOCH_DAYS);
+        ov.setInt32(ob + o, 4);
+        ov.setInt32(ob + o + 4, days - PG_EPOCH_DAYS);
         o += 8;
         continue;
       }
@@ -218,9 +230,9 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
       }
       const th = Math.floor(total / TWO32);
       const tl = total - th * TWO32;
-      ov.setInt32(o, 8);
-      ov.setInt32(o + 4, th);
-      ov.setUint32(o + 8, tl);
+      ov.setInt32(ob + o, 8);
+      ov.setInt32(ob + o + 4, th);
+      ov.setUint32(ob + o + 8, tl);
       o += 12;
       continue;
     }
