@@ -33,6 +33,28 @@ let outMemory: ArrayBufferLike | null = null;
 let outView: DataView = srcView;
 let outBase = 0;
 
+/** Low and high 32 bits (signed) of the varint readVarint64 read last: no allocation per value. */
+const VARINT = new Int32Array(2);
+
+/** Reads a varint of at most 10 bytes before `end` into VARINT; the position after it, or -1. */
+function readVarint64(src: Uint8Array, pos: number, end: number): number {
+  let lo = 0;
+  let hi = 0;
+  let b = 0x80;
+  for (let shift = 0; b >= 0x80; shift += 7) {
+    if (pos >= end || shift > 63) return -1;
+    b = src[pos++];
+    if (shift < 28) lo |= (b & 0x7f) << shift;
+    else if (shift === 28) {
+      lo |= (b & 0x7f) << 28;
+      hi = (b & 0x7f) >>> 4;
+    } else hi |= (b & 0x7f) << (shift - 32);
+  }
+  VARINT[0] = lo;
+  VARINT[1] = hi;
+  return pos;
+}
+
 /**
  * Appends the row src[start, end) as one COPY BINARY tuple of `kinds.length` values (the
  * kinds per COPY column, in COPY order) and returns true; or returns false, `out.pos`
@@ -89,19 +111,10 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
     const kind = kinds[p];
     if (tag === 0x08 || tag === 0x10 || tag === 0x58) {
       // Int32Value (1), Int64Value (2), NullValue (11): one varint that ends the DBValue.
-      let lo = 0;
-      let hi = 0;
-      let b = 0x80;
-      for (let shift = 0; b >= 0x80; shift += 7) {
-        if (pos >= vEnd || shift > 63) return false;
-        b = src[pos++];
-        if (shift < 28) lo |= (b & 0x7f) << shift;
-        else if (shift === 28) {
-          lo |= (b & 0x7f) << 28;
-          hi = (b & 0x7f) >>> 4;
-        } else hi |= (b & 0x7f) << (shift - 32);
-      }
+      pos = readVarint64(src, pos, vEnd);
       if (pos !== vEnd) return false;
+      const lo = VARINT[0];
+      let hi = VARINT[1];
       if (tag === 0x58) {
         ov.setInt32(ob + o, -1);
         o += 4;
@@ -196,20 +209,10 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
       while (pos < vEnd) {
         const t = src[pos++];
         if (t !== 0x08 && t !== 0x10) return false;
-        let lo = 0;
-        let hi = 0;
-        let b = 0x80;
-        for (let shift = 0; b >= 0x80; shift += 7) {
-          if (pos >= vEnd || shift > 63) return false;
-          b = src[pos++];
-          if (shift < 28) lo |= (b & 0x7f) << shift;
-          else if (shift === 28) {
-            lo |= (b & 0x7f) << 28;
-            hi = (b & 0x7f) >>> 4;
-          } else hi |= (b & 0x7f) << (shift - 32);
-        }
-        if (t === 0x08) seconds = (hi | 0) * TWO32 + (lo >>> 0);
-        else nanos = lo | 0;
+        pos = readVarint64(src, pos, vEnd);
+        if (pos < 0) return false;
+        if (t === 0x08) seconds = VARINT[1] * TWO32 + (VARINT[0] >>> 0);
+        else nanos = VARINT[0];
       }
       // Out of range: the general path rejects the row with its message.
       if (seconds < TIMESTAMP_MIN_SECONDS || seconds > TIMESTAMP_MAX_SECONDS || nanos < 0 || nanos > 999999999) return false;
