@@ -17,6 +17,10 @@
 //    take their part, timestamptz/timetz get +00; out of range is a format error;
 //  * NullValue or no member → \N; backslash, tab, LF, CR escaped.
 // A NUL byte or invalid UTF-8 is a per-row format error (PostgreSQL would reject the whole COPY).
+//
+// renderBinary first tries binary-row.ts's one-pass renderer (the common row: values in COPY
+// column order, each of its column's binary kind); whatever it declines comes here, and this
+// general path is the reference both are tested against.
 import { isUtf8 } from 'node:buffer';
 import {
   BinaryKind,
