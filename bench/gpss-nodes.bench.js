@@ -332,6 +332,7 @@ async function postgresCpuSource(pg) {
 async function bulkMeter(pg, gpss) {
   const sources = { node: selfCpu, postgres: await postgresCpuSource(pg) };
   if (gpss) sources['gpss-pg'] = () => procCpu(gpss.pid);
+  if (global.gc) global.gc(); // the previous case's garbage is not this case's peak
   const hwm = resetPeakRss(process.pid);
   const gpssHwm = gpss ? resetPeakRss(gpss.pid) : false;
   const rss = new RssSampler();

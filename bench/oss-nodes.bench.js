@@ -177,17 +177,24 @@ async function libraryExportTable(oss, pgc, prefix) {
 /**
  * Runs one case and notes its peak RSS in MiB under `side` of `peaks` (highest of the runs): the
  * kernel's high-water mark, reset before the case, where writable; else the 50 ms sample. The
- * emulator runs in this process, so its buffers count too.
+ * emulator runs in this process, so its buffers count too. Run with --expose-gc (bench/run.js does).
  */
 async function peakOf(peaks, side, fn) {
+  // The previous case's garbage is not this case's memory: collect it before the high-water mark
+  // is reset (V8 returns freed heap pages after a full GC; otherwise each case started from the
+  // RSS the one before had left, and the import cases measured the export cases' heap).
+  if (global.gc) global.gc();
   const hwm = resetPeakRss(process.pid);
   peakRss = process.memoryUsage.rss();
+  starts[side] = Math.max(starts[side] ?? 0, Math.round(peakRss / 1048576));
   const r = await fn();
   const peak = hwm ? peakRssMiB(process.pid) : Math.round(peakRss / 1048576);
   peaks[side] = Math.max(peaks[side] ?? 0, peak);
   return r;
 }
-const peakText = (p) => `${p.ours}/${p.anchor}`;
+/** RSS at the start of each side's cases (after the GC), highest of the runs: what the process held already. */
+let starts = {};
+const peakText = (p) => `${p.ours}/${p.anchor} (at start ${starts.ours}/${starts.anchor})`;
 
 (async () => {
   const oss = await startTestOssEmulator({ buckets: ['bench-bucket'] });
@@ -205,6 +212,7 @@ const peakText = (p) => `${p.ours}/${p.anchor}`;
     }
     rows.push({ case: `export, rows in messages (${ROWS.toLocaleString('en-US')} rows, gzip -1)`, unit: 'rows/s', ours, anchor, anchorName: 'ObjectRollingWriter', extra: { 'peak RSS MiB ours/anchor': peakText(peaks), 'base RSS MiB': baseRss } });
     peaks = {};
+    starts = {};
     ours = 0;
     anchor = 0;
     for (let run = 0; run < 3; run++) {
@@ -213,6 +221,7 @@ const peakText = (p) => `${p.ours}/${p.anchor}`;
     }
     rows.push({ case: `import to messages (batches of ${PER_MSG})`, unit: 'rows/s', ours, anchor, anchorName: 'readRowsFromOss', extra: { 'peak RSS MiB ours/anchor': peakText(peaks), 'base RSS MiB': baseRss } });
     peaks = {};
+    starts = {};
     if (!process.env.OSS_NODES_BENCH_SKIP_DB) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oss-nodes-bench-pg-'));
       const pgc = await startPostgres({ dataDir: path.join(dir, 'data'), fast: true });

@@ -17,6 +17,10 @@
 //    take their part, timestamptz/timetz get +00; out of range is a format error;
 //  * NullValue or no member → \N; backslash, tab, LF, CR escaped.
 // A NUL byte or invalid UTF-8 is a per-row format error (PostgreSQL would reject the whole COPY).
+//
+// renderBinary first tries binary-row.ts's one-pass renderer (the common row: values in COPY
+// column order, each of its column's binary kind); whatever it declines comes here, and this
+// general path is the reference both are tested against.
 import { isUtf8 } from 'node:buffer';
 import {
   BinaryKind,
@@ -30,6 +34,7 @@ import {
   TIMESTAMP_MIN_SECONDS,
   ValueFormatError,
 } from './copy-values';
+import { renderBinaryRow } from './binary-row';
 
 const PG_EPOCH_SECONDS = 946684800; // 2000-01-01T00:00:00Z
 const PG_EPOCH_DAYS = 10957;
@@ -158,14 +163,25 @@ export class RowRenderer {
   // depends on the width only, so it is computed once, not per row.
   private readonly tableOrder: Int32Array;
   private readonly insertOrder: Int32Array | null;
+  // Binary kinds per COPY column when a row of COPY width maps onto the columns in order (the
+  // one-pass renderBinaryRow applies); null otherwise.
+  private readonly directKinds: Uint8Array | null;
 
-  constructor(private readonly layout: RowLayout) {
+  /** `onePass: false` keeps every row on the general path (tests compare both paths). */
+  constructor(
+    private readonly layout: RowLayout,
+    { onePass = true }: { onePass?: boolean } = {},
+  ) {
     const cap = Math.max(layout.tableWidth, layout.insertWidth, 1) + 1;
     this.fieldNo = new Int32Array(cap);
     this.vStart = new Int32Array(cap);
     this.vEnd = new Int32Array(cap);
     this.tableOrder = orderOf(layout.tableMap, layout.tableWidth, layout.names.length);
     this.insertOrder = layout.insertMap ? orderOf(layout.insertMap, layout.insertWidth, layout.names.length) : null;
+    const w = layout.names.length;
+    const inOrder = (order: Int32Array) => order.every((i, p) => i === p);
+    const direct = w === layout.tableWidth ? inOrder(this.tableOrder) : w === layout.insertWidth && inOrder(this.insertOrder!);
+    this.directKinds = onePass && direct && layout.binKinds ? Uint8Array.from(layout.binKinds) : null;
   }
 
   /**
@@ -214,6 +230,7 @@ export class RowRenderer {
    * integer): the load then continues in text format. Throws like render().
    */
   renderBinary(src: Buffer, start: number, end: number, out: CopyTextBuffer): boolean {
+    if (this.directKinds && renderBinaryRow(src, start, end, this.directKinds, out)) return true;
     const order = this.orderFor(src, start, end);
     const bk = this.layout.binKinds!;
     const n = order.length;
