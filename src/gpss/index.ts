@@ -15,12 +15,13 @@ export * from './client';
 export * from './failure-class';
 export * from './backoff';
 
-// Delivery: the pooled service behind a gpss-server config node, load jobs (job mode), the
-// stream writer (stream mode) with its buffer accounting, per-commit collapsing and the
-// mapping of rejected rows to messages.
+// Delivery: the pooled service behind a gpss-server config node, load jobs (job mode) with
+// their repeated-key check, the stream writer (stream mode) with its buffer accounting,
+// per-commit collapsing and the mapping of rejected rows to messages.
 export * from './gpss-service';
 export * from './load-job';
 export * from './stream-writer';
 export * from './buffer-account';
 export * from './collapse';
+export * from './key-index';
 export * from './error-rows';

@@ -3,7 +3,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { buildOpenOptions, intSetting, TargetDef } from './shared/target';
 import { useServer } from './shared/server-user';
-import { DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES } from '../gpss';
+import { shortCount } from './shared/status';
+import { DEFAULT_JOB_KEY_LIMIT, DEFAULT_WRITE_BYTES, MAX_JOB_KEY_LIMIT, MAX_WRITE_BYTES, type JobLimits } from '../gpss';
 import { translator } from './shared/i18n';
 
 interface GpssConnectDef extends NodeDef, TargetDef {
@@ -13,6 +14,8 @@ interface GpssConnectDef extends NodeDef, TargetDef {
   bufferRows?: string | number;
   bufferMb?: string | number;
   writeKb?: string | number;
+  /** Merge/Update: match keys a job remembers to refuse a key written twice (key-index.ts). */
+  keyLimit?: string | number;
 }
 
 type Msg = NodeMessageInFlow & { gpss?: Record<string, unknown> };
@@ -23,11 +26,16 @@ export = function (RED: NodeAPI): void {
     const t = translator(RED, 'gpss-connect');
     const node = this;
     const use = useServer(RED, node, def.server);
-    const limits = {
+    const limits: JobLimits = {
       writeBytes: Math.min(MAX_WRITE_BYTES, intSetting(def.writeKb, DEFAULT_WRITE_BYTES / 1024, 16, 3584) * 1024),
       buffer: {
         maxRows: intSetting(def.bufferRows, 200000, 1, 1e9),
         maxBytes: intSetting(def.bufferMb, 64, 1, 4096) * 1024 * 1024,
+      },
+      keyLimit: intSetting(def.keyLimit, DEFAULT_JOB_KEY_LIMIT, 0, MAX_JOB_KEY_LIMIT),
+      keyCheckStopped: (text) => {
+        node.warn(`gpss-connect: ${text}`);
+        use.status.set({ fill: 'yellow', shape: 'dot', text: t('status.keyCheckStopped', { limit: shortCount(limits.keyLimit ?? 0) }) });
       },
     };
 

@@ -1,0 +1,341 @@
+// Upserts that behave the same on every server, in job mode (DESIGN §3 "Delivery guarantee").
+// A Merge or Update job is one transaction on the server, and rows with the same match key in
+// one transaction make Greenplum fail the load ("multiple updates to a row by the same query is
+// not allowed") or update with an arbitrary one of them (gpss-pg keeps the last). Stream mode
+// collapses each commit before writing it (collapse.ts); a job cannot: its rows are written as
+// the messages arrive, and holding the whole job to collapse it would drop the memory bound.
+// So, per job:
+// - within one message, rows collapse by key, the last one winning (as a stream commit does);
+// - across messages, the job remembers a 64-bit fingerprint of every key it has accepted, and a
+//   message holding a key accepted earlier is refused whole (RepeatedKeyError, to Catch; none
+//   of its rows is written; the other messages are unaffected);
+// - the fingerprints are bounded: `limit` keys in an open-addressing table of uint32 pairs whose
+//   size is a power of two at most half full (16 to 32 bytes per key of the limit: 32 MiB for
+//   the default 2,000,000, 48 MiB for a moment while it doubles). Past the limit the check
+//   stops for the rest of the job, and says so once (`stopped`).
+//
+// Fingerprints, not keys: keys can be long and there can be millions of them. Two different
+// keys with the same fingerprint would refuse a message whose key is new (never the reverse: a
+// repeated key always has the same fingerprint). The fingerprint is SipHash-2-4 under a random
+// key per job, so for any data the chance of that is at most n²/2^65 for n keys in a job:
+// 1.1·10⁻⁷ for a job of 2,000,000 keys, and a retry in a new job draws a new hash key.
+// Pure but for that random key; unit-tested.
+import { randomBytes } from 'node:crypto';
+import { collapseByKey, type KeyOf } from './collapse';
+import { sipHash24, sipKey, sipOut, type SipKey } from './siphash';
+
+/** Keys a job remembers by default before the repeated-key check stops. */
+export const DEFAULT_JOB_KEY_LIMIT = 2_000_000;
+/** The most a job may be given (1.6 GB of fingerprints would be far past any buffer limit). */
+export const MAX_JOB_KEY_LIMIT = 100_000_000;
+
+const INITIAL_SLOTS = 1024;
+
+/**
+ * A set of 64-bit fingerprints (hi, lo uint32) with linear probing in one Uint32Array; grows by
+ * doubling while at most half full, up to the slots `limit` keys need. (0, 0) marks an empty
+ * slot, so a fingerprint (0, 0) is stored as (0, 1): one more value that may collide, harmless.
+ */
+export class FingerprintSet {
+  private table: Uint32Array;
+  private mask: number;
+  size = 0;
+
+  constructor(initialSlots = INITIAL_SLOTS) {
+    const slots = 1 << Math.max(4, Math.ceil(Math.log2(initialSlots)));
+    this.table = new Uint32Array(slots * 2);
+    this.mask = slots - 1;
+  }
+
+  /** Bytes held by the table. */
+  get bytes(): number {
+    return this.table.byteLength;
+  }
+
+  private slotOf(hi: number, lo: number): number {
+    // The low bits of a SipHash output are as good as any: no extra mixing needed.
+    let i = lo & this.mask;
+    const t = this.table;
+    for (;;) {
+      const h = t[2 * i];
+      const l = t[2 * i + 1];
+      if ((h === hi && l === lo) || (h === 0 && l === 0)) return i;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  has(hi: number, lo: number): boolean {
+    if (hi === 0 && lo === 0) lo = 1;
+    const i = this.slotOf(hi, lo);
+    return this.table[2 * i] !== 0 || this.table[2 * i + 1] !== 0;
+  }
+
+  /** Adds a fingerprint; false when it was there already. */
+  add(hi: number, lo: number): boolean {
+    if (hi === 0 && lo === 0) lo = 1;
+    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
+    const i = this.slotOf(hi, lo);
+    const t = this.table;
+    if (t[2 * i] !== 0 || t[2 * i + 1] !== 0) return false;
+    t[2 * i] = hi;
+    t[2 * i + 1] = lo;
+    this.size++;
+    return true;
+  }
+
+  private grow(): void {
+    const old = this.table;
+    this.table = new Uint32Array(old.length * 2);
+    this.mask = old.length - 1; // slots double: new slots = old.length
+    for (let j = 0; j < old.length; j += 2) {
+      if (old[j] === 0 && old[j + 1] === 0) continue;
+      const i = this.slotOf(old[j], old[j + 1]);
+      this.table[2 * i] = old[j];
+      this.table[2 * i + 1] = old[j + 1];
+    }
+  }
+}
+
+/** A message holds a match key an earlier message of the same job already wrote. */
+export class RepeatedKeyError extends Error {
+  readonly code = 'KEY_ALREADY_WRITTEN';
+  constructor(
+    /** The key as PostgreSQL words it: `(id)=(5)`. */
+    readonly key: string,
+    /** Rows of the message whose key was written before (zero-based, in the message). */
+    readonly rows: number[],
+  ) {
+    super(
+      `key ${key} was already written in this job; Merge/Update in job mode updates a key once per job — ` +
+        `commit in between (gpss-close, then a new gpss-connect) or use stream mode. ` +
+        `No row of this message was written` +
+        (rows.length > 1 ? ` (${rows.length} of its rows repeat keys of earlier messages)` : ''),
+    );
+    this.name = 'RepeatedKeyError';
+  }
+}
+
+/** What admit() accepted: the rows to write, and record() to call once they are queued. */
+export interface AdmittedRows<T extends Uint8Array> {
+  rows: readonly T[];
+  /** Rows dropped because a later row of the same message had the same key. */
+  collapsed: number;
+  /** Remembers the rows' keys (call only when the rows were accepted for writing). */
+  record(): void;
+}
+
+export interface JobKeyIndexOptions {
+  /** The match key of an encoded row (collapse.ts's rowKeyReader), null for none. */
+  keyOf: KeyOf;
+  /** The match column names, for the error text. */
+  matchColumns: readonly string[];
+  /** Keys to remember; past it the check stops (see stopped). */
+  limit: number;
+  /** Called once, when the limit is reached, with the text to log. */
+  stopped?: (message: string) => void;
+  /** The hash key (16 bytes): random per job unless a test fixes it. */
+  hashKey?: Uint8Array;
+}
+
+/** The repeated-key check of one Merge/Update load job. */
+export class JobKeyIndex {
+  private readonly hashKey: SipKey;
+  private set: FingerprintSet | null = new FingerprintSet();
+  // Scratch for one message's fingerprints (hi, lo pairs), reused.
+  private scratch = new Uint32Array(64);
+  private admits = 0;
+
+  constructor(private readonly options: JobKeyIndexOptions) {
+    this.hashKey = sipKey(options.hashKey ?? randomBytes(16));
+    if (options.limit <= 0) this.stop();
+  }
+
+  /** Keys remembered so far. */
+  get keys(): number {
+    return this.set ? this.set.size : this.options.limit;
+  }
+
+  /** False once the limit was reached: later rows are not checked. */
+  get checking(): boolean {
+    return this.set !== null;
+  }
+
+  /** Bytes of fingerprints held. */
+  get bytes(): number {
+    return this.set ? this.set.bytes : 0;
+  }
+
+  /**
+   * The rows of one message: collapsed by key (the last row of a key wins), then checked
+   * against the keys of earlier messages. Throws RepeatedKeyError when one repeats.
+   */
+  admit<T extends Uint8Array>(rows: readonly T[]): AdmittedRows<T> {
+    const { keyOf } = this.options;
+    let kept: readonly T[] = rows;
+    let collapsed = 0;
+    if (rows.length > 1) {
+      const c = collapseByKey([{ rows }], keyOf);
+      kept = c.rows[0];
+      collapsed = c.dropped;
+    }
+    const set = this.set;
+    if (!set) return { rows: kept, collapsed, record: () => undefined };
+    if (this.scratch.length < kept.length * 2) this.scratch = new Uint32Array(kept.length * 2);
+    const fp = this.scratch;
+    let n = 0;
+    let repeated: number[] | null = null;
+    let firstKey: string | null = null;
+    for (let r = 0; r < kept.length; r++) {
+      const key = keyOf(kept[r]);
+      if (key === null) continue; // a NULL key matches nothing: never an update of one row
+      sipHash24(this.hashKey, key);
+      if (set.has(sipOut.hi, sipOut.lo)) {
+        if (!repeated) {
+          repeated = [];
+          firstKey = key;
+        }
+        repeated.push(r);
+        continue;
+      }
+      fp[2 * n] = sipOut.hi;
+      fp[2 * n + 1] = sipOut.lo;
+      n++;
+    }
+    if (repeated) {
+      throw new RepeatedKeyError(describeKey(firstKey!, this.options.matchColumns), originalIndexes(rows, kept, repeated));
+    }
+    const admitted = ++this.admits;
+    return { rows: kept, collapsed, record: () => this.record(admitted, n) };
+  }
+
+  private record(admitted: number, n: number): void {
+    // The fingerprints wait in the scratch: record() must follow its admit() before the next.
+    if (admitted !== this.admits) throw new Error('JobKeyIndex: record() after another admit()');
+    const set = this.set;
+    if (!set) return;
+    const fp = this.scratch;
+    for (let k = 0; k < n; k++) {
+      if (set.size >= this.options.limit) {
+        this.stop();
+        return;
+      }
+      set.add(fp[2 * k], fp[2 * k + 1]);
+    }
+  }
+
+  private stop(): void {
+    if (!this.set) return;
+    this.set = null;
+    this.scratch = new Uint32Array(0);
+    this.options.stopped?.(
+      `the check for repeated Merge/Update keys stopped at ${this.options.limit} keys (the job's key limit); ` +
+        `later rows of this job are written unchecked, and a key written twice in it is then up to the server ` +
+        `(gpss-pg keeps the last row; Greenplum may fail the commit or keep either row). ` +
+        `Commit in smaller jobs, or raise the key limit of gpss-connect`,
+    );
+  }
+}
+
+/** Maps indexes into `kept` (a subsequence of `rows`) back to indexes into `rows`. */
+function originalIndexes<T>(rows: readonly T[], kept: readonly T[], at: number[]): number[] {
+  if (kept === rows) return at;
+  const out: number[] = [];
+  let r = 0;
+  for (const k of at) {
+    while (rows[r] !== kept[k]) r++;
+    out.push(r);
+  }
+  return out;
+}
+
+// ---- describing a key ------------------------------------------------------------------------
+
+const TEXT_PREVIEW = 32;
+
+/** Reads a varint as a bigint at `pos` of the latin1 string `s`; [value, next] or null. */
+function varint(s: string, pos: number): [bigint, number] | null {
+  let v = 0n;
+  for (let shift = 0n; shift < 70n; shift += 7n) {
+    if (pos >= s.length) return null;
+    const b = s.charCodeAt(pos++);
+    v |= BigInt(b & 0x7f) << shift;
+    if (b < 0x80) return [v, pos];
+  }
+  return null;
+}
+
+const bytesOf = (s: string): Buffer => Buffer.from(s, 'latin1');
+const preview = (text: string): string => JSON.stringify(text.length > TEXT_PREVIEW ? text.slice(0, TEXT_PREVIEW) + '…' : text);
+
+/** A DBValue's bytes (latin1 string) as text for an error message. */
+export function describeDbValue(v: string): string {
+  const tag = v.charCodeAt(0);
+  const body = v.slice(1);
+  const lengthDelimited = (): string | null => {
+    const len = varint(body, 0);
+    return len ? body.slice(len[1], len[1] + Number(len[0])) : null;
+  };
+  switch (tag) {
+    case 0x08: // Int32Value
+    case 0x10: {
+      // Int64Value (a negative int32 is sign-extended to 64 bits on the wire)
+      const n = varint(body, 0);
+      return n ? BigInt.asIntN(64, n[0]).toString() : '?';
+    }
+    case 0x2d: // Float32Value
+      return body.length >= 4 ? String(bytesOf(body).readFloatLE(0)) : '?';
+    case 0x31: // Float64Value
+      return body.length >= 8 ? String(bytesOf(body).readDoubleLE(0)) : '?';
+    case 0x3a: // StringValue
+    case 0x62: {
+      // OtherValue
+      const s = lengthDelimited();
+      return s === null ? '?' : preview(bytesOf(s).toString('utf8'));
+    }
+    case 0x42: {
+      // BytesValue
+      const s = lengthDelimited();
+      if (s === null) return '?';
+      const hex = bytesOf(s.slice(0, 16)).toString('hex');
+      return `\\x${hex}${s.length > 16 ? '…' : ''}`;
+    }
+    case 0x52: {
+      // TimeStampValue { seconds = 1; nanos = 2 }
+      const ts = lengthDelimited();
+      if (ts === null) return '?';
+      let seconds = 0n;
+      let nanos = 0n;
+      for (let p = 0; p < ts.length; ) {
+        const t = ts.charCodeAt(p);
+        const val = varint(ts, p + 1);
+        if (!val) return '?';
+        if (t === 0x08) seconds = BigInt.asIntN(64, val[0]);
+        else if (t === 0x10) nanos = val[0];
+        p = val[1];
+      }
+      const ms = Number(seconds) * 1000;
+      const date = new Date(ms);
+      if (Number.isNaN(date.getTime())) return `${seconds}s`;
+      const iso = date.toISOString(); // …T00:00:00.000Z
+      return nanos === 0n ? iso.replace('.000Z', 'Z') : `${iso.slice(0, 19)}.${nanos.toString().padStart(9, '0').replace(/0+$/, '')}Z`;
+    }
+    default:
+      return '?';
+  }
+}
+
+/**
+ * A key from collapse.ts's rowKeyReader (`<length>:<DBValue bytes>` per match column) as
+ * PostgreSQL words keys: `(id, day)=(5, 2024-01-01T00:00:00Z)`.
+ */
+export function describeKey(key: string, matchColumns: readonly string[]): string {
+  const values: string[] = [];
+  for (let p = 0; p < key.length; ) {
+    const colon = key.indexOf(':', p);
+    if (colon < 0) break;
+    const len = Number(key.slice(p, colon));
+    values.push(describeDbValue(key.slice(colon + 1, colon + 1 + len)));
+    p = colon + 1 + len;
+  }
+  return `(${matchColumns.join(', ')})=(${values.join(', ')})`;
+}
