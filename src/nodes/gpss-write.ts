@@ -521,7 +521,17 @@ export = function (RED: NodeAPI): void {
           // Commit what we hold within the close timeout (or fail it to Catch), then let the
           // config node close the channel.
           const left = Math.max(0, deadline - Date.now());
+          const committedBefore = committedTotal;
           await Promise.allSettled([...targets.values()].map((t) => t.writer.close(left)));
+          // A flow being stopped leaves routing whole before any close ends (runtime Flow.stop),
+          // so what was committed and passed on now never reached the nodes behind: say so.
+          const unrouted = (node as Node & { wires?: string[][] }).wires?.[0]?.filter((id) => !RED.nodes.getNode(id)) ?? [];
+          if (committedTotal > committedBefore && unrouted.length) {
+            node.warn(
+              `gpss-write: ${committedTotal - committedBefore} rows committed while closing; their messages were passed on, but the nodes wired after ` +
+                `gpss-write (${unrouted.join(', ')}) had already stopped, and Node-RED does not deliver to stopped nodes. The rows are in the table.`,
+            );
+          }
           await use.release();
         } catch (err) {
           node.warn(`gpss-write close: ${err instanceof Error ? err.message : String(err)}`);
