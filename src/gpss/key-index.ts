@@ -21,7 +21,7 @@
 // 1.1·10⁻⁷ for a job of 2,000,000 keys, and a retry in a new job draws a new hash key.
 // Pure but for that random key; unit-tested.
 import { randomBytes } from 'node:crypto';
-import { collapseByKey, type KeyOf } from './collapse';
+import { markRepeats, type KeyOf } from './collapse';
 import { sipHash24, sipKey, sipOut, type SipKey } from './siphash';
 
 /** Keys a job remembers by default before the repeated-key check stops. */
@@ -170,13 +170,22 @@ export class JobKeyIndex {
    * against the keys of earlier messages. Throws RepeatedKeyError when one repeats.
    */
   admit<T extends Uint8Array>(rows: readonly T[]): AdmittedRows<T> {
-    const { keyOf } = this.options;
+    // Each row's key once: for the collapse (exact keys) and for the fingerprints.
+    let keys = rows.map(this.options.keyOf);
     let kept: readonly T[] = rows;
     let collapsed = 0;
-    if (rows.length > 1) {
-      const c = collapseByKey([{ rows }], keyOf);
-      kept = c.rows[0];
-      collapsed = c.dropped;
+    const repeats = rows.length > 1 ? markRepeats(keys, new Set()) : null;
+    if (repeats) {
+      const keptRows: T[] = [];
+      const keptKeys: (string | null)[] = [];
+      for (let r = 0; r < rows.length; r++) {
+        if (repeats.marks[r]) continue;
+        keptRows.push(rows[r]);
+        keptKeys.push(keys[r]);
+      }
+      kept = keptRows;
+      keys = keptKeys;
+      collapsed = repeats.count;
     }
     const set = this.set;
     if (!set) return { rows: kept, collapsed, record: () => undefined };
@@ -186,7 +195,7 @@ export class JobKeyIndex {
     let repeated: number[] | null = null;
     let firstKey: string | null = null;
     for (let r = 0; r < kept.length; r++) {
-      const key = keyOf(kept[r]);
+      const key = keys[r];
       if (key === null) continue; // a NULL key matches nothing: never an update of one row
       sipHash24(this.hashKey, key);
       if (set.has(sipOut.hi, sipOut.lo)) {

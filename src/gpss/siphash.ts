@@ -7,59 +7,51 @@
 // 64-bit arithmetic in two uint32 halves (hi, lo), no BigInt (per row on the write path). The
 // input is a string whose char codes are bytes (0–255), as collapse.ts's keys are.
 
-// State v0..v3 as hi/lo pairs; module scratch, one hash at a time (no re-entrancy: pure code).
-let v0h = 0, v0l = 0, v1h = 0, v1l = 0, v2h = 0, v2l = 0, v3h = 0, v3l = 0;
+// State v0..v3 as uint32 halves: v_k's high half at V[2k], its low half at V[2k + 1]. Module
+// scratch, one hash at a time (pure code, no re-entrancy). Uint32Array stores wrap mod 2^32.
+const V = new Uint32Array(8);
+
+/** v_a += v_b (mod 2^64). */
+function add(a: number, b: number): void {
+  const lo = (V[2 * a + 1] + V[2 * b + 1]) >>> 0;
+  V[2 * a] = V[2 * a] + V[2 * b] + (lo < V[2 * a + 1] ? 1 : 0);
+  V[2 * a + 1] = lo;
+}
+
+/** v_a = rotl(v_a, n) for 0 < n ≤ 32. */
+function rotl(a: number, n: number): void {
+  const h = V[2 * a];
+  const l = V[2 * a + 1];
+  if (n === 32) {
+    V[2 * a] = l;
+    V[2 * a + 1] = h;
+    return;
+  }
+  V[2 * a] = (h << n) | (l >>> (32 - n));
+  V[2 * a + 1] = (l << n) | (h >>> (32 - n));
+}
+
+/** v_a ^= v_b. */
+function xor(a: number, b: number): void {
+  V[2 * a] ^= V[2 * b];
+  V[2 * a + 1] ^= V[2 * b + 1];
+}
 
 function sipRound(): void {
-  let lo: number;
-  // v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32)
-  lo = (v0l + v1l) >>> 0;
-  v0h = (v0h + v1h + (lo < v0l ? 1 : 0)) >>> 0;
-  v0l = lo;
-  let h = ((v1h << 13) | (v1l >>> 19)) >>> 0;
-  let l = ((v1l << 13) | (v1h >>> 19)) >>> 0;
-  v1h = (h ^ v0h) >>> 0;
-  v1l = (l ^ v0l) >>> 0;
-  h = v0h;
-  v0h = v0l;
-  v0l = h;
-  // v2 += v3; v3 = rotl(v3, 16); v3 ^= v2
-  lo = (v2l + v3l) >>> 0;
-  v2h = (v2h + v3h + (lo < v2l ? 1 : 0)) >>> 0;
-  v2l = lo;
-  h = ((v3h << 16) | (v3l >>> 16)) >>> 0;
-  l = ((v3l << 16) | (v3h >>> 16)) >>> 0;
-  v3h = (h ^ v2h) >>> 0;
-  v3l = (l ^ v2l) >>> 0;
-  // v0 += v3; v3 = rotl(v3, 21); v3 ^= v0
-  lo = (v0l + v3l) >>> 0;
-  v0h = (v0h + v3h + (lo < v0l ? 1 : 0)) >>> 0;
-  v0l = lo;
-  h = ((v3h << 21) | (v3l >>> 11)) >>> 0;
-  l = ((v3l << 21) | (v3h >>> 11)) >>> 0;
-  v3h = (h ^ v0h) >>> 0;
-  v3l = (l ^ v0l) >>> 0;
-  // v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32)
-  lo = (v2l + v1l) >>> 0;
-  v2h = (v2h + v1h + (lo < v2l ? 1 : 0)) >>> 0;
-  v2l = lo;
-  h = ((v1h << 17) | (v1l >>> 15)) >>> 0;
-  l = ((v1l << 17) | (v1h >>> 15)) >>> 0;
-  v1h = (h ^ v2h) >>> 0;
-  v1l = (l ^ v2l) >>> 0;
-  h = v2h;
-  v2h = v2l;
-  v2l = h;
+  add(0, 1); rotl(1, 13); xor(1, 0); rotl(0, 32);
+  add(2, 3); rotl(3, 16); xor(3, 2);
+  add(0, 3); rotl(3, 21); xor(3, 0);
+  add(2, 1); rotl(1, 17); xor(1, 2); rotl(2, 32);
 }
 
 /** Mixes one 64-bit message word (hi, lo) with the c = 2 compression rounds. */
 function absorb(mh: number, ml: number): void {
-  v3h = (v3h ^ mh) >>> 0;
-  v3l = (v3l ^ ml) >>> 0;
+  V[6] ^= mh;
+  V[7] ^= ml;
   sipRound();
   sipRound();
-  v0h = (v0h ^ mh) >>> 0;
-  v0l = (v0l ^ ml) >>> 0;
+  V[0] ^= mh;
+  V[1] ^= ml;
 }
 
 const byteAt = (s: string, i: number): number => s.charCodeAt(i) & 0xff;
@@ -87,14 +79,15 @@ export const sipOut = { hi: 0, lo: 0 };
  * allocation per call).
  */
 export function sipHash24(key: SipKey, s: string): void {
-  v0h = (key.k0h ^ 0x736f6d65) >>> 0;
-  v0l = (key.k0l ^ 0x70736575) >>> 0;
-  v1h = (key.k1h ^ 0x646f7261) >>> 0;
-  v1l = (key.k1l ^ 0x6e646f6d) >>> 0;
-  v2h = (key.k0h ^ 0x6c796765) >>> 0;
-  v2l = (key.k0l ^ 0x6e657261) >>> 0;
-  v3h = (key.k1h ^ 0x74656462) >>> 0;
-  v3l = (key.k1l ^ 0x79746573) >>> 0;
+  // "somepseudorandomlygeneratedbytes"
+  V[0] = key.k0h ^ 0x736f6d65;
+  V[1] = key.k0l ^ 0x70736575;
+  V[2] = key.k1h ^ 0x646f7261;
+  V[3] = key.k1l ^ 0x6e646f6d;
+  V[4] = key.k0h ^ 0x6c796765;
+  V[5] = key.k0l ^ 0x6e657261;
+  V[6] = key.k1h ^ 0x74656462;
+  V[7] = key.k1l ^ 0x79746573;
   const n = s.length;
   const whole = n - (n % 8);
   for (let i = 0; i < whole; i += 8) {
@@ -111,11 +104,8 @@ export function sipHash24(key: SipKey, s: string): void {
     else mh |= byteAt(s, i) << (8 * (k - 4));
   }
   absorb(mh >>> 0, ml >>> 0);
-  v2l = (v2l ^ 0xff) >>> 0;
-  sipRound();
-  sipRound();
-  sipRound();
-  sipRound();
-  sipOut.hi = (v0h ^ v1h ^ v2h ^ v3h) >>> 0;
-  sipOut.lo = (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
+  V[5] ^= 0xff;
+  for (let r = 0; r < 4; r++) sipRound(); // d = 4 finalization rounds
+  sipOut.hi = (V[0] ^ V[2] ^ V[4] ^ V[6]) >>> 0;
+  sipOut.lo = (V[1] ^ V[3] ^ V[5] ^ V[7]) >>> 0;
 }
