@@ -5,7 +5,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { sipHash24, sipKey, sipOut } = require('../dist/gpss/siphash');
-const { FingerprintSet, JobKeyIndex, RepeatedKeyError, describeKey, DEFAULT_JOB_KEY_LIMIT } = require('../dist/gpss/key-index');
+const { JobKeyIndex, RepeatedKeyError, DEFAULT_JOB_KEY_LIMIT } = require('../dist/gpss/key-index');
+const { FingerprintSet } = require('../dist/gpss/fingerprint-set');
+const { describeKey } = require('../dist/gpss/key-text');
 const { rowKeyReader } = require('../dist/gpss/collapse');
 const { createRowEncoder } = require('../dist/gpss/value-mapping');
 const { encodeRow } = require('./support/row-oracle');

@@ -22,79 +22,14 @@
 // Pure but for that random key; unit-tested.
 import { randomBytes } from 'node:crypto';
 import { markRepeats, type KeyOf } from './collapse';
+import { FingerprintSet } from './fingerprint-set';
+import { describeKey } from './key-text';
 import { sipHash24, sipKey, sipOut, type SipKey } from './siphash';
 
 /** Keys a job remembers by default before the repeated-key check stops. */
 export const DEFAULT_JOB_KEY_LIMIT = 2_000_000;
 /** The most a job may be given (1.6 GB of fingerprints would be far past any buffer limit). */
 export const MAX_JOB_KEY_LIMIT = 100_000_000;
-
-const INITIAL_SLOTS = 1024;
-
-/**
- * A set of 64-bit fingerprints (hi, lo uint32) with linear probing in one Uint32Array; grows by
- * doubling while at most half full, up to the slots `limit` keys need. (0, 0) marks an empty
- * slot, so a fingerprint (0, 0) is stored as (0, 1): one more value that may collide, harmless.
- */
-export class FingerprintSet {
-  private table: Uint32Array;
-  private mask: number;
-  size = 0;
-
-  constructor(initialSlots = INITIAL_SLOTS) {
-    const slots = 1 << Math.max(4, Math.ceil(Math.log2(initialSlots)));
-    this.table = new Uint32Array(slots * 2);
-    this.mask = slots - 1;
-  }
-
-  /** Bytes held by the table. */
-  get bytes(): number {
-    return this.table.byteLength;
-  }
-
-  private slotOf(hi: number, lo: number): number {
-    // The low bits of a SipHash output are as good as any: no extra mixing needed.
-    let i = lo & this.mask;
-    const t = this.table;
-    for (;;) {
-      const h = t[2 * i];
-      const l = t[2 * i + 1];
-      if ((h === hi && l === lo) || (h === 0 && l === 0)) return i;
-      i = (i + 1) & this.mask;
-    }
-  }
-
-  has(hi: number, lo: number): boolean {
-    if (hi === 0 && lo === 0) lo = 1;
-    const i = this.slotOf(hi, lo);
-    return this.table[2 * i] !== 0 || this.table[2 * i + 1] !== 0;
-  }
-
-  /** Adds a fingerprint; false when it was there already. */
-  add(hi: number, lo: number): boolean {
-    if (hi === 0 && lo === 0) lo = 1;
-    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
-    const i = this.slotOf(hi, lo);
-    const t = this.table;
-    if (t[2 * i] !== 0 || t[2 * i + 1] !== 0) return false;
-    t[2 * i] = hi;
-    t[2 * i + 1] = lo;
-    this.size++;
-    return true;
-  }
-
-  private grow(): void {
-    const old = this.table;
-    this.table = new Uint32Array(old.length * 2);
-    this.mask = old.length - 1; // slots double: new slots = old.length
-    for (let j = 0; j < old.length; j += 2) {
-      if (old[j] === 0 && old[j + 1] === 0) continue;
-      const i = this.slotOf(old[j], old[j + 1]);
-      this.table[2 * i] = old[j];
-      this.table[2 * i + 1] = old[j + 1];
-    }
-  }
-}
 
 /** A message holds a match key an earlier message of the same job already wrote. */
 export class RepeatedKeyError extends Error {
@@ -255,96 +190,4 @@ function originalIndexes<T>(rows: readonly T[], kept: readonly T[], at: number[]
     out.push(r);
   }
   return out;
-}
-
-// ---- describing a key ------------------------------------------------------------------------
-
-const TEXT_PREVIEW = 32;
-
-/** Reads a varint as a bigint at `pos` of the latin1 string `s`; [value, next] or null. */
-function varint(s: string, pos: number): [bigint, number] | null {
-  let v = 0n;
-  for (let shift = 0n; shift < 70n; shift += 7n) {
-    if (pos >= s.length) return null;
-    const b = s.charCodeAt(pos++);
-    v |= BigInt(b & 0x7f) << shift;
-    if (b < 0x80) return [v, pos];
-  }
-  return null;
-}
-
-const bytesOf = (s: string): Buffer => Buffer.from(s, 'latin1');
-const preview = (text: string): string => JSON.stringify(text.length > TEXT_PREVIEW ? text.slice(0, TEXT_PREVIEW) + '…' : text);
-
-/** A DBValue's bytes (latin1 string) as text for an error message. */
-export function describeDbValue(v: string): string {
-  const tag = v.charCodeAt(0);
-  const body = v.slice(1);
-  const lengthDelimited = (): string | null => {
-    const len = varint(body, 0);
-    return len ? body.slice(len[1], len[1] + Number(len[0])) : null;
-  };
-  switch (tag) {
-    case 0x08: // Int32Value
-    case 0x10: {
-      // Int64Value (a negative int32 is sign-extended to 64 bits on the wire)
-      const n = varint(body, 0);
-      return n ? BigInt.asIntN(64, n[0]).toString() : '?';
-    }
-    case 0x2d: // Float32Value
-      return body.length >= 4 ? String(bytesOf(body).readFloatLE(0)) : '?';
-    case 0x31: // Float64Value
-      return body.length >= 8 ? String(bytesOf(body).readDoubleLE(0)) : '?';
-    case 0x3a: // StringValue
-    case 0x62: {
-      // OtherValue
-      const s = lengthDelimited();
-      return s === null ? '?' : preview(bytesOf(s).toString('utf8'));
-    }
-    case 0x42: {
-      // BytesValue
-      const s = lengthDelimited();
-      if (s === null) return '?';
-      const hex = bytesOf(s.slice(0, 16)).toString('hex');
-      return `\\x${hex}${s.length > 16 ? '…' : ''}`;
-    }
-    case 0x52: {
-      // TimeStampValue { seconds = 1; nanos = 2 }
-      const ts = lengthDelimited();
-      if (ts === null) return '?';
-      let seconds = 0n;
-      let nanos = 0n;
-      for (let p = 0; p < ts.length; ) {
-        const t = ts.charCodeAt(p);
-        const val = varint(ts, p + 1);
-        if (!val) return '?';
-        if (t === 0x08) seconds = BigInt.asIntN(64, val[0]);
-        else if (t === 0x10) nanos = val[0];
-        p = val[1];
-      }
-      const ms = Number(seconds) * 1000;
-      const date = new Date(ms);
-      if (Number.isNaN(date.getTime())) return `${seconds}s`;
-      const iso = date.toISOString(); // …T00:00:00.000Z
-      return nanos === 0n ? iso.replace('.000Z', 'Z') : `${iso.slice(0, 19)}.${nanos.toString().padStart(9, '0').replace(/0+$/, '')}Z`;
-    }
-    default:
-      return '?';
-  }
-}
-
-/**
- * A key from collapse.ts's rowKeyReader (`<length>:<DBValue bytes>` per match column) as
- * PostgreSQL words keys: `(id, day)=(5, 2024-01-01T00:00:00Z)`.
- */
-export function describeKey(key: string, matchColumns: readonly string[]): string {
-  const values: string[] = [];
-  for (let p = 0; p < key.length; ) {
-    const colon = key.indexOf(':', p);
-    if (colon < 0) break;
-    const len = Number(key.slice(p, colon));
-    values.push(describeDbValue(key.slice(colon + 1, colon + 1 + len)));
-    p = colon + 1 + len;
-  }
-  return `(${matchColumns.join(', ')})=(${values.join(', ')})`;
 }
