@@ -123,15 +123,18 @@ function jobFlow(port, maxErrorRows) {
   ];
 }
 
+/** Loads a job flow (c1 → out1, w1 → out2, cl1 → out3, maybe err1) and opens the job. */
+async function startJob(flow) {
+  await S.helper.load(S.NODES, flow, S.credentials(pg.password));
+  const out = Object.fromEntries(['out1', 'out2', 'out3', 'err1'].filter((id) => S.helper.getNode(id)).map((id) => [id, S.collect(S.helper.getNode(id))]));
+  const opened = await S.roundTrip(S.helper.getNode('c1'), {}, out.out1);
+  return { out, opened, w1: S.helper.getNode('w1') };
+}
+
 for (const [label, server, maxErrorRows] of [['names the rows', () => named, -1], ['counts only', () => countsOnly, -1], ['names the rows, max error rows 0', () => named, 0]]) {
   test(`job mode, server ${label}: gpss-close reports the counts and the parsed rows, warns and shows the rejected count`, async () => {
     await S.query(pg.url, 'TRUNCATE readings');
-    await S.helper.load(S.NODES, jobFlow(server().port, maxErrorRows), S.credentials(pg.password));
-    const out1 = S.collect(S.helper.getNode('out1'));
-    const out2 = S.collect(S.helper.getNode('out2'));
-    const out3 = S.collect(S.helper.getNode('out3'));
-    const opened = await S.roundTrip(S.helper.getNode('c1'), {}, out1);
-    const w1 = S.helper.getNode('w1');
+    const { out: { out2, out3 }, opened, w1 } = await startJob(jobFlow(server().port, maxErrorRows));
     w1.receive({ gpss: opened.gpss, payload: [{ id: 1, day: '2024-01-01' }, { id: 2, day: '2024-13-45' }] });
     w1.receive({ gpss: opened.gpss, payload: [{ id: 3, day: '2024-01-03' }] });
     w1.receive({ gpss: opened.gpss, payload: [{ id: 4, day: 'yesterday-ish' }] });
@@ -209,10 +212,7 @@ function keyedJobFlow(mode, c = {}) {
 async function openKeyedJob(mode, c) {
   await S.query(pg.url, 'TRUNCATE kv');
   await S.query(pg.url, "INSERT INTO kv VALUES (1, 'old'), (2, 'old'), (3, 'old')");
-  await S.helper.load(S.NODES, keyedJobFlow(mode, c), S.credentials(pg.password));
-  const out = Object.fromEntries(['out1', 'out2', 'out3', 'err1'].map((id) => [id, S.collect(S.helper.getNode(id))]));
-  const opened = await S.roundTrip(S.helper.getNode('c1'), {}, out.out1);
-  return { out, opened, w1: S.helper.getNode('w1') };
+  return startJob(keyedJobFlow(mode, c));
 }
 
 for (const mode of ['merge', 'update']) {
@@ -261,12 +261,7 @@ test('job merge: past gpss-connect\'s key check limit the check stops with one w
 
 test('job insert: no key check; the same values in several messages are all written', async () => {
   await S.query(pg.url, 'TRUNCATE readings');
-  await S.helper.load(S.NODES, jobFlow(named.port, -1), S.credentials(pg.password));
-  const out1 = S.collect(S.helper.getNode('out1'));
-  const out2 = S.collect(S.helper.getNode('out2'));
-  const out3 = S.collect(S.helper.getNode('out3'));
-  const opened = await S.roundTrip(S.helper.getNode('c1'), {}, out1);
-  const w1 = S.helper.getNode('w1');
+  const { out: { out2, out3 }, opened, w1 } = await startJob(jobFlow(named.port, -1));
   w1.receive({ gpss: opened.gpss, payload: [{ id: 1, note: 'a' }, { id: 1, note: 'a' }] });
   w1.receive({ gpss: opened.gpss, payload: { id: 1, note: 'a' } });
   await out2.wait(2);
