@@ -7,8 +7,8 @@ const INITIAL_SLOTS = 1024;
 /**
  * A set of 64-bit fingerprints (hi, lo uint32) with linear probing in one Uint32Array, a power
  * of two slots that doubles to stay at most half full (the caller bounds how many it adds: 16–32
- * bytes per fingerprint). (0, 0) marks an empty
- * slot, so a fingerprint (0, 0) is stored as (0, 1): one more value that may collide, harmless.
+ * bytes per fingerprint). (0, 0) marks an empty slot, so a fingerprint (0, 0) is stored as
+ * (0, 1): one more value that may collide, harmless.
  */
 export class FingerprintSet {
   private table: Uint32Array;
