@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run test:node-red-versions`: runs the node suites (the test files that load our nodes
-// into a Node-RED runtime through node-red-node-test-helper) on the other Node-RED lines we
-// claim in package.json `node-red.version`. `npm test` covers the devDependency (4.1.x).
+// into a Node-RED runtime through node-red-node-test-helper) and the editor suite of the
+// dialogs' shared script on the other Node-RED lines we claim in package.json
+// `node-red.version`. `npm test` covers the devDependency (4.1.x).
 //
 // Each Node-RED is npm-installed once into a cache folder OUTSIDE the repository
 // ($GPFLOW_CACHE_DIR, default ~/.cache/gpflow/node-red-<line>) and reused. When that
@@ -97,13 +98,20 @@ function ensureNode(engines) {
   return { exe, version };
 }
 
-/** The test files that run our nodes in a Node-RED runtime (node-red-node-test-helper). */
+/**
+ * The editor suites run on every line too: node-red-node-test-helper loads nodes by file and
+ * serves no editor, so the dialogs and the shared script the runtime serves from resources/
+ * are checked in a real runtime of that line (test/support/nodered.js) with Chromium.
+ */
+const EDITOR_SUITES = ['editor-resources.test.js'];
+
+/** The test files that run our nodes in a Node-RED runtime (node-red-node-test-helper), and the editor suites. */
 function nodeSuites() {
   const dir = path.join(root, 'test');
   return fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.test.js'))
-    .filter((f) => /require\('\.\/support\/(gpss-nodes|oss-nodes)'\)/.test(fs.readFileSync(path.join(dir, f), 'utf8')))
+    .filter((f) => EDITOR_SUITES.includes(f) || /require\('\.\/support\/(gpss-nodes|oss-nodes)'\)/.test(fs.readFileSync(path.join(dir, f), 'utf8')))
     .sort()
     .map((f) => path.join('test', f));
 }

@@ -215,6 +215,10 @@ test('npm start brings up the stack, the demo flow writes rows, Ctrl-C stops eve
   const editor = await admin.adminRequest(state.nodeRed.url, 'GET', '/', undefined, { Accept: 'text/html' });
   assert.equal(editor.status, 200);
   assert.match(editor.body, /Node-RED/);
+  // The dialogs' shared script, served from the linked package's resources/ folder.
+  const shared = await admin.adminRequest(state.nodeRed.url, 'GET', '/resources/@gpflow/node-red-greenplum/editor-common.js');
+  assert.equal(shared.status, 200);
+  assert.match(shared.body, /var gpflowEditor = /);
 
   // The examples are deployed with config nodes pointing at this stack, secrets not in flows.
   const { flows } = await admin.getFlows(state.nodeRed.url);

@@ -5,12 +5,10 @@
 // for `: name (type) : description` lines accepts no further ':' in a line: one stray colon ends
 // the list and the remaining entries render as loose <dt>/<dd> in a paragraph, or the
 // description loses its start. The expected entries are read from nodes/<type>.html itself.
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { launchBrowser } = require('./support/browser');
-const { startTestNodeRed } = require('./support/nodered');
 const ui = require('./support/browser-editor');
 
 const FLOW_TYPES = ['gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import'];
@@ -54,21 +52,9 @@ function expectedEntries(src, title) {
 }
 
 describe('flow node help in the editor sidebar (Chromium)', () => {
-  let red;
-  let browser;
+  const session = ui.useEditorSession();
   let page;
-
-  before(async () => {
-    red = await startTestNodeRed();
-    browser = await launchBrowser();
-    page = browser.page;
-    await ui.openEditor(page, red.url);
-  });
-
-  after(async () => {
-    if (browser) await browser.close();
-    if (red) await red.cleanup();
-  });
+  before(() => ({ page } = session));
 
   for (const type of FLOW_TYPES) {
     it(`${type}: every Inputs and Outputs entry renders inside a message-properties list`, async () => {

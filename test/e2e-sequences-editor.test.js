@@ -2,27 +2,14 @@
 // The sequence and pacing options in the real editor (Node-RED 4.1 in Chromium): gpss-write's
 // "second output" option gives the node a second port (and takes it away again), gpss-close's
 // "wait for every part" and oss-export's "close the object when a sequence ends" are saved.
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before } = require('node:test');
 const assert = require('node:assert/strict');
-const { launchBrowser } = require('./support/browser');
-const { startTestNodeRed } = require('./support/nodered');
 const ui = require('./support/browser-editor');
 
 describe('sequence and pacing options in the editor (Chromium)', () => {
-  let red;
-  let browser;
+  const session = ui.useEditorSession();
   let page;
-
-  before(async () => {
-    red = await startTestNodeRed();
-    browser = await launchBrowser();
-    page = browser.page;
-    await ui.openEditor(page, red.url);
-  });
-  after(async () => {
-    if (browser) await browser.close();
-    if (red) await red.cleanup();
-  });
+  before(() => ({ page } = session));
 
   // Set through jQuery (as a click would, with its change event): the option may sit in a tab.
   const setBox = (id, on) => page.evaluate(([i, v]) => $(`#node-input-${i}`).prop('checked', v).trigger('change'), [id, on]);
@@ -58,6 +45,6 @@ describe('sequence and pacing options in the editor (Chromium)', () => {
     await setBox('rollOnSequenceEnd', true);
     await ui.confirmNodeDialog(page);
     assert.equal(await page.evaluate((i) => RED.nodes.node(i).rollOnSequenceEnd, exp), true);
-    assert.deepEqual(browser.pageErrors, [], 'no JavaScript errors in the editor');
+    assert.deepEqual(session.browser.pageErrors, [], 'no JavaScript errors in the editor');
   });
 });

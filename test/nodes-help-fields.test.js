@@ -7,6 +7,8 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
+const { expandParts } = require('../resources/editor-common.js');
+
 const NODES = path.join(__dirname, '..', 'nodes');
 const TYPES = ['greenplum-db', 'gpss-server', 'oss-account', 'gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import'];
 // Labels that are part of another field's row (units, hints), not fields of their own.
@@ -21,7 +23,8 @@ function entries(help, markdown) {
 for (const type of TYPES) {
   test(`${type}: every dialog field is described in the help`, () => {
     const html = fs.readFileSync(path.join(NODES, `${type}.html`), 'utf8');
-    const tpl = new RegExp(`data-template-name="${type}">([\\s\\S]*?)</script>`).exec(html)[1];
+    // With the shared parts (resources/editor-common.js) in, as the editor shows the dialog.
+    const tpl = expandParts(new RegExp(`data-template-name="${type}">([\\s\\S]*?)</script>`).exec(html)[1], type);
     const help = new RegExp(`<script type="text/(markdown|html)" data-help-name="${type}">([\\s\\S]*?)</script>`).exec(html);
     const labels = require(path.join(NODES, 'locales', 'en-US', `${type}.json`))[type].label;
     const keys = [...new Set([...tpl.matchAll(new RegExp(`data-i18n="${type}\\.label\\.(\\w+)"`, 'g'))].map((m) => m[1]))].filter((k) => !(NOT_FIELDS[type] || []).includes(k));

@@ -1,6 +1,7 @@
 'use strict';
 // Packaging check: what `npm pack` publishes, and that the tarball installed into a fresh
-// Node-RED userDir registers all eight node types with no warnings.
+// Node-RED userDir registers all eight node types with no warnings and serves the dialogs'
+// shared script from its resources/ folder.
 // `--ignore-scripts` skips `prepack` (a clean rebuild that would delete dist/ under tests running
 // beside us); `npm test` has just built dist/, so the tarball holds the current build.
 const { test, before, after } = require('node:test');
@@ -21,10 +22,10 @@ function npm(args, cwd) {
   return execFileSync('npm', args, { cwd, env: NPM_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
 }
 
-test('npm pack publishes only dist/, proto/, examples/, README, LICENSE and package.json', () => {
+test('npm pack publishes only dist/, proto/, examples/, resources/, README, LICENSE and package.json', () => {
   const [result] = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], REPO));
   const files = result.files.map((f) => f.path).sort();
-  const allowed = /^(dist\/|proto\/|examples\/|README\.md$|LICENSE$|package\.json$)/;
+  const allowed = /^(dist\/|proto\/|examples\/|resources\/|README\.md$|LICENSE$|package\.json$)/;
   assert.deepEqual(files.filter((f) => !allowed.test(f)), [], 'files outside the allowed set');
   const forbidden = files.filter((f) => /oss-emulator|devstack|(^|\/)test\/|bench\/|\.map$|tsbuildinfo|\.test\.js$/.test(f));
   assert.deepEqual(forbidden, [], 'emulator, devstack, tests, benchmarks or build leftovers would be published');
@@ -32,7 +33,7 @@ test('npm pack publishes only dist/, proto/, examples/, README, LICENSE and pack
     assert.ok(files.includes(`dist/nodes/${type}.js`), `dist/nodes/${type}.js not packed`);
     assert.ok(files.includes(`dist/nodes/${type}.html`), `dist/nodes/${type}.html not packed`);
   }
-  for (const required of ['README.md', 'LICENSE', 'package.json', 'proto/gpss.proto']) {
+  for (const required of ['README.md', 'LICENSE', 'package.json', 'proto/gpss.proto', 'resources/editor-common.js']) {
     assert.ok(files.includes(required), `${required} not packed`);
   }
   assert.ok(files.some((f) => /^examples\/.+\.json$/.test(f)), 'no examples packed');
@@ -100,6 +101,23 @@ test('the packed tarball installed into a fresh userDir registers all eight node
   const examples = await red.request('GET', `/library/examples/flows/${pkg.name}/`);
   assert.equal(examples.status, 200);
   assert.ok(examples.json().length > 0, 'no examples listed');
+  // Every dialog loads the shared editor script by a URL the runtime serves from the installed
+  // package's resources/ folder (relative to the editor, as the editor requests it).
+  const editorHtml = await red.request('GET', '/nodes', undefined, { Accept: 'text/html' });
+  assert.equal(editorHtml.status, 200);
+  const perSet = editorHtml.body.split(/(?=<!-- --- \[red-module:\S+\] --- -->)/).filter((c) => c.includes(`[red-module:${pkg.name}/`));
+  assert.equal(perSet.length, TYPES.length, 'one editor HTML per node set');
+  const srcs = new Set();
+  for (const chunk of perSet) {
+    const src = /<script[^>]*\ssrc="([^"]+)"/.exec(chunk);
+    assert.ok(src, `no shared script in ${chunk.slice(0, 80)}`);
+    srcs.add(src[1]);
+  }
+  assert.deepEqual([...srcs], [`resources/${pkg.name}/editor-common.js`]);
+  const script = await red.request('GET', `/${[...srcs][0]}`);
+  assert.equal(script.status, 200, `GET /${[...srcs][0]}`);
+  assert.equal(script.body, fs.readFileSync(path.join(installed, 'resources', 'editor-common.js'), 'utf8'));
+  assert.equal(script.body, fs.readFileSync(path.join(REPO, 'resources', 'editor-common.js'), 'utf8'));
 
   const log = red.readLog();
   // Two warnings every fresh userDir gets from Node-RED itself, unrelated to any package.

@@ -91,8 +91,18 @@ function evaluateDefinitions(html) {
     { nodes: { registerType: (type, def) => (defs[type] = def) }, _: (k) => k, settings: {} },
     { get: (t, k) => (k in t ? t[k] : absorb) },
   );
+  // One context for the page, as in the editor: a <script src="resources/<module>/…"> of this
+  // package runs first (from the package's resources/ folder), then the inline scripts.
+  const context = vm.createContext({ RED, $: absorb, jQuery: absorb, window: absorb, document: absorb, console });
   for (const m of html.matchAll(/<script[^>]*type=["']text\/javascript["'][^>]*>([\s\S]*?)<\/script>/gi)) {
-    vm.runInNewContext(m[1], { RED, $: absorb, jQuery: absorb, window: absorb, document: absorb, console });
+    const src = /\ssrc=["']([^"']+)["']/.exec(m[0].slice(0, m[0].indexOf('>') + 1));
+    if (src) {
+      const prefix = `resources/${pkg.name}/`;
+      assert.ok(src[1].startsWith(prefix), `script ${src[1]} is not under ${prefix}`);
+      vm.runInContext(fs.readFileSync(path.join(ROOT, 'resources', src[1].slice(prefix.length)), 'utf8'), context);
+    } else {
+      vm.runInContext(m[1], context);
+    }
   }
   return defs;
 }

@@ -175,7 +175,33 @@ function isValid(page, id) {
   return page.evaluate((i) => RED.nodes.node(i).valid, id);
 }
 
+/**
+ * For the tests of one describe(): a real Node-RED with this package (support/nodered.js) and
+ * its editor open in Chromium, started in before() and closed in after(). Returns
+ * { red, browser, page }, filled in once before() has run. options.finalScreenshot names a
+ * screenshot taken before closing.
+ */
+function useEditorSession(options = {}) {
+  const { before, after } = require('node:test');
+  const { startTestNodeRed } = require('./nodered');
+  const { launchBrowser } = require('./browser');
+  const session = { red: null, browser: null, page: null };
+  before(async () => {
+    session.red = await startTestNodeRed();
+    session.browser = await launchBrowser();
+    session.page = session.browser.page;
+    await openEditor(session.page, session.red.url);
+  });
+  after(async () => {
+    if (session.browser && options.finalScreenshot) await session.browser.screenshot(options.finalScreenshot);
+    if (session.browser) await session.browser.close();
+    if (session.red) await session.red.cleanup();
+  });
+  return session;
+}
+
 module.exports = {
+  useEditorSession,
   openEditor,
   paletteCategory,
   dropNode,

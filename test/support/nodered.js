@@ -1,5 +1,6 @@
 'use strict';
-// Node-RED fixture for e2e and packaging tests: a real Node-RED 4.1 runtime in a child
+// Node-RED fixture for e2e and packaging tests: a real Node-RED runtime (4.1, the
+// devDependency, unless GPFLOW_NODE_RED_DIR names another; see node-red-runtime.js) in a child
 // process with a fresh temp userDir, this repository linked into userDir/node_modules
 // (or nothing linked, when a test npm-installs a tarball), on a free loopback port.
 const fs = require('node:fs');
@@ -8,6 +9,7 @@ const path = require('node:path');
 const { startNodeRed } = require('../../dist/devstack/node-red');
 const { freePort } = require('../../dist/devstack/postgres');
 const admin = require('../../dist/devstack/admin-api');
+const { redJs } = require('./node-red-runtime');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const CREDENTIAL_SECRET = 'e2e-credential-secret';
@@ -25,6 +27,8 @@ async function startTestNodeRed(options = {}) {
     port,
     credentialSecret: options.credentialSecret || CREDENTIAL_SECRET,
     linkPackages: options.link === false ? [] : [REPO],
+    // The devDependency's Node-RED, or the one of GPFLOW_NODE_RED_DIR (test-node-red-versions).
+    redJs,
     env: options.env,
   });
   return {
