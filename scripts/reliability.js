@@ -74,6 +74,7 @@ function notes(r) {
   if (r.slowestMs !== undefined) n.push(`slowest ${r.slowestMs} ms`);
   if (r.crashes !== undefined) n.push(`crashes ${r.crashes}`);
   if (r.refusedRequests !== undefined) n.push(`${r.refusedRequests} HTTP requests refused while stopping`);
+  if (r.deliveredDownstream !== undefined) n.push(`${cell(r.deliveredDownstream)} acks reached the file node behind gpss-write (Node-RED drops what a closing node passes on)`);
   if (r.hits !== undefined) n.push(`${r.files} files from ${r.suites} suites, ${r.hits} hits`);
   return n.join('; ');
 }

@@ -6,7 +6,8 @@
 // - gpss-pg --error-rows none (counts only, like a GPSS that does not fill ErrorRows): every
 //   message of the commit goes on with msg.gpss.rejected, one warning per commit, the status;
 // - job mode: gpss-close reports the counts and the parsed rows, warns and shows them;
-// - Merge/Update: rows with the same key in one commit collapse to the last before writing.
+// - Merge/Update: rows with the same key in one commit collapse to the last before writing;
+//   in job mode (the job is the commit) a later message repeating a key goes to Catch whole.
 const { test, before, after, beforeEach, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { usePostgres } = require('./support/pg');
@@ -122,15 +123,18 @@ function jobFlow(port, maxErrorRows) {
   ];
 }
 
+/** Loads a job flow (c1 → out1, w1 → out2, cl1 → out3, maybe err1) and opens the job. */
+async function startJob(flow) {
+  await S.helper.load(S.NODES, flow, S.credentials(pg.password));
+  const out = Object.fromEntries(['out1', 'out2', 'out3', 'err1'].filter((id) => S.helper.getNode(id)).map((id) => [id, S.collect(S.helper.getNode(id))]));
+  const opened = await S.roundTrip(S.helper.getNode('c1'), {}, out.out1);
+  return { out, opened, w1: S.helper.getNode('w1') };
+}
+
 for (const [label, server, maxErrorRows] of [['names the rows', () => named, -1], ['counts only', () => countsOnly, -1], ['names the rows, max error rows 0', () => named, 0]]) {
   test(`job mode, server ${label}: gpss-close reports the counts and the parsed rows, warns and shows the rejected count`, async () => {
     await S.query(pg.url, 'TRUNCATE readings');
-    await S.helper.load(S.NODES, jobFlow(server().port, maxErrorRows), S.credentials(pg.password));
-    const out1 = S.collect(S.helper.getNode('out1'));
-    const out2 = S.collect(S.helper.getNode('out2'));
-    const out3 = S.collect(S.helper.getNode('out3'));
-    const opened = await S.roundTrip(S.helper.getNode('c1'), {}, out1);
-    const w1 = S.helper.getNode('w1');
+    const { out: { out2, out3 }, opened, w1 } = await startJob(jobFlow(server().port, maxErrorRows));
     w1.receive({ gpss: opened.gpss, payload: [{ id: 1, day: '2024-01-01' }, { id: 2, day: '2024-13-45' }] });
     w1.receive({ gpss: opened.gpss, payload: [{ id: 3, day: '2024-01-03' }] });
     w1.receive({ gpss: opened.gpss, payload: [{ id: 4, day: 'yesterday-ish' }] });
@@ -190,3 +194,78 @@ for (const mode of ['merge', 'update']) {
     assert.match(line, / 2 received /);
   });
 }
+
+// Job mode: the job is the commit, and its rows are written as messages arrive. Rows of one
+// message collapse by key; a message repeating a key an earlier message wrote goes to Catch
+// whole (key-index.ts), so the server sees each key once per job, whatever server it is.
+function keyedJobFlow(mode, c = {}) {
+  return [
+    ...S.configNodes(pg, { gpssPort: named.port }),
+    S.flowNode({ id: 'c1', type: 'gpss-connect', server: 'gs1', table: 'kv', mode, matchColumns: 'k', updateColumns: 'val', ...c, wires: [['out1']] }),
+    S.flowNode({ id: 'w1', type: 'gpss-write', server: 'gs1', writeMode: 'job', wires: [['out2']] }),
+    S.flowNode({ id: 'cl1', type: 'gpss-close', server: 'gs1', wires: [['out3']] }),
+    S.flowNode({ id: 'catch1', type: 'catch', scope: ['w1'], uncaught: false, wires: [['err1']] }),
+    ...['out1', 'out2', 'out3', 'err1'].map((id) => S.flowNode({ id, type: 'helper' })),
+  ];
+}
+
+async function openKeyedJob(mode, c) {
+  await S.query(pg.url, 'TRUNCATE kv');
+  await S.query(pg.url, "INSERT INTO kv VALUES (1, 'old'), (2, 'old'), (3, 'old')");
+  return startJob(keyedJobFlow(mode, c));
+}
+
+for (const mode of ['merge', 'update']) {
+  test(`job ${mode}: a key repeated in a later message sends that message to Catch whole; within a message the last row wins`, async () => {
+    const { out, opened, w1 } = await openKeyedJob(mode);
+    serverLog.length = 0;
+    w1.receive({ topic: 'm1', gpss: opened.gpss, payload: { k: 1, val: 'first' } });
+    w1.receive({ topic: 'm2', gpss: opened.gpss, payload: [{ k: 2, val: 'two' }, { k: '1', val: 'again' }] });
+    w1.receive({ topic: 'm3', gpss: opened.gpss, payload: [{ k: 3, val: 'x' }, { k: 3, val: 'y' }] });
+    w1.receive({ topic: 'm4', gpss: opened.gpss, payload: { k: 2, val: 'two-b' } });
+    await out.out2.wait(3);
+    await out.err1.wait(1);
+    assert.deepEqual(out.out2.msgs.map((m) => m.topic), ['m1', 'm3', 'm4']);
+    const caught = out.err1.msgs[0];
+    assert.equal(caught.topic, 'm2');
+    assert.match(caught.error.message, /key \(k\)=\(1\) was already written in this job; Merge\/Update in job mode updates a key once per job — commit in between .* or use stream mode/);
+    const closed = await S.roundTrip(S.helper.getNode('cl1'), { gpss: opened.gpss }, out.out3);
+    assert.equal(closed.payload.errorCount, 0);
+    // m2 wrote nothing (k 2 is m4's), m3 wrote its last row, and the job wrote 3 rows for 3 keys.
+    const r = await S.query(pg.url, 'SELECT k, val FROM kv ORDER BY k');
+    assert.deepEqual(r.rows, [{ k: 1, val: 'first' }, { k: 2, val: 'two-b' }, { k: 3, val: 'y' }]);
+    const line = serverLog.find((l) => l.includes(`${mode} "public"."kv"`));
+    assert.ok(line, serverLog.join('\n'));
+    assert.match(line, / 3 received /);
+    assert.equal(out.err1.msgs.length, 1);
+  });
+}
+
+test('job merge: past gpss-connect\'s key check limit the check stops with one warning and a status; later rows are written', async () => {
+  const { out, opened, w1 } = await openKeyedJob('merge', { keyLimit: 1 });
+  w1.receive({ topic: 'm1', gpss: opened.gpss, payload: { k: 1, val: 'first' } });
+  w1.receive({ topic: 'm2', gpss: opened.gpss, payload: { k: 2, val: 'two' } });
+  w1.receive({ topic: 'm3', gpss: opened.gpss, payload: { k: 1, val: 'last' } });
+  w1.receive({ topic: 'm4', gpss: opened.gpss, payload: { k: 1, val: 'later' } });
+  await out.out2.wait(4);
+  assert.equal(out.err1.msgs.length, 0);
+  const warned = warnings('c1');
+  assert.equal(warned.length, 1, warned.join(' | '));
+  assert.match(warned[0], /load job on public\.kv: the check for repeated Merge\/Update keys stopped at 1 keys/);
+  await S.until(() => statusTexts('c1').some((t) => /key check stopped at 1 keys/.test(t)), 5000);
+  await S.roundTrip(S.helper.getNode('cl1'), { gpss: opened.gpss }, out.out3);
+  // Unchecked, the repeated key is up to the server: gpss-pg keeps the last row.
+  const r = await S.query(pg.url, 'SELECT k, val FROM kv ORDER BY k');
+  assert.deepEqual(r.rows, [{ k: 1, val: 'later' }, { k: 2, val: 'two' }, { k: 3, val: 'old' }]);
+});
+
+test('job insert: no key check; the same values in several messages are all written', async () => {
+  await S.query(pg.url, 'TRUNCATE readings');
+  const { out: { out2, out3 }, opened, w1 } = await startJob(jobFlow(named.port, -1));
+  w1.receive({ gpss: opened.gpss, payload: [{ id: 1, note: 'a' }, { id: 1, note: 'a' }] });
+  w1.receive({ gpss: opened.gpss, payload: { id: 1, note: 'a' } });
+  await out2.wait(2);
+  const closed = await S.roundTrip(S.helper.getNode('cl1'), { gpss: opened.gpss }, out3);
+  assert.equal(closed.payload.successCount, 3);
+  assert.equal(await S.count(pg.url, 'readings'), 3);
+});

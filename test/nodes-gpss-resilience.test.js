@@ -126,6 +126,14 @@ each('server kept down: after the retries each message reaches Catch with its ro
   assert.deepEqual([...(await idsInTable())], [1]);
 });
 
+/** gpss-write's warnings about acknowledgements passed on to nodes that had stopped. */
+const closeWarnings = () =>
+  S.helper
+    .log()
+    .args.map((a) => a[0])
+    .filter((e) => e && e.level === S.helper.log().WARN && e.id === 'w1' && /committed while closing/.test(String(e.msg)))
+    .map((e) => String(e.msg));
+
 each('redeploy (setFlows) with uncommitted rows: everything is committed or in Catch, nothing lost', async () => {
   const creds = S.credentials(pg.password);
   const f = flow(server.port, { commitRows: 1000000, commitInterval: 60000 });
@@ -148,6 +156,10 @@ each('redeploy (setFlows) with uncommitted rows: everything is committed or in C
   const r = await S.query(pg.url, 'SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM r');
   assert.deepEqual(r.rows[0], { n: N, d: N }, 'every held row committed once before the old flow finished stopping');
   assert.equal(errs.msgs.length, 0);
+  // Not silently: the old gpss-write says its acknowledgements had nowhere to go.
+  const warned = closeWarnings();
+  assert.equal(warned.length, 1, warned.join(' | '));
+  assert.match(warned[0], new RegExp(`^gpss-write: ${N} rows committed while closing; .* \\(out1\\) had already stopped, .*The rows are in the table\\.$`));
   // The new flow works on the restarted config nodes.
   const out2 = S.collect(S.helper.getNode('out1'));
   S.helper.getNode('w1').receive({ payload: { id: 9999 } });
@@ -174,6 +186,7 @@ each('modified-nodes deploy: a restarted gpss-write commits what it held and the
   await out.wait(100, 20000);
   assert.equal(errs.msgs.length, 0);
   assert.equal(await S.count(pg.url, 'r'), 100);
+  assert.deepEqual(closeWarnings(), [], 'the acknowledgements were delivered: nothing to warn about');
 });
 
 each('modified-nodes deploy with a stalled server: what cannot be committed within the close timeout goes to Catch with its rows', async () => {

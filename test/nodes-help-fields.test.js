@@ -12,7 +12,7 @@ const { expandParts } = require('../resources/editor-common.js');
 const NODES = path.join(__dirname, '..', 'nodes');
 const TYPES = ['greenplum-db', 'gpss-server', 'oss-account', 'gpss-connect', 'gpss-write', 'gpss-close', 'oss-export', 'oss-import', 'greenplum-query'];
 // Labels that are part of another field's row (units, hints), not fields of their own.
-const NOT_FIELDS = { 'gpss-close': ['maxErrorRowsHint'], 'gpss-write': ['or', 'rows'], 'gpss-connect': ['or', 'rows'] };
+const NOT_FIELDS = { 'gpss-close': ['maxErrorRowsHint'], 'gpss-write': ['or', 'rows'], 'gpss-connect': ['or', 'rows', 'keys'] };
 
 function entries(help, markdown) {
   const norm = (s) => s.replace(/<[^>]+>/g, ' ').replace(/[`*]/g, '').replace(/\s+/g, ' ').trim().toLowerCase();

@@ -88,6 +88,25 @@ export interface Collapsed<T extends Uint8Array> {
 }
 
 /**
+ * Walking `keys` backwards, marks each key `seen` already holds (a later row has it) and adds
+ * the others to `seen`. Returns the marks (1 = a later row has this key), or null for none.
+ * Null keys are never marked.
+ */
+export function markRepeats(keys: readonly (string | null)[], seen: Set<string>): { marks: Uint8Array; count: number } | null {
+  let out: { marks: Uint8Array; count: number } | null = null;
+  for (let r = keys.length - 1; r >= 0; r--) {
+    const key = keys[r];
+    if (key === null) continue;
+    if (seen.has(key)) {
+      out ??= { marks: new Uint8Array(keys.length), count: 0 };
+      out.marks[r] = 1;
+      out.count++;
+    } else seen.add(key);
+  }
+  return out;
+}
+
+/**
  * Collapses rows with the same key across `messages` (in order), keeping the last row of each
  * key in its own place. Rows without a key are all kept.
  */
@@ -97,14 +116,10 @@ export function collapseByKey<T extends Uint8Array>(messages: readonly { rows: r
   const drop: (Uint8Array | null)[] = new Array(messages.length).fill(null);
   let dropped = 0;
   for (let m = messages.length - 1; m >= 0; m--) {
-    const rows = messages[m].rows;
-    for (let r = rows.length - 1; r >= 0; r--) {
-      const key = keyOf(rows[r]);
-      if (key === null) continue;
-      if (seen.has(key)) {
-        (drop[m] ??= new Uint8Array(rows.length))[r] = 1;
-        dropped++;
-      } else seen.add(key);
+    const repeats = markRepeats(messages[m].rows.map(keyOf), seen);
+    if (repeats) {
+      drop[m] = repeats.marks;
+      dropped += repeats.count;
     }
   }
   const out: Collapsed<T> = { rows: new Array(messages.length), kept: new Array(messages.length).fill(null), dropped };

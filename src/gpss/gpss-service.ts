@@ -4,8 +4,7 @@
 // node can close everything in the right order when its users are done.
 import { GpssClient } from './client';
 import type { ColumnInfo, GpssEndpoint, GpssLogin, OpenOptions, TransferStats } from './client';
-import type { BufferLimits } from './buffer-account';
-import { JobSessionApi, LoadJob } from './load-job';
+import { JobLimits, JobSessionApi, LoadJob } from './load-job';
 import { classifyError, isConnectionLost } from './failure-class';
 import { withDetails } from '../shared/error-details';
 
@@ -262,7 +261,7 @@ export class GpssService implements JobSessionApi {
   }
 
   /** Connect (or reuse a session), describe the table (cached) and Open it. */
-  async openJob(options: OpenOptions, limits: { writeBytes: number; buffer: BufferLimits }): Promise<LoadJob> {
+  async openJob(options: OpenOptions, limits: JobLimits): Promise<LoadJob> {
     const schema = options.schema || 'public';
     const columns = await this.describeTable(schema, options.table);
     let s = await this.acquireSession();

@@ -18,7 +18,8 @@ export * from './failure-class';
 export * from './backoff';
 
 // Delivery: the pooled service behind a gpss-server config node, load jobs and their messages
-// (job mode), the stream targets and their writer (stream mode) with its buffer accounting,
+// (job mode) with their repeated-key check, the stream targets and their writer (stream mode)
+// with its buffer accounting,
 // per-commit collapsing and the mapping of rejected rows to messages.
 export * from './gpss-service';
 export * from './load-job';
@@ -27,4 +28,5 @@ export * from './stream-target';
 export * from './job-messages';
 export * from './buffer-account';
 export * from './collapse';
+export * from './key-index';
 export * from './error-rows';

@@ -1,10 +1,13 @@
 // An explicit load job (gpss-connect → gpss-write… → gpss-close): one session, one open table,
 // one transaction. Writes from any number of messages are queued, the queued messages' rows are
 // handed on together (cut into Writes of at most `writeBytes` by the GPSS client), and sent one
-// at a time (GPSS sessions are strictly sequential).
+// at a time (GPSS sessions are strictly sequential). A Merge/Update job writes each match key
+// once (key-index.ts).
 import { randomUUID } from 'node:crypto';
 import { BufferAccount, BufferLimits } from './buffer-account';
 import type { ColumnInfo, OpenOptions, TransferStats } from './client';
+import { matchColumnIndexes, rowKeyReader } from './collapse';
+import { DEFAULT_JOB_KEY_LIMIT, JobKeyIndex } from './key-index';
 
 /** What a job needs from the session pool; implemented by GpssService. */
 export interface JobSessionApi {
@@ -35,6 +38,15 @@ interface QueuedWrite {
 
 export type JobState = 'open' | 'closing' | 'closed' | 'failed';
 
+export interface JobLimits {
+  writeBytes: number;
+  buffer: BufferLimits;
+  /** Merge/Update: match keys remembered for the repeated-key check (default 2,000,000). */
+  keyLimit?: number;
+  /** Called once when the repeated-key check stops at keyLimit, with the text to log. */
+  keyCheckStopped?: (message: string) => void;
+}
+
 const registry = new Map<string, LoadJob>();
 
 /** Looks a job up by the id carried in `msg.gpss.job`. */
@@ -50,15 +62,28 @@ export class LoadJob {
   private queue: QueuedWrite[] = [];
   private pumping: Promise<void> | null = null;
   private readonly account: BufferAccount;
+  /** Merge/Update on match columns: the keys this job has written (null for Insert). */
+  readonly keys: JobKeyIndex | null = null;
 
   constructor(
     private readonly api: JobSessionApi,
     readonly session: string,
     readonly options: OpenOptions,
     readonly columns: ColumnInfo[],
-    private readonly limits: { writeBytes: number; buffer: BufferLimits },
+    private readonly limits: JobLimits,
   ) {
     this.account = new BufferAccount(limits.buffer);
+    // Rows come encoded in the table's column order (gpss-write encodes with `columns`).
+    const indexes = options.mode !== 'insert' && options.matchColumns?.length ? matchColumnIndexes(columns.map((c) => c.name), options.matchColumns) : null;
+    if (indexes) {
+      const stopped = limits.keyCheckStopped;
+      this.keys = new JobKeyIndex({
+        keyOf: rowKeyReader(indexes),
+        matchColumns: options.matchColumns!,
+        limit: limits.keyLimit ?? DEFAULT_JOB_KEY_LIMIT,
+        stopped: (text) => stopped?.(`load job on ${this.target}: ${text}`),
+      });
+    }
     registry.set(this.id, this);
   }
 
@@ -66,14 +91,22 @@ export class LoadJob {
     return `${this.options.schema ?? 'public'}.${this.options.table}`;
   }
 
-  /** Queues rows; resolves once they were written (not committed: that is Close). */
+  /**
+   * Queues the rows of one message; resolves once they were written (not committed: that is
+   * Close). Merge/Update: rows of the message with the same key collapse to the last, and a
+   * message repeating a key of an earlier one is refused whole (RepeatedKeyError).
+   */
   write(rows: readonly Uint8Array[], bytes: number): Promise<void> {
     if (this.state !== 'open') {
       return Promise.reject(this.failure ?? new JobError(`load job on ${this.target} is ${this.state}; write not accepted`, 'JOB_NOT_OPEN'));
     }
     if (rows.length === 0) return Promise.resolve();
     try {
+      // (`bytes` stays as given: rows dropped by the collapse are still held by the message.)
+      const admitted = this.keys?.admit(rows);
+      if (admitted) rows = admitted.rows;
       this.account.reserve(rows.length, bytes);
+      admitted?.record();
     } catch (err) {
       return Promise.reject(err);
     }

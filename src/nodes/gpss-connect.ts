@@ -3,6 +3,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import * as kit from './kit';
 import type { TargetDef } from './kit';
+import { DEFAULT_JOB_KEY_LIMIT, MAX_JOB_KEY_LIMIT, type JobLimits } from '../gpss';
 
 interface GpssConnectDef extends NodeDef, TargetDef {
   server: string;
@@ -11,6 +12,8 @@ interface GpssConnectDef extends NodeDef, TargetDef {
   bufferRows?: string | number;
   bufferMb?: string | number;
   writeKb?: string | number;
+  /** Merge/Update: match keys a job remembers to refuse a key written twice (key-index.ts). */
+  keyLimit?: string | number;
 }
 
 type Msg = NodeMessageInFlow & { gpss?: Record<string, unknown> };
@@ -24,9 +27,17 @@ export = function (RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       use.release().then(done, done);
     });
-    let limits: { writeBytes: number; buffer: ReturnType<typeof kit.bufferSetting> };
+    let limits: JobLimits;
     try {
-      limits = { writeBytes: kit.writeBytesSetting(def.writeKb), buffer: kit.bufferSetting(def, 200000) };
+      limits = {
+        writeBytes: kit.writeBytesSetting(def.writeKb),
+        buffer: kit.bufferSetting(def, 200000),
+        keyLimit: kit.intSetting(def.keyLimit, DEFAULT_JOB_KEY_LIMIT, 0, MAX_JOB_KEY_LIMIT, 'key check'),
+        keyCheckStopped: (text) => {
+          node.warn(`gpss-connect: ${text}`);
+          use.status.set({ fill: 'yellow', shape: 'dot', text: t('status.keyCheckStopped', { limit: kit.shortCount(limits.keyLimit ?? 0) }) });
+        },
+      };
     } catch (err) {
       kit.failedSetup(node, err, use.status);
       return;

@@ -303,8 +303,20 @@ export = function (RED: NodeAPI): void {
       // Messages still on their way into a writer go in first, then what the writers hold is
       // committed within the close timeout (or failed to Catch); then the config node may close
       // the channel.
+      const committedBefore = committedTotal;
       streams
         .close(settings.closeTimeoutMs)
+        .then(() => {
+          // A flow being stopped leaves routing whole before any close ends (runtime Flow.stop),
+          // so what was committed and passed on now never reached the nodes behind: say so.
+          const unrouted = (node as Node & { wires?: string[][] }).wires?.[0]?.filter((id) => !RED.nodes.getNode(id)) ?? [];
+          if (committedTotal > committedBefore && unrouted.length) {
+            node.warn(
+              `gpss-write: ${committedTotal - committedBefore} rows committed while closing; their messages were passed on, but the nodes wired after ` +
+                `gpss-write (${unrouted.join(', ')}) had already stopped, and Node-RED does not deliver to stopped nodes. The rows are in the table.`,
+            );
+          }
+        })
         .catch((err: unknown) => node.warn(`gpss-write close: ${kit.errorText(err)}`))
         .then(() => use.release())
         .finally(done);

@@ -2,7 +2,8 @@
 // The gpss nodes in a real Node-RED runtime with gpss-pg pointed at the Greenplum
 // coordinator: an explicit gpss-connect → gpss-write (job) → gpss-close job into a table
 // distributed by a key, and gpss-write in stream mode (merge on the distribution key) into a
-// randomly distributed table, with Complete only after the rows are committed.
+// randomly distributed table, with Complete only after the rows are committed; a job merge
+// writes each key once per job.
 const { test, before, after, beforeEach, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { useGreenplumDatabase } = require('../support/greenplum');
@@ -110,4 +111,39 @@ test('stream mode merge on the distribution key: re-sent rows update instead of 
   assert.equal(errs.msgs.length, 0, JSON.stringify(errs.msgs.map((m) => m.error)));
   const r = await S.query(pg.url, `SELECT count(*)::int AS n, count(*) FILTER (WHERE name = 'again')::int AS again, sum(v) AS s FROM keyed`);
   assert.deepEqual(r.rows[0], { n: 50, again: 50, s: 12250 });
+});
+
+test('job merge on the distribution key: a key once per job (collapsed within a message, a later message repeating one to Catch whole)', async () => {
+  await S.query(pg.url, 'TRUNCATE keyed');
+  await S.query(pg.url, "INSERT INTO keyed SELECT i, 'old', 0 FROM generate_series(0, 49) i");
+  const flow = [
+    ...S.configNodes(pg, { gpssPort: server.port }),
+    S.flowNode({ id: 'c1', type: 'gpss-connect', server: 'gs1', table: 'keyed', mode: 'merge', matchColumns: 'id', updateColumns: 'name,v', wires: [['out1']] }),
+    S.flowNode({ id: 'w1', type: 'gpss-write', server: 'gs1', writeMode: 'job', wires: [['out2']] }),
+    S.flowNode({ id: 'cl1', type: 'gpss-close', server: 'gs1', wires: [['out3']] }),
+    S.flowNode({ id: 'catch1', type: 'catch', scope: ['w1'], uncaught: false, wires: [['err1']] }),
+    ...['out1', 'out2', 'out3', 'err1'].map((id) => S.flowNode({ id, type: 'helper' })),
+  ];
+  await S.helper.load(S.NODES, flow, S.credentials(pg.password));
+  const out = Object.fromEntries(['out1', 'out2', 'out3', 'err1'].map((id) => [id, S.collect(S.helper.getNode(id))]));
+  const opened = await S.roundTrip(S.helper.getNode('c1'), {}, out.out1);
+  const w1 = S.helper.getNode('w1');
+  const batch = (from, to, name) => Array.from({ length: to - from }, (_, k) => ({ id: from + k, name, v: from + k }));
+  // Message 1: ids 0–99, then 0–9 again (the later rows win); message 2 repeats id 5; message 3 is new.
+  w1.receive({ topic: 'm1', gpss: opened.gpss, payload: [...batch(0, 100, 'first'), ...batch(0, 10, 'second')] });
+  w1.receive({ topic: 'm2', gpss: opened.gpss, payload: [...batch(100, 150, 'm2'), { id: 5, name: 'm2', v: -1 }] });
+  w1.receive({ topic: 'm3', gpss: opened.gpss, payload: batch(150, 200, 'm3') });
+  await out.out2.wait(2, 60000);
+  await out.err1.wait(1, 60000);
+  assert.deepEqual(out.out2.msgs.map((m) => m.topic), ['m1', 'm3']);
+  assert.equal(out.err1.msgs[0].topic, 'm2');
+  assert.match(out.err1.msgs[0].error.message, /key \(id\)=\(5\) was already written in this job/);
+  const closed = await S.roundTrip(S.helper.getNode('cl1'), { gpss: opened.gpss }, out.out3, 60000);
+  assert.equal(closed.payload.errorCount, 0);
+  const r = await S.query(
+    pg.url,
+    `SELECT count(*)::int AS n, count(*) FILTER (WHERE name = 'second')::int AS second, count(*) FILTER (WHERE name = 'm2')::int AS m2,
+            count(*) FILTER (WHERE name = 'm3')::int AS m3, count(DISTINCT gp_segment_id)::int AS segs FROM keyed`,
+  );
+  assert.deepEqual(r.rows[0], { n: 150, second: 10, m2: 0, m3: 50, segs: 2 });
 });
