@@ -90,6 +90,33 @@ test('SliceQueue: next to a busy loop (5 ms of other work per turn) the slices g
   assert.ok(median >= 25, `median ${median} items of 0.1 ms per turn next to 5 ms of other work (turns: ${perTurn.join(',')})`);
 });
 
+test('SliceQueue: one long gap (a garbage collection, a late timer) does not grow the next slice', async () => {
+  const perTurn = [];
+  let inTurn = 0;
+  let turns = 0;
+  let spikeAfterTurn = -1;
+  // Light other work every turn, and once, 20 ms of it (what one long scavenge looks like).
+  const other = () => {
+    perTurn.push(inTurn);
+    inTurn = 0;
+    if (++turns === 10) {
+      spin(20000);
+      spikeAfterTurn = perTurn.length;
+    }
+    if (q.size > 0) setImmediate(other);
+  };
+  const q = new SliceQueue(() => (spin(100), inTurn++));
+  for (let i = 0; i < 1000; i++) q.push(i);
+  setImmediate(other);
+  await q.whenDrained();
+  perTurn.push(inTurn);
+  assert.ok(spikeAfterTurn > 0, 'the queue drained before the spike');
+  // The old rule (the next slice as long as the last gap, up to MAX_SLICE_MS) handled ~80 items
+  // of 0.1 ms right after the spike: with the spike's GC on top, a stall of 15-20 ms.
+  const after = perTurn[spikeAfterTurn];
+  assert.ok(after <= 40, `${after} items of 0.1 ms in the turn after one 20 ms gap (turns: ${perTurn.join(',')})`);
+});
+
 test('SliceQueue: a throwing handler reaches onError and the queue carries on; drainNow finishes at once', async () => {
   const errors = [];
   const seen = [];
