@@ -229,6 +229,32 @@ test('stream writer close timeout: committed messages are still acked, the rest 
   assert.ok(log.slice(500).every((v) => typeof v === 'string' && v.startsWith('fail')), 'the uncommitted half was not failed');
 });
 
+test('stream writer: a close timeout in the middle of a bisected batch settles every message exactly once, in order', async () => {
+  const log = [];
+  let release;
+  const w = new StreamWriter(writerOptions({ commitRows: 8, commitIntervalMs: 60000 }), async (rows) => {
+    const ids = rows.map((r) => Number(r.toString()));
+    if (ids.includes(5)) {
+      if (ids.length > 1) throw Object.assign(new Error('value too long for column "c"'), { code: 3 });
+      // The bad message's own commit hangs until after the close timeout, then succeeds.
+      return new Promise((r) => (release = () => r({ successCount: 1, errorCount: 0, errorRows: [] })));
+    }
+    return { successCount: rows.length, errorCount: 0, errorRows: [] };
+  });
+  for (let i = 0; i < 8; i++) w.accept(entry(i, log, 0));
+  assert.equal(w.heldMessages, 8);
+  await w.close(300);
+  release(); // the hung commit returns after all: nothing may be settled twice
+  await new Promise((r) => setTimeout(r, 50));
+  const settled = log.map((v) => (typeof v === 'number' ? v : Number(/^fail (\d+)/.exec(v)[1])));
+  assert.deepEqual(settled, [0, 1, 2, 3, 4, 5, 6, 7], `each message once, in order: ${JSON.stringify(log)}`);
+  // [0..3] committed (the first half of the bisection), 4 committed alone, 5 hung, 6 and 7 never tried.
+  assert.deepEqual(log.slice(0, 5), [0, 1, 2, 3, 4]);
+  assert.ok(log.slice(5).every((v) => typeof v === 'string' && /closed before/.test(v)), JSON.stringify(log.slice(5)));
+  assert.equal(w.heldMessages, 0);
+  assert.equal(w.heldRows, 0);
+});
+
 const { encodePayload, encodePayloadInSlices, SLICED_PAYLOAD_ROWS } = require('../dist/nodes/shared/rows');
 const { createRowEncoder } = require('../dist/gpss/value-mapping');
 
