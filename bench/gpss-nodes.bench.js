@@ -22,7 +22,8 @@
 //     stalled loop is what makes an MQTT broker drop a subscriber's messages.
 // Knobs: BENCH_RUNS, BENCH_ONLY=bulk|per-message|steady, BENCH_DURABLE=1 (fsync on), BULK_MESSAGES,
 // BULK_COMMIT, BULK_WINDOW, BULK_WRITE_KB, PER_MESSAGE, PM_COMMIT, PM_WINDOW, PM_COMPLETE,
-// ANCHOR_INSERTS, STEADY_MESSAGES, STEADY_RATE, BENCH_VERBOSE=1 (CPU share of the Node process).
+// ANCHOR_INSERTS, STEADY_MESSAGES, STEADY_RATE, BENCH_VERBOSE=1 (CPU share of the Node process),
+// BENCH_LOOP_TRACE=1 (the steady cases' longest stalls split into run / wait for a CPU / GC).
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
