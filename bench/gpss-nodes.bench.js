@@ -303,7 +303,7 @@ const oneRowMessage = (i) => {
 
 function printTrace(name, t) {
   if (process.env.BENCH_LOOP_TRACE_FILE) fs.writeFileSync(`${process.env.BENCH_LOOP_TRACE_FILE}.${name.replace(/\W+/g, '-')}.json`, JSON.stringify(t.raw));
-  console.log(`${name}: ${t.stalls} stalls >= 8 ms, the main thread ran at most ${t.ranMax.toFixed(1)} ms in one; GC ${JSON.stringify(t.gc)}`);
+  console.log(`${name}: ${t.stalls} stalls >= 8 ms; main thread CPU between two ticks p99 ${t.ranP99.toFixed(1)} ms, max ${t.ranMax.toFixed(1)} ms; GC ${JSON.stringify(t.gc)}`);
   console.log('  longest (ms = late by, ran = main thread on a CPU, waited = for a CPU):');
   for (const s of t.longest) console.log(`    ${JSON.stringify(s)}`);
   console.log('  most run:');

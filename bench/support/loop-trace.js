@@ -31,6 +31,8 @@ class LoopTrace {
   constructor(thresholdMs = 8, tasks = false) {
     this.thresholdMs = thresholdMs;
     this.stalls = [];
+    /** The main thread's CPU time between every two ticks (ms): the delay a quiet machine would show. */
+    this.ranPerTick = [];
     this.gcs = [];
     this.tasks = [];
     try {
@@ -79,6 +81,7 @@ class LoopTrace {
     const now = performance.now();
     const sched = schedstat(this.fd);
     const late = now - this.last - 1;
+    this.ranPerTick.push(sched[0] - this.lastSched[0]);
     if (late >= this.thresholdMs) {
       this.stalls.push({ start: this.last, ms: late, ran: sched[0] - this.lastSched[0], waited: sched[1] - this.lastSched[1] });
     }
@@ -99,6 +102,7 @@ class LoopTrace {
       stalls: this.stalls.length,
       // What a quiet machine would show at most (the longest stretch the main thread itself ran).
       ranMax: Math.max(0, ...this.stalls.map((s) => s.ran)),
+      ranP99: [...this.ranPerTick].sort((a, b) => a - b)[Math.floor(this.ranPerTick.length * 0.99)] ?? NaN,
       raw: { monoOffsetUs: this.monoOffsetUs, stalls: this.stalls, gcs: this.gcs, tasks: this.tasks },
       gc: Object.fromEntries(['scavenge', 'mark-compact', 'incremental marking'].map((k) => [k, { n: this.gcs.filter((g) => g.kind === k).length, ms: Math.round(gcTotal(k)), max: Math.round(Math.max(0, ...this.gcs.filter((g) => g.kind === k).map((g) => g.ms)) * 10) / 10 }])),
       longest: [...this.stalls].sort((a, b) => b.ms - a.ms).slice(0, top).map(describe),
