@@ -22,7 +22,8 @@
 //     stalled loop is what makes an MQTT broker drop a subscriber's messages.
 // Knobs: BENCH_RUNS, BENCH_ONLY=bulk|per-message|steady, BENCH_DURABLE=1 (fsync on), BULK_MESSAGES,
 // BULK_COMMIT, BULK_WINDOW, BULK_WRITE_KB, PER_MESSAGE, PM_COMMIT, PM_WINDOW, PM_COMPLETE,
-// ANCHOR_INSERTS, STEADY_MESSAGES, STEADY_RATE, BENCH_VERBOSE=1 (CPU share of the Node process).
+// ANCHOR_INSERTS, STEADY_MESSAGES, STEADY_RATE, BENCH_VERBOSE=1 (CPU share of the Node process),
+// BENCH_LOOP_TRACE=1 (the steady cases' longest stalls split into run / wait for a CPU / GC).
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -39,6 +40,7 @@ const { startPostgres, freePort } = require('../dist/devstack/postgres');
 // would otherwise run it as a child), so its pid is the one measured.
 const { HEAP_OPTION } = require('../dist/gpss-server/cli');
 const { report } = require('./support/report');
+const { LoopTrace } = require('./support/loop-trace');
 const { selfCpu, procCpu, clusterCpu, postmasterOf, peakRssMiB, resetPeakRss, cpuMeter } = require('./support/cpu');
 
 
@@ -49,6 +51,13 @@ const ANCHOR_INSERTS = Number(process.env.ANCHOR_INSERTS || 20000);
 const STEADY_MESSAGES = Number(process.env.STEADY_MESSAGES || 50000);
 const STEADY_RATE = Number(process.env.STEADY_RATE || 10000);
 const PM_COMPLETE = process.env.PM_COMPLETE !== '0';
+/**
+ * BENCH_LOOP_TRACE=1: the steady cases print their longest stalls, each split into the time the
+ * main thread ran and the time it waited for a CPU (the shared machine's load), with the GC pauses
+ * in it ('tasks': and the long callbacks, through async_hooks); BENCH_LOOP_TRACE_FILE=<prefix>
+ * also writes the raw stalls, to line up with a --cpu-prof profile.
+ */
+const LOOP_TRACE = process.env.BENCH_LOOP_TRACE || '';
 
 const REPO = path.resolve(__dirname, '..');
 
@@ -292,14 +301,25 @@ const oneRowMessage = (i) => {
   return { id: r[0], device: r[1], ts: r[2], v: r[3], note: r[4] };
 };
 
+function printTrace(name, t) {
+  if (process.env.BENCH_LOOP_TRACE_FILE) fs.writeFileSync(`${process.env.BENCH_LOOP_TRACE_FILE}.${name.replace(/\W+/g, '-')}.json`, JSON.stringify(t.raw));
+  console.log(`${name}: ${t.stalls} stalls >= 8 ms; main thread CPU between two ticks p99 ${t.ranP99.toFixed(1)} ms, max ${t.ranMax.toFixed(1)} ms; GC ${JSON.stringify(t.gc)}`);
+  console.log('  longest (ms = late by, ran = main thread on a CPU, waited = for a CPU):');
+  for (const s of t.longest) console.log(`    ${JSON.stringify(s)}`);
+  console.log('  most run:');
+  for (const s of t.mostRun) console.log(`    ${JSON.stringify(s)}`);
+}
+
 /** gpss-write with the dialog's defaults and a Complete node, fed at a steady rate. */
 async function steadyOurs(pg, gpssPort) {
   await sql(pg.url, `DROP TABLE IF EXISTS steady_ours; CREATE UNLOGGED TABLE steady_ours ${TABLE}`);
   await deployGpss(pg, 'steady_ours', {}, gpssPort, true);
   if (global.gc) global.gc(); // the previous case's garbage is not this case's pause
   const delay = new LoopDelay();
+  const trace = LOOP_TRACE ? new LoopTrace(8, LOOP_TRACE === 'tasks') : null;
   const secs = await feedSteady(STEADY_MESSAGES, STEADY_RATE, oneRowMessage);
   const d = delay.stop();
+  if (trace) printTrace(`steady ${gpssPort ? 'remote' : 'embedded'}`, trace.stop(6));
   await undeploy();
   const n = await countRows(pg.url, 'steady_ours');
   if (n !== STEADY_MESSAGES) throw new Error(`steady: ${n} rows in the table`);

@@ -90,6 +90,33 @@ test('SliceQueue: next to a busy loop (5 ms of other work per turn) the slices g
   assert.ok(median >= 25, `median ${median} items of 0.1 ms per turn next to 5 ms of other work (turns: ${perTurn.join(',')})`);
 });
 
+test('SliceQueue: one long gap (a garbage collection, a late timer) does not grow the next slice', async () => {
+  const perTurn = [];
+  let inTurn = 0;
+  let turns = 0;
+  let spikeAfterTurn = -1;
+  // Light other work every turn, and once, 20 ms of it (what one long scavenge looks like).
+  const other = () => {
+    perTurn.push(inTurn);
+    inTurn = 0;
+    if (++turns === 10) {
+      spin(20000);
+      spikeAfterTurn = perTurn.length;
+    }
+    if (q.size > 0) setImmediate(other);
+  };
+  const q = new SliceQueue(() => (spin(100), inTurn++));
+  for (let i = 0; i < 1000; i++) q.push(i);
+  setImmediate(other);
+  await q.whenDrained();
+  perTurn.push(inTurn);
+  assert.ok(spikeAfterTurn > 0, 'the queue drained before the spike');
+  // The old rule (the next slice as long as the last gap, up to MAX_SLICE_MS) handled ~80 items
+  // of 0.1 ms right after the spike: with the spike's GC on top, a stall of 15-20 ms.
+  const after = perTurn[spikeAfterTurn];
+  assert.ok(after <= 40, `${after} items of 0.1 ms in the turn after one 20 ms gap (turns: ${perTurn.join(',')})`);
+});
+
 test('SliceQueue: a throwing handler reaches onError and the queue carries on; drainNow finishes at once', async () => {
   const errors = [];
   const seen = [];
@@ -200,6 +227,32 @@ test('stream writer close timeout: committed messages are still acked, the rest 
   assert.equal(log.length, 1000, 'close() resolved before every message was settled');
   assert.ok(log.slice(0, 500).every((v, i) => v === i), 'the committed half was not acked in order');
   assert.ok(log.slice(500).every((v) => typeof v === 'string' && v.startsWith('fail')), 'the uncommitted half was not failed');
+});
+
+test('stream writer: a close timeout in the middle of a bisected batch settles every message exactly once, in order', async () => {
+  const log = [];
+  let release;
+  const w = new StreamWriter(writerOptions({ commitRows: 8, commitIntervalMs: 60000 }), async (rows) => {
+    const ids = rows.map((r) => Number(r.toString()));
+    if (ids.includes(5)) {
+      if (ids.length > 1) throw Object.assign(new Error('value too long for column "c"'), { code: 3 });
+      // The bad message's own commit hangs until after the close timeout, then succeeds.
+      return new Promise((r) => (release = () => r({ successCount: 1, errorCount: 0, errorRows: [] })));
+    }
+    return { successCount: rows.length, errorCount: 0, errorRows: [] };
+  });
+  for (let i = 0; i < 8; i++) w.accept(entry(i, log, 0));
+  assert.equal(w.heldMessages, 8);
+  await w.close(300);
+  release(); // the hung commit returns after all: nothing may be settled twice
+  await new Promise((r) => setTimeout(r, 50));
+  const settled = log.map((v) => (typeof v === 'number' ? v : Number(/^fail (\d+)/.exec(v)[1])));
+  assert.deepEqual(settled, [0, 1, 2, 3, 4, 5, 6, 7], `each message once, in order: ${JSON.stringify(log)}`);
+  // [0..3] committed (the first half of the bisection), 4 committed alone, 5 hung, 6 and 7 never tried.
+  assert.deepEqual(log.slice(0, 5), [0, 1, 2, 3, 4]);
+  assert.ok(log.slice(5).every((v) => typeof v === 'string' && /closed before/.test(v)), JSON.stringify(log.slice(5)));
+  assert.equal(w.heldMessages, 0);
+  assert.equal(w.heldRows, 0);
 });
 
 const { encodePayload, encodePayloadInSlices, SLICED_PAYLOAD_ROWS } = require('../dist/gpss');
