@@ -22,6 +22,13 @@ const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => fs.e
 const MQTT_NODES = require(require.resolve('@node-red/nodes/core/network/10-mqtt.js'));
 const MESSAGES = 50000;
 const RATE = 10000;
+// Before the measured feed, a slower one of other ids: a running Node-RED has compiled its
+// message path long ago, while the first second of a cold one is lazy compilation that stalls
+// even a flow without any node of ours (measured here: stalls of 56-162 ms in the first 0.6 s
+// of the anchor flow, none after). These rows land in the table too, with ids from WARM_FIRST_ID.
+const WARM = 5000;
+const WARM_RATE = 2000;
+const WARM_FIRST_ID = 1000000;
 
 const pg = usePostgres();
 let broker = null;
@@ -92,8 +99,10 @@ async function startPublisher(port) {
   const next = async (key, timeoutMs) => {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const e = events.find((x) => key in x || 'error' in x || 'exit' in x);
+      const at = events.findIndex((x) => key in x || 'error' in x || 'exit' in x);
+      const e = at >= 0 ? events[at] : undefined;
       if (e) {
+        if (key in e) events.splice(at, 1); // each report is read once (warmed, then done)
         if (!(key in e)) throw new Error(`publisher: ${JSON.stringify(e)}`);
         return e[key];
       }
@@ -109,6 +118,8 @@ async function startPublisher(port) {
   return {
     probe: () => child.send('probe'),
     run: () => child.send('run'),
+    warm: () => child.send({ warm: { count: WARM, rate: WARM_RATE, firstId: WARM_FIRST_ID } }),
+    warmed: (timeoutMs) => next('warmed', timeoutMs),
     done: (timeoutMs) => next('done', timeoutMs),
     stop: () => {
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -133,7 +144,23 @@ after(async () => {
   await S.query(pg.serverUrl, `DROP DATABASE IF EXISTS ${pg.database} WITH (FORCE)`).catch(() => {});
 });
 
-test('mqtt in → gpss-write: 50,000 QoS 1 messages at 10,000 msgs/s all reach the table, none in Catch', async (t) => {
+/** Waits until `count()` reaches `target`: 60 s at most, and no more than 5 s without progress. */
+async function waitForArrivals(count, target) {
+  const end = Date.now() + 60000;
+  let seen = -1;
+  let movedAt = Date.now();
+  while (count() < target && Date.now() < end && Date.now() - movedAt < 5000) {
+    if (count() !== seen) [seen, movedAt] = [count(), Date.now()];
+    await S.sleep(100);
+  }
+}
+
+/**
+ * Publishes MESSAGES at RATE through `mqtt in` into `w1`: gpss-write as the dialog leaves it
+ * (`gpss`), or, for the anchor, a node that only counts (the same flow without our node).
+ * Returns what arrived and what the broker dropped.
+ */
+async function ingest(t, { gpss }) {
   const flow = [
     ...S.configNodes(pg),
     { id: 'mq1', type: 'mqtt-broker', name: 'local', broker: '127.0.0.1', port: String(broker.port), clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true, autoUnsubscribe: true },
@@ -143,7 +170,9 @@ test('mqtt in → gpss-write: 50,000 QoS 1 messages at 10,000 msgs/s all reach t
     S.flowNode({ id: 'probeIn', type: 'mqtt in', topic: 'probe/#', qos: '1', datatype: 'json', broker: 'mq1', nl: false, rap: true, rh: 0, inputs: 0, wires: [['probed']] }),
     S.flowNode({ id: 'probed', type: 'helper' }),
     // gpss-write as the dialog leaves it (commit every 10,000 rows or 1 s, buffer 100,000 rows).
-    S.flowNode({ id: 'w1', type: 'gpss-write', server: 'gs1', writeMode: 'stream', table: 'mqtt_rows', tableType: 'str', wires: [[]] }),
+    gpss
+      ? S.flowNode({ id: 'w1', type: 'gpss-write', server: 'gs1', writeMode: 'stream', table: 'mqtt_rows', tableType: 'str', wires: [[]] })
+      : S.flowNode({ id: 'w1', type: 'helper' }),
     S.flowNode({ id: 'complete1', type: 'complete', scope: ['w1'], uncaught: false, wires: [['completed']] }),
     S.flowNode({ id: 'completed', type: 'helper' }),
     S.flowNode({ id: 'catch1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] }),
@@ -169,10 +198,12 @@ test('mqtt in → gpss-write: 50,000 QoS 1 messages at 10,000 msgs/s all reach t
   }
   assert.ok(unspied >= 2, 'mqtt in and Complete should have sent through the helper\'s spy');
   let completed = 0;
-  S.helper.getNode('completed').on('input', () => completed++);
+  // Through gpss-write a message counts once committed (Complete); in the anchor, on arrival.
+  S.helper.getNode(gpss ? 'completed' : 'w1').on('input', () => completed++);
   const caught = S.collect(S.helper.getNode('caught'));
   const probed = S.collect(S.helper.getNode('probed'));
 
+  const logFrom = broker.log().length;
   const publisher = await startPublisher(broker.port);
   t.after(() => publisher.stop());
   // Wait until Node-RED is subscribed (bounded: 50 probes, 200 ms apart).
@@ -182,6 +213,13 @@ test('mqtt in → gpss-write: 50,000 QoS 1 messages at 10,000 msgs/s all reach t
   }
   assert.ok(probed.msgs.length > 0, 'Node-RED did not subscribe to the broker within 10 s');
 
+  publisher.warm();
+  await publisher.warmed((WARM / WARM_RATE) * 1000 + 60000);
+  await waitForArrivals(() => completed + caught.msgs.length, WARM);
+  t.diagnostic(`warm-up: ${completed} of ${WARM} messages at ${WARM_RATE} msgs/s arrived before the measured feed`);
+  assert.equal(completed + caught.msgs.length, WARM, 'the warm-up feed did not arrive whole');
+  completed = 0;
+
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   const gcs = [];
@@ -190,30 +228,51 @@ test('mqtt in → gpss-write: 50,000 QoS 1 messages at 10,000 msgs/s all reach t
   publisher.run();
   const published = await publisher.done(MESSAGES / RATE * 1000 + 60000);
   assert.equal(published.acked, MESSAGES, 'the broker did not take every message from the publisher');
+  t.diagnostic(`publisher: ${published.acked} messages in ${published.secs.toFixed(2)} s (${Math.round(published.acked / published.secs)} msgs/s), at most ${published.maxBehind} behind its schedule`);
   // Every message reaches the Complete node once its commit returned (at most ~1 s after the
   // last one arrived), unless the broker dropped it.
   // Bounded: 60 s at most, and no more than 5 s without progress (dropped messages never come).
-  const end = Date.now() + 60000;
-  let seen = -1;
-  let movedAt = Date.now();
-  while (completed + caught.msgs.length < MESSAGES && Date.now() < end && Date.now() - movedAt < 5000) {
-    if (completed !== seen) [seen, movedAt] = [completed, Date.now()];
-    await S.sleep(100);
-  }
+  await waitForArrivals(() => completed + caught.msgs.length, MESSAGES);
   delay.disable();
   gcObs.disconnect();
   t.diagnostic(`GC: ${gcs.length} pauses, ${gcs.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, longest ${Math.max(0, ...gcs).toFixed(1)} ms`);
   t.diagnostic(`event-loop delay while ingesting: p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms (1 ms resolution; not asserted: timing on a shared machine)`);
 
-  const rowsIn = await S.count(pg.url, 'mqtt_rows');
-  t.diagnostic(`${rowsIn} rows in the table, ${completed} at the Complete node, ${caught.msgs.length} in Catch`);
-  const brokerLog = broker.log();
+  const brokerLog = broker.log().slice(logFrom);
   for (const line of brokerLog.split('\n').slice(-10)) t.diagnostic(`mosquitto: ${line}`);
   const dropped = brokerLog.split('\n').filter((l) => /dropped/i.test(l));
+  return { completed, caught, dropped };
+}
+
+/** Set by the anchor test: how many messages the flow without gpss-write lost on this machine. */
+let anchor = null;
+
+test('anchor: the same flow without gpss-write (mqtt in → a counting node) at 10,000 msgs/s on this machine', async (t) => {
+  const { completed, caught, dropped } = await ingest(t, { gpss: false });
+  anchor = { lost: MESSAGES - completed, dropped };
+  t.diagnostic(`anchor: ${completed} of ${MESSAGES} arrived; mosquitto dropped messages: ${dropped.length ? 'yes' : 'no'}`);
+  assert.deepEqual(caught.msgs, [], 'nothing may reach Catch in the anchor flow');
+  // What is lost here is lost before any node of ours: only dropped messages may be missing.
+  if (!dropped.length) assert.equal(completed, MESSAGES, 'messages at the counting node');
+});
+
+test('mqtt in → gpss-write: 50,000 QoS 1 messages at 10,000 msgs/s all reach the table, none in Catch', async (t) => {
+  if (!anchor) throw new Error('the anchor test did not run first');
+  if (anchor.dropped.length) {
+    // On this machine Node-RED's own mqtt in cannot take 10,000 QoS 1 msgs/s from mosquitto
+    // without the broker dropping messages, with no node of ours in the flow: whatever the flow
+    // through gpss-write then loses says nothing about gpss-write. Reported as skipped (never
+    // as passed), with the anchor's figures.
+    t.skip(`inconclusive on this machine: the anchor flow without gpss-write already lost ${anchor.lost} of ${MESSAGES} messages (mosquitto dropped them)`);
+    return;
+  }
+  const { completed, caught, dropped } = await ingest(t, { gpss: true });
+  const rowsIn = (await S.query(pg.url, `SELECT count(*)::int AS n FROM mqtt_rows WHERE id < ${WARM_FIRST_ID}`)).rows[0].n;
+  t.diagnostic(`${rowsIn} rows in the table, ${completed} at the Complete node, ${caught.msgs.length} in Catch`);
   assert.deepEqual(caught.msgs.map((m) => m.error && m.error.message), [], 'messages in Catch');
   assert.deepEqual(dropped, [], 'mosquitto dropped messages for Node-RED');
   assert.equal(rowsIn, MESSAGES, 'rows in the table');
-  const r = await S.query(pg.url, 'SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids, min(id) AS lo, max(id) AS hi FROM mqtt_rows');
+  const r = await S.query(pg.url, `SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids, min(id) AS lo, max(id) AS hi FROM mqtt_rows WHERE id < ${WARM_FIRST_ID}`);
   assert.deepEqual(r.rows[0], { n: MESSAGES, ids: MESSAGES, lo: 0, hi: MESSAGES - 1 }, 'rows in the table');
   assert.equal(completed, MESSAGES, 'messages at the Complete node');
   const sample = await S.query(pg.url, 'SELECT id, device, v FROM mqtt_rows WHERE id = 12345');
