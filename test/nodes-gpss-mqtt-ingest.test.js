@@ -25,9 +25,10 @@ const RATE = 10000;
 // Before the measured feed, a slower one of other ids: a running Node-RED has compiled its
 // message path long ago, while the first second of a cold one is lazy compilation that stalls
 // even a flow without any node of ours (measured here: stalls of 56-162 ms in the first 0.6 s
-// of the anchor flow, none after). These rows land in the table too, with ids from WARM_FIRST_ID.
-const WARM = 5000;
-const WARM_RATE = 2000;
+// of the anchor flow, none after; through gpss-write, again around the first commit of full
+// size). These rows land in the table too, with ids from WARM_FIRST_ID.
+const WARM = 20000;
+const WARM_RATE = 6000;
 const WARM_FIRST_ID = 1000000;
 
 const pg = usePostgres();
