@@ -199,12 +199,16 @@ async function ingest(t, { gpss }) {
   }
   assert.ok(unspied >= 2, 'mqtt in and Complete should have sent through the helper\'s spy');
   let completed = 0;
+  let warmed = 0;
   // Through gpss-write a message counts once committed (Complete); in the anchor, on arrival.
-  S.helper.getNode(gpss ? 'completed' : 'w1').on('input', () => completed++);
+  // Counted by id, so that a warm-up message arriving late is never taken for a measured one.
+  S.helper.getNode(gpss ? 'completed' : 'w1').on('input', (m) => {
+    if (m.payload && m.payload.id >= WARM_FIRST_ID) warmed++;
+    else completed++;
+  });
   const caught = S.collect(S.helper.getNode('caught'));
   const probed = S.collect(S.helper.getNode('probed'));
 
-  const logFrom = broker.log().length;
   const publisher = await startPublisher(broker.port);
   t.after(() => publisher.stop());
   // Wait until Node-RED is subscribed (bounded: 50 probes, 200 ms apart).
@@ -216,11 +220,13 @@ async function ingest(t, { gpss }) {
 
   publisher.warm();
   await publisher.warmed((WARM / WARM_RATE) * 1000 + 60000);
-  await waitForArrivals(() => completed + caught.msgs.length, WARM);
-  t.diagnostic(`warm-up: ${completed} of ${WARM} messages at ${WARM_RATE} msgs/s arrived before the measured feed`);
-  assert.equal(completed + caught.msgs.length, WARM, 'the warm-up feed did not arrive whole');
-  completed = 0;
+  await waitForArrivals(() => warmed + caught.msgs.length, WARM);
+  // Preparation, not the measured feed: its count is reported (and its rows checked below).
+  t.diagnostic(`warm-up: ${warmed} of ${WARM} messages at ${WARM_RATE} msgs/s arrived before the measured feed`);
 
+  // What the broker logs from here on is about the measured feed (a cold process may make it
+  // drop some of the warm-up feed: that is what the warm-up is for).
+  const logFrom = broker.log().length;
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   const gcs = [];
@@ -242,7 +248,8 @@ async function ingest(t, { gpss }) {
   const brokerLog = broker.log().slice(logFrom);
   for (const line of brokerLog.split('\n').slice(-10)) t.diagnostic(`mosquitto: ${line}`);
   const dropped = brokerLog.split('\n').filter((l) => /dropped/i.test(l));
-  return { completed, caught, dropped };
+  t.diagnostic(`warm-up messages arrived in all: ${warmed} of ${WARM}`);
+  return { completed, warmed, caught, dropped };
 }
 
 /** Set by the anchor test: how many messages the flow without gpss-write lost on this machine. */
@@ -267,7 +274,10 @@ test('mqtt in → gpss-write: 50,000 QoS 1 messages at 10,000 msgs/s all reach t
     t.skip(`inconclusive on this machine: the anchor flow without gpss-write already lost ${anchor.lost} of ${MESSAGES} messages (mosquitto dropped them)`);
     return;
   }
-  const { completed, caught, dropped } = await ingest(t, { gpss: true });
+  const { completed, warmed, caught, dropped } = await ingest(t, { gpss: true });
+  // Every warm-up message gpss-write acknowledged is in the table too.
+  const warmRows = (await S.query(pg.url, `SELECT count(*)::int AS n FROM mqtt_rows WHERE id >= ${WARM_FIRST_ID}`)).rows[0].n;
+  assert.equal(warmRows, warmed, 'warm-up rows in the table vs acknowledged warm-up messages');
   const rowsIn = (await S.query(pg.url, `SELECT count(*)::int AS n FROM mqtt_rows WHERE id < ${WARM_FIRST_ID}`)).rows[0].n;
   t.diagnostic(`${rowsIn} rows in the table, ${completed} at the Complete node, ${caught.msgs.length} in Catch`);
   assert.deepEqual(caught.msgs.map((m) => m.error && m.error.message), [], 'messages in Catch');
