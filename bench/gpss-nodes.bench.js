@@ -327,6 +327,27 @@ async function steadyOurs(pg, gpssPort) {
   return { delay: d, secs };
 }
 
+/**
+ * The steady case's anchor: the same feed and Complete/Catch/sink wiring through the no-op node
+ * (it passes each message on at once, nothing held, no commits). Its loop delay is the floor of
+ * Node-RED, the harness and the machine at this rate; ours can only add to it.
+ */
+async function steadyNoop() {
+  await runtime.deploy([
+    { id: 'tab1', type: 'tab', label: 'bench' },
+    { id: 'w1', type: 'bench-noop', z: 'tab1', x: 100, y: 100, wires: [['sink']] },
+    ...sinks(true),
+  ]);
+  if (global.gc) global.gc();
+  const delay = new LoopDelay();
+  const trace = LOOP_TRACE ? new LoopTrace(8, LOOP_TRACE === 'tasks') : null;
+  const secs = await feedSteady(STEADY_MESSAGES, STEADY_RATE, oneRowMessage);
+  const d = delay.stop();
+  if (trace) printTrace('steady no-op', trace.stop(6));
+  await undeploy();
+  return { delay: d, secs };
+}
+
 /** The issue's target for the steady case: the event loop never held longer than this. */
 const STEADY_MAX_DELAY_TARGET_MS = 20;
 
@@ -526,7 +547,10 @@ async function main() {
     const pm = perMessage ? await perMessageOurs(pg) : skip;
     const pmRemote = perMessage ? await perMessageOurs(pg, gpss.port) : skip;
     const steady = only === '' || only === 'per-message' || only === 'steady';
+    // The no-op floor first and between ours, so that load that comes and goes falls on both.
+    const steadyFloor = steady ? await steadyNoop() : skip;
     const steadyEmbedded = steady ? await steadyOurs(pg) : skip;
+    const steadyFloor2 = steady ? await steadyNoop() : skip;
     const steadyRemote = steady ? await steadyOurs(pg, gpss.port) : skip;
     await gpss.stop();
     const steadyAnchorName = `target: max <= ${STEADY_MAX_DELAY_TARGET_MS} ms`;
@@ -590,7 +614,7 @@ async function main() {
         ours: steadyEmbedded.delay.max,
         anchor: STEADY_MAX_DELAY_TARGET_MS,
         anchorName: steadyAnchorName,
-        extra: { 'loop delay p99/max ms': fmtDelay(steadyEmbedded.delay), 'last ack s': steadyEmbedded.secs.toFixed(2) },
+        extra: { 'loop delay p99/max ms': fmtDelay(steadyEmbedded.delay), 'last ack s': steadyEmbedded.secs.toFixed(2), 'no-op node p99/max ms (floor)': fmtDelay(steadyFloor.delay) },
       },
       {
         case: `steady, gpss-pg as its own process (remote mode)`,
@@ -599,7 +623,7 @@ async function main() {
         ours: steadyRemote.delay.max,
         anchor: STEADY_MAX_DELAY_TARGET_MS,
         anchorName: steadyAnchorName,
-        extra: { 'loop delay p99/max ms': fmtDelay(steadyRemote.delay), 'last ack s': steadyRemote.secs.toFixed(2) },
+        extra: { 'loop delay p99/max ms': fmtDelay(steadyRemote.delay), 'last ack s': steadyRemote.secs.toFixed(2), 'no-op node p99/max ms (floor)': fmtDelay(steadyFloor2.delay) },
       },
     ]);
   } finally {
