@@ -5,7 +5,7 @@
 //   rows or T ms); a message is acknowledged (send + done) only after the commit holding its
 //   rows returned (at-least-once). Rows the server rejected under the error limit are reported.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { describeRejected, findJob, jobOutcome, JobMessages, MAX_ERROR_ROWS, RoomPacer, StreamTargets, type LoadJob, type MessageOutcome, type OpenOptions, type RejectedRow, type StreamEntry, type StreamMessage } from '../gpss';
+import { findJob, gpssOf, jobOutcome, JobMessages, MAX_ERROR_ROWS, MessageEntry, RoomPacer, StreamTargets, type LoadJob, type OpenOptions } from '../gpss';
 import * as kit from './kit';
 import type { TargetDef } from './kit';
 
@@ -33,65 +33,6 @@ interface GpssWriteDef extends NodeDef, TargetDef {
 const SEQUENCE_IDLE_MS = 10 * 60 * 1000;
 
 type Msg = NodeMessageInFlow & { gpss?: { job?: unknown } & Record<string, unknown> };
-
-/** Some rows of the message were rejected by the server; the rest of its commit is in the table. */
-class RowsRejectedError extends Error {
-  readonly code = 'ROWS_REJECTED';
-  constructor(readonly rows: RejectedRow[]) {
-    super(`gpss-write: ${describeRejected(rows)}`);
-    this.name = 'RowsRejectedError';
-  }
-}
-
-/** msg.gpss, created when the message has none. */
-function gpssOf(msg: Msg): Record<string, unknown> {
-  if (typeof msg.gpss !== 'object' || msg.gpss === null) msg.gpss = {};
-  return msg.gpss;
-}
-
-/** One message in stream mode, settled by its commit (a class, not closures: one allocation per message). */
-const NO_ROWS: Buffer[] = [];
-
-class MessageEntry implements StreamMessage, StreamEntry {
-  rows = NO_ROWS; // its encoded rows, set by entry() (no array allocated per message before)
-  bytes = 0;
-  constructor(
-    private readonly msg: Msg,
-    // The node, not the per-message send closure Node-RED made (it does exactly node.send(msg)):
-    // held messages then keep one object fewer alive until their commit.
-    private readonly node: Node,
-    private readonly done: (err?: Error) => void,
-  ) {}
-  get payload(): unknown {
-    return this.msg.payload;
-  }
-  entry(rows: Buffer[], bytes: number): StreamEntry {
-    this.rows = rows;
-    this.bytes = bytes;
-    return this;
-  }
-  empty(): void {
-    this.node.send(this.msg);
-    this.done();
-  }
-  failed(err: Error): void {
-    this.done(err);
-  }
-  ack(_stats: unknown, outcome: MessageOutcome): void {
-    if (outcome.kind === 'rowsRejected') {
-      // The message's other rows are committed: it goes to Catch, not on, naming its rejected rows.
-      gpssOf(this.msg).rejectedRows = outcome.rows;
-      this.done(new RowsRejectedError(outcome.rows));
-      return;
-    }
-    if (outcome.kind === 'countsOnly') gpssOf(this.msg).rejected = outcome.rejected;
-    this.node.send(this.msg);
-    this.done();
-  }
-  fail(err: Error): void {
-    this.done(err);
-  }
-}
 
 function readSettings(def: GpssWriteDef) {
   const commitIntervalMs = kit.intSetting(def.commitInterval, 1000, 0, 3600000, 'commit interval (ms)');
@@ -286,7 +227,7 @@ export = function (RED: NodeAPI): void {
           });
         } else {
           // No status update per message: the 1 s ticker and commit events show progress.
-          streams.target(optionsFor(msg)).write(new MessageEntry(msg, node, done));
+          streams.target(optionsFor(msg)).write(new MessageEntry<Msg>(msg, node, done));
         }
       } catch (err) {
         done(kit.asError(err));
