@@ -7,7 +7,7 @@ import type { GpssServerConfigNode } from './config-types';
 import { useConfigNodes, type UserStatus } from './config-users';
 import { probeTexts } from './probe';
 import { translator } from './i18n';
-import { oneLine } from './errors';
+import { failedSetup, oneLine } from './errors';
 
 export interface ServerUse {
   server: GpssServerConfigNode | null;
@@ -59,4 +59,20 @@ export function useServer(RED: NodeAPI, node: Node, serverId: string | undefined
       await use.release();
     },
   };
+}
+
+/**
+ * useServer() and the node's settings read from its dialog. Settings that cannot be read leave
+ * the node failing every message with the error (failedSetup), the server released on close:
+ * then null, and the node wires nothing else.
+ */
+export function useServerWith<S>(RED: NodeAPI, node: Node, serverId: string | undefined, read: (use: ServerUse) => S): { use: ServerUse; settings: S } | null {
+  const use = useServer(RED, node, serverId);
+  try {
+    return { use, settings: read(use) };
+  } catch (err) {
+    node.on('close', (_removed: boolean, done: () => void) => void use.release().then(done, done));
+    failedSetup(node, err, use.status);
+    return null;
+  }
 }
