@@ -31,6 +31,17 @@ export function stateStatus(state: string, detail?: string): NodeStatus {
   }
 }
 
+/** Logs a GPSS connection's state once per change, not per failed call (no log storms while down). */
+export function stateChangeLog(log: { warn(text: string): void; log(text: string): void }, where: () => string): (state: string, detail?: string) => void {
+  let logged = '';
+  return (state, detail) => {
+    if (state === logged) return;
+    logged = state;
+    if (state === 'error') log.warn(`GPSS ${where()}: ${detail ?? 'error'}`);
+    else if (state !== 'connecting') log.log(`GPSS ${where()}: ${state}`);
+  };
+}
+
 export function useServer(RED: NodeAPI, node: Node, serverId: string | undefined): ServerUse {
   const found = (serverId ? RED.nodes.getNode(serverId) : null) as GpssServerConfigNode | null;
   const server = found && found.service ? found : null;

@@ -7,7 +7,10 @@ export type { UsersHost, ConfigUse, CloseAfterUsersOptions } from './config-user
 export { ConfigProbe, PROBE_TIMEOUT_MS, probeStatus, probeTexts, watchProbes, withTimeout } from './probe';
 export type { ProbeResult, ProbeState, ProbeStatusTexts, ProbedConfig, NodeStatusLike } from './probe';
 export type { GreenplumDbConfigNode, GreenplumDbCreds, GpssServerConfigNode, OssAccountNode } from './config-types';
-export { useServer, useServerWith, stateStatus } from './gpss-server-user';
+export { useServer, useServerWith, stateStatus, stateChangeLog } from './gpss-server-user';
+export { readGpssServerSettings, remoteEndpoint } from './gpss-server-settings';
+export type { GpssServerCreds, GpssServerSettings, GpssServerSettingsDef } from './gpss-server-settings';
+export { EmbeddedGpss, startBounded } from './embedded-gpss';
 export type { ServerUse } from './gpss-server-user';
 
 // Status: one throttle; texts from the locale files.
