@@ -25,6 +25,7 @@ export * from './gpss-service';
 export * from './load-job';
 export * from './stream-writer';
 export * from './stream-target';
+export * from './stream-message';
 export * from './job-messages';
 export * from './buffer-account';
 export * from './collapse';

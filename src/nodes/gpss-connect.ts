@@ -2,13 +2,10 @@
 // mode and options of the dialog) and passes the message on with msg.gpss = { job, table, columns }.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import * as kit from './kit';
-import type { TargetDef } from './kit';
 import { DEFAULT_JOB_KEY_LIMIT, MAX_JOB_KEY_LIMIT, type JobLimits } from '../gpss';
 
-interface GpssConnectDef extends NodeDef, TargetDef {
+interface GpssConnectDef extends NodeDef, kit.OverridableTargetDef {
   server: string;
-  tableType?: string;
-  schemaType?: string;
   bufferRows?: string | number;
   bufferMb?: string | number;
   writeKb?: string | number;
@@ -23,13 +20,8 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const t = kit.translator(RED, 'gpss-connect');
     const node = this;
-    const use = kit.useServer(RED, node, def.server);
-    node.on('close', (_removed: boolean, done: () => void) => {
-      use.release().then(done, done);
-    });
-    let limits: JobLimits;
-    try {
-      limits = {
+    const setup = kit.useServerWith(RED, node, def.server, (use): JobLimits => {
+      const limits: JobLimits = {
         writeBytes: kit.writeBytesSetting(def.writeKb),
         buffer: kit.bufferSetting(def, 200000),
         keyLimit: kit.intSetting(def.keyLimit, DEFAULT_JOB_KEY_LIMIT, 0, MAX_JOB_KEY_LIMIT, 'key check'),
@@ -38,17 +30,19 @@ export = function (RED: NodeAPI): void {
           use.status.set({ fill: 'yellow', shape: 'dot', text: t('status.keyCheckStopped', { limit: kit.shortCount(limits.keyLimit ?? 0) }) });
         },
       };
-    } catch (err) {
-      kit.failedSetup(node, err, use.status);
-      return;
-    }
-    const table: kit.OverridableField = { value: def.table, type: def.tableType };
-    const schema: kit.OverridableField = { value: def.schema, type: def.schemaType };
+      return limits;
+    });
+    if (!setup) return;
+    const { use, settings: limits } = setup;
+    node.on('close', (_removed: boolean, done: () => void) => {
+      use.release().then(done, done);
+    });
+    const tableOptions = new kit.TargetOptions(RED, node, def);
 
     node.on('input', (msg: Msg, send, done) => {
       try {
         if (!use.server) throw new Error('gpss-connect: no gpss-server config node selected');
-        const options = kit.buildOpenOptions({ ...def, table: kit.resolveText(RED, node, msg, table), schema: kit.resolveText(RED, node, msg, schema) });
+        const options = tableOptions.for(msg);
         use.status.set({ fill: 'yellow', shape: 'ring', text: 'node-red:common.status.connecting' });
         use.server.service.openJob(options, limits).then(
           (job) => {

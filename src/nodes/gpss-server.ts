@@ -4,36 +4,17 @@
 // and closes them only after those nodes have finished their own close.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request } from 'express';
-import { checkGpssEndpoint, gpssEndpoint, GpssService, ServiceState, type EndpointTls, type GpssEndpoint } from '../gpss';
-import { DEFAULT_MAX_SESSION_TIMEOUT_S, startGpssServer, type GpssServerOptions, type RunningGpssServer } from '../gpss-server';
+import { checkGpssEndpoint, GpssService, ServiceState, type GpssEndpoint } from '../gpss';
+import { DEFAULT_MAX_SESSION_TIMEOUT_S } from '../gpss-server';
 import * as kit from './kit';
 import type { GpssServerConfigNode, GreenplumDbConfigNode } from './kit';
 
-interface GpssServerDef extends NodeDef {
+interface GpssServerDef extends NodeDef, kit.GpssServerSettingsDef {
   mode: 'embedded' | 'remote';
-  host: string;
-  port: string | number;
-  tls: boolean | string;
   db: string;
-  embeddedPort?: string | number;
-  rpcTimeout?: string | number;
-  sessionTimeout?: string | number;
-  closeTimeout?: string | number;
 }
 
-type Creds = { tlsCa?: string; tlsCert?: string; tlsKey?: string };
-
-const tlsOf = (useTls: unknown, c: Creds): EndpointTls | null => (kit.boolSetting(useTls, false, 'TLS') ? { ca: c.tlsCa, cert: c.tlsCert, key: c.tlsKey } : null);
-const remotePort = (v: unknown): number => kit.intSetting(v, 5000, 1, 65535, 'port');
-
-/** Starts gpss-pg; one that starts after `timeoutMs` is stopped, not left listening. */
-async function startBounded(options: GpssServerOptions, timeoutMs: number): Promise<RunningGpssServer> {
-  const starting = startGpssServer(options);
-  return kit.withTimeout(starting, timeoutMs, 'embedded gpss-pg start').catch((err: unknown) => {
-    starting.then((late) => late.stop(), () => undefined).catch(() => undefined);
-    throw err;
-  });
-}
+type Creds = kit.GpssServerCreds;
 
 export = function (RED: NodeAPI): void {
   function GpssServerNode(this: GpssServerConfigNode & { credentials: Creds }, def: GpssServerDef): void {
@@ -44,29 +25,21 @@ export = function (RED: NodeAPI): void {
     const db = (def.db ? RED.nodes.getNode(def.db) : null) as GreenplumDbConfigNode | null;
     node.redact = (t: string): string => kit.redactSecrets(db ? db.redact(t) : t, [creds.tlsKey]);
     const users = kit.hostUsers(node);
-    let embedded: Promise<RunningGpssServer> | null = null;
     let address = '';
-    let loggedState: ServiceState | '' = '';
+    const logState = kit.stateChangeLog(node, () => address || 'embedded gpss-pg');
     node.address = () => address;
     if (db) db.register(node);
 
     // Settings: an invalid one (kit/settings.ts) fails every use of this server, naming it.
-    let setup: { remote: GpssEndpoint | null; embeddedPort: number; rpcTimeoutMs: number; sessionTimeoutSec: number; closeTimeoutMs: number } | Error;
+    let setup: kit.GpssServerSettings | Error;
     try {
-      const remoteHost = kit.textSetting(def.host) || '127.0.0.1';
-      setup = {
-        remote: node.mode === 'remote' ? gpssEndpoint(remoteHost, remotePort(def.port), tlsOf(def.tls, creds)) : null,
-        embeddedPort: kit.intSetting(def.embeddedPort, 0, 0, 65535, 'embedded port'),
-        rpcTimeoutMs: kit.intSetting(def.rpcTimeout, 60, 1, 3600, 'call timeout (s)') * 1000,
-        sessionTimeoutSec: kit.intSetting(def.sessionTimeout, 300, 0, 86400, 'session timeout (s)'),
-        closeTimeoutMs: kit.intSetting(def.closeTimeout, 12, 1, 14, 'close timeout (s)') * 1000,
-      };
+      setup = kit.readGpssServerSettings(def, creds);
       if (setup.remote) address = `${setup.remote.host}:${setup.remote.port}`;
     } catch (err) {
       setup = new Error(`gpss-server: ${kit.errorText(err)}`);
       node.error(setup.message);
     }
-    const settings = (): Exclude<typeof setup, Error> => {
+    const settings = (): kit.GpssServerSettings => {
       if (setup instanceof Error) throw setup;
       return setup;
     };
@@ -74,31 +47,23 @@ export = function (RED: NodeAPI): void {
     const endpoint = async (): Promise<GpssEndpoint> => {
       if (!db) throw new Error('gpss-server: no greenplum-db config node selected (the database GPSS logs into)');
       const s = settings();
-      if (s.remote) return s.remote;
-      if (!embedded) {
-        const starting = startGpssServer({
-          listen: `127.0.0.1:${s.embeddedPort}`,
-          databaseUrl: db.connectionUrl(),
-          allowHosts: [`${db.host}:${db.port}`],
-          // gpss-pg's safe resource limits apply; only the session timeout configured on this
-          // node (trusted: set by the flow's author) may exceed the default maximum.
-          maxSessionTimeoutS: Math.max(DEFAULT_MAX_SESSION_TIMEOUT_S, s.sessionTimeoutSec),
-          log: (line: string) => node.trace(node.redact(line)),
-        });
-        embedded = starting;
-        starting.then(
-          (srv) => {
-            address = srv.address;
-            node.log(`embedded gpss-pg listening on ${srv.address} for ${db.host}:${db.port}/${db.database}`);
-          },
-          () => {
-            if (embedded === starting) embedded = null; // try again on next use
-          },
-        );
-      }
-      const srv = await embedded;
-      return { host: srv.host, port: srv.port };
+      return s.remote ?? embedded.endpoint();
     };
+    const embedded = new kit.EmbeddedGpss(
+      () => ({
+        listen: `127.0.0.1:${settings().embeddedPort}`,
+        databaseUrl: db!.connectionUrl(),
+        allowHosts: [`${db!.host}:${db!.port}`],
+        // gpss-pg's safe resource limits apply; only the session timeout configured on this
+        // node (trusted: set by the flow's author) may exceed the default maximum.
+        maxSessionTimeoutS: Math.max(DEFAULT_MAX_SESSION_TIMEOUT_S, settings().sessionTimeoutSec),
+        log: (line: string) => node.trace(node.redact(line)),
+      }),
+      (srv) => {
+        address = srv.address;
+        node.log(`embedded gpss-pg listening on ${srv.address} for ${db!.host}:${db!.port}/${db!.database}`);
+      },
+    );
 
     const s0 = setup instanceof Error ? null : setup;
     node.service = new GpssService({
@@ -114,13 +79,7 @@ export = function (RED: NodeAPI): void {
       redact: (t) => node.redact(t),
       onState: (state: ServiceState, detail?: string) => {
         const safe = detail ? node.redact(detail) : undefined;
-        // One log line per change of state, not per failed call (no log storms while down).
-        if (state !== loggedState) {
-          loggedState = state;
-          const where = address || 'embedded gpss-pg';
-          if (state === 'error') node.warn(`GPSS ${where}: ${safe ?? 'error'}`);
-          else if (state !== 'connecting') node.log(`GPSS ${where}: ${state}`);
-        }
+        logState(state, safe);
         node.emit('state', state, safe);
       },
     });
@@ -141,9 +100,7 @@ export = function (RED: NodeAPI): void {
           // A probe still connecting would leave its session behind the shutdown: let it end.
           await Promise.race([probing, new Promise((r) => setTimeout(r, 2000).unref())]);
           await node.service.shutdown();
-          const srv = embedded ? await embedded.catch(() => null) : null;
-          embedded = null;
-          if (srv) await srv.stop().catch((err: unknown) => node.warn(node.redact(`embedded gpss-pg stop: ${kit.errorText(err)}`)));
+          await embedded.stop((text) => node.warn(node.redact(text)));
         } finally {
           if (db) await db.deregister(node).catch(() => undefined);
         }
@@ -168,11 +125,11 @@ export = function (RED: NodeAPI): void {
     const dbCreds = { password: kit.typedOrStored(RED, dbId, dbDef?.password, 'password'), tlsCa: kit.typedOrStored(RED, dbId, dbDef?.tlsCa, 'tlsCa') };
     const stored = (key: keyof Creds): string => kit.typedOrStored(RED, body.id, body[key], key);
     const creds: Creds = { tlsCa: stored('tlsCa'), tlsCert: stored('tlsCert'), tlsKey: stored('tlsKey') };
-    const remote = body.mode === 'remote' ? gpssEndpoint(kit.textSetting(body.host) || '127.0.0.1', remotePort(body.port), tlsOf(body.tls, creds)) : null;
+    const remote = kit.remoteEndpoint(body, creds);
     return {
       secrets: [dbCreds.password, creds.tlsKey ?? ''],
       run: async () => {
-        const server = remote ? null : await startBounded({ listen: '127.0.0.1:0', databaseUrl: kit.dbConnectionUrl(dbs, dbCreds), allowHosts: [`${dbs.host}:${dbs.port}`], log: () => undefined }, kit.PROBE_TIMEOUT_MS);
+        const server = remote ? null : await kit.startBounded({ listen: '127.0.0.1:0', databaseUrl: kit.dbConnectionUrl(dbs, dbCreds), allowHosts: [`${dbs.host}:${dbs.port}`], log: () => undefined }, kit.PROBE_TIMEOUT_MS);
         try {
           const login = kit.dbClientConfig(dbs, dbCreds);
           const password = typeof login.password === 'string' ? login.password : '';

@@ -2,7 +2,7 @@
 // into the client's OpenOptions. Pure: unit-tested without Node-RED. Invalid values throw a
 // SettingError naming the option (settings.ts).
 import { DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES, type BufferLimits, type OpenOptions } from '../../gpss';
-import { intSetting, SettingError } from './settings';
+import { boolSetting, choiceSetting, intSetting, SettingError } from './settings';
 
 export interface TargetDef {
   schema?: string;
@@ -86,3 +86,44 @@ export function bufferSetting(def: { bufferRows?: unknown; bufferMb?: unknown },
     maxBytes: intSetting(def.bufferMb, 64, 1, 4096, 'buffer limit (MB)') * 1024 * 1024,
   };
 }
+
+/** gpss-write's dialog fields other than the target (TargetDef) and the server. */
+export interface WriteSettingsDef {
+  writeMode?: 'auto' | 'stream' | 'job';
+  commitRows?: string | number;
+  commitInterval?: string | number;
+  bufferRows?: string | number;
+  bufferMb?: string | number;
+  writeKb?: string | number;
+  maxRetries?: string | number;
+  retryDelay?: string | number;
+  closeTimeout?: string | number;
+  ignoreUnknownKeys?: boolean | string;
+  /** Job mode: commit the job once every part of the incoming msg.parts sequence was written. */
+  commitOnSequenceEnd?: boolean | string;
+  /** A second output that sends { tick: true } whenever the buffer has room for another message. */
+  tickOutput?: boolean | string;
+}
+
+/** gpss-write's settings: the write mode, the stream targets' options, the close and the extras. */
+export function readWriteSettings(def: WriteSettingsDef) {
+  const commitIntervalMs = intSetting(def.commitInterval, 1000, 0, 3600000, 'commit interval (ms)');
+  return {
+    mode: choiceSetting(def.writeMode, ['auto', 'stream', 'job'] as const, 'auto', 'write into'),
+    // (A buffer smaller than commitRows is allowed: commits then happen by interval.)
+    writer: {
+      commitRows: intSetting(def.commitRows, 10000, 1, 1e8, 'commit every (rows)'),
+      commitIntervalMs,
+      buffer: bufferSetting(def, 100000),
+      maxRetries: intSetting(def.maxRetries, 5, 0, 100, 'retries'),
+      backoff: { baseMs: intSetting(def.retryDelay, 250, 1, 60000, 'first retry delay (ms)'), maxMs: 10000, jitter: 0.3 },
+    },
+    writeBytes: writeBytesSetting(def.writeKb),
+    encoder: { ignoreUnknownKeys: boolSetting(def.ignoreUnknownKeys, false, 'ignore keys that are not columns') },
+    closeTimeoutMs: intSetting(def.closeTimeout, 10, 1, 14, 'close timeout (s)') * 1000,
+    commitOnSequenceEnd: boolSetting(def.commitOnSequenceEnd, false, 'commit at the end of a sequence'),
+    tickOutput: boolSetting(def.tickOutput, false, 'tick output'),
+  };
+}
+
+export type WriteSettings = ReturnType<typeof readWriteSettings>;

@@ -7,7 +7,7 @@ import type { GpssServerConfigNode } from './config-types';
 import { useConfigNodes, type UserStatus } from './config-users';
 import { probeTexts } from './probe';
 import { translator } from './i18n';
-import { oneLine } from './errors';
+import { failedSetup, oneLine } from './errors';
 
 export interface ServerUse {
   server: GpssServerConfigNode | null;
@@ -29,6 +29,17 @@ export function stateStatus(state: string, detail?: string): NodeStatus {
     default:
       return { fill: 'red', shape: 'ring', text: 'node-red:common.status.disconnected' };
   }
+}
+
+/** Logs a GPSS connection's state once per change, not per failed call (no log storms while down). */
+export function stateChangeLog(log: { warn(text: string): void; log(text: string): void }, where: () => string): (state: string, detail?: string) => void {
+  let logged = '';
+  return (state, detail) => {
+    if (state === logged) return;
+    logged = state;
+    if (state === 'error') log.warn(`GPSS ${where()}: ${detail ?? 'error'}`);
+    else if (state !== 'connecting') log.log(`GPSS ${where()}: ${state}`);
+  };
 }
 
 export function useServer(RED: NodeAPI, node: Node, serverId: string | undefined): ServerUse {
@@ -59,4 +70,20 @@ export function useServer(RED: NodeAPI, node: Node, serverId: string | undefined
       await use.release();
     },
   };
+}
+
+/**
+ * useServer() and the node's settings read from its dialog. Settings that cannot be read leave
+ * the node failing every message with the error (failedSetup), the server released on close:
+ * then null, and the node wires nothing else.
+ */
+export function useServerWith<S>(RED: NodeAPI, node: Node, serverId: string | undefined, read: (use: ServerUse) => S): { use: ServerUse; settings: S } | null {
+  const use = useServer(RED, node, serverId);
+  try {
+    return { use, settings: read(use) };
+  } catch (err) {
+    node.on('close', (_removed: boolean, done: () => void) => void use.release().then(done, done));
+    failedSetup(node, err, use.status);
+    return null;
+  }
 }

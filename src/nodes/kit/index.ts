@@ -7,7 +7,10 @@ export type { UsersHost, ConfigUse, CloseAfterUsersOptions } from './config-user
 export { ConfigProbe, PROBE_TIMEOUT_MS, probeStatus, probeTexts, watchProbes, withTimeout } from './probe';
 export type { ProbeResult, ProbeState, ProbeStatusTexts, ProbedConfig, NodeStatusLike } from './probe';
 export type { GreenplumDbConfigNode, GreenplumDbCreds, GpssServerConfigNode, OssAccountNode } from './config-types';
-export { useServer, stateStatus } from './gpss-server-user';
+export { useServer, useServerWith, stateStatus, stateChangeLog } from './gpss-server-user';
+export { readGpssServerSettings, remoteEndpoint } from './gpss-server-settings';
+export type { GpssServerCreds, GpssServerSettings, GpssServerSettingsDef } from './gpss-server-settings';
+export { EmbeddedGpss, startBounded } from './embedded-gpss';
 export type { ServerUse } from './gpss-server-user';
 
 // Status: one throttle; texts from the locale files.
@@ -41,8 +44,18 @@ export { registerTestEndpoint, registerConfigLookup, typedOrStored, bodyOf, UNCH
 export type { Body, TestOutcome } from './admin-test';
 
 // GPSS dialog fields → the client's options.
-export { buildOpenOptions, parseColumnList, writeBytesSetting, bufferSetting } from './gpss-options';
-export type { TargetDef } from './gpss-options';
+export { buildOpenOptions, parseColumnList, writeBytesSetting, bufferSetting, readWriteSettings } from './gpss-options';
+export type { TargetDef, WriteSettingsDef, WriteSettings } from './gpss-options';
+export { TargetOptions } from './target-options';
+export type { OverridableTargetDef } from './target-options';
+
+// gpss-write: its status, job mode's commit at the end of a sequence, what a flush on close
+// could not deliver.
+export { writeStatus } from './write-status';
+export type { WriteProgress } from './write-status';
+export { SequenceCommit, SEQUENCE_IDLE_MS } from './sequence-commit';
+export type { SequenceCommitHooks } from './sequence-commit';
+export { stoppedReceivers, warnCommittedWhileClosing } from './stopped-receivers';
 
 // Transfers: one at a time and cancellable on close; pooled database sessions; message pacing.
 export { SerialQueue, TransferQueue } from './task-queue';
