@@ -19,7 +19,7 @@ export { translator, catalogText, interpolate } from './i18n';
 
 // Settings (one policy: empty → default, invalid → SettingError naming the option) and the one
 // rule for values a message sets instead of the dialog.
-export { SettingError, intSetting, boolSetting, textSetting, choiceSetting } from './settings';
+export { SettingError, intSetting, boolSetting, textSetting, choiceSetting, parseColumnList } from '../../shared/settings';
 export { resolveField, resolveText, isFixed } from './overrides';
 export type { OverridableField } from './overrides';
 
@@ -41,7 +41,7 @@ export { registerTestEndpoint, registerConfigLookup, typedOrStored, bodyOf, UNCH
 export type { Body, TestOutcome } from './admin-test';
 
 // GPSS dialog fields → the client's options.
-export { buildOpenOptions, parseColumnList, writeBytesSetting, bufferSetting } from './gpss-options';
+export { buildOpenOptions, writeBytesSetting, bufferSetting } from './gpss-options';
 export type { TargetDef } from './gpss-options';
 
 // Transfers: one at a time and cancellable on close; pooled database sessions; message pacing.
