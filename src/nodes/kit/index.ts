@@ -12,7 +12,7 @@ export type { ServerUse } from './gpss-server-user';
 
 // Status: one throttle; texts from the locale files.
 export { ThrottledStatus, shortCount } from './status';
-export { formatBytes, formatCount, progressText, progressStatus, transferDoneStatus, transferLog } from './transfer-report';
+export { formatBytes, progressText, progressStatus, transferDoneStatus, transferLog } from './transfer-report';
 export type { ProgressCounters, TransferTotals } from './transfer-report';
 export type { StatusTarget } from './status';
 export { translator, catalogText, interpolate } from './i18n';
