@@ -89,7 +89,7 @@ export class GpssError extends Error {
   }
 }
 
-export function statusName(code: number): string {
+function statusName(code: number): string {
   const name = (grpc.status as unknown as Record<number, string | undefined>)[code];
   return name ?? `status ${code}`;
 }

@@ -218,7 +218,7 @@ function isNullText(row: Uint8Array, start: number, len: number, nullBytes: Buff
 }
 
 /** Parses one TEXT row (without its terminator) like PostgreSQL's CopyReadAttributesText. */
-export function parseTextRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
+function parseTextRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
   const out: ParsedRow = [];
   const d = f.delimiter.charCodeAt(0);
   const nullBytes = Buffer.from(f.nullString, 'utf8');
@@ -267,7 +267,7 @@ export function parseTextRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
 }
 
 /** Parses one CSV row (complete, without its terminator) like PostgreSQL's CopyReadAttributesCSV. */
-export function parseCsvRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
+function parseCsvRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
   const out: ParsedRow = [];
   const d = f.delimiter.charCodeAt(0);
   const q = f.quote.charCodeAt(0);
@@ -325,7 +325,7 @@ export function parseCsvRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
  * the callback. Skips the header line when `header` is true. A final row without a terminator
  * is accepted, as COPY does.
  */
-export class RowParserCore {
+class RowParserCore {
   readonly f: ResolvedFormat;
   private readonly scanner: RowBoundaryScanner;
   private carry: Buffer[] = [];

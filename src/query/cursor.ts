@@ -36,7 +36,7 @@ export interface Batch {
 }
 
 /** A cursor over one query on one connection: open(), next() until last, then close(). */
-export class CursorReader {
+class CursorReader {
   private carry: Row[] = [];
   private exhausted = false;
   private opened = false;
