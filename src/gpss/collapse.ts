@@ -92,7 +92,7 @@ export interface Collapsed<T extends Uint8Array> {
  * the others to `seen`. Returns the marks (1 = a later row has this key), or null for none.
  * Null keys are never marked.
  */
-function markRepeats(keys: readonly (string | null)[], seen: Set<string>): { marks: Uint8Array; count: number } | null {
+export function markRepeats(keys: readonly (string | null)[], seen: Set<string>): { marks: Uint8Array; count: number } | null {
   let out: { marks: Uint8Array; count: number } | null = null;
   for (let r = keys.length - 1; r >= 0; r--) {
     const key = keys[r];
