@@ -35,7 +35,7 @@ test('each part comes out whole, in the namespace of the node that uses it, at t
   assert.match(editorCommon.expandParts('<div data-gpflow-part="copy-format"></div>', 't'), /placeholder=", or \\t"/);
   const configs = editorCommon.expandParts('<div data-gpflow-part="config-nodes" data-config="account database" data-database-class="t-db"></div>', 't');
   assert.match(configs, /<div class="form-row">\n    <label for="node-input-account"><i class="fa fa-cloud"><\/i>[^]*<div class="form-row t-db">\n    <label for="node-input-database"><i class="fa fa-database">/);
-  assert.match(editorCommon.expandParts('<div data-gpflow-part="transfer-mode" data-row-class="t-table"></div>', 't'), /^<div class="form-row t-table">/);
+  assert.match(editorCommon.expandParts('<div data-gpflow-part="transfer-mode" data-row-class="t-table"></div>', 't'), /^  <div class="form-row t-table">\n    <label for="node-input-mode">/);
 });
 
 test('an unknown part is an error naming it and the dialog', () => {
