@@ -22,6 +22,12 @@
  *                                           type's data-template-name script by that part.
  *     gpflowEditor.expandParts(text, type)  the same on a template's text (pure; for tests).
  *     Parts (their labels are keys of the type's locale file):
+ *       name               the Name row (label.name)
+ *       config-nodes       a row per config node in data-config ("server", "account database");
+ *                          data-<field>-class adds a row class (label.<field>)
+ *       db-table           table with the picker of gpflowEditor.dbTablePicker; data-row-class
+ *                          (label.table, picker.tablesButton)
+ *       transfer-mode      OSS transfer mode auto/client/external; data-row-class (label.mode, mode.*)
  *       gpss-target        schema and table (TypedInputs) with the table and column pickers
  *                          (label.schema, label.table, picker.tablesButton, picker.columnsButton)
  *       gpss-open-options  GPSS Open options: mode, columns, match/update columns, condition,
@@ -88,7 +94,49 @@
 var gpflowEditor = (function () {
   // --- template parts -------------------------------------------------------------------
 
+  // A row's class: form-row, and the one the dialog shows/hides it by (data-row-class).
+  function rowClass(attrs) { return 'form-row' + (attrs['data-row-class'] ? ' ' + attrs['data-row-class'] : ''); }
+  // The config nodes a dialog picks (data-config="server" or "account database"), in order.
+  var CONFIG_ICONS = { server: 'fa-server', account: 'fa-cloud', database: 'fa-database' };
+
   var PARTS = {
+    'name': function (ns) {
+      return `
+  <div class="form-row">
+    <label for="node-input-name"><i class="fa fa-tag"></i> <span data-i18n="${ns}.label.name"></span></label>
+    <input type="text" id="node-input-name" data-i18n="[placeholder]${ns}.label.name">
+  </div>`;
+    },
+    'config-nodes': function (ns, attrs) {
+      return (attrs['data-config'] || '').split(/\s+/).filter(Boolean).map(function (field) {
+        var cls = attrs['data-' + field + '-class'] ? ' ' + attrs['data-' + field + '-class'] : '';
+        return `
+  <div class="form-row${cls}">
+    <label for="node-input-${field}"><i class="fa ${CONFIG_ICONS[field] || 'fa-cog'}"></i> <span data-i18n="${ns}.label.${field}"></span></label>
+    <input type="text" id="node-input-${field}">
+  </div>`;
+      }).join('');
+    },
+    'db-table': function (ns, attrs) {
+      return `
+  <div class="${rowClass(attrs)}">
+    <label for="node-input-table"><i class="fa fa-table"></i> <span data-i18n="${ns}.label.table"></span></label>
+    <input type="text" id="node-input-table" placeholder="public.sales" style="width:60%">
+    <datalist id="gpflow-db-table-list"></datalist>
+    <button type="button" id="gpflow-db-pick-table" class="red-ui-button" data-i18n="[title]${ns}.picker.tablesButton"><i class="fa fa-list"></i></button>
+  </div>`;
+    },
+    'transfer-mode': function (ns, attrs) {
+      return `
+  <div class="${rowClass(attrs)}">
+    <label for="node-input-mode"><i class="fa fa-random"></i> <span data-i18n="${ns}.label.mode"></span></label>
+    <select id="node-input-mode" style="width:70%;">
+      <option value="auto" data-i18n="${ns}.mode.auto"></option>
+      <option value="client" data-i18n="${ns}.mode.client"></option>
+      <option value="external" data-i18n="${ns}.mode.external"></option>
+    </select>
+  </div>`;
+    },
     'gpss-target': function (ns) {
       return `
   <div class="form-row">

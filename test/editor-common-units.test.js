@@ -24,7 +24,7 @@ test('text without parts is left as it is', () => {
 
 test('each part comes out whole, in the namespace of the node that uses it, at the placeholder\'s line', () => {
   for (const name of editorCommon.partNames) {
-    const out = editorCommon.expandParts(`<p>a</p>\n  <div data-gpflow-part="${name}" data-buffer-rows="123"></div>\n<p>b</p>`, 'my-node');
+    const out = editorCommon.expandParts(`<p>a</p>\n  <div data-gpflow-part="${name}" data-buffer-rows="123" data-config="account"></div>\n<p>b</p>`, 'my-node');
     assert.match(out, /^<p>a<\/p>\n  <div class="form-row/, name);
     assert.match(out, /<\/div>\n<p>b<\/p>$/, name);
     assert.ok(!/\$\{|undefined|data-gpflow-part/.test(out), `${name}: ${out}`);
@@ -33,6 +33,9 @@ test('each part comes out whole, in the namespace of the node that uses it, at t
   }
   assert.match(editorCommon.expandParts('<div data-gpflow-part="gpss-buffer" data-buffer-rows="123"></div>', 't'), /id="node-input-bufferRows" placeholder="123"/);
   assert.match(editorCommon.expandParts('<div data-gpflow-part="copy-format"></div>', 't'), /placeholder=", or \\t"/);
+  const configs = editorCommon.expandParts('<div data-gpflow-part="config-nodes" data-config="account database" data-database-class="t-db"></div>', 't');
+  assert.match(configs, /<div class="form-row">\n    <label for="node-input-account"><i class="fa fa-cloud"><\/i>[^]*<div class="form-row t-db">\n    <label for="node-input-database"><i class="fa fa-database">/);
+  assert.match(editorCommon.expandParts('<div data-gpflow-part="transfer-mode" data-row-class="t-table"></div>', 't'), /^  <div class="form-row t-table">\n    <label for="node-input-mode">/);
 });
 
 test('an unknown part is an error naming it and the dialog', () => {

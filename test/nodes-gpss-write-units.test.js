@@ -18,10 +18,10 @@ test('writeStatus: error first, then waiting for the database, then writing, the
   assert.deepEqual(kit.writeStatus(progress({ heldRows: 12345, waitingMs: 4001, ratePerSecond: () => assert.fail('rate not read while waiting') }), t), {
     fill: 'yellow',
     shape: 'ring',
-    text: 'status.waiting{"seconds":4,"held":"12k"}',
+    text: 'status.waiting{"seconds":4,"held":"12.3k"}',
   });
   assert.equal(kit.writeStatus(progress({ heldRows: 1, waitingMs: 4000 }), t).fill, 'blue', 'exactly interval + 3 s is still writing');
-  assert.deepEqual(kit.writeStatus(progress({ heldRows: 7, waitingMs: 100, ratePerSecond: () => 2500000 }), t), { fill: 'blue', shape: 'dot', text: 'status.writing{"rate":"2.5M","held":"7"}' });
+  assert.deepEqual(kit.writeStatus(progress({ heldRows: 7, waitingMs: 100, ratePerSecond: () => 2500000 }), t), { fill: 'blue', shape: 'dot', text: 'status.writing{"rate":"2.50M","held":"7"}' });
   let rateRead = false;
   assert.deepEqual(kit.writeStatus(progress({ committedRows: 42, ratePerSecond: () => (rateRead = true) }), t), { fill: 'green', shape: 'dot', text: 'status.committed{"count":"42"}' });
   assert.equal(rateRead, false, 'the rate window is read only while rows are held');

@@ -249,7 +249,9 @@ test('messages writer (MessageObjectWriter): buffer limit fails fast without ack
 test('progress: short text and at most one update per interval; a final state at once', () => {
   assert.equal(progress.formatBytes(512), '512 B');
   assert.equal(progress.formatBytes(3 * 1048576), '3.0 MB');
-  assert.equal(progress.formatCount(123456), '123.5k');
+  assert.equal(progress.shortCount(123456), '123.5k');
+  assert.equal(progress.shortCount(12.7), '13');
+  assert.equal(progress.shortCount(1234567), '1.23M');
   assert.equal(progress.progressText({ bytes: 10 * 1048576, rows: 2500000 }, 2000), '10.0 MB 2.50M rows 5.0 MB/s');
   let now = 0;
   const out = [];

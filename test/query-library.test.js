@@ -74,7 +74,7 @@ test('scripts: every statement reported; a transaction left open is rolled back 
   assert.deepEqual(r.statements.map((s) => [s.command, s.rowCount]), [['CREATE', null], ['INSERT', 2], ['SELECT', 2]]);
   await assert.rejects(
     Q.withSession(pool, {}, (c) => Q.runStatement(c, bound('BEGIN; INSERT INTO lib_s VALUES (3)'))),
-    (e) => e instanceof Q.QueryInputError && /left a transaction open/.test(e.message),
+    (e) => e.name === 'SettingError' && e.code === 'QUERY_INPUT' && /left a transaction open/.test(e.message),
   );
   assert.equal((await pool.query('SELECT count(*)::int AS n FROM lib_s')).rows[0].n, 2, 'the open transaction was rolled back');
   await assert.rejects(Q.withSession(pool, {}, (c) => Q.runStatement(c, bound('BEGIN; INSERT INTO lib_s VALUES (4); SELECT 1/0'))), (e) => e.code === '22012');

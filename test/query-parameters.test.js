@@ -4,7 +4,7 @@
 // to positional ones, and the error text of a failed query.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { scanSql, bindParameters, QueryInputError, cursorQueryText, describeQueryError, lineAt } = require('../dist/query');
+const { scanSql, bindParameters, cursorQueryText, describeQueryError, lineAt } = require('../dist/query');
 
 const names = (sql) => scanSql(sql).params.map((p) => (p.kind === 'named' ? `$${p.name}` : `$${p.index}`));
 
@@ -62,7 +62,7 @@ test('bind: no parameters, positional from an array, named from an object', () =
 
 test('bind: what does not fit is refused naming the parameter, the field and the type', () => {
   const refused = (sql, params, re) =>
-    assert.throws(() => bindParameters(sql, params), (e) => e instanceof QueryInputError && e.field === 'msg.params' && re.test(e.message), `${sql} ${JSON.stringify(params)}`);
+    assert.throws(() => bindParameters(sql, params), (e) => e.name === 'SettingError' && e.code === 'QUERY_INPUT' && e.field === 'msg.params' && re.test(e.message), `${sql} ${JSON.stringify(params)}`);
   refused('SELECT $1', 'abc', /must be an array \(for \$1, \$2, …\) or an object \(for \$name\); got a string/);
   refused('SELECT $1', 42, /got a number/);
   refused('SELECT $1', new Date(0), /got a Date/);

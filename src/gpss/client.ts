@@ -89,7 +89,7 @@ export class GpssError extends Error {
   }
 }
 
-export function statusName(code: number): string {
+function statusName(code: number): string {
   const name = (grpc.status as unknown as Record<number, string | undefined>)[code];
   return name ?? `status ${code}`;
 }
@@ -177,33 +177,22 @@ export function buildOpenRequest(session: string, o: OpenOptions): Record<string
     Timeout: o.timeoutSec ?? 0,
     StagingSchema: o.stagingSchema ?? '',
   };
+  const limits = { ErrorLimitCount: String(errorLimitCount), ErrorLimitPercentage: errorLimitPercentage };
+  // Update and merge find rows by the match columns and change the update columns (under the condition).
+  const keyed = () => ({
+    MatchColumns: checkNames('matchColumns', o.matchColumns, true),
+    UpdateColumns: checkNames('updateColumns', o.updateColumns, true),
+    Condition: o.condition ?? '',
+  });
   switch (o.mode) {
     case 'insert':
-      req.InsertOption = {
-        InsertColumns: checkNames('insertColumns', o.insertColumns, false),
-        TruncateTable: o.truncate === true,
-        ErrorLimitCount: String(errorLimitCount),
-        ErrorLimitPercentage: errorLimitPercentage,
-      };
+      req.InsertOption = { InsertColumns: checkNames('insertColumns', o.insertColumns, false), TruncateTable: o.truncate === true, ...limits };
       break;
     case 'update':
-      req.UpdateOption = {
-        MatchColumns: checkNames('matchColumns', o.matchColumns, true),
-        UpdateColumns: checkNames('updateColumns', o.updateColumns, true),
-        Condition: o.condition ?? '',
-        ErrorLimitCount: String(errorLimitCount),
-        ErrorLimitPercentage: errorLimitPercentage,
-      };
+      req.UpdateOption = { ...keyed(), ...limits };
       break;
     case 'merge':
-      req.MergeOption = {
-        InsertColumns: checkNames('insertColumns', o.insertColumns, false),
-        MatchColumns: checkNames('matchColumns', o.matchColumns, true),
-        UpdateColumns: checkNames('updateColumns', o.updateColumns, true),
-        Condition: o.condition ?? '',
-        ErrorLimitCount: String(errorLimitCount),
-        ErrorLimitPercentage: errorLimitPercentage,
-      };
+      req.MergeOption = { InsertColumns: checkNames('insertColumns', o.insertColumns, false), ...keyed(), ...limits };
       break;
     default:
       throw new GpssError('Open', grpc.status.INVALID_ARGUMENT, `mode must be 'insert', 'merge' or 'update', got ${JSON.stringify(o.mode)}`);

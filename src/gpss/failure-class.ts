@@ -177,7 +177,7 @@ export function classifyStatus(code: number | undefined, text: string): FailureC
 }
 
 /** The status code and text of an error thrown by the client (GpssError) or wrapped from one. */
-export function statusOf(err: unknown): { code: number | undefined; text: string } {
+function statusOf(err: unknown): { code: number | undefined; text: string } {
   if (typeof err !== 'object' || err === null) return { code: undefined, text: String(err) };
   const e = err as { code?: unknown; details?: unknown; message?: unknown };
   const code = typeof e.code === 'number' ? e.code : undefined;

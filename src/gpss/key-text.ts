@@ -20,7 +20,7 @@ const bytesOf = (s: string): Buffer => Buffer.from(s, 'latin1');
 const preview = (text: string): string => JSON.stringify(text.length > TEXT_PREVIEW ? text.slice(0, TEXT_PREVIEW) + '…' : text);
 
 /** A DBValue's bytes (latin1 string) as text for an error message. */
-export function describeDbValue(v: string): string {
+function describeDbValue(v: string): string {
   const tag = v.charCodeAt(0);
   const body = v.slice(1);
   const lengthDelimited = (): string | null => {

@@ -1,26 +1,14 @@
 // A message's payload → encoded GPSS rows (DESIGN §3 "Rows in messages"): one row object, an array of
 // row objects, or an array of arrays in the job's column order. A value that cannot be
 // converted fails this message only, with an error naming the row and the column.
+import { isRowObject, needsSlices, PayloadError, SLICE_ROWS } from '../shared/payload-shape';
 import { SliceClock } from '../shared/slices';
+
+export { needsSlices, PayloadError, SLICED_PAYLOAD_ROWS } from '../shared/payload-shape';
 
 export interface RowEncoderLike {
   encodeObject(row: Record<string, unknown>): Buffer;
   encodeArray(values: unknown[]): Buffer;
-}
-
-export class PayloadError extends Error {
-  readonly code = 'BAD_PAYLOAD';
-  constructor(
-    message: string,
-    readonly column?: string,
-  ) {
-    super(message);
-    this.name = 'PayloadError';
-  }
-}
-
-function isRowObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !(v instanceof Date);
 }
 
 export interface EncodedRows {
@@ -48,17 +36,6 @@ export function encodePayload(payload: unknown, encoder: RowEncoderLike): Encode
   }
   const rows: Buffer[] = new Array(list.length);
   return { rows, bytes: encodeRange(list, 0, list.length, encoder, rows) };
-}
-
-/** Payload arrays longer than this are encoded in slices (see encodePayloadInSlices). */
-export const SLICED_PAYLOAD_ROWS = 2048;
-
-/** Rows encoded between two looks at the clock (~0.3 ms of work). */
-const SLICE_ROWS = 512;
-
-/** True when encoding this payload in one go could hold the event loop for several ms. */
-export function needsSlices(payload: unknown): boolean {
-  return Array.isArray(payload) && payload.length > SLICED_PAYLOAD_ROWS;
 }
 
 /**

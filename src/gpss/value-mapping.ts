@@ -52,7 +52,7 @@ export interface RowEncoder {
 export type ValueKind = 'int16' | 'int32' | 'int64' | 'float32' | 'float64' | 'bytes' | 'timestamp' | 'time' | 'text' | 'json' | 'array' | 'epochText' | 'date';
 
 /** Short, safe description of a value for error messages (never a whole payload). */
-export function previewValue(v: unknown): string {
+function previewValue(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (v === null) return 'null';
   switch (typeof v) {

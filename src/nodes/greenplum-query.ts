@@ -5,7 +5,7 @@
 // batch on a msg.tick. A thin adapter over src/query; a result's messages form a sequence.
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { bindParameters, cancelBackend, QueryError, QueryInputError, readInBatches, runStatement, withSession, type BoundQuery, type Row } from '../query';
+import { bindParameters, cancelBackend, QueryError, queryInputError, readInBatches, runStatement, withSession, type BoundQuery, type Row } from '../query';
 import * as kit from './kit';
 
 type Msg = NodeMessageInFlow & Record<string, unknown>;
@@ -43,7 +43,7 @@ export = function (RED: NodeAPI): void {
     }
     const secrets = (): string[] => (db.credentials?.password ? [db.credentials.password] : []);
     const fail = (err: unknown, sql: string): kit.NodeError => {
-      const e = kit.toNodeError(err instanceof QueryError ? err : new QueryError(err, sql), 'greenplum-query', secrets(), err instanceof QueryInputError ? 'QUERY_INPUT' : 'QUERY_FAILED');
+      const e = kit.toNodeError(err instanceof QueryError ? err : new QueryError(err, sql), 'greenplum-query', secrets(), err instanceof kit.SettingError ? err.code : 'QUERY_FAILED');
       status.setNow({ fill: 'red', shape: 'ring', text: e.brief });
       return e;
     };
@@ -67,7 +67,7 @@ export = function (RED: NodeAPI): void {
           return;
         }
         if (output === 'row' && query.scan.statements.length > 1) {
-          throw new QueryInputError('msg.query', `one message per row takes one statement; this query has ${query.scan.statements.length}`);
+          throw queryInputError('msg.query', `one message per row takes one statement; this query has ${query.scan.statements.length}`);
         }
         const r = await runStatement(client, query);
         if (output === 'all') {
@@ -90,8 +90,8 @@ export = function (RED: NodeAPI): void {
       queue
         .run(async (signal) => {
           const q = kit.resolveField(RED, node, msg, { value: def.query, msgProperty: 'query' });
-          if (typeof q !== 'string') throw new QueryInputError('msg.query', `msg.query must be a string of SQL; got ${Array.isArray(q) ? 'an array' : typeof q}`);
-          if (!q.trim()) throw new QueryInputError('msg.query', msg.query === undefined || msg.query === null ? 'no SQL: write it in the dialog or set msg.query' : 'msg.query is empty');
+          if (typeof q !== 'string') throw queryInputError('msg.query', `msg.query must be a string of SQL; got ${Array.isArray(q) ? 'an array' : typeof q}`);
+          if (!q.trim()) throw queryInputError('msg.query', msg.query === undefined || msg.query === null ? 'no SQL: write it in the dialog or set msg.query' : 'msg.query is empty');
           const query = bindParameters(q, msg.params);
           sql = query.text;
           status.set({ fill: 'blue', shape: 'dot', text: t('status.running') });

@@ -12,28 +12,6 @@ import * as kit from './kit';
 const MB = 1048576;
 const CLOSE_FLUSH_MS = 10000;
 
-function readConfig(def: Record<string, unknown>) {
-  const source = kit.choiceSetting(def.source, ['table', 'query', 'messages'] as const, 'table', 'source');
-  const format = oss.formatOptionsFrom(def);
-  oss.resolveFormat(format); // validate now: a bad delimiter is a deploy-time error
-  if (source === 'messages') {
-    // Time parts ({{yyyy}}…) are filled in per object in messages mode: a typo is a deploy-time error.
-    oss.checkNameTemplate(kit.textSetting(def.prefix), 'prefix');
-    oss.checkNameTemplate(kit.textSetting(def.objectName), 'object name');
-  }
-  const columns = kit.parseColumnList(def.columns);
-  return {
-    source, table: kit.textSetting(def.table), query: kit.textSetting(def.query), columns: columns.length ? columns : null,
-    prefix: oss.checkPrefix(kit.textSetting(def.prefix)), objectName: kit.textSetting(def.objectName), format,
-    level: kit.intSetting(def.compression, 1, 0, 9, 'gzip level'), gzipWorkers: kit.intSetting(def.gzipWorkers, 2, 1, 16, 'gzip workers'),
-    objectSizeMB: kit.intSetting(def.objectSizeMB, 256, 1, 1024 * 1024, 'object size (MB)'), partSizeMB: kit.intSetting(def.partSizeMB, 8, 1, 5120, 'part size (MB)'),
-    parallelParts: kit.intSetting(def.parallelParts, 4, 1, 64, 'parallel parts'), rollSeconds: kit.intSetting(def.rollSeconds, 60, 0, 7 * 86400, 'roll after (s)'),
-    maxBufferMB: kit.intSetting(def.maxBufferMB, 64, 1, 4096, 'max buffer (MB)'), mode: oss.parseTransferMode(def.mode),
-    /** Messages source: close the object once every part of a msg.parts sequence is in it. */
-    rollOnSequenceEnd: kit.boolSetting(def.rollOnSequenceEnd, false, 'close the object at the end of a sequence'),
-  };
-}
-
 type Msg = NodeMessageInFlow & Record<string, unknown>;
 
 export = function (RED: NodeAPI) {
@@ -61,9 +39,9 @@ export = function (RED: NodeAPI) {
     });
     const secrets = (): string[] => [...(account?.secrets() ?? []), ...(db?.credentials?.password ? [db.credentials.password] : [])];
     const fail = (err: unknown, context: string) => kit.toNodeError(err, `${context} failed`, secrets(), 'OSS_NODE');
-    let cfg: ReturnType<typeof readConfig>;
+    let cfg: oss.ExportSettings;
     try {
-      cfg = readConfig(def);
+      cfg = oss.exportSettings(def);
     } catch (err) {
       return kit.failedSetup(node, err, status);
     }

@@ -11,24 +11,6 @@ import * as oss from '../oss';
 import { FetchOnce } from '../shared/retry-once';
 import * as kit from './kit';
 
-function readConfig(def: Record<string, unknown>) {
-  const target = kit.choiceSetting(def.target, ['table', 'messages'] as const, 'table', 'target');
-  const format = oss.formatOptionsFrom(def);
-  oss.resolveFormat(format);
-  const rejectUnit = kit.textSetting(def.rejectUnit) === 'PERCENT' ? 'PERCENT' : 'ROWS';
-  const columns = kit.parseColumnList(def.columns);
-  return {
-    target, table: kit.textSetting(def.table), columns: columns.length ? columns : null, prefix: oss.checkPrefix(kit.textSetting(def.prefix)),
-    /** Direct children of the folder `prefix` only (oss_ext `dir=`); default recursive. */
-    folderOnly: kit.boolSetting(def.folderOnly, false, 'folder only'), format, fillMissing: kit.boolSetting(def.fillMissing, false, 'fill missing fields'),
-    parallel: kit.intSetting(def.parallel, 2, 1, 32, 'parallel downloads'), truncate: kit.boolSetting(def.truncate, false, 'truncate'),
-    rejectLimit: kit.intSetting(def.rejectLimit, 0, 0, rejectUnit === 'PERCENT' ? 100 : 2 ** 31 - 1, 'reject limit'), rejectUnit,
-    batchSize: kit.intSetting(def.batchSize, 1000, 1, 1000000, 'rows per message'), rowShape: kit.textSetting(def.rowShape) === 'object' ? 'object' : 'array',
-    /** 'yield': one event-loop turn per batch; 'tick': wait for msg.tick beyond `inflight` batches. */
-    pacing: kit.textSetting(def.pacing) === 'tick' ? 'tick' : 'yield', inflight: kit.intSetting(def.inflight, 2, 1, 1000, 'batches in flight'), mode: oss.parseTransferMode(def.mode),
-  } as const;
-}
-
 type Msg = NodeMessageInFlow & Record<string, unknown>;
 
 export = function (RED: NodeAPI) {
@@ -48,9 +30,9 @@ export = function (RED: NodeAPI) {
       pacing?.abort(new Error('cancelled: the node was closed during the transfer'));
       void transfers.close().catch(() => undefined).finally(() => void use.release().then(() => done()));
     });
-    let cfg: ReturnType<typeof readConfig>;
+    let cfg: oss.ImportSettings;
     try {
-      cfg = readConfig(def);
+      cfg = oss.importSettings(def);
     } catch (err) {
       return kit.failedSetup(node, err, status);
     }
@@ -66,7 +48,7 @@ export = function (RED: NodeAPI) {
     function sourceOf(msg: Msg): oss.ImportSource {
       const keys = oss.parseKeys(fromMsg(msg, 'keys'));
       const prefix = fromMsg(msg, 'prefix') !== undefined ? oss.checkPrefix(kit.textSetting(fromMsg(msg, 'prefix'))) : cfg.prefix;
-      if (!keys && !prefix) throw new oss.OssOptionError('prefix', 'no objects to import: set a prefix (dialog or msg.prefix) or msg.keys');
+      if (!keys && !prefix) throw oss.optionError('prefix', 'no objects to import: set a prefix (dialog or msg.prefix) or msg.keys');
       const folderOnly = kit.boolSetting(fromMsg(msg, 'folderOnly'), cfg.folderOnly, 'msg.folderOnly');
       return { keys, prefix, sel: oss.objectSelection(prefix, keys ? false : folderOnly) };
     }
@@ -93,7 +75,7 @@ export = function (RED: NodeAPI) {
       if (cfg.rowShape !== 'object') return null;
       if (cfg.columns) return cfg.columns;
       const msgTable = kit.textSetting(fromMsg(msg, 'table'));
-      if (!(msgTable || cfg.table) || !db) throw new oss.OssOptionError('columns', 'rows as objects need the column names: set columns, or a table and database');
+      if (!(msgTable || cfg.table) || !db) throw oss.optionError('columns', 'rows as objects need the column names: set columns, or a table and database');
       return msgTable ? columnsOf(msgTable) : dialogTableColumns.get();
     }
 

@@ -2,7 +2,7 @@
 // settings record (the oss-account dialog), turned into ali-oss client options and into the
 // parts of an oss:// LOCATION, and validated with errors that name the field. Pure.
 
-import { OssOptionError } from './transfer-options';
+import { SettingError } from '../shared/settings';
 
 export type SignatureVersion = 'v1' | 'v4';
 
@@ -24,17 +24,9 @@ export interface OssAccountCredentials {
   accessKeySecret: string;
 }
 
-/** An account setting is invalid: `field` (also `option`) names it. */
-export class OssAccountConfigError extends OssOptionError {
-  override readonly code = 'OSS_ACCOUNT_CONFIG';
-  constructor(field: string, message: string) {
-    super(field, message);
-    this.name = 'OssAccountConfigError';
-  }
-
-  get field(): string {
-    return this.option;
-  }
+/** An account setting is invalid: `field` (also `option`) names it. Never mentions the secret's value. */
+function accountError(field: string, message: string): SettingError {
+  return new SettingError(field, message, 'OSS_ACCOUNT_CONFIG');
 }
 
 const REGION_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -64,22 +56,22 @@ export function readAccountSettings(def: Record<string, unknown>): OssAccountSet
   };
 }
 
-/** Throws OssAccountConfigError naming the first invalid field. Never mentions the secret's value. */
+/** Throws a SettingError (code OSS_ACCOUNT_CONFIG) naming the first invalid field. Never mentions the secret's value. */
 export function validateAccount(s: OssAccountSettings, c: Partial<OssAccountCredentials>): void {
-  if (!s.bucket) throw new OssAccountConfigError('bucket', 'oss-account: bucket is required');
+  if (!s.bucket) throw accountError('bucket', 'oss-account: bucket is required');
   if (!BUCKET_RE.test(s.bucket)) {
-    throw new OssAccountConfigError('bucket', `oss-account: bucket "${s.bucket}" is not a valid bucket name (3-63 of a-z 0-9 -)`);
+    throw accountError('bucket', `oss-account: bucket "${s.bucket}" is not a valid bucket name (3-63 of a-z 0-9 -)`);
   }
   if (!s.endpoint && !REGION_RE.test(s.region)) {
-    throw new OssAccountConfigError('region', `oss-account: region "${s.region}" is not valid (e.g. oss-cn-hangzhou)`);
+    throw accountError('region', `oss-account: region "${s.region}" is not valid (e.g. oss-cn-hangzhou)`);
   }
   if (s.endpoint) endpointUrl(s); // throws on a malformed endpoint
-  if (!(s.timeoutMs >= 1000)) throw new OssAccountConfigError('timeout', 'oss-account: timeout must be at least 1000 ms');
+  if (!(s.timeoutMs >= 1000)) throw accountError('timeout', 'oss-account: timeout must be at least 1000 ms');
   if (!(s.maxSockets >= 1 && s.maxSockets <= 1024)) {
-    throw new OssAccountConfigError('maxSockets', 'oss-account: max sockets must be between 1 and 1024');
+    throw accountError('maxSockets', 'oss-account: max sockets must be between 1 and 1024');
   }
-  if (!c.accessKeyId) throw new OssAccountConfigError('accessKeyId', 'oss-account: AccessKey ID is missing');
-  if (!c.accessKeySecret) throw new OssAccountConfigError('accessKeySecret', 'oss-account: AccessKey secret is missing');
+  if (!c.accessKeyId) throw accountError('accessKeyId', 'oss-account: AccessKey ID is missing');
+  if (!c.accessKeySecret) throw accountError('accessKeySecret', 'oss-account: AccessKey secret is missing');
 }
 
 /** The endpoint as a full URL ('' when the region is used). */
@@ -90,10 +82,10 @@ export function endpointUrl(s: OssAccountSettings): string {
   try {
     u = new URL(withScheme);
   } catch {
-    throw new OssAccountConfigError('endpoint', `oss-account: endpoint "${s.endpoint}" is not a host or URL`);
+    throw accountError('endpoint', `oss-account: endpoint "${s.endpoint}" is not a host or URL`);
   }
   if ((u.pathname && u.pathname !== '/') || u.search || u.username || u.password) {
-    throw new OssAccountConfigError('endpoint', `oss-account: endpoint "${s.endpoint}" must be a host (and port) without a path`);
+    throw accountError('endpoint', `oss-account: endpoint "${s.endpoint}" must be a host (and port) without a path`);
   }
   return `${u.protocol}//${u.host}`;
 }
@@ -128,7 +120,7 @@ export function locationEndpoint(s: OssAccountSettings): string {
   if (!host) host = `${s.region}${s.internal ? '-internal' : ''}.aliyuncs.com`;
   host = host.replace(/^https?:\/\//i, '').replace(/\/+$/, '');
   if (!HOST_RE.test(host)) {
-    throw new OssAccountConfigError('extEndpoint', `oss-account: external-table endpoint "${host}" must be a bare host name`);
+    throw accountError('extEndpoint', `oss-account: external-table endpoint "${host}" must be a bare host name`);
   }
   return host.toLowerCase();
 }

@@ -212,8 +212,13 @@ function hexVal(c: number): number {
   return -1;
 }
 
+/** Whether the raw (still escaped) field row[start, start+len) is the NULL string, as COPY decides it. */
+function isNullText(row: Uint8Array, start: number, len: number, nullBytes: Buffer): boolean {
+  return len === nullBytes.length && Buffer.from(row.buffer, row.byteOffset + start, len).equals(nullBytes);
+}
+
 /** Parses one TEXT row (without its terminator) like PostgreSQL's CopyReadAttributesText. */
-export function parseTextRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
+function parseTextRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
   const out: ParsedRow = [];
   const d = f.delimiter.charCodeAt(0);
   const nullBytes = Buffer.from(f.nullString, 'utf8');
@@ -250,7 +255,7 @@ export function parseTextRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
     }
     const rawLen = i - start;
     // NULL is recognised on the raw (still escaped) text, as PostgreSQL does.
-    if (rawLen === nullBytes.length && Buffer.from(row.buffer, row.byteOffset + start, rawLen).equals(nullBytes)) {
+    if (isNullText(row, start, rawLen, nullBytes)) {
       out.push(null);
     } else {
       out.push(sawEscape || n !== rawLen ? bytes.toString('utf8', 0, n) : Buffer.from(row.buffer, row.byteOffset + start, rawLen).toString('utf8'));
@@ -262,7 +267,7 @@ export function parseTextRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
 }
 
 /** Parses one CSV row (complete, without its terminator) like PostgreSQL's CopyReadAttributesCSV. */
-export function parseCsvRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
+function parseCsvRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
   const out: ParsedRow = [];
   const d = f.delimiter.charCodeAt(0);
   const q = f.quote.charCodeAt(0);
@@ -304,7 +309,7 @@ export function parseCsvRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
     }
     if (inQuote) throw new CodecError('unterminated CSV quoted field');
     const rawLen = i - start;
-    if (!quoted && rawLen === nullBytes.length && Buffer.from(row.buffer, row.byteOffset + start, rawLen).equals(nullBytes)) {
+    if (!quoted && isNullText(row, start, rawLen, nullBytes)) {
       out.push(null);
     } else {
       out.push(bytes.toString('utf8', 0, n));
@@ -320,7 +325,7 @@ export function parseCsvRow(row: Uint8Array, f: ResolvedFormat): ParsedRow {
  * the callback. Skips the header line when `header` is true. A final row without a terminator
  * is accepted, as COPY does.
  */
-export class RowParserCore {
+class RowParserCore {
   readonly f: ResolvedFormat;
   private readonly scanner: RowBoundaryScanner;
   private carry: Buffer[] = [];

@@ -55,7 +55,7 @@ export interface RejectedRows {
 }
 
 /** How many rejected rows an import reports in full (the count is always complete). */
-export const REJECTED_ROWS_REPORTED = 100;
+const REJECTED_ROWS_REPORTED = 100;
 
 /**
  * FORMAT options for the DDL. `header` and a CR/CRLF `newline` are passed on as set: the
@@ -318,7 +318,7 @@ export function checkExternalExportWrote(p: { rows: number; objects: readonly { 
 }
 
 /** gp_read_error_log rows (linenum, errmsg, rawdata, total) → RejectedRows. */
-export function rejectedRowsFrom(rows: ReadonlyArray<Record<string, unknown>>): RejectedRows {
+function rejectedRowsFrom(rows: ReadonlyArray<Record<string, unknown>>): RejectedRows {
   return {
     count: rows.length ? Number(rows[0].total) : 0,
     rows: rows.map((r) => ({

@@ -90,7 +90,7 @@ function fail(field: string, message: string): never {
 }
 
 /** Endpoint host: scheme stripped, lower-cased, no port or path. */
-export function normaliseOssEndpoint(endpoint: string): string {
+function normaliseOssEndpoint(endpoint: string): string {
   const host = String(endpoint ?? '').trim().replace(/^https?:\/\//i, '').replace(/\/+$/, '').toLowerCase();
   if (!/^[a-z0-9.-]+$/.test(host) || host.startsWith('.') || host.startsWith('-')) {
     fail('endpoint', 'endpoint must be a host name such as oss-cn-hangzhou-internal.aliyuncs.com (letters, digits, "." and "-"; no port, path or spaces)');

@@ -28,7 +28,7 @@ import type { ParsedRow } from './codec';
 import type { ObjectSelection } from './object-selection';
 import type { OssClientLike } from './oss-client';
 import { qualifiedName, resolveTable, tableColumns, type TableName } from './tables';
-import { OssOptionError } from './transfer-options';
+import { optionError } from './transfer-options';
 import { requireOssExt, type TransferContext } from './export-modes';
 
 /** Import stats; an external import under a reject limit also reports the rows it skipped. */
@@ -68,13 +68,13 @@ export async function importIntoTable(o: TableImportOptions): Promise<ImportStat
   const tableCols = await tableColumns(pg, table); // "table … does not exist" before any download
   let chosen = await chooseTransferMode(pg, o.mode);
   if (chosen === 'external' && src.keys) {
-    if (o.mode === 'external') throw new OssOptionError('keys', 'external mode reads a prefix; msg.keys needs client mode');
+    if (o.mode === 'external') throw optionError('keys', 'external mode reads a prefix; msg.keys needs client mode');
     chosen = 'client';
   }
   if (chosen === 'external') {
     await requireOssExt(o.session);
     for (const c of o.columns ?? []) {
-      if (!tableCols.includes(c)) throw new OssOptionError('columns', `column ${JSON.stringify(c)} is not a column of ${qualifiedName(table)}`);
+      if (!tableCols.includes(c)) throw optionError('columns', `column ${JSON.stringify(c)} is not a column of ${qualifiedName(table)}`);
     }
     // Everything oss_ext will read, checked before any DDL (compression, header).
     const client = o.newClient();
@@ -88,7 +88,7 @@ export async function importIntoTable(o: TableImportOptions): Promise<ImportStat
     chosen = 'client';
   }
   if (o.fillMissing) {
-    throw new OssOptionError('fillMissing', '"fill missing fields" needs external mode (Greenplum with oss_ext): COPY in client mode rejects rows with missing fields');
+    throw optionError('fillMissing', '"fill missing fields" needs external mode (Greenplum with oss_ext): COPY in client mode rejects rows with missing fields');
   }
   const common = {
     pgClient: pg,

@@ -24,3 +24,4 @@ export * from './message-rows';
 export * from './message-objects';
 export * from './message-export';
 export * from './account';
+export * from './node-settings';

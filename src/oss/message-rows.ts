@@ -3,17 +3,14 @@
 // column order). Objects are laid out in the column order; missing keys become NULL; a key
 // that is not a column is an error naming it, so a typo never silently drops data.
 import type { CodecValue } from './codec';
+import { isRowObject, needsSlices, PayloadError, SLICE_ROWS } from '../shared/payload-shape';
 import { SliceClock } from '../shared/slices';
 
-export class RowShapeError extends Error {
-  readonly code = 'OSS_ROW_SHAPE';
-  constructor(
-    message: string,
-    readonly column?: string,
-  ) {
-    super(message);
-    this.name = 'RowShapeError';
-  }
+export { needsSlices } from '../shared/payload-shape';
+
+/** The one payload error (src/shared/payload-shape.ts), with the code oss-export has always reported. */
+function shapeError(message: string, column?: string): PayloadError {
+  return new PayloadError(message, column, 'OSS_ROW_SHAPE');
 }
 
 function cell(v: unknown): CodecValue {
@@ -22,10 +19,6 @@ function cell(v: unknown): CodecValue {
   if (v instanceof Date || Buffer.isBuffer(v) || v instanceof Uint8Array) return v;
   // Objects and arrays go to json/jsonb/text columns as JSON text.
   return JSON.stringify(v);
-}
-
-function isRowObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !(v instanceof Date);
 }
 
 /**
@@ -45,7 +38,7 @@ export function payloadToRows(
   } else if (isRowObject(payload)) {
     items = [payload];
   } else {
-    throw new RowShapeError('msg.payload must be a row object, an array of row objects or an array of arrays');
+    throw shapeError('msg.payload must be a row object, an array of row objects or an array of arrays');
   }
   let layout = columns;
   // Column positions, built once per layout (not per row: this is the hot path).
@@ -55,12 +48,12 @@ export function payloadToRows(
     const item = items[i];
     if (Array.isArray(item)) {
       if (layout && item.length !== layout.length) {
-        throw new RowShapeError(`row ${firstRow + i + 1} has ${item.length} values but there are ${layout.length} columns (${layout.join(', ')})`);
+        throw shapeError(`row ${firstRow + i + 1} has ${item.length} values but there are ${layout.length} columns (${layout.join(', ')})`);
       }
       rows.push(item.map(cell));
       continue;
     }
-    if (!isRowObject(item)) throw new RowShapeError(`row ${firstRow + i + 1} is neither an object nor an array`);
+    if (!isRowObject(item)) throw shapeError(`row ${firstRow + i + 1} is neither an object nor an array`);
     if (!layout || !index) {
       layout = Object.keys(item);
       index = indexOf(layout);
@@ -70,22 +63,13 @@ export function payloadToRows(
       if (!Object.prototype.hasOwnProperty.call(item, key)) continue;
       const k = index.get(key);
       if (k === undefined) {
-        throw new RowShapeError(`row ${firstRow + i + 1} has "${key}", which is not one of the columns (${layout.join(', ')})`, key);
+        throw shapeError(`row ${firstRow + i + 1} has "${key}", which is not one of the columns (${layout.join(', ')})`, key);
       }
       out[k] = cell(item[key]);
     }
     rows.push(out);
   }
   return { rows, columns: layout };
-}
-
-/** Payload arrays longer than this are converted (and encoded) in slices. */
-export const SLICED_PAYLOAD_ROWS = 2048;
-const SLICE_ROWS = 512;
-
-/** True when converting this payload in one go could hold the event loop for several ms. */
-export function needsSlices(payload: unknown): boolean {
-  return Array.isArray(payload) && payload.length > SLICED_PAYLOAD_ROWS;
 }
 
 /**

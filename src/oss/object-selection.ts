@@ -8,7 +8,7 @@
 // The dialog's prefix therefore means a recursive prefix match in both modes (what the folder
 // browser and client mode always did); "folder only" selects the direct children of a folder
 // ending in '/' (external: `dir=`; client: ListObjectsV2 with delimiter '/').
-import { OssOptionError } from './transfer-options';
+import { optionError } from './transfer-options';
 
 export interface ObjectSelection {
   /** For the client listing (listObjects / importFromOss / readRowsFromOss). */
@@ -22,7 +22,7 @@ export interface ObjectSelection {
 export function objectSelection(prefix: string, folderOnly: boolean): ObjectSelection {
   if (folderOnly) {
     if (!prefix.endsWith('/')) {
-      throw new OssOptionError('prefix', `"folder only" needs a prefix that names a folder, ending in "/" (got ${JSON.stringify(prefix).slice(0, 80)})`);
+      throw optionError('prefix', `"folder only" needs a prefix that names a folder, ending in "/" (got ${JSON.stringify(prefix).slice(0, 80)})`);
     }
     return { list: { prefix, directOnly: true }, location: { mode: 'dir', path: prefix }, describe: `objects directly in folder ${prefix}` };
   }

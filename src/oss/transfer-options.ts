@@ -3,33 +3,18 @@
 // key prefix, object keys, object-name stem. Pure; every error names the option.
 import type { FormatOptions, Newline } from './format';
 import type { TransferMode } from './detect';
+import { boolSetting, SettingError, textSetting } from '../shared/settings';
 
-/** An export/import option was invalid: `option` names it. */
-export class OssOptionError extends Error {
-  // The code the oss nodes have always reported for a bad option (msg.error.code).
-  readonly code: string = 'OSS_NODE_OPTION';
-  constructor(
-    readonly option: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'OssOptionError';
-  }
-}
-
-function str(v: unknown): string {
-  return typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '';
-}
-
-function bool(v: unknown, dflt: boolean): boolean {
-  if (v === undefined || v === null || v === '') return dflt;
-  return v === true || v === 'true';
+/** An export/import option was invalid: the one option error (src/shared/settings.ts), with the
+ * code the oss nodes have always reported for a bad option (msg.error.code). */
+export function optionError(option: string, message: string): SettingError {
+  return new SettingError(option, message, 'OSS_NODE_OPTION');
 }
 
 /** 'auto' (also for an empty value), 'client' or 'external'. */
 export function parseTransferMode(v: unknown): TransferMode {
-  const m = str(v) || 'auto';
-  if (m !== 'auto' && m !== 'client' && m !== 'external') throw new OssOptionError('mode', `mode must be auto, client or external, got ${JSON.stringify(m)}`);
+  const m = textSetting(v) || 'auto';
+  if (m !== 'auto' && m !== 'client' && m !== 'external') throw optionError('mode', `mode must be auto, client or external, got ${JSON.stringify(m)}`);
   return m;
 }
 
@@ -40,8 +25,8 @@ function unescapeControl(s: string): string {
 
 /** The COPY format options of a settings record (only the ones set, so resolveFormat applies defaults). */
 export function formatOptionsFrom(def: Record<string, unknown>): FormatOptions {
-  const format = str(def.format) || 'csv';
-  if (format !== 'csv' && format !== 'text') throw new OssOptionError('format', `format must be csv or text, got ${JSON.stringify(format)}`);
+  const format = textSetting(def.format) || 'csv';
+  if (format !== 'csv' && format !== 'text') throw optionError('format', `format must be csv or text, got ${JSON.stringify(format)}`);
   const f: FormatOptions = { format };
   const raw = (k: string) => (typeof def[k] === 'string' ? (def[k] as string) : undefined);
   const delimiter = raw('delimiter');
@@ -55,9 +40,9 @@ export function formatOptionsFrom(def: Record<string, unknown>): FormatOptions {
   // Empty means the format's default (TEXT `\N`, CSV unquoted empty string).
   const n = raw('nullString');
   if (n) f.nullString = n;
-  f.header = bool(def.header, false);
-  const nl = str(def.newline) || 'LF';
-  if (nl !== 'LF' && nl !== 'CR' && nl !== 'CRLF') throw new OssOptionError('newline', `newline must be LF, CR or CRLF`);
+  f.header = boolSetting(def.header, false, 'header');
+  const nl = textSetting(def.newline) || 'LF';
+  if (nl !== 'LF' && nl !== 'CR' && nl !== 'CRLF') throw optionError('newline', `newline must be LF, CR or CRLF`);
   f.newline = nl as Newline;
   return f;
 }
@@ -65,7 +50,7 @@ export function formatOptionsFrom(def: Record<string, unknown>): FormatOptions {
 /** "schema.table", "table" or "\"My Schema\".\"T\"" → { schema?, table }. */
 export function parseTableName(v: string): { schema?: string; table: string } {
   const s = v.trim();
-  if (!s) throw new OssOptionError('table', 'no table given (set it in the dialog or msg.table)');
+  if (!s) throw optionError('table', 'no table given (set it in the dialog or msg.table)');
   const parts: string[] = [];
   let i = 0;
   while (i < s.length) {
@@ -73,7 +58,7 @@ export function parseTableName(v: string): { schema?: string; table: string } {
       let j = i + 1;
       let name = '';
       for (;;) {
-        if (j >= s.length) throw new OssOptionError('table', `unterminated quoted name in table ${JSON.stringify(v)}`);
+        if (j >= s.length) throw optionError('table', `unterminated quoted name in table ${JSON.stringify(v)}`);
         if (s[j] === '"') {
           if (s[j + 1] === '"') {
             name += '"';
@@ -93,11 +78,11 @@ export function parseTableName(v: string): { schema?: string; table: string } {
       i = j;
     }
     if (i < s.length) {
-      if (s[i] !== '.') throw new OssOptionError('table', `unexpected character in table ${JSON.stringify(v)}`);
+      if (s[i] !== '.') throw optionError('table', `unexpected character in table ${JSON.stringify(v)}`);
       i++;
     }
   }
-  if (parts.length > 2 || parts.some((p) => !p)) throw new OssOptionError('table', `table must be "table" or "schema.table", got ${JSON.stringify(v)}`);
+  if (parts.length > 2 || parts.some((p) => !p)) throw optionError('table', `table must be "table" or "schema.table", got ${JSON.stringify(v)}`);
   return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { table: parts[0] };
 }
 
@@ -110,9 +95,9 @@ export function nameStem(given: string, table: { table: string } | null): string
 
 /** A key prefix: no leading '/', no '..' segments. '' is allowed (bucket root). */
 export function checkPrefix(prefix: string): string {
-  if (prefix.startsWith('/')) throw new OssOptionError('prefix', `prefix must not start with "/": ${JSON.stringify(prefix)}`);
-  if (prefix.split('/').includes('..')) throw new OssOptionError('prefix', `prefix must not contain "..": ${JSON.stringify(prefix)}`);
-  if (/[\u0000-\u001f]/.test(prefix)) throw new OssOptionError('prefix', 'prefix must not contain control characters');
+  if (prefix.startsWith('/')) throw optionError('prefix', `prefix must not start with "/": ${JSON.stringify(prefix)}`);
+  if (prefix.split('/').includes('..')) throw optionError('prefix', `prefix must not contain "..": ${JSON.stringify(prefix)}`);
+  if (/[\u0000-\u001f]/.test(prefix)) throw optionError('prefix', 'prefix must not contain control characters');
   return prefix;
 }
 
@@ -120,6 +105,6 @@ export function checkPrefix(prefix: string): string {
 export function parseKeys(v: unknown): string[] | null {
   if (v === undefined || v === null) return null;
   const list = Array.isArray(v) ? v : [v];
-  if (!list.every((k) => typeof k === 'string' && k.length > 0)) throw new OssOptionError('keys', 'msg.keys must be an array of object keys (strings)');
+  if (!list.every((k) => typeof k === 'string' && k.length > 0)) throw optionError('keys', 'msg.keys must be an array of object keys (strings)');
   return list as string[];
 }

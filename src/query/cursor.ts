@@ -4,7 +4,7 @@
 // read ahead, so the last batch is known to be the last when it is sent.
 import type { PoolClient } from 'pg';
 import type { BoundQuery } from './parameters';
-import { QueryInputError } from './parameters';
+import { queryInputError } from './parameters';
 import { scanSql } from './sql-text';
 import type { Row } from './statement';
 
@@ -12,15 +12,15 @@ import type { Row } from './statement';
 const CURSOR_KEYWORDS = new Set(['SELECT', 'VALUES', 'TABLE', 'WITH']);
 const CURSOR_NAME = 'gpflow_query_cursor';
 
-/** The query text a cursor can be declared for, or a QueryInputError saying why not. */
+/** The query text a cursor can be declared for, or a queryInputError saying why not. */
 export function cursorQueryText(q: BoundQuery): string {
   const statements = scanSql(q.text).statements;
   if (statements.length !== 1) {
-    throw new QueryInputError('msg.query', `batches are read through a cursor, which takes one statement; this query has ${statements.length}`);
+    throw queryInputError('msg.query', `batches are read through a cursor, which takes one statement; this query has ${statements.length}`);
   }
   const s = statements[0];
   if (!CURSOR_KEYWORDS.has(s.keyword)) {
-    throw new QueryInputError(
+    throw queryInputError(
       'msg.query',
       `batches are read through a cursor (DECLARE … CURSOR FOR), which takes a SELECT, VALUES, TABLE or WITH … SELECT; this query starts with ${s.keyword || JSON.stringify(q.text.slice(s.start, s.start + 20).trim())}: run it with the output "all rows in one message"`,
     );
@@ -36,7 +36,7 @@ export interface Batch {
 }
 
 /** A cursor over one query on one connection: open(), next() until last, then close(). */
-export class CursorReader {
+class CursorReader {
   private carry: Row[] = [];
   private exhausted = false;
   private opened = false;

@@ -4,8 +4,8 @@
  * large result in batches through a server-side cursor. No Node-RED here.
  */
 export { scanSql, type SqlScan, type SqlParam, type SqlStatement } from './sql-text';
-export { bindParameters, QueryInputError, type BoundQuery } from './parameters';
+export { bindParameters, queryInputError, type BoundQuery } from './parameters';
 export { runStatement, type Row, type StatementOutcome, type StatementResult } from './statement';
-export { cursorQueryText, CursorReader, readInBatches, type Batch, type BatchSink } from './cursor';
-export { withSession, cancelBackend, type SessionPool, type SessionOptions } from './session';
+export { cursorQueryText, readInBatches, type Batch, type BatchSink } from './cursor';
+export { withSession, cancelBackend, discardAfterUse, backendPid, type SessionPool, type SessionOptions } from './session';
 export { describeQueryError, lineAt, QueryError } from './errors';

@@ -3,18 +3,13 @@
 // PostgreSQL knows only $n. Everything is checked before the statement is sent, so a wrong
 // msg.params fails with a message naming the parameter instead of the server's "bind message
 // supplies 1 parameters, but prepared statement requires 2". Pure; no I/O.
+import { SettingError } from '../shared/settings';
 import { scanSql, type SqlParam, type SqlScan } from './sql-text';
 
-/** msg.query / msg.params the query cannot run with; `field` names the culprit. */
-export class QueryInputError extends Error {
-  readonly code = 'QUERY_INPUT';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'QueryInputError';
-  }
+/** msg.query / msg.params the query cannot run with: the one option error (src/shared), `field`
+ * names the culprit, code QUERY_INPUT. */
+export function queryInputError(field: string, message: string): SettingError {
+  return new SettingError(field, message, 'QUERY_INPUT');
 }
 
 /** What to send: the text (named parameters rewritten) and the values for $1…$n. */
@@ -44,7 +39,7 @@ const list = (names: string[], max = 3): string => names.slice(0, max).join(', '
 /**
  * The query `sql` with `params` bound: undefined/null (no parameters), an array ($1…) or a
  * plain object (named: `$name`, letters, digits and "_", not followed by "$"). Throws a
- * QueryInputError naming what does not fit.
+ * queryInputError naming what does not fit.
  */
 export function bindParameters(sql: string, params: unknown): BoundQuery {
   const scan = scanSql(sql);
@@ -52,34 +47,34 @@ export function bindParameters(sql: string, params: unknown): BoundQuery {
   const named = scan.params.filter((p) => p.kind === 'named');
   const usesParams = scan.params.length > 0;
   if (usesParams && scan.statements.length > 1) {
-    throw new QueryInputError('msg.query', `a query with parameters must be a single statement; this one has ${scan.statements.length} (run the others without parameters, or in another message)`);
+    throw queryInputError('msg.query', `a query with parameters must be a single statement; this one has ${scan.statements.length} (run the others without parameters, or in another message)`);
   }
   if (params === undefined || params === null) {
     if (scan.params.length) {
-      throw new QueryInputError('msg.params', `the query uses ${list(unique(scan.params.map(show)))} but msg.params is not set`);
+      throw queryInputError('msg.params', `the query uses ${list(unique(scan.params.map(show)))} but msg.params is not set`);
     }
     return { text: sql, values: [], scan };
   }
   if (Array.isArray(params)) {
     if (named.length) {
-      throw new QueryInputError('msg.params', `the query uses named parameters (${list(unique(named.map(show)))}): msg.params must be an object, not an array`);
+      throw queryInputError('msg.params', `the query uses named parameters (${list(unique(named.map(show)))}): msg.params must be an object, not an array`);
     }
     const highest = positional.reduce((m, p) => Math.max(m, p.index ?? 0), 0);
     if (highest > params.length) {
-      throw new QueryInputError('msg.params', `the query uses $${highest} but msg.params has ${params.length} value${params.length === 1 ? '' : 's'}`);
+      throw queryInputError('msg.params', `the query uses $${highest} but msg.params has ${params.length} value${params.length === 1 ? '' : 's'}`);
     }
     if (params.length > highest) {
-      throw new QueryInputError('msg.params', highest === 0 ? `msg.params has ${params.length} value(s) but the query has no parameters` : `msg.params has ${params.length} values but the query uses only $1…$${highest}`);
+      throw queryInputError('msg.params', highest === 0 ? `msg.params has ${params.length} value(s) but the query has no parameters` : `msg.params has ${params.length} values but the query uses only $1…$${highest}`);
     }
     return { text: sql, values: params, scan };
   }
   if (isPlainObject(params)) {
     if (positional.length) {
-      throw new QueryInputError('msg.params', `msg.params is an object (named parameters) but the query uses ${list(unique(positional.map(show)))}: give an array for $1, $2, …`);
+      throw queryInputError('msg.params', `msg.params is an object (named parameters) but the query uses ${list(unique(positional.map(show)))}: give an array for $1, $2, …`);
     }
     return { ...toPositional(sql, named, params), scan };
   }
-  throw new QueryInputError('msg.params', `msg.params must be an array (for $1, $2, …) or an object (for $name); got ${describeType(params)}`);
+  throw queryInputError('msg.params', `msg.params must be an array (for $1, $2, …) or an object (for $name); got ${describeType(params)}`);
 }
 
 function show(p: SqlParam): string {
@@ -111,7 +106,7 @@ function toPositional(sql: string, named: SqlParam[], params: Record<string, unk
     at = p.end;
   }
   if (missing.length) {
-    throw new QueryInputError('msg.params', `no value for ${list(missing)} in msg.params (it has ${list(Object.keys(params).map((k) => `"${k}"`)) || 'no keys'})`);
+    throw queryInputError('msg.params', `no value for ${list(missing)} in msg.params (it has ${list(Object.keys(params).map((k) => `"${k}"`)) || 'no keys'})`);
   }
   return { text: text + sql.slice(at), values };
 }

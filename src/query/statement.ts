@@ -2,7 +2,7 @@
 // parameters node-postgres sends the text as one simple query, so DDL scripts work).
 import type { PoolClient, QueryResult } from 'pg';
 import type { BoundQuery } from './parameters';
-import { QueryInputError } from './parameters';
+import { queryInputError } from './parameters';
 
 export type Row = Record<string, unknown>;
 
@@ -29,7 +29,7 @@ export async function runStatement(client: PoolClient, q: BoundQuery): Promise<S
   const raw = (await client.query(q.text, q.values)) as QueryResult | QueryResult[];
   if (client.getTransactionStatus() !== 'I') {
     await client.query('ROLLBACK');
-    throw new QueryInputError('msg.query', 'the query left a transaction open (BEGIN without COMMIT or ROLLBACK); it was rolled back: each message runs on any pooled connection, so a transaction must end within its query');
+    throw queryInputError('msg.query', 'the query left a transaction open (BEGIN without COMMIT or ROLLBACK); it was rolled back: each message runs on any pooled connection, so a transaction must end within its query');
   }
   const results = Array.isArray(raw) ? raw : [raw];
   const last = results[results.length - 1];

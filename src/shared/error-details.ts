@@ -41,7 +41,7 @@ export function sqlStateOf(err: unknown): string | undefined {
 }
 
 /** The details of `err` worth a Catch node's attention (undefined fields left out). */
-export function causeOf(err: unknown, redact: (text: string) => string): ErrorCause {
+function causeOf(err: unknown, redact: (text: string) => string): ErrorCause {
   const out: ErrorCause = { message: redact(err instanceof Error ? err.message : String(err)) };
   const status = get(err, 'status');
   if (typeof status === 'number' && status > 0) out.status = status;

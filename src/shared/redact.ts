@@ -4,7 +4,7 @@
 // string, a statement with an oss:// LOCATION).
 
 /** What a removed secret becomes. */
-export const REDACTED = 'XXX';
+const REDACTED = 'XXX';
 
 /**
  * Replaces, with XXX:

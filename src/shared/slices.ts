@@ -51,7 +51,7 @@ function budgetSince(since: EventLoopUtilization | null): number {
 }
 
 /** Resolves on the next turn of the event loop (after pending I/O callbacks had their turn). */
-export function yieldToEventLoop(): Promise<void> {
+function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 

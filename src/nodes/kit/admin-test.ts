@@ -8,11 +8,11 @@ import type { Request, Response } from 'express';
 import { redactSecrets } from '../../shared/redact';
 
 /** What the editor sends for a password credential the user did not change. */
-export const UNCHANGED_SECRET = '__PWRD__';
+const UNCHANGED_SECRET = '__PWRD__';
 
 export type Body = Record<string, unknown>;
 
-export function bodyOf(req: Request): Body {
+function bodyOf(req: Request): Body {
   const b = req.body as unknown;
   return b && typeof b === 'object' ? (b as Body) : {};
 }

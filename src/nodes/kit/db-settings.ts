@@ -1,9 +1,9 @@
 // Pure reading of a greenplum-db definition (the flow's strings, or the unsaved values the
 // dialog posts to Test connection) into the pg client config and the postgres:// URL. Invalid
-// values throw a SettingError naming the option (settings.ts).
+// values throw a SettingError naming the option (src/shared/settings.ts).
 import type { ClientConfig } from 'pg';
 import type { GreenplumDbCreds } from './config-types';
-import { boolSetting, intSetting, textSetting } from './settings';
+import { boolSetting, intSetting, textSetting } from '../../shared/settings';
 
 export interface DbSettings {
   host: string;

@@ -1,8 +1,8 @@
 // The "target table and load options" part of the gpss-connect and gpss-write dialogs, turned
 // into the client's OpenOptions. Pure: unit-tested without Node-RED. Invalid values throw a
-// SettingError naming the option (settings.ts).
+// SettingError naming the option (src/shared/settings.ts).
 import { DEFAULT_WRITE_BYTES, MAX_WRITE_BYTES, type BufferLimits, type OpenOptions } from '../../gpss';
-import { boolSetting, choiceSetting, intSetting, SettingError } from './settings';
+import { boolSetting, choiceSetting, intSetting, parseColumnList, SettingError } from '../../shared/settings';
 
 export interface TargetDef {
   schema?: string;
@@ -18,16 +18,6 @@ export interface TargetDef {
   preSql?: string;
   postSql?: string;
   stagingSchema?: string;
-}
-
-/** "a, b ,c" or ["a","b"] → ["a","b","c"]. */
-export function parseColumnList(v: unknown): string[] {
-  if (Array.isArray(v)) return v.map((x) => String(x).trim()).filter(Boolean);
-  if (typeof v !== 'string') return [];
-  return v
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean);
 }
 
 /**

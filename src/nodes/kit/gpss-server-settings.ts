@@ -2,7 +2,7 @@
 // limits of the node. Pure: unit-tested without Node-RED. Invalid values throw a SettingError
 // naming the option (settings.ts).
 import { gpssEndpoint, type EndpointTls, type GpssEndpoint } from '../../gpss';
-import { boolSetting, intSetting, textSetting } from './settings';
+import { boolSetting, intSetting, textSetting } from '../../shared/settings';
 
 /** The node's credentials: TLS material for a remote endpoint. */
 export type GpssServerCreds = { tlsCa?: string; tlsCert?: string; tlsKey?: string };

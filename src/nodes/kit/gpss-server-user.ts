@@ -18,7 +18,7 @@ export interface ServerUse {
 }
 
 /** Status for a GPSS connection state (core nodes' convention and i18n ids). */
-export function stateStatus(state: string, detail?: string): NodeStatus {
+function stateStatus(state: string, detail?: string): NodeStatus {
   switch (state) {
     case 'connecting':
       return { fill: 'yellow', shape: 'ring', text: 'node-red:common.status.connecting' };

@@ -24,7 +24,7 @@ function catalog(type: string): Record<string, unknown> | null {
 }
 
 /** i18next's default interpolation (`__name__`), which Node-RED uses. */
-export function interpolate(text: string, vars?: Vars): string {
+function interpolate(text: string, vars?: Vars): string {
   if (!vars) return text;
   return text.replace(/__(\w+)__/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
 }

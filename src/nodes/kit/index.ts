@@ -4,10 +4,10 @@
 // Config nodes and their users: register, probe/state as the users' status, close after them.
 export { ConfigUsers, hostUsers, closeAfterUsers, useConfigNodes, UserStatus } from './config-users';
 export type { UsersHost, ConfigUse, CloseAfterUsersOptions } from './config-users';
-export { ConfigProbe, PROBE_TIMEOUT_MS, probeStatus, probeTexts, watchProbes, withTimeout } from './probe';
+export { ConfigProbe, PROBE_TIMEOUT_MS, probeTexts, watchProbes, withTimeout } from './probe';
 export type { ProbeResult, ProbeState, ProbeStatusTexts, ProbedConfig, NodeStatusLike } from './probe';
 export type { GreenplumDbConfigNode, GreenplumDbCreds, GpssServerConfigNode, OssAccountNode } from './config-types';
-export { useServer, useServerWith, stateStatus, stateChangeLog } from './gpss-server-user';
+export { useServer, useServerWith, stateChangeLog } from './gpss-server-user';
 export { readGpssServerSettings, remoteEndpoint } from './gpss-server-settings';
 export type { GpssServerCreds, GpssServerSettings, GpssServerSettingsDef } from './gpss-server-settings';
 export { EmbeddedGpss, startBounded } from './embedded-gpss';
@@ -15,21 +15,21 @@ export type { ServerUse } from './gpss-server-user';
 
 // Status: one throttle; texts from the locale files.
 export { ThrottledStatus, shortCount } from './status';
-export { formatBytes, formatCount, progressText, progressStatus, transferDoneStatus, transferLog } from './transfer-report';
+export { formatBytes, progressText, progressStatus, transferDoneStatus, transferLog } from './transfer-report';
 export type { ProgressCounters, TransferTotals } from './transfer-report';
 export type { StatusTarget } from './status';
-export { translator, catalogText, interpolate } from './i18n';
+export { translator, catalogText } from './i18n';
 
 // Settings (one policy: empty → default, invalid → SettingError naming the option) and the one
 // rule for values a message sets instead of the dialog.
-export { SettingError, intSetting, boolSetting, textSetting, choiceSetting } from './settings';
+export { SettingError, intSetting, boolSetting, textSetting, choiceSetting, parseColumnList } from '../../shared/settings';
 export { resolveField, resolveText, isFixed } from './overrides';
 export type { OverridableField } from './overrides';
 
 // Errors and redaction.
 export { asError, errorText, oneLine, errorStatus, NodeError, toNodeError, failedSetup } from './errors';
 export type { NodeErrorInfo } from './errors';
-export { redactSecrets, REDACTED } from '../../shared/redact';
+export { redactSecrets } from '../../shared/redact';
 
 // Message sequences (msg.parts).
 export { nestedParts, partsOf, SequenceCounter } from './sequence';
@@ -40,11 +40,11 @@ export { readDbSettings, dbClientConfig, dbConnectionUrl } from './db-settings';
 export type { DbSettings } from './db-settings';
 export { checkDatabase } from './db-check';
 export type { DbCheckResult } from './db-check';
-export { registerTestEndpoint, registerConfigLookup, typedOrStored, bodyOf, UNCHANGED_SECRET } from './admin-test';
+export { registerTestEndpoint, registerConfigLookup, typedOrStored } from './admin-test';
 export type { Body, TestOutcome } from './admin-test';
 
 // GPSS dialog fields → the client's options.
-export { buildOpenOptions, parseColumnList, writeBytesSetting, bufferSetting, readWriteSettings } from './gpss-options';
+export { buildOpenOptions, writeBytesSetting, bufferSetting, readWriteSettings } from './gpss-options';
 export type { TargetDef, WriteSettingsDef, WriteSettings } from './gpss-options';
 export { TargetOptions } from './target-options';
 export type { OverridableTargetDef } from './target-options';

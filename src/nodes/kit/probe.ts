@@ -114,7 +114,7 @@ export interface NodeStatusLike {
  * unreachable one wins, then any still probing, else ready. Core nodes' convention: green dot
  * ready, yellow ring connecting, red ring unreachable.
  */
-export function probeStatus(results: readonly ProbeResult[], texts: ProbeStatusTexts): NodeStatusLike | null {
+function probeStatus(results: readonly ProbeResult[], texts: ProbeStatusTexts): NodeStatusLike | null {
   if (results.length === 0) return null;
   const bad = results.find((r) => r.state === 'unreachable');
   if (bad) return { fill: 'red', shape: 'ring', text: texts.unreachable(oneLine(bad.reason ?? '', 40)) };

@@ -67,10 +67,13 @@ export class ThrottledStatus {
   }
 }
 
-/** Short human count: 1234567 → "1.2M". */
+/**
+ * The one short count of every status: 123456 → "123.5k", 2500000 → "2.50M"; below 10,000 the
+ * whole number (a rate such as 12.7/s shows as 13).
+ */
 export function shortCount(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}G`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (n >= 1e4) return `${(n / 1e3).toFixed(0)}k`;
-  return String(Math.round(n));
+  if (n < 1e4) return String(Math.round(n));
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)}k`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(2)}M`;
+  return `${(n / 1e9).toFixed(2)}G`;
 }

@@ -4,6 +4,7 @@
 // log lines into the node's log.
 import type { Node, NodeStatus } from 'node-red';
 import { redactSecrets } from '../../shared/redact';
+import { shortCount } from './status';
 
 export interface ProgressCounters {
   bytes: number; // bytes moved so far (uncompressed side)
@@ -17,16 +18,10 @@ export function formatBytes(n: number): string {
   return `${(n / 1073741824).toFixed(2)} GB`;
 }
 
-export function formatCount(n: number): string {
-  if (n < 10000) return String(n);
-  if (n < 1e6) return `${(n / 1000).toFixed(1)}k`;
-  return `${(n / 1e6).toFixed(2)}M`;
-}
-
 /** "12.3 MB 45.6k rows 9.8 MB/s" — short, as the status guideline asks. */
 export function progressText(c: ProgressCounters, elapsedMs: number): string {
   const rate = elapsedMs > 0 ? c.bytes / 1048576 / (elapsedMs / 1000) : 0;
-  return `${formatBytes(c.bytes)} ${formatCount(c.rows)} rows ${rate.toFixed(1)} MB/s`;
+  return `${formatBytes(c.bytes)} ${shortCount(c.rows)} rows ${rate.toFixed(1)} MB/s`;
 }
 
 /** A blue dot with the progress since `startedAt`. */
@@ -50,8 +45,8 @@ export interface TransferTotals {
  * bytes}), `status.rejected` ({count}) and `status.dropFailed`.
  */
 export function transferDoneStatus(t: (key: string, vars?: Record<string, string | number>) => string, s: TransferTotals): NodeStatus {
-  const text = t('status.done', { objects: s.objects, rows: formatCount(s.rows), bytes: formatBytes(s.bytes) })
-    + (s.rejected ? ' ' + t('status.rejected', { count: formatCount(s.rejected) }) : '');
+  const text = t('status.done', { objects: s.objects, rows: shortCount(s.rows), bytes: formatBytes(s.bytes) })
+    + (s.rejected ? ' ' + t('status.rejected', { count: shortCount(s.rejected) }) : '');
   if (s.warnings?.length) return { fill: 'yellow', shape: 'dot', text: `${text}; ${t('status.dropFailed')}` };
   return { fill: s.rejected ? 'yellow' : 'green', shape: 'dot', text };
 }

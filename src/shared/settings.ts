@@ -4,18 +4,31 @@
 // - any other value must be valid as given: an invalid one throws a SettingError naming the
 //   option, the value and what is allowed. Nothing is clamped or guessed silently: a number out
 //   of range or with a fraction is an error, not the nearest allowed value.
-// A node turns such an error into its "cannot start" state (failedSetup in errors.ts): red
-// status, the error logged once, and every message failed with it.
+// A node turns such an error into its "cannot start" state (failedSetup in the node kit's
+// errors.ts): red status, the error logged once, and every message failed with it. Pure; here
+// in src/shared because src/oss and src/query check their options with the same error.
 
+/**
+ * The one error for an option, setting or input that is not valid as given: `option` names it
+ * (as the dialog labels it, or the msg property), the message says the value and what is
+ * allowed. `code` is what msg.error.code reports: BAD_SETTING for a node's dialog settings; the
+ * libraries keep the codes their nodes have always reported (OSS_NODE_OPTION,
+ * OSS_ACCOUNT_CONFIG, QUERY_INPUT).
+ */
 export class SettingError extends Error {
-  readonly code = 'BAD_SETTING';
   constructor(
-    /** The option as the dialog labels it (e.g. "commit interval (ms)"). */
+    /** The option as the dialog labels it (e.g. "commit interval (ms)"), or the msg property. */
     readonly option: string,
     message: string,
+    readonly code: string = 'BAD_SETTING',
   ) {
     super(message);
     this.name = 'SettingError';
+  }
+
+  /** The option, under the name the account and query errors have always used. */
+  get field(): string {
+    return this.option;
   }
 }
 
@@ -51,4 +64,14 @@ export function choiceSetting<T extends string>(v: unknown, choices: readonly T[
   if (s === '') return dflt;
   if ((choices as readonly string[]).includes(s)) return s as T;
   throw new SettingError(option, `${option} must be ${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices[choices.length - 1]}, got ${JSON.stringify(v)}`);
+}
+
+/** "a, b ,c" or ["a","b"] → ["a","b","c"]. */
+export function parseColumnList(v: unknown): string[] {
+  if (Array.isArray(v)) return v.map((x) => String(x).trim()).filter(Boolean);
+  if (typeof v !== 'string') return [];
+  return v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
