@@ -38,6 +38,34 @@ const VARINT = new Int32Array(2);
 
 /** Reads a varint of at most 10 bytes before `end` into VARINT; the position after it, or -1. */
 function readVarint64(src: Uint8Array, pos: number, end: number): number {
+  // Up to four bytes (values below 2^28: most ids, counts, every nanos field) without the
+  // general loop's shift bookkeeping.
+  if (pos + 4 <= end) {
+    const b0 = src[pos];
+    if (b0 < 0x80) {
+      VARINT[0] = b0;
+      VARINT[1] = 0;
+      return pos + 1;
+    }
+    const b1 = src[pos + 1];
+    if (b1 < 0x80) {
+      VARINT[0] = (b0 & 0x7f) | (b1 << 7);
+      VARINT[1] = 0;
+      return pos + 2;
+    }
+    const b2 = src[pos + 2];
+    if (b2 < 0x80) {
+      VARINT[0] = (b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14);
+      VARINT[1] = 0;
+      return pos + 3;
+    }
+    const b3 = src[pos + 3];
+    if (b3 < 0x80) {
+      VARINT[0] = (b0 & 0x7f) | ((b1 & 0x7f) << 7) | ((b2 & 0x7f) << 14) | (b3 << 21);
+      VARINT[1] = 0;
+      return pos + 4;
+    }
+  }
   let lo = 0;
   let hi = 0;
   let b = 0x80;
@@ -176,11 +204,19 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
         continue;
       }
       if (kind !== BinaryKind.Text) return false;
-      // ASCII without NUL is copied 4 bytes at a time (a word with a zero byte or a high bit set
-      // stops this loop); the rest byte by byte: NUL goes to the general path (a row error),
-      // anything else non-ASCII is checked as UTF-8.
+      // ASCII without NUL is copied 8, then 4 bytes at a time (a word with a zero byte or a
+      // high bit set stops these loops); the rest byte by byte: NUL goes to the general path
+      // (a row error), anything else non-ASCII is checked as UTF-8.
       const from = pos;
       let high = false;
+      for (; pos + 8 <= vEnd; pos += 8) {
+        const w = sv.getInt32(sb + pos, true);
+        const x = sv.getInt32(sb + pos + 4, true);
+        if ((((w - 0x01010101) & ~w) | w | ((x - 0x01010101) & ~x) | x) & 0x80808080) break;
+        ov.setInt32(ob + o, w, true);
+        ov.setInt32(ob + o + 4, x, true);
+        o += 8;
+      }
       for (; pos + 4 <= vEnd; pos += 4) {
         const w = sv.getInt32(sb + pos, true);
         if ((((w - 0x01010101) & ~w) | w) & 0x80808080) break;
@@ -217,15 +253,14 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
       // Out of range: the general path rejects the row with its message.
       if (seconds < TIMESTAMP_MIN_SECONDS || seconds > TIMESTAMP_MAX_SECONDS || nanos < 0 || nanos > 999999999) return false;
       const us = Math.floor(nanos / 1000);
-      const days = Math.floor(seconds / 86400);
       if (kind === BinaryKind.Date) {
         ov.setInt32(ob + o, 4);
-        ov.setInt32(ob + o + 4, days - PG_EPOCH_DAYS);
+        ov.setInt32(ob + o + 4, Math.floor(seconds / 86400) - PG_EPOCH_DAYS);
         o += 8;
         continue;
       }
       let total: number;
-      if (kind === BinaryKind.Time) total = (seconds - days * 86400) * 1e6 + us;
+      if (kind === BinaryKind.Time) total = (seconds - Math.floor(seconds / 86400) * 86400) * 1e6 + us;
       else {
         const rel = seconds - PG_EPOCH_SECONDS;
         if (rel >= 9e9 || rel <= -9e9) return false; // µs past 2^53: the general path's BigInt
