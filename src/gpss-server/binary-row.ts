@@ -38,34 +38,6 @@ const VARINT = new Int32Array(2);
 
 /** Reads a varint of at most 10 bytes before `end` into VARINT; the position after it, or -1. */
 function readVarint64(src: Uint8Array, pos: number, end: number): number {
-  // Up to four bytes (values below 2^28: most ids, counts, every nanos field) without the
-  // general loop's shift bookkeeping.
-  if (pos + 4 <= end) {
-    const b0 = src[pos];
-    if (b0 < 0x80) {
-      VARINT[0] = b0;
-      VARINT[1] = 0;
-      return pos + 1;
-    }
-    const b1 = src[pos + 1];
-    if (b1 < 0x80) {
-      VARINT[0] = (b0 & 0x7f) | (b1 << 7);
-      VARINT[1] = 0;
-      return pos + 2;
-    }
-    const b2 = src[pos + 2];
-    if (b2 < 0x80) {
-      VARINT[0] = (b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14);
-      VARINT[1] = 0;
-      return pos + 3;
-    }
-    const b3 = src[pos + 3];
-    if (b3 < 0x80) {
-      VARINT[0] = (b0 & 0x7f) | ((b1 & 0x7f) << 7) | ((b2 & 0x7f) << 14) | (b3 << 21);
-      VARINT[1] = 0;
-      return pos + 4;
-    }
-  }
   let lo = 0;
   let hi = 0;
   let b = 0x80;
