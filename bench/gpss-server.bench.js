@@ -15,7 +15,8 @@
 //
 // Two placements of gpss-pg are measured: in the benchmark's own process (the embedded
 // default of the gpss-server config node) and as a separate `gpss-pg` process (the CLI).
-// Env: TEST_DATABASE_URL (else a throwaway cluster), BENCH_ROWS (default 1,000,000).
+// Env: TEST_DATABASE_URL (else a throwaway cluster), BENCH_ROWS (default 1,000,000),
+// BENCH_SERVER_FLAGS (node flags for the gpss-pg process, e.g. --cpu-prof or --perf-basic-prof).
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
