@@ -15,7 +15,8 @@
 //
 // Two placements of gpss-pg are measured: in the benchmark's own process (the embedded
 // default of the gpss-server config node) and as a separate `gpss-pg` process (the CLI).
-// Env: TEST_DATABASE_URL (else a throwaway cluster), BENCH_ROWS (default 1,000,000).
+// Env: TEST_DATABASE_URL (else a throwaway cluster), BENCH_ROWS (default 1,000,000),
+// BENCH_SERVER_FLAGS (node flags for the gpss-pg process, e.g. --cpu-prof or --perf-basic-prof).
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -208,7 +209,9 @@ function renderComparison() {
 }
 
 async function startCliServer(url) {
-  const child = spawn(process.execPath, [HEAP_OPTION, path.join(__dirname, '../dist/gpss-server/cli.js'), '--listen', '127.0.0.1:0', '--database', url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_SERVER_FLAGS: extra node flags for the gpss-pg process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
+  const extra = (process.env.BENCH_SERVER_FLAGS || '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...extra, HEAP_OPTION, path.join(__dirname, '../dist/gpss-server/cli.js'), '--listen', '127.0.0.1:0', '--database', url], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   for (let i = 0; !/listening on (\S+);/.test(out); i++) {

@@ -242,6 +242,23 @@ test('requests being received are capped (others wait, paused), stalled ones tim
   }
 });
 
+test('receive windows: each connection announces RECEIVE_WINDOW for its streams and widens the connection window to it', async () => {
+  const { RECEIVE_WINDOW } = require('../dist/gpss-server/limits');
+  assert.equal(RECEIVE_WINDOW, 256 * 1024);
+  const srv = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: pg.url });
+  let s = null;
+  try {
+    s = await h2connect(srv.address);
+    // The widened SETTINGS and the connection WINDOW_UPDATE follow grpc-js's first SETTINGS.
+    for (let i = 0; i < 60 && !(s.remoteSettings.initialWindowSize === RECEIVE_WINDOW && s.state.remoteWindowSize === RECEIVE_WINDOW); i++) await sleep(50);
+    assert.equal(s.remoteSettings.initialWindowSize, RECEIVE_WINDOW, 'stream window announced in SETTINGS');
+    assert.equal(s.state.remoteWindowSize, RECEIVE_WINDOW, 'connection window');
+  } finally {
+    if (s) s.destroy();
+    await srv.stop();
+  }
+});
+
 test('keepalive enforcement: a client pinging more often than the minimum interval gets GOAWAY too_many_pings', async () => {
   const srv = await startGpssServer({ listen: '127.0.0.1:0', databaseUrl: pg.url, limits: { minPingIntervalS: 10 } });
   const open = [];

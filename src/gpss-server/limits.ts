@@ -17,7 +17,7 @@
 // * Requests still being received: grpc-js buffers a request's bytes until the whole message
 //   has arrived (at most max_receive_message_length). A server interceptor lets at most
 //   `maxReceivingRequests` calls read their request at once; the others wait with their
-//   HTTP/2 stream paused (≤ one 64 KiB flow-control window each, at most
+//   HTTP/2 stream paused (≤ one RECEIVE_WINDOW flow-control window each, at most
 //   MAX_WAITING_REQUESTS of them, beyond which a call is refused with RESOURCE_EXHAUSTED). A
 //   request whose message has not arrived within `requestReceiveTimeoutS` gets
 //   DEADLINE_EXCEEDED and its connection is closed (closing the connection is what frees the
@@ -25,7 +25,8 @@
 //
 // Worst case of buffered request bytes, with the defaults:
 //   maxReceivingRequests × max message = 32 × 4 MiB = 128 MiB, each held ≤ 60 s,
-//   + MAX_WAITING_REQUESTS × 64 KiB = 512 × 64 KiB = 32 MiB of waiting calls;
+//   + min(MAX_WAITING_REQUESTS × RECEIVE_WINDOW, maxConnections × RECEIVE_WINDOW)
+//     = 128 × 256 KiB = 32 MiB of waiting calls (a connection's window covers all its streams);
 // plus per connection (HTTP/2 session, socket buffers): ≤ 128 connections × a few hundred KiB.
 // Without these limits: connections × streams × 64 MiB (the old message limit), unbounded.
 import * as http2 from 'node:http2';
@@ -87,7 +88,7 @@ const EVICTED = 'evicted';
  * new client's connection before that call has arrived.
  */
 const EVICT_MIN_IDLE_MS = 250;
-/** Calls that may wait for a receiving slot (each holds at most one 64 KiB flow-control window). */
+/** Calls that may wait for a receiving slot (each holds at most one RECEIVE_WINDOW). */
 const MAX_WAITING_REQUESTS = 512;
 /** Limit messages are logged at most once per this interval (with a count of the rest). */
 const LOG_INTERVAL_MS = 10_000;
@@ -264,7 +265,7 @@ export class ConnectionGate {
    * most maxReceivingRequests calls read their request at once. grpc-js reads a call's body
    * only after its metadata has been passed on (its unary handler calls startRead() then; the
    * HTTP/2 stream stays paused until), so a call over the limit waits with at most one
-   * flow-control window (64 KiB) received, until a slot frees or the client gives up.
+   * flow-control window (RECEIVE_WINDOW) received, until a slot frees or the client gives up.
    */
   readonly interceptor: grpc.ServerInterceptor = (_method, call) => {
     const conn = this.find(call);
@@ -350,6 +351,27 @@ export class ConnectionGate {
   };
 }
 
+/**
+ * HTTP/2 receive window of gpss-pg's connections, per stream and per connection (HTTP/2's
+ * default is 64 KiB for both). nghttp2 answers every half window consumed with a
+ * WINDOW_UPDATE: with 64 KiB that was a write() to the client's socket for every ~32 KiB of
+ * Write data (~2,300 per million benchmark rows), 7 % of gpss-pg's CPU in the profile, and a
+ * client that stalls for each one. 256 KiB sends a quarter of them. The connection window
+ * equals the stream window, so what waiting calls can make us hold stays at
+ * maxConnections × 256 KiB = 32 MiB (the file comment), as with 512 × 64 KiB before.
+ */
+export const RECEIVE_WINDOW = 256 << 10;
+
+/** Sets a new HTTP/2 session's receive windows to RECEIVE_WINDOW (see there). */
+function widenReceiveWindow(session: http2.ServerHttp2Session): void {
+  try {
+    session.settings({ initialWindowSize: RECEIVE_WINDOW });
+    session.setLocalWindowSize(RECEIVE_WINDOW);
+  } catch {
+    // a session already closing: nothing to widen
+  }
+}
+
 /** Pings without a strike after a call started or the interval passed; grpc-go allows 2. */
 const MAX_PING_STRIKES = 2;
 
@@ -360,7 +382,8 @@ const MAX_PING_STRIKES = 2;
  * (which grpc clients understand: they double their keepalive interval) and is closed.
  * grpc-js has no such policy and no public hook for its HTTP/2 sessions, so this reads its
  * private `http2Servers` map (present in 1.10–1.14); without it the policy is skipped with a
- * log line (every other limit still holds).
+ * log line (every other limit still holds). The same hook widens each session's receive
+ * window (RECEIVE_WINDOW).
  */
 function enforcePingPolicy(server: grpc.Server, gate: ConnectionGate): void {
   const servers = (server as unknown as { http2Servers?: Map<http2.Http2Server | http2.Http2SecureServer, unknown> }).http2Servers;
@@ -371,6 +394,7 @@ function enforcePingPolicy(server: grpc.Server, gate: ConnectionGate): void {
   }
   const minMs = gate.limits.minPingIntervalS * 1000;
   latest.on('session', (session: http2.ServerHttp2Session) => {
+    widenReceiveWindow(session);
     let last = 0;
     let strikes = 0;
     session.on('stream', () => (strikes = 0));
