@@ -5,7 +5,7 @@
 //   rows or T ms); a message is acknowledged (send + done) only after the commit holding its
 //   rows returned (at-least-once). Rows the server rejected under the error limit are reported.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { describeRejected, findJob, jobOutcome, JobMessages, MAX_ERROR_ROWS, RoomPacer, StreamTargets, type LoadJob, type MessageOutcome, type OpenOptions, type RejectedRow, type StreamEntry, type StreamMessage } from '../gpss';
+import { describeRejected, findJob, jobOutcome, JobMessages, MAX_ERROR_ROWS, RoomPacer, StreamTargets, type LoadJob, type MessageOutcome, type OpenOptions, type RejectedRow, type PackedRows, type StreamEntry, type StreamMessage } from '../gpss';
 import * as kit from './kit';
 import type { TargetDef } from './kit';
 
@@ -53,7 +53,7 @@ function gpssOf(msg: Msg): Record<string, unknown> {
 const NO_ROWS: Buffer[] = [];
 
 class MessageEntry implements StreamMessage, StreamEntry {
-  rows = NO_ROWS; // its encoded rows, set by entry() (no array allocated per message before)
+  rows: PackedRows | Buffer[] = NO_ROWS; // its encoded rows (packed), set by entry() (nothing allocated per message before)
   bytes = 0;
   constructor(
     private readonly msg: Msg,
@@ -65,7 +65,7 @@ class MessageEntry implements StreamMessage, StreamEntry {
   get payload(): unknown {
     return this.msg.payload;
   }
-  entry(rows: Buffer[], bytes: number): StreamEntry {
+  entry(rows: PackedRows, bytes: number): StreamEntry {
     this.rows = rows;
     this.bytes = bytes;
     return this;
