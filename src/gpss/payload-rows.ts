@@ -13,7 +13,7 @@ export interface RowEncoderLike {
 
 /** An encoder that can also pack a message's rows (value-mapping.ts's RowEncoder). */
 export interface RowPackerLike extends RowEncoderLike {
-  beginRun(): void;
+  beginRun(expectedRows?: number): void;
   placeObject(row: Record<string, unknown>): void;
   placeArray(values: unknown[]): void;
   endRun(): PackedRows;
@@ -136,7 +136,7 @@ export async function packPayloadInSlices(payload: unknown, encoder: RowPackerLi
 /** Packs list[from, to) as one run. Errors name the row (its index in `list`). */
 function packRange(list: readonly unknown[], from: number, to: number, encoder: RowPackerLike): PackedRows {
   let i = from;
-  encoder.beginRun();
+  encoder.beginRun(to - from);
   try {
     for (; i < to; i++) {
       const item = list[i];

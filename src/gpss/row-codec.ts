@@ -187,6 +187,8 @@ export class RowWriter {
   /** Ends of the open run's rows (scratch, reused), relative to runStart; runRows of them. */
   private runEnds = NO_ENDS;
   private runRows = 0;
+  /** Bytes per row of the last run (sizes the buffer of a large run, see beginRun). */
+  private rowBytesEstimate = 64;
 
   constructor(slabBytes = ROW_SLAB_BYTES) {
     this.slabBytes = slabBytes;
@@ -217,8 +219,16 @@ export class RowWriter {
    * one buffer, returned as PackedRows (a message's rows, held without a view per row). Runs do
    * not nest and must not span an await (another message could write in between).
    */
-  beginRun(): void {
+  beginRun(expectedRows = 1): void {
     if (this.runStart >= 0 || this.busy) throw new Error('RowWriter: a run is already open');
+    // A run of half a slab or more that will not fit the slab's rest gets a buffer of its own,
+    // sized by the last run's bytes per row: moving it at the slab's end would leave the part
+    // already written dead in the old slab (a third more memory for 1,000-row messages).
+    const estimate = expectedRows * this.rowBytesEstimate;
+    if (estimate >= this.slabBytes / 2 && this.pos + estimate > this.buf.length) {
+      this.buf = Buffer.allocUnsafeSlow(Math.ceil(estimate * 1.0625) + 256);
+      this.start = this.pos = 0;
+    }
     this.runStart = this.pos;
     this.runRows = 0;
   }
@@ -238,6 +248,7 @@ export class RowWriter {
   /** Ends the run and returns its rows. */
   endRun(): PackedRows {
     const n = this.runRows;
+    if (n > 0) this.rowBytesEstimate = (this.pos - this.runStart) / n;
     // One row (the common stream message) needs no ends; more get a copy of the scratch's.
     const rows = new PackedRows(this.buf, this.runStart, this.pos, n === 1 ? null : this.runEnds.slice(0, n));
     this.runStart = -1;

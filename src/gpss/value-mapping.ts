@@ -52,7 +52,8 @@ export interface RowEncoder {
    * placeObject/placeArray per row, then endRun() (or abortRun() when a row failed). Same bytes
    * and errors as encodeObject/encodeArray; no await between begin and end.
    */
-  beginRun(): void;
+  /** expectedRows sizes the run's buffer (default 1). */
+  beginRun(expectedRows?: number): void;
   placeObject(row: Record<string, unknown>): void;
   placeArray(values: unknown[]): void;
   endRun(): PackedRows;
@@ -528,7 +529,7 @@ export function createRowEncoder(columns: readonly ColumnInfo[], options: RowEnc
       return encodeArrayRow(values, false) as Buffer;
     },
 
-    beginRun: () => writer.beginRun(),
+    beginRun: (expectedRows?: number) => writer.beginRun(expectedRows),
     placeObject(row: Record<string, unknown>): void {
       encodeObjectRow(row, true);
     },
