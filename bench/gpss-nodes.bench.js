@@ -76,7 +76,21 @@ class RssSampler {
     this.cpu0 = process.cpuUsage();
     this.t0 = process.hrtime.bigint();
     this.peak = process.memoryUsage.rss();
-    this.timer = setInterval(() => (this.peak = Math.max(this.peak, process.memoryUsage.rss())), 50);
+    // BENCH_VERBOSE: what the process held at its peak (V8 heap, Buffers/ArrayBuffers, the rest).
+    this.atPeak = null;
+    this.timer = setInterval(() => {
+      const rss = process.memoryUsage.rss();
+      if (rss <= this.peak) return;
+      this.peak = rss;
+      if (process.env.BENCH_VERBOSE) this.atPeak = process.memoryUsage();
+    }, 50);
+  }
+  /** The memoryUsage() breakdown at the sampled peak, in MiB (BENCH_VERBOSE only). */
+  peakBreakdown() {
+    const m = this.atPeak;
+    if (!m) return 'n/a';
+    const mib = (v) => Math.round(v / 2 ** 20);
+    return `rss ${mib(m.rss)} = V8 heap ${mib(m.heapTotal)} (used ${mib(m.heapUsed)}) + external ${mib(m.external)} (ArrayBuffers ${mib(m.arrayBuffers)}) + rest ${mib(m.rss - m.heapTotal - m.external)}`;
   }
   stop() {
     clearInterval(this.timer);
@@ -366,7 +380,7 @@ async function bulkMeter(pg, gpss) {
     const used = cpu();
     const sampled = rss.stop();
     const perMillion = Object.fromEntries(Object.entries(used).map(([k, v]) => [k, (v * 1e6) / rows]));
-    return { cpu: perMillion, peak: hwm ? Math.max(sampled, peakRssMiB(process.pid)) : sampled, gpssPeak: gpss ? (gpssHwm ? peakRssMiB(gpss.pid) : NaN) : undefined, cpuPercent: rss.cpuPercent };
+    return { breakdown: rss.peakBreakdown(), cpu: perMillion, peak: hwm ? Math.max(sampled, peakRssMiB(process.pid)) : sampled, gpssPeak: gpss ? (gpssHwm ? peakRssMiB(gpss.pid) : NaN) : undefined, cpuPercent: rss.cpuPercent };
   };
 }
 
@@ -384,7 +398,7 @@ async function bulkOurs(pg, gpss) {
   await undeploy();
   const n = await countRows(pg.url, 'bulk_ours');
   if (n !== BULK_MESSAGES * BULK_ROWS) throw new Error(`bulk: ${n} rows in the table`);
-  if (process.env.BENCH_VERBOSE) console.log(`bulk ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} rows/s, Node process CPU ${m.cpuPercent}%, CPU s per 1M rows ${JSON.stringify(m.cpu)}`);
+  if (process.env.BENCH_VERBOSE) console.log(`bulk ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} rows/s, Node process CPU ${m.cpuPercent}%, CPU s per 1M rows ${JSON.stringify(m.cpu)}; at the peak (MiB): ${m.breakdown}`);
   return { rate: n / secs, secs, ...m };
 }
 
@@ -421,17 +435,20 @@ async function perMessageOurs(pg, gpssPort) {
   const rss = new RssSampler();
   const delay = new LoopDelay();
   // The source keeps within gpss-write's default buffer (100,000 rows): up to 80,000 unacknowledged.
+  const w0 = process.hrtime.bigint();
   const secs = await feed(PER_MESSAGE, Number(process.env.PM_WINDOW || 80000), (i) => {
     const r = row(i);
     return { id: r[0], device: r[1], ts: r[2], v: r[3], note: r[4] }; // one row object per message
   });
+  // For --cpu-prof: the window on the monotonic clock (µs), as the profile's timestamps.
+  if (process.env.BENCH_VERBOSE) console.log(`per-message ${gpssPort ? 'remote' : 'embedded'} window us ${w0 / 1000n}-${process.hrtime.bigint() / 1000n}`);
   const d = delay.stop();
   const peak = rss.stop();
   const cpuUs = rss.cpuUs / PER_MESSAGE;
   await undeploy();
   const n = await countRows(pg.url, 'pm_ours');
   if (n !== PER_MESSAGE) throw new Error(`per-message: ${n} rows in the table`);
-  if (process.env.BENCH_VERBOSE) console.log(`per-message ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} msgs/s, Node process CPU ${rss.cpuPercent}% = ${((rss.cpuPercent * secs * 1e6) / 100 / n).toFixed(2)} us CPU per msg, loop delay p99/max ${fmtDelay(d)} ms`);
+  if (process.env.BENCH_VERBOSE) console.log(`per-message ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} msgs/s, Node process CPU ${rss.cpuPercent}% = ${((rss.cpuPercent * secs * 1e6) / 100 / n).toFixed(2)} us CPU per msg, loop delay p99/max ${fmtDelay(d)} ms; at the peak (MiB): ${rss.peakBreakdown()}`);
   return { rate: n / secs, secs, peak, delay: d, cpuUs };
 }
 
@@ -477,7 +494,9 @@ async function perMessageNoop() {
   ]);
   if (global.gc) global.gc();
   const rss = new RssSampler();
+  const w0 = process.hrtime.bigint();
   const secs = await feed(PER_MESSAGE, Number(process.env.PM_WINDOW || 80000), oneRowMessage);
+  if (process.env.BENCH_VERBOSE) console.log(`per-message no-op window us ${w0 / 1000n}-${process.hrtime.bigint() / 1000n}`);
   const peak = rss.stop();
   await undeploy();
   if (process.env.BENCH_VERBOSE) console.log(`per-message no-op: ${(PER_MESSAGE / secs).toFixed(0)} msgs/s, Node process CPU ${rss.cpuPercent}% = ${(rss.cpuUs / PER_MESSAGE).toFixed(2)} us CPU per msg`);
