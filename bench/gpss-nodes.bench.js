@@ -76,12 +76,28 @@ class RssSampler {
     this.cpu0 = process.cpuUsage();
     this.t0 = process.hrtime.bigint();
     this.peak = process.memoryUsage.rss();
-    this.timer = setInterval(() => (this.peak = Math.max(this.peak, process.memoryUsage.rss())), 50);
+    // BENCH_VERBOSE: what the process held at its peak (V8 heap, Buffers/ArrayBuffers, the rest).
+    this.atPeak = null;
+    this.timer = setInterval(() => {
+      const rss = process.memoryUsage.rss();
+      if (rss <= this.peak) return;
+      this.peak = rss;
+      if (process.env.BENCH_VERBOSE) this.atPeak = process.memoryUsage();
+    }, 50);
+  }
+  /** The memoryUsage() breakdown at the sampled peak, in MiB (BENCH_VERBOSE only). */
+  peakBreakdown() {
+    const m = this.atPeak;
+    if (!m) return 'n/a';
+    const mib = (v) => Math.round(v / 2 ** 20);
+    return `rss ${mib(m.rss)} = V8 heap ${mib(m.heapTotal)} (used ${mib(m.heapUsed)}) + external ${mib(m.external)} (ArrayBuffers ${mib(m.arrayBuffers)}) + rest ${mib(m.rss - m.heapTotal - m.external)}`;
   }
   stop() {
     clearInterval(this.timer);
     const cpu = process.cpuUsage(this.cpu0);
     const wall = Number(process.hrtime.bigint() - this.t0) / 1e3;
+    /** CPU time of this process (all its threads) during the run, in µs. */
+    this.cpuUs = cpu.user + cpu.system;
     /** CPU time of this process (all its threads) per wall-clock time, in %. */
     this.cpuPercent = Math.round((100 * (cpu.user + cpu.system)) / wall);
     return Math.round(Math.max(this.peak, process.memoryUsage.rss()) / 2 ** 20);
@@ -317,8 +333,11 @@ async function steadyOurs(pg, gpssPort) {
   if (global.gc) global.gc(); // the previous case's garbage is not this case's pause
   const delay = new LoopDelay();
   const trace = LOOP_TRACE ? new LoopTrace(8, LOOP_TRACE === 'tasks') : null;
+  const t0 = performance.now();
   const secs = await feedSteady(STEADY_MESSAGES, STEADY_RATE, oneRowMessage);
   const d = delay.stop();
+  // With --trace-gc-nvp: the scavenges of this window are this case's (times are ms since start).
+  if (process.env.BENCH_VERBOSE) console.log(`steady ${gpssPort ? 'remote' : 'embedded'} window ms ${Math.round(t0)}-${Math.round(performance.now())}`);
   if (trace) printTrace(`steady ${gpssPort ? 'remote' : 'embedded'}`, trace.stop(6));
   await undeploy();
   const n = await countRows(pg.url, 'steady_ours');
@@ -382,7 +401,7 @@ async function bulkMeter(pg, gpss) {
     const used = cpu();
     const sampled = rss.stop();
     const perMillion = Object.fromEntries(Object.entries(used).map(([k, v]) => [k, (v * 1e6) / rows]));
-    return { cpu: perMillion, peak: hwm ? Math.max(sampled, peakRssMiB(process.pid)) : sampled, gpssPeak: gpss ? (gpssHwm ? peakRssMiB(gpss.pid) : NaN) : undefined, cpuPercent: rss.cpuPercent };
+    return { breakdown: rss.peakBreakdown(), cpu: perMillion, peak: hwm ? Math.max(sampled, peakRssMiB(process.pid)) : sampled, gpssPeak: gpss ? (gpssHwm ? peakRssMiB(gpss.pid) : NaN) : undefined, cpuPercent: rss.cpuPercent };
   };
 }
 
@@ -400,7 +419,7 @@ async function bulkOurs(pg, gpss) {
   await undeploy();
   const n = await countRows(pg.url, 'bulk_ours');
   if (n !== BULK_MESSAGES * BULK_ROWS) throw new Error(`bulk: ${n} rows in the table`);
-  if (process.env.BENCH_VERBOSE) console.log(`bulk ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} rows/s, Node process CPU ${m.cpuPercent}%, CPU s per 1M rows ${JSON.stringify(m.cpu)}`);
+  if (process.env.BENCH_VERBOSE) console.log(`bulk ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} rows/s, Node process CPU ${m.cpuPercent}%, CPU s per 1M rows ${JSON.stringify(m.cpu)}; at the peak (MiB): ${m.breakdown}`);
   return { rate: n / secs, secs, ...m };
 }
 
@@ -437,17 +456,21 @@ async function perMessageOurs(pg, gpssPort) {
   const rss = new RssSampler();
   const delay = new LoopDelay();
   // The source keeps within gpss-write's default buffer (100,000 rows): up to 80,000 unacknowledged.
+  const w0 = process.hrtime.bigint();
   const secs = await feed(PER_MESSAGE, Number(process.env.PM_WINDOW || 80000), (i) => {
     const r = row(i);
     return { id: r[0], device: r[1], ts: r[2], v: r[3], note: r[4] }; // one row object per message
   });
+  // For --cpu-prof: the window on the monotonic clock (µs), as the profile's timestamps.
+  if (process.env.BENCH_VERBOSE) console.log(`per-message ${gpssPort ? 'remote' : 'embedded'} window us ${w0 / 1000n}-${process.hrtime.bigint() / 1000n}`);
   const d = delay.stop();
   const peak = rss.stop();
+  const cpuUs = rss.cpuUs / PER_MESSAGE;
   await undeploy();
   const n = await countRows(pg.url, 'pm_ours');
   if (n !== PER_MESSAGE) throw new Error(`per-message: ${n} rows in the table`);
-  if (process.env.BENCH_VERBOSE) console.log(`per-message ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} msgs/s, Node process CPU ${rss.cpuPercent}% = ${((rss.cpuPercent * secs * 1e6) / 100 / n).toFixed(2)} us CPU per msg, loop delay p99/max ${fmtDelay(d)} ms`);
-  return { rate: n / secs, secs, peak, delay: d };
+  if (process.env.BENCH_VERBOSE) console.log(`per-message ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} msgs/s, Node process CPU ${rss.cpuPercent}% = ${((rss.cpuPercent * secs * 1e6) / 100 / n).toFixed(2)} us CPU per msg, loop delay p99/max ${fmtDelay(d)} ms; at the peak (MiB): ${rss.peakBreakdown()}`);
+  return { rate: n / secs, secs, peak, delay: d, cpuUs };
 }
 
 /**
@@ -476,7 +499,8 @@ async function perMessageAnchor(pg, pool) {
   const peak = rss.stop();
   await undeploy();
   const n = await countRows(pg.url, 'pm_insert');
-  return { rate: n / secs, secs, peak };
+  // Node-RED's process only (PostgreSQL's INSERT work is not in it).
+  return { rate: n / secs, secs, peak, cpuUs: rss.cpuUs / n };
 }
 
 /**
@@ -491,11 +515,13 @@ async function perMessageNoop() {
   ]);
   if (global.gc) global.gc();
   const rss = new RssSampler();
+  const w0 = process.hrtime.bigint();
   const secs = await feed(PER_MESSAGE, Number(process.env.PM_WINDOW || 80000), oneRowMessage);
+  if (process.env.BENCH_VERBOSE) console.log(`per-message no-op window us ${w0 / 1000n}-${process.hrtime.bigint() / 1000n}`);
   const peak = rss.stop();
   await undeploy();
-  if (process.env.BENCH_VERBOSE) console.log(`per-message no-op: ${(PER_MESSAGE / secs).toFixed(0)} msgs/s, Node process CPU ${rss.cpuPercent}%`);
-  return { rate: PER_MESSAGE / secs, secs, peak };
+  if (process.env.BENCH_VERBOSE) console.log(`per-message no-op: ${(PER_MESSAGE / secs).toFixed(0)} msgs/s, Node process CPU ${rss.cpuPercent}% = ${(rss.cpuUs / PER_MESSAGE).toFixed(2)} us CPU per msg`);
+  return { rate: PER_MESSAGE / secs, secs, peak, cpuUs: rss.cpuUs / PER_MESSAGE };
 }
 
 async function main() {
@@ -516,7 +542,7 @@ async function main() {
   runtime = await startRuntime(pool);
   try {
     const only = process.env.BENCH_ONLY || ''; // 'bulk' or 'per-message' while profiling
-    const skip = { rate: NaN, secs: NaN, peak: NaN, delay: { p99: NaN, max: NaN } };
+    const skip = { rate: NaN, secs: NaN, peak: NaN, delay: { p99: NaN, max: NaN }, cpuUs: NaN };
     const runs = Number(process.env.BENCH_RUNS || 2);
     const gpss = await startGpssProcess(pg);
     // Ours and the anchor alternate, and each keeps its best run: the machine is shared, so
@@ -606,6 +632,17 @@ async function main() {
         anchor: pmNoop.rate,
         anchorName: `no-op node (send(msg); done()), same source, Complete/Catch/sink, ${PER_MESSAGE} msgs`,
         extra: { 'ours s': pm.secs.toFixed(2), 'anchor s': pmNoop.secs.toFixed(2), 'remote / no-op': (pmRemote.rate / pmNoop.rate).toFixed(3), 'peak RSS MiB ours/anchor': `${pm.peak}/${pmNoop.peak}`, complete: PM_COMPLETE },
+      },
+      // CPU time per message (all threads of the Node-RED process), which a shared machine's
+      // load moves far less than msgs/s: ratio = no-op / ours (1 = Node-RED's own cost only).
+      {
+        case: `per-message CPU per msg vs the no-op node (Node process, all threads)`,
+        unit: 'µs CPU',
+        higherIsBetter: false,
+        ours: pm.cpuUs,
+        anchor: pmNoop.cpuUs,
+        anchorName: 'no-op node, same source and wiring',
+        extra: { 'remote µs (Node-RED process only)': pmRemote.cpuUs.toFixed(2), 'INSERT per message µs (Node-RED process only)': pmInsert.cpuUs.toFixed(2) },
       },
       {
         case: `steady ${STEADY_RATE} msgs/s, ${STEADY_MESSAGES} one-row msgs, dialog defaults + Complete: event-loop delay max`,

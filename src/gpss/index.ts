@@ -7,6 +7,7 @@ export * from './row-codec';
 export * from './value-mapping';
 export * from './write-request';
 export * from './payload-rows';
+export * from './packed-rows';
 export { GPSS_PROTO_PATH, GPSS_LOADER_OPTIONS, GPSS_METHODS, loadGpssPackageDefinition, gpssServiceDefinition, gpssClientConstructor } from './proto';
 export type { GpssMethod } from './proto';
 export type { ColumnInfoMessage } from './wire-types';

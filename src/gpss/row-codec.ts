@@ -48,6 +48,8 @@ export class RowEncodeError extends Error {
   }
 }
 
+import { PackedRows } from './packed-rows';
+
 // ---- limits -------------------------------------------------------------------------------
 
 export const INT32_MIN = -2147483648;
@@ -158,6 +160,7 @@ function varint64Size(lo: number, hi: number): number {
 // ---- writer ---------------------------------------------------------------------------------
 
 const NO_SLAB = Buffer.alloc(0);
+const NO_ENDS = new Uint32Array(0);
 
 /**
  * Appends DBValues of one Row. `begin()` starts a row, `finish()` returns it. One writer
@@ -179,6 +182,13 @@ export class RowWriter {
   private readonly slabBytes: number;
   /** True between begin() and finish()/abort(): callers use it to detect re-entrancy. */
   busy = false;
+  /** Start of the open run in `buf` (see beginRun), or -1; its rows' ends relative to it. */
+  private runStart = -1;
+  /** Ends of the open run's rows (scratch, reused), relative to runStart; runRows of them. */
+  private runEnds = NO_ENDS;
+  private runRows = 0;
+  /** Bytes per row of the last run (sizes the buffer of a large run, see beginRun). */
+  private rowBytesEstimate = 64;
 
   constructor(slabBytes = ROW_SLAB_BYTES) {
     this.slabBytes = slabBytes;
@@ -204,16 +214,72 @@ export class RowWriter {
     this.pos = this.start;
   }
 
+  /**
+   * Starts a run: the rows finished (finishInRun) until endRun() stay one contiguous range of
+   * one buffer, returned as PackedRows (a message's rows, held without a view per row). Runs do
+   * not nest and must not span an await (another message could write in between).
+   */
+  beginRun(expectedRows = 1): void {
+    if (this.runStart >= 0 || this.busy) throw new Error('RowWriter: a run is already open');
+    // A run of half a slab or more that will not fit the slab's rest gets a buffer of its own,
+    // sized by the last run's bytes per row: moving it at the slab's end would leave the part
+    // already written dead in the old slab (a third more memory for 1,000-row messages).
+    const estimate = expectedRows * this.rowBytesEstimate;
+    if (estimate >= this.slabBytes / 2 && this.pos + estimate > this.buf.length) {
+      this.buf = Buffer.allocUnsafeSlow(Math.ceil(estimate * 1.0625) + 256);
+      this.start = this.pos = 0;
+    }
+    this.runStart = this.pos;
+    this.runRows = 0;
+  }
+
+  /** Ends the row like finish(), without a view: it is the run's next row. */
+  finishInRun(): void {
+    if (this.runRows === this.runEnds.length) {
+      const grown = new Uint32Array(Math.max(64, this.runEnds.length * 2));
+      grown.set(this.runEnds);
+      this.runEnds = grown;
+    }
+    this.runEnds[this.runRows++] = this.pos - this.runStart;
+    this.start = this.pos;
+    this.busy = false;
+  }
+
+  /** Ends the run and returns its rows. */
+  endRun(): PackedRows {
+    const n = this.runRows;
+    if (n > 0) this.rowBytesEstimate = (this.pos - this.runStart) / n;
+    // One row (the common stream message) needs no ends; more get a copy of the scratch's.
+    const rows = new PackedRows(this.buf, this.runStart, this.pos, n === 1 ? null : this.runEnds.slice(0, n));
+    this.runStart = -1;
+    this.runRows = 0;
+    if (this.runEnds.length > 65536) this.runEnds = NO_ENDS; // a huge payload's scratch is not kept
+    return rows;
+  }
+
+  /** Drops the run's rows (a row of it failed: the whole message is refused). */
+  abortRun(): void {
+    if (this.runStart >= 0) this.pos = this.runStart;
+    this.start = this.pos;
+    this.busy = false;
+    this.runStart = -1;
+    this.runRows = 0;
+  }
+
   private ensure(extra: number): void {
     if (this.pos + extra <= this.buf.length) return;
-    // Move the partial row to a fresh slab (a bigger one for a row larger than a slab).
-    const used = this.pos - this.start;
+    // Move the partial row (the open run, in a run) to a fresh slab (a bigger one for a row
+    // larger than a slab; for a run, twice what it needs, so a long run is copied O(log n) times).
+    const from = this.runStart >= 0 ? this.runStart : this.start;
+    const used = this.pos - from;
     let size = this.slabBytes;
-    while (size < used + extra) size *= 2;
+    const need = this.runStart >= 0 ? 2 * (used + extra) : used + extra;
+    while (size < need) size *= 2;
     const next = Buffer.allocUnsafeSlow(size);
-    this.buf.copy(next, 0, this.start, this.pos);
+    this.buf.copy(next, 0, from, this.pos);
     this.buf = next;
-    this.start = 0;
+    this.start -= from;
+    if (this.runStart >= 0) this.runStart = 0;
     this.pos = used;
   }
 

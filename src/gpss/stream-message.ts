@@ -4,6 +4,7 @@
 import { describeRejected, type MessageOutcome, type RejectedRow } from './error-rows';
 import type { StreamMessage } from './stream-target';
 import type { StreamEntry } from './stream-writer';
+import type { PackedRows } from './packed-rows';
 
 /** The parts of a flow message stream and job mode read and write (a Node-RED message fits). */
 export interface GpssFlowMessage {
@@ -35,7 +36,7 @@ export function gpssOf(msg: GpssFlowMessage): Record<string, unknown> {
 const NO_ROWS: Buffer[] = [];
 
 export class MessageEntry<Msg extends GpssFlowMessage = GpssFlowMessage> implements StreamMessage, StreamEntry {
-  rows = NO_ROWS; // its encoded rows, set by entry() (no array allocated per message before)
+  rows: PackedRows | Buffer[] = NO_ROWS; // its encoded rows (packed), set by entry()
   bytes = 0;
   constructor(
     private readonly msg: Msg,
@@ -47,7 +48,7 @@ export class MessageEntry<Msg extends GpssFlowMessage = GpssFlowMessage> impleme
   get payload(): unknown {
     return this.msg.payload;
   }
-  entry(rows: Buffer[], bytes: number): StreamEntry {
+  entry(rows: PackedRows, bytes: number): StreamEntry {
     this.rows = rows;
     this.bytes = bytes;
     return this;

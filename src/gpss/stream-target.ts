@@ -18,7 +18,8 @@ import type { ColumnInfo, OpenOptions, TransferStats } from './client';
 import { matchColumnIndexes, rowKeyReader, type KeyOf } from './collapse';
 import { errorRowsToAsk, type Rejections } from './error-rows';
 import { classifyFailure } from './failure-class';
-import { encodePayload, encodePayloadInSlices, needsSlices, type EncodedRows } from './payload-rows';
+import type { PackedRows } from './packed-rows';
+import { needsSlices, packPayload, packPayloadInSlices, type PackedPayload } from './payload-rows';
 import { StreamWriter, type StreamEntry, type StreamWriterOptions } from './stream-writer';
 import { createRowEncoder, type RowEncoder, type RowEncoderOptions } from './value-mapping';
 
@@ -39,7 +40,7 @@ export interface StreamTargetsOptions {
 export interface StreamMessage {
   readonly payload: unknown;
   /** Its rows are encoded: the entry the writer holds until their commit settles it. */
-  entry(rows: Buffer[], bytes: number): StreamEntry;
+  entry(rows: PackedRows, bytes: number): StreamEntry;
   /** It has no rows: settle it now (pass it on). */
   empty(): void;
   /** Its rows could not be taken on the ordered path (on the direct path write() throws). */
@@ -153,7 +154,7 @@ export class StreamTarget {
    */
   write(msg: StreamMessage): void {
     if (this.encoder && this.lane.idle && !needsSlices(msg.payload)) {
-      this.accept(msg, encodePayload(msg.payload, this.encoder));
+      this.accept(msg, packPayload(msg.payload, this.encoder));
       return;
     }
     const estimate = Array.isArray(msg.payload) ? msg.payload.length : 1;
@@ -161,7 +162,7 @@ export class StreamTarget {
     this.lane.run(async () => {
       let counted = true;
       try {
-        const encoded = await encodePayloadInSlices(msg.payload, await this.encoderReady);
+        const encoded = await packPayloadInSlices(msg.payload, await this.encoderReady);
         this.owner.unreserve(estimate);
         counted = false;
         this.accept(msg, encoded);
@@ -174,7 +175,7 @@ export class StreamTarget {
     });
   }
 
-  private accept(msg: StreamMessage, { rows, bytes }: EncodedRows): void {
+  private accept(msg: StreamMessage, { rows, bytes }: PackedPayload): void {
     const handled = this.owner.parts.events.handled;
     if (rows.length === 0) {
       msg.empty();

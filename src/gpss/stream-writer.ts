@@ -12,6 +12,7 @@ import { classifyFailure } from './failure-class';
 import { SliceQueue } from '../shared/slices';
 import { collapseByKey, type KeyOf } from './collapse';
 import { COMMITTED, mapRejections, messageOutcomes, type MessageOutcome, type Rejections } from './error-rows';
+import { PackedRows } from './packed-rows';
 
 export interface CommitStats {
   successCount: number;
@@ -19,9 +20,20 @@ export interface CommitStats {
   errorRows: string[];
 }
 
+/**
+ * A message's encoded rows: packed (what gpss-write holds: no view per row until the commit,
+ * see packed-rows.ts) or a list of rows.
+ */
+export type EntryRows = PackedRows | readonly Uint8Array[];
+
+/** The rows as a list (views made now for packed rows). */
+export function rowList(rows: EntryRows): readonly Uint8Array[] {
+  return rows instanceof PackedRows ? rows.toArray() : rows;
+}
+
 /** One accepted message: its encoded rows and how to settle it. Settled exactly once. */
 export interface StreamEntry {
-  rows: readonly Uint8Array[];
+  rows: EntryRows;
   bytes: number;
   /**
    * The commit that holds these rows returned success. `outcome` says whether the server
@@ -103,10 +115,13 @@ interface Decision {
 }
 
 /** The rows of several messages as one list, in message order (`total` rows in all). */
-function concatRows(lists: readonly (readonly Uint8Array[])[], total: number): Uint8Array[] {
+function concatRows(lists: readonly EntryRows[], total: number): Uint8Array[] {
   const out: Uint8Array[] = new Array(total);
   let k = 0;
-  for (const list of lists) for (let i = 0; i < list.length; i++) out[k++] = list[i];
+  for (const list of lists) {
+    if (list instanceof PackedRows) k = list.appendTo(out, k);
+    else for (let i = 0; i < list.length; i++) out[k++] = list[i];
+  }
   return out;
 }
 
@@ -306,7 +321,7 @@ export class StreamWriter {
     if (this.abandoned || from >= to) return;
     const entries = this.inFlight.slice(from, to);
     // Collapsed per commit: a bisected half is a commit of its own and collapses on its own.
-    const collapsed = this.options.collapseKey ? collapseByKey(entries, this.options.collapseKey) : null;
+    const collapsed = this.options.collapseKey ? collapseByKey(entries.map((e) => ({ rows: rowList(e.rows) })), this.options.collapseKey) : null;
     const written = collapsed ? collapsed.rows.map((r) => r.length) : entries.map((e) => e.rows.length);
     const rows = written.reduce((n, r) => n + r, 0);
     const batchRows = concatRows(collapsed ? collapsed.rows : entries.map((e) => e.rows), rows);

@@ -19,6 +19,7 @@
 // Timestamp text without an offset is taken as the wall clock; with an offset (Z, +08:00) it is
 // converted to UTC. Fractions keep up to nanoseconds (the server truncates to microseconds).
 import type { ColumnInfo } from './client';
+import type { PackedRows } from './packed-rows';
 import { INT32_MAX, INT32_MIN, RowWriter, TIMESTAMP_MAX_SECONDS, TIMESTAMP_MIN_SECONDS } from './row-codec';
 
 /** A JS value that cannot be sent to its column. Fails one message, never the stream. */
@@ -46,6 +47,17 @@ export interface RowEncoder {
   columnNames: string[];
   encodeObject(row: Record<string, unknown>): Buffer;
   encodeArray(values: unknown[]): Buffer;
+  /**
+   * A message's rows packed (stream mode holds them until their commit): beginRun(), then
+   * placeObject/placeArray per row, then endRun() (or abortRun() when a row failed). Same bytes
+   * and errors as encodeObject/encodeArray; no await between begin and end.
+   */
+  /** expectedRows sizes the run's buffer (default 1). */
+  beginRun(expectedRows?: number): void;
+  placeObject(row: Record<string, unknown>): void;
+  placeArray(values: unknown[]): void;
+  endRun(): PackedRows;
+  abortRun(): void;
 }
 
 /** How a column's values are sent. */
@@ -481,8 +493,11 @@ export function createRowEncoder(columns: readonly ColumnInfo[], options: RowEnc
   const writer = new RowWriter();
   const scratch: unknown[] = new Array(n).fill(undefined);
 
-  function encodeValues(values: ArrayLike<unknown>, count: number): Buffer {
-    // A toJSON() that encodes another row with this encoder would re-enter: use a fresh writer.
+  /** Encodes one row: returns its view, or (inRun) adds it to the writer's open run and returns null. */
+  function encodeValues(values: ArrayLike<unknown>, count: number, inRun: boolean): Buffer | null {
+    // A toJSON() that encodes another row with this encoder would re-enter: use a fresh writer
+    // (a run cannot: its rows must stay contiguous in this writer).
+    if (inRun && writer.busy) throw new Error('row encoder re-entered while encoding a message');
     const w = writer.busy ? new RowWriter(256) : writer;
     w.begin();
     try {
@@ -494,7 +509,9 @@ export function createRowEncoder(columns: readonly ColumnInfo[], options: RowEnc
           col.write(w, v, col);
         }
       }
-      return w.finish();
+      if (!inRun) return w.finish();
+      w.finishInRun();
+      return null;
     } catch (err) {
       w.abort();
       throw err;
@@ -505,34 +522,52 @@ export function createRowEncoder(columns: readonly ColumnInfo[], options: RowEnc
     columnNames: cols.map((c) => c.name),
 
     encodeObject(row: Record<string, unknown>): Buffer {
-      if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-        throw new RowValueError('', row, `a row must be an object keyed by column name, got ${previewValue(row)}`);
-      }
-      // Re-entered (a toJSON encoding another row): the scratch array is in use.
-      const values = writer.busy ? new Array<unknown>(n) : scratch;
-      try {
-        for (const key in row) {
-          const i = index.get(key);
-          if (i === undefined) {
-            if (ignoreUnknown || !Object.prototype.hasOwnProperty.call(row, key)) continue;
-            throw new RowValueError(key, row[key], `unknown column "${key}": the table has ${describeColumns(cols)}`);
-          }
-          values[i] = row[key];
-        }
-        return encodeValues(values, n);
-      } finally {
-        values.fill(undefined);
-      }
+      return encodeObjectRow(row, false) as Buffer;
     },
 
     encodeArray(values: unknown[]): Buffer {
-      if (!Array.isArray(values)) throw new RowValueError('', values, `a row must be an array of values, got ${previewValue(values)}`);
-      if (values.length > n) {
-        throw new RowValueError('', values, `the row has ${values.length} values but the table has ${n} columns (${describeColumns(cols)})`);
-      }
-      return encodeValues(values, values.length);
+      return encodeArrayRow(values, false) as Buffer;
     },
+
+    beginRun: (expectedRows?: number) => writer.beginRun(expectedRows),
+    placeObject(row: Record<string, unknown>): void {
+      encodeObjectRow(row, true);
+    },
+    placeArray(values: unknown[]): void {
+      encodeArrayRow(values, true);
+    },
+    endRun: () => writer.endRun(),
+    abortRun: () => writer.abortRun(),
   };
+
+  function encodeObjectRow(row: Record<string, unknown>, inRun: boolean): Buffer | null {
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      throw new RowValueError('', row, `a row must be an object keyed by column name, got ${previewValue(row)}`);
+    }
+    // Re-entered (a toJSON encoding another row): the scratch array is in use.
+    const values = writer.busy ? new Array<unknown>(n) : scratch;
+    try {
+      for (const key in row) {
+        const i = index.get(key);
+        if (i === undefined) {
+          if (ignoreUnknown || !Object.prototype.hasOwnProperty.call(row, key)) continue;
+          throw new RowValueError(key, row[key], `unknown column "${key}": the table has ${describeColumns(cols)}`);
+        }
+        values[i] = row[key];
+      }
+      return encodeValues(values, n, inRun);
+    } finally {
+      values.fill(undefined);
+    }
+  }
+
+  function encodeArrayRow(values: unknown[], inRun: boolean): Buffer | null {
+    if (!Array.isArray(values)) throw new RowValueError('', values, `a row must be an array of values, got ${previewValue(values)}`);
+    if (values.length > n) {
+      throw new RowValueError('', values, `the row has ${values.length} values but the table has ${n} columns (${describeColumns(cols)})`);
+    }
+    return encodeValues(values, values.length, inRun);
+  }
 }
 
 function describeColumns(cols: readonly Column[]): string {

@@ -1,0 +1,81 @@
+// A message's encoded rows as one run of bytes: what stream mode holds per message until its
+// commit. A Buffer view per row (~100 bytes of heap each, plus the array holding them) was a
+// third of what every held row cost, and held rows are what each young-generation collection
+// copies while messages wait for their commit; here a message holds one small object, its rows'
+// end offsets (off the JS heap for more than 16 rows) and a reference to bytes it shares with
+// the messages encoded before and after it. Views are made only for the commit.
+
+/** No row ends: a message of one row ends at `end`. */
+export class PackedRows {
+  constructor(
+    /** The bytes (usually a shared encoding slab: never written again below its fill mark). */
+    readonly buf: Buffer,
+    /** Where the first row starts in `buf`. */
+    readonly start: number,
+    /** Where the last row ends in `buf`. */
+    readonly end: number,
+    /** Row i ends at start + ends[i]; null for exactly one row ([start, end)). */
+    readonly ends: Uint32Array | null,
+  ) {}
+
+  /** Number of rows. */
+  get length(): number {
+    return this.ends === null ? 1 : this.ends.length;
+  }
+
+  /** Bytes of all the rows (without framing). */
+  get byteLength(): number {
+    return this.end - this.start;
+  }
+
+  /** Row i as a view (made on demand: only a commit needs them). */
+  at(i: number): Buffer {
+    const ends = this.ends;
+    if (ends === null) return this.buf.subarray(this.start, this.end);
+    return this.buf.subarray(this.start + (i === 0 ? 0 : ends[i - 1]), this.start + ends[i]);
+  }
+
+  /** Writes views of the rows into out[k…]; returns the index after the last one. */
+  appendTo(out: Uint8Array[], k: number): number {
+    const { buf, start, ends } = this;
+    if (ends === null) {
+      out[k++] = buf.subarray(start, this.end);
+      return k;
+    }
+    let from = start;
+    for (let i = 0; i < ends.length; i++) {
+      const to = start + ends[i];
+      out[k++] = buf.subarray(from, to);
+      from = to;
+    }
+    return k;
+  }
+
+  toArray(): Buffer[] {
+    const out: Buffer[] = new Array(this.length);
+    this.appendTo(out, 0);
+    return out;
+  }
+
+  /** The rows of several runs as one (copied into one Buffer), in order. */
+  static concat(parts: readonly PackedRows[]): PackedRows {
+    if (parts.length === 1) return parts[0];
+    let rows = 0;
+    let bytes = 0;
+    for (const p of parts) {
+      rows += p.length;
+      bytes += p.byteLength;
+    }
+    const buf = Buffer.allocUnsafeSlow(bytes);
+    const ends = new Uint32Array(rows);
+    let pos = 0;
+    let r = 0;
+    for (const p of parts) {
+      p.buf.copy(buf, pos, p.start, p.end);
+      if (p.ends === null) ends[r++] = pos + p.byteLength;
+      else for (let i = 0; i < p.ends.length; i++) ends[r++] = pos + p.ends[i];
+      pos += p.byteLength;
+    }
+    return new PackedRows(buf, 0, bytes, rows === 1 ? null : ends);
+  }
+}
