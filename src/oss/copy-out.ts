@@ -55,9 +55,11 @@ export class CopyOutStream extends Readable {
   rowCount = 0;
   private connection: PgConnectionLike | null = null;
   private pgDataHandler: ((b: Buffer) => void) | null = null;
-  private readonly onReadableEvent = () => this.forward();
+  // The socket is read in flowing mode, one 'data' event per socket read, paused while our reader
+  // is full: read() in paused mode would hand over everything buffered as one concatenation (a
+  // copy of every byte whenever the socket got ahead of us).
+  private readonly onData = (chunk: Buffer) => this.onSocketData(chunk);
   private drained = false;
-  private forwarding = false;
   private finished = false;
   /** Message type being read, and its payload bytes still to come (-1: reading a header). */
   private code = 0;
@@ -92,23 +94,20 @@ export class CopyOutStream extends Readable {
     this.pgDataHandler = listeners[0];
     s.removeListener('data', this.pgDataHandler);
     s.pause();
-    this.forward();
-    s.on('readable', this.onReadableEvent);
+    s.on('data', this.onData);
+    if (this.drained) s.resume();
     connection.query(this.text);
   }
 
   override _read(): void {
     this.drained = true;
-    this.forward();
+    if (this.connection && !this.finished) this.connection.stream.resume();
   }
 
-  private forward(): void {
-    if (this.forwarding || !this.drained || !this.connection || this.finished) return;
-    this.forwarding = true;
-    const s = this.connection.stream;
-    let chunk: Buffer | null;
-    while (this.drained && !this.finished && (chunk = s.read()) !== null) this.drained = this.parse(chunk);
-    this.forwarding = false;
+  private onSocketData(chunk: Buffer): void {
+    if (this.finished) return;
+    this.drained = this.parse(chunk);
+    if (!this.drained && !this.finished) this.connection!.stream.pause();
   }
 
   /** Moves the CopyData payloads of `chunk` to its front and pushes them; false when the reader is full. */
@@ -235,7 +234,7 @@ export class CopyOutStream extends Readable {
     this.finished = true;
     const s = this.connection!.stream;
     const handler = this.pgDataHandler!;
-    s.removeListener('readable', this.onReadableEvent);
+    s.removeListener('data', this.onData);
     s.addListener('data', handler);
     handler(rest);
     // As pg-copy-streams: resume after the current 'data' dispatch has returned.
