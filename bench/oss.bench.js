@@ -16,7 +16,7 @@ const { pipeline } = require('node:stream/promises');
 const { Writable } = require('node:stream');
 const { report } = require('./support/report');
 const { ParallelGzip, GzipPool } = require('../dist/oss/parallel-gzip');
-const { clusterCpu, postmasterOf, selfCpu, resetPeakRss, peakRssMiB } = require('./support/cpu');
+const { clusterCpu, postmasterOf, selfCpu, procCpu, resetPeakRss, peakRssMiB } = require('./support/cpu');
 
 const DATA = path.join(__dirname, '.data');
 const CORES = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
@@ -161,18 +161,33 @@ function rssSampler() {
 }
 
 /**
- * Runs fn metering CPU: `client` = this process (main thread and gzip workers), `postgres` = the
- * whole cluster (its backends included; an ended backend counts once reaped, so read after a pause).
+ * Runs fn metering CPU: `client` = this process (main thread and gzip workers), `emulator` = the
+ * OSS emulator's process (ours only: it is part of our measured path, where the anchor writes a
+ * file), `postgres` = the whole cluster (its backends included; an ended backend counts once
+ * reaped, so read after a pause).
  */
-async function metered(postmaster, fn) {
+async function metered(postmaster, fn, emulatorPid = 0) {
   const c0 = selfCpu();
+  const e0 = emulatorPid ? procCpu(emulatorPid) : 0;
   const p0 = clusterCpu(postmaster);
   const r = await fn();
   const client = selfCpu() - c0;
   await new Promise((res) => setTimeout(res, 200));
-  return { r, client, postgres: clusterCpu(postmaster) - p0 };
+  const emulator = emulatorPid ? procCpu(emulatorPid) - e0 : 0;
+  return { r, client, emulator, postgres: clusterCpu(postmaster) - p0 };
 }
-const fmtCpu = (c, n) => `${((c.client * 1e6) / n).toFixed(2)} + ${((c.postgres * 1e6) / n).toFixed(2)}`;
+const perM = (x, n) => ((x * 1e6) / n).toFixed(2);
+const fmtCpu = (c, n) => `${perM(c.client, n)} + ${perM(c.postgres, n)}`;
+/** The CPU figures of one case: ours (client, emulator, PostgreSQL) against the anchor's (client, PostgreSQL). */
+function cpuExtra(ours, anchor, n) {
+  return {
+    'CPU s/1M rows client + PostgreSQL, ours': fmtCpu(ours, n),
+    'CPU s/1M rows emulator (ours)': perM(ours.emulator, n),
+    'same, anchor': fmtCpu(anchor, n),
+    'client CPU ours/anchor': (ours.client / anchor.client).toFixed(3),
+    'client + emulator CPU ours/anchor': ((ours.client + ours.emulator) / anchor.client).toFixed(3),
+  };
+}
 
 async function benchDb(rows) {
   const { startPostgres } = require('../dist/devstack/postgres');
@@ -213,7 +228,7 @@ async function benchDb(rows) {
     // Each side keeps its fastest run and, separately, its least CPU (the least disturbed run):
     // CPU seconds per million rows, client side (ours: this process with its gzip workers;
     // anchor: psql + pigz, or zcat + psql) + the PostgreSQL cluster.
-    const least = (a, b) => (!a ? b : { client: Math.min(a.client, b.client), postgres: Math.min(a.postgres, b.postgres) });
+    const least = (a, b) => (!a ? b : { client: Math.min(a.client, b.client), emulator: Math.min(a.emulator ?? 0, b.emulator ?? 0), postgres: Math.min(a.postgres, b.postgres) });
     const runs = Math.max(1, Number(process.env.OSS_BENCH_DB_RUNS || 2));
     for (const level of [1, 6]) {
       let best = null;
@@ -223,17 +238,17 @@ async function benchDb(rows) {
       let peak = 0;
       for (let i = 0; i < runs; i++) {
         const s = rssSampler();
-        const m = await metered(postmaster, () => exportQueryToOss({ pgClient: client, table: 'bench', format: { format: 'csv' }, gzipLevel: level, prefix: `exp${level}-${i}/`, name: 'bench', oss, rolloverBytes: 64 * 1024 * 1024, gzipWorkers: CORES }));
+        const m = await metered(postmaster, () => exportQueryToOss({ pgClient: client, table: 'bench', format: { format: 'csv' }, gzipLevel: level, prefix: `exp${level}-${i}/`, name: 'bench', oss, rolloverBytes: 64 * 1024 * 1024, gzipWorkers: CORES }), emuProc.pid);
         peak = Math.max(peak, s.stop());
         const st = m.r;
         cpuOurs = least(cpuOurs, m);
         if (!best || st.ms < best.ms) best = st;
         const a = await metered(postmaster, () => sh(`${psql} -c "COPY bench TO STDOUT WITH (FORMAT csv)" | pigz -p ${CORES} -${level} > ${anchorFile}`, env));
         bestAnchor = Math.min(bestAnchor, a.r.wall);
-        cpuAnchor = least(cpuAnchor, { client: a.r.cpu, postgres: a.postgres });
+        cpuAnchor = least(cpuAnchor, { client: a.r.cpu, emulator: 0, postgres: a.postgres });
       }
       rows.push({ case: `export ${N.toLocaleString('en-US')} rows, gzip -${level}`, unit: 'rows/s', ours: N / (best.ms / 1000), anchor: N / bestAnchor, anchorName: `psql COPY | pigz -${level}`,
-        extra: { 'CPU s/1M rows client + PostgreSQL, ours': fmtCpu(cpuOurs, N), 'same, anchor': fmtCpu(cpuAnchor, N), 'client CPU ours/anchor': (cpuOurs.client / cpuAnchor.client).toFixed(3), 'peak RSS MB': Math.round(peak / MB), 'base RSS MB': Math.round(baseRss / MB), objects: best.objects.length, 'MB out': (best.bytesOut / MB).toFixed(1) } });
+        extra: { ...cpuExtra(cpuOurs, cpuAnchor, N), 'peak RSS MB': Math.round(peak / MB), 'base RSS MB': Math.round(baseRss / MB), objects: best.objects.length, 'MB out': (best.bytesOut / MB).toFixed(1) } });
       if (level === 6) {
         let bestIm = Infinity;
         let bestZ = Infinity;
@@ -243,7 +258,7 @@ async function benchDb(rows) {
         for (let i = 0; i < runs; i++) {
           await client.query('TRUNCATE bench_in');
           const s = rssSampler();
-          const m = await metered(postmaster, () => importFromOss({ pgClient: client, table: 'bench_in', format: { format: 'csv' }, prefix: 'exp6-0/', oss, parallel: 2 }));
+          const m = await metered(postmaster, () => importFromOss({ pgClient: client, table: 'bench_in', format: { format: 'csv' }, prefix: 'exp6-0/', oss, parallel: 2 }), emuProc.pid);
           peakIm = Math.max(peakIm, s.stop());
           const im = m.r;
           cpuIm = least(cpuIm, m);
@@ -252,10 +267,10 @@ async function benchDb(rows) {
           await client.query('TRUNCATE bench_in');
           const z = await metered(postmaster, () => sh(`zcat ${anchorFile} | ${psql} -c "COPY bench_in FROM STDIN WITH (FORMAT csv)"`, env));
           bestZ = Math.min(bestZ, z.r.wall);
-          cpuZ = least(cpuZ, { client: z.r.cpu, postgres: z.postgres });
+          cpuZ = least(cpuZ, { client: z.r.cpu, emulator: 0, postgres: z.postgres });
         }
         rows.push({ case: `import ${N.toLocaleString('en-US')} rows (gzip)`, unit: 'rows/s', ours: N / bestIm, anchor: N / bestZ, anchorName: 'zcat | psql COPY',
-          extra: { 'CPU s/1M rows client + PostgreSQL, ours': fmtCpu(cpuIm, N), 'same, anchor': fmtCpu(cpuZ, N), 'client CPU ours/anchor': (cpuIm.client / cpuZ.client).toFixed(3), 'peak RSS MB': Math.round(peakIm / MB), 'base RSS MB': Math.round(baseRss / MB) } });
+          extra: { ...cpuExtra(cpuIm, cpuZ, N), 'peak RSS MB': Math.round(peakIm / MB), 'base RSS MB': Math.round(baseRss / MB) } });
       }
     }
   } finally {

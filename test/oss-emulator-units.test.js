@@ -5,7 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const signUtils = require('ali-oss/lib/common/signUtils');
-const { crc64, Crc64 } = require('../dist/oss-emulator/crc64');
+const { crc64, Crc64, crc64Combine } = require('../dist/oss-emulator/crc64');
 const { compareKeys } = require('../dist/oss-emulator/keyorder');
 const { listKeys, listUploadPage, encodeToken, decodeToken } = require('../dist/oss-emulator/listing');
 const { parseRange } = require('../dist/oss-emulator/operations');
@@ -26,6 +26,22 @@ test('CRC-64/ECMA-182 (XZ) check values and incremental continuation', () => {
   const inc = new Crc64();
   for (let i = 0; i < data.length; i += 7777) inc.update(data.subarray(i, i + 7777));
   assert.equal(inc.value(), whole);
+  // Every alignment of the word-at-a-time path gives the byte-at-a-time result (a bytewise
+  // reference: one update per byte never takes the word path).
+  for (let off = 0; off < 8; off++) {
+    const piece = data.subarray(off, off + 1000 + off);
+    const bytewise = new Crc64();
+    for (let i = 0; i < piece.length; i++) bytewise.update(piece.subarray(i, i + 1));
+    assert.equal(crc64(piece), bytewise.value(), `offset ${off}`);
+  }
+});
+
+test('CRC-64 of A‖B combined from the CRCs of A and B (CompleteMultipartUpload)', () => {
+  for (const [a, b] of [[0, 5], [7, 0], [100, 3], [1000, 12_345], [33, 70_000], [1 << 20, (1 << 20) + 17]]) {
+    const A = crypto.randomBytes(a);
+    const B = crypto.randomBytes(b);
+    assert.equal(crc64Combine(crc64(A), crc64(B), b), crc64(Buffer.concat([A, B])), `${a} + ${b} bytes`);
+  }
 });
 
 test('keys sort in UTF-8 byte order, not UTF-16', () => {

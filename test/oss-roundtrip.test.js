@@ -334,6 +334,18 @@ test('COPY TO parsing: notices between rows, rows wider than a socket read, and 
   const want = (await client.query(q)).rows.map((r) => `${r.id},${r.t}\n`).join('');
   assert.equal(got.length, want.length);
   assert.ok(got === want, 'exported bytes equal the rows in order');
+  // Each object's row count (taken from the COPY messages, not from scanning) is the rows it holds.
+  assert.ok(ex.objects.length > 1, 'several objects');
+  for (const o of ex.objects) assert.equal(o.rows, zlib.gunzipSync(await objectBytes(o.key)).toString().split('\n').length - 1, o.key);
+  // With a header line: in every object, never counted as a row.
+  const hx = await exportQueryToOss({ pgClient: client, query: q, format: { format: 'csv', header: true }, gzipLevel: 1, prefix: 'rt/copyout-h/', name: 'c', oss: oss.client(), rolloverBytes: 100 * 1024 });
+  assert.equal(hx.rows, 5000);
+  assert.equal(hx.objects.length, ex.objects.length);
+  for (const o of hx.objects) {
+    const lines = zlib.gunzipSync(await objectBytes(o.key)).toString().split('\n');
+    assert.equal(lines[0], 'id,t', o.key);
+    assert.equal(o.rows, lines.length - 2, o.key);
+  }
   // An error after rows were sent: the export fails with PostgreSQL's message, no object is left
   // half-written, and the connection goes on serving queries.
   await assert.rejects(

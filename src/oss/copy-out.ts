@@ -11,6 +11,13 @@
  * the socket's own chunk (copyWithin drops the 5-byte headers) and pushed as one subarray per read:
  * no Buffer per row, no second copy. The chunk is ours to rewrite: while this stream reads the
  * socket, nothing else holds its chunks.
+ *
+ * With `{ rows: true }` the stream is in object mode and yields `CopyRows`: whole rows only, with
+ * their count. The row boundaries are the CopyData message boundaries the parser walks anyway
+ * (one message per row, the header line included), so nobody has to scan the bytes for line ends
+ * on the main thread again; a row split across socket reads is carried and completed in a small
+ * piece of its own, so the bulk of every read still goes on as one subarray. The count is checked
+ * against the server's own (`COPY n` in CommandComplete) when the copy ends.
  */
 import { Readable, ReadableOptions } from 'node:stream';
 import type { Connection } from 'pg';
@@ -24,6 +31,19 @@ const NOTIFICATION_RESPONSE = 0x41; // A
 const NOTICE_RESPONSE = 0x4e; // N
 const PARAMETER_STATUS = 0x53; // S
 
+/** Whole rows of COPY output (`{ rows: true }` mode). */
+export interface CopyRows {
+  data: Buffer;
+  rows: number;
+  /** Length of the first row in `data`, terminator included. */
+  firstRowLength: number;
+}
+
+export interface CopyOutOptions extends ReadableOptions {
+  /** Yield `CopyRows` (object mode) instead of plain bytes. */
+  rows?: boolean;
+}
+
 interface PgConnectionLike {
   stream: Omit<NodeJS.ReadableStream, 'read' | 'listeners'> & { read(): Buffer | null; listeners(ev: 'data'): Array<(b: Buffer) => void> };
   query(text: string): void;
@@ -35,19 +55,33 @@ export class CopyOutStream extends Readable {
   rowCount = 0;
   private connection: PgConnectionLike | null = null;
   private pgDataHandler: ((b: Buffer) => void) | null = null;
-  private readonly onReadableEvent = () => this.forward();
+  // The socket is read in flowing mode, one 'data' event per socket read, paused while our reader
+  // is full: read() in paused mode would hand over everything buffered as one concatenation (a
+  // copy of every byte whenever the socket got ahead of us).
+  private readonly onData = (chunk: Buffer) => this.onSocketData(chunk);
   private drained = false;
-  private forwarding = false;
   private finished = false;
   /** Message type being read, and its payload bytes still to come (-1: reading a header). */
   private code = 0;
   private remaining = -1;
   /** Up to 4 bytes of a header split across socket reads. */
   private header: Buffer | null = null;
+  private readonly rowMode: boolean;
+  /** rows mode: bytes of a row begun in earlier reads, its ends in this read, rows yielded. */
+  private carry: Buffer[] = [];
+  private ends = 0;
+  private firstEnd = 0;
+  private secondEnd = 0;
+  private lastEnd = 0;
+  private rowsOut = 0;
+  /** rows mode: CopyDone seen; the end waits for CommandComplete to check the count. */
+  private copyDone = false;
 
-  constructor(text: string, options?: ReadableOptions) {
-    super(options);
+  constructor(text: string, options: CopyOutOptions = {}) {
+    const { rows, ...rest } = options;
+    super(rows ? { ...rest, objectMode: true } : rest);
     this.text = text;
+    this.rowMode = !!rows;
   }
 
   /** Called by pg's Client when the query's turn comes. */
@@ -60,23 +94,20 @@ export class CopyOutStream extends Readable {
     this.pgDataHandler = listeners[0];
     s.removeListener('data', this.pgDataHandler);
     s.pause();
-    this.forward();
-    s.on('readable', this.onReadableEvent);
+    s.on('data', this.onData);
+    if (this.drained) s.resume();
     connection.query(this.text);
   }
 
   override _read(): void {
     this.drained = true;
-    this.forward();
+    if (this.connection && !this.finished) this.connection.stream.resume();
   }
 
-  private forward(): void {
-    if (this.forwarding || !this.drained || !this.connection || this.finished) return;
-    this.forwarding = true;
-    const s = this.connection.stream;
-    let chunk: Buffer | null;
-    while (this.drained && !this.finished && (chunk = s.read()) !== null) this.drained = this.parse(chunk);
-    this.forwarding = false;
+  private onSocketData(chunk: Buffer): void {
+    if (this.finished) return;
+    this.drained = this.parse(chunk);
+    if (!this.drained && !this.finished) this.connection!.stream.pause();
   }
 
   /** Moves the CopyData payloads of `chunk` to its front and pushes them; false when the reader is full. */
@@ -98,6 +129,7 @@ export class CopyOutStream extends Readable {
       if (this.remaining === 0) {
         this.remaining = -1;
         const c = this.code;
+        if (c === COPY_DATA && this.rowMode) this.rowEnd(w);
         if (c !== COPY_DATA && c !== COPY_OUT_RESPONSE && c !== NOTICE_RESPONSE && c !== NOTIFICATION_RESPONSE && c !== PARAMETER_STATUS) {
           // CopyDone (or any other message): copy-out is over; the rest is pg's.
           return this.finish(chunk, w, chunk.subarray(i));
@@ -131,18 +163,68 @@ export class CopyOutStream extends Readable {
         i += 5;
       }
     }
-    return w > 0 ? this.push(chunk.subarray(0, w)) : true;
+    return this.emit_(chunk, w);
+  }
+
+  private rowEnd(w: number): void {
+    const n = ++this.ends;
+    if (n === 1) this.firstEnd = w;
+    else if (n === 2) this.secondEnd = w;
+    this.lastEnd = w;
+  }
+
+  /** Pushes the payload bytes `chunk[0, w)`: as they are, or (rows mode) as whole rows. */
+  private emit_(chunk: Buffer, w: number): boolean {
+    if (!this.rowMode) return w > 0 ? this.push(chunk.subarray(0, w)) : true;
+    const n = this.ends;
+    this.ends = 0;
+    let ok = true;
+    if (n === 0) {
+      if (w > 0) this.carry.push(chunk.subarray(0, w));
+      return ok;
+    }
+    let from = 0;
+    let rest = n;
+    if (this.carry.length) {
+      // The row begun in earlier reads, completed in a piece of its own (a copy of one row).
+      this.carry.push(chunk.subarray(0, this.firstEnd));
+      const first = Buffer.concat(this.carry);
+      this.carry = [];
+      ok = this.pushRows(first, 1, first.length);
+      from = this.firstEnd;
+      rest--;
+    }
+    if (rest > 0) ok = this.pushRows(chunk.subarray(from, this.lastEnd), rest, (from ? this.secondEnd : this.firstEnd) - from);
+    if (this.lastEnd < w) this.carry.push(chunk.subarray(this.lastEnd, w));
+    return ok;
+  }
+
+  private pushRows(data: Buffer, rows: number, firstRowLength: number): boolean {
+    this.rowsOut += rows;
+    const piece: CopyRows = { data, rows, firstRowLength };
+    return this.push(piece);
   }
 
   /** An ErrorResponse: pg reads it (and fails the query through handleError). */
   private handBack(chunk: Buffer, w: number, rest: Buffer): boolean {
-    if (w > 0) this.push(chunk.subarray(0, w));
+    this.emit_(chunk, w);
     this.detach(rest);
     return false;
   }
 
   private finish(chunk: Buffer, w: number, rest: Buffer): boolean {
-    if (w > 0) this.push(chunk.subarray(0, w));
+    this.emit_(chunk, w);
+    if (this.rowMode) {
+      // The end waits for CommandComplete (usually in `rest`), whose count checks ours.
+      this.copyDone = true;
+      if (this.carry.length) {
+        this.finished = true;
+        this.destroy(new Error('COPY TO: the copy ended inside a CopyData message'));
+        return false;
+      }
+      this.detach(rest);
+      return false;
+    }
     this.detach(rest);
     this.push(null);
     return false;
@@ -152,7 +234,7 @@ export class CopyOutStream extends Readable {
     this.finished = true;
     const s = this.connection!.stream;
     const handler = this.pgDataHandler!;
-    s.removeListener('readable', this.onReadableEvent);
+    s.removeListener('data', this.onData);
     s.addListener('data', handler);
     handler(rest);
     // As pg-copy-streams: resume after the current 'data' dispatch has returned.
@@ -169,11 +251,25 @@ export class CopyOutStream extends Readable {
   handleCommandComplete(msg: { text?: string } | undefined): void {
     const m = /COPY (\d+)/.exec(msg?.text ?? '');
     if (m) this.rowCount = parseInt(m[1], 10);
+    if (this.rowMode && this.copyDone) {
+      this.copyDone = false;
+      // One CopyData message per row is the protocol's rule (plus the header line): a server that
+      // packed rows otherwise would make our per-object row counts wrong, so say so.
+      const header = this.rowsOut - this.rowCount;
+      if (m && header !== 0 && header !== 1) this.destroy(new Error(`COPY TO: the server reported ${this.rowCount} rows but sent ${this.rowsOut} CopyData messages; row counts per object cannot be trusted`));
+      else this.push(null);
+    }
   }
 
-  handleReadyForQuery(): void {}
+  handleReadyForQuery(): void {
+    // rows mode: a CopyDone without CommandComplete (not expected) still ends the stream.
+    if (this.rowMode && this.copyDone) {
+      this.copyDone = false;
+      this.push(null);
+    }
+  }
 }
 
-export function copyOut(text: string, options?: ReadableOptions): CopyOutStream {
+export function copyOut(text: string, options?: CopyOutOptions): CopyOutStream {
   return new CopyOutStream(text, options);
 }

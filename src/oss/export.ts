@@ -17,7 +17,7 @@ import { GzipPool, ParallelGzip } from './parallel-gzip';
 import { objectKey, objectMime } from './naming';
 import { OssAbortError } from './errors';
 import { qualifiedName } from './tables';
-import { copyOut } from './copy-out';
+import { copyOut, CopyRows } from './copy-out';
 import { MAX_STRIPES } from './stripes';
 
 export interface TransferProgress {
@@ -441,10 +441,14 @@ export async function exportQueryToOss(options: ExportQueryOptions): Promise<Oss
     ? `(\n${options.query.trim().replace(/;\s*$/, '')}\n)`
     : `(SELECT * FROM ${qualifiedName(options.table!)})`;
   const sql = `COPY ${source} TO STDOUT WITH ${copyWithOptions(f, f.header)}`;
-  const splitter = new CopyRowSplitter(f);
+  // COPY writes LF; when that is the target newline, whole rows and their count come from the
+  // COPY parser itself (one CopyData message per row), with no scan of the bytes; otherwise the
+  // splitter finds the row ends to rewrite them.
+  const rowsFromCopy = f.newline === 'LF';
+  const splitter = rowsFromCopy ? null : new CopyRowSplitter(f);
   let headerPending = f.header;
   let next = 0;
-  const copy = options.pgClient.query(copyOut(sql));
+  const copy = options.pgClient.query(copyOut(sql, { rows: rowsFromCopy }));
   const onAbort = () => copy.destroy(new OssAbortError());
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -458,25 +462,30 @@ export async function exportQueryToOss(options: ExportQueryOptions): Promise<Oss
         await Promise.all(writers.map((x) => x.flush({ evenIfEmpty: true })));
       }
     };
-    for await (const chunk of copy as AsyncIterable<Buffer>) {
-      const got = splitter.push(chunk);
-      if (!got) continue;
-      for (const piece of got.pieces) {
-        let { data, rows } = piece;
-        if (headerPending) {
-          // The first line COPY writes is the header: keep it for every object instead.
-          const cut = got.firstRowLength;
-          for (const w of writers) w.setHeaderLine(Buffer.from(data.subarray(0, cut)));
-          data = data.subarray(cut);
-          rows -= 1;
-          headerPending = false;
-          if (!rows) continue;
-        }
-        await write(data, rows);
+    const writePiece = async (piece: CopyRows) => {
+      let { data, rows } = piece;
+      if (headerPending) {
+        // The first line COPY writes is the header: keep it for every object instead.
+        const cut = piece.firstRowLength;
+        for (const w of writers) w.setHeaderLine(Buffer.from(data.subarray(0, cut)));
+        data = data.subarray(cut);
+        rows -= 1;
+        headerPending = false;
+        if (!rows) return;
       }
+      await write(data, rows);
+    };
+    if (splitter) {
+      for await (const chunk of copy as AsyncIterable<Buffer>) {
+        const got = splitter.push(chunk);
+        if (!got) continue;
+        for (const [k, piece] of got.pieces.entries()) await writePiece({ ...piece, firstRowLength: k === 0 ? got.firstRowLength : 0 });
+      }
+      const tail = splitter.end();
+      if (tail) await write(Buffer.concat([tail, newlineBytes(f.newline)]), 1);
+    } else {
+      for await (const piece of copy as AsyncIterable<CopyRows>) await writePiece(piece);
     }
-    const tail = splitter.end();
-    if (tail) await write(Buffer.concat([tail, newlineBytes(f.newline)]), 1);
     const emptyObject = options.emptyObject ?? true;
     if (stripes > 1) {
       // Stripes that got fewer objects write an empty one, so every stripe has as many.
