@@ -237,6 +237,15 @@ function sinks(complete = false) {
   ];
 }
 
+/** The no-op node (passes each message on at once) in place of gpss-write, with the same sinks. */
+async function deployNoop(complete) {
+  await runtime.deploy([
+    { id: 'tab1', type: 'tab', label: 'bench' },
+    { id: 'w1', type: 'bench-noop', z: 'tab1', x: 100, y: 100, wires: [['sink']] },
+    ...sinks(complete),
+  ]);
+}
+
 async function undeploy() {
   await runtime.deploy([]);
 }
@@ -352,11 +361,7 @@ async function steadyOurs(pg, gpssPort) {
  * Node-RED, the harness and the machine at this rate; ours can only add to it.
  */
 async function steadyNoop() {
-  await runtime.deploy([
-    { id: 'tab1', type: 'tab', label: 'bench' },
-    { id: 'w1', type: 'bench-noop', z: 'tab1', x: 100, y: 100, wires: [['sink']] },
-    ...sinks(true),
-  ]);
+  await deployNoop(true);
   if (global.gc) global.gc();
   const delay = new LoopDelay();
   const trace = LOOP_TRACE ? new LoopTrace(8, LOOP_TRACE === 'tasks') : null;
@@ -508,11 +513,7 @@ async function perMessageAnchor(pg, pool) {
  * through a node that only passes the message on: Node-RED's own per-message limit on this machine.
  */
 async function perMessageNoop() {
-  await runtime.deploy([
-    { id: 'tab1', type: 'tab', label: 'bench' },
-    { id: 'w1', type: 'bench-noop', z: 'tab1', x: 100, y: 100, wires: [['sink']] },
-    ...sinks(PM_COMPLETE),
-  ]);
+  await deployNoop(PM_COMPLETE);
   if (global.gc) global.gc();
   const rss = new RssSampler();
   const w0 = process.hrtime.bigint();
