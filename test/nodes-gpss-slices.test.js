@@ -5,7 +5,7 @@
 // with close() still waiting for every one of them.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { SliceQueue, SliceClock, SLICE_MS, MAX_SLICE_MS } = require('../dist/shared/slices');
+const { SliceQueue, SliceClock, OrderedLane, SLICE_MS, MAX_SLICE_MS } = require('../dist/shared/slices');
 const { StreamWriter } = require('../dist/gpss/stream-writer');
 
 /** What gpss-write's encodePayload counts for the buffer limit (bytes plus framing per row). */
@@ -178,6 +178,55 @@ function entry(i, log, us) {
     fail: (err) => log.push(`fail ${i}: ${err.message}`),
   };
 }
+
+test('OrderedLane: synchronous and asynchronous tasks run in arrival order, never inside run(); whenIdle waits for what was queued before it', async () => {
+  const lane = new OrderedLane();
+  const ran = [];
+  assert.equal(lane.idle, true);
+  lane.run(() => void ran.push('sync 1'));
+  assert.deepEqual(ran, [], 'a task never runs inside run()');
+  assert.equal(lane.idle, false);
+  lane.run(async () => {
+    await new Promise((r) => setTimeout(r, 20));
+    ran.push('async 2');
+  });
+  lane.run(() => {
+    ran.push('sync 3 (throws)');
+    throw new Error('a task settles its own errors');
+  });
+  lane.run(() => Promise.reject(new Error('nor does a rejection stop the lane')));
+  const first = lane.whenIdle();
+  let firstDone = false;
+  void first.then(() => (firstDone = true));
+  lane.run(() => void ran.push('sync 5'));
+  await first;
+  assert.deepEqual(ran, ['sync 1', 'async 2', 'sync 3 (throws)', 'sync 5'].slice(0, ran.length));
+  assert.ok(ran.includes('sync 3 (throws)'), 'whenIdle resolved after the tasks queued before it');
+  await lane.whenIdle();
+  assert.equal(firstDone, true);
+  assert.deepEqual(ran, ['sync 1', 'async 2', 'sync 3 (throws)', 'sync 5']);
+  assert.equal(lane.idle, true);
+  assert.equal(await Promise.race([lane.whenIdle().then(() => 'resolved'), new Promise((r) => setImmediate(() => r('pending')))]), 'resolved');
+});
+
+test('OrderedLane: 20,000 queued synchronous tasks drain in slices (a timer runs in between) and the lane goes idle', async () => {
+  const lane = new OrderedLane();
+  const n = 20000;
+  let done = 0;
+  let doneWhenTimerRan = -1;
+  setTimeout(() => (doneWhenTimerRan = done), 0);
+  for (let i = 0; i < n; i++) {
+    lane.run(() => {
+      spin(2);
+      if (i !== done) throw new Error(`task ${i} ran as number ${done}`);
+      done++;
+    });
+  }
+  await lane.whenIdle();
+  assert.equal(done, n);
+  assert.equal(lane.idle, true);
+  assert.ok(doneWhenTimerRan > 0 && doneWhenTimerRan < n, `the timer ran in the middle of the burst (after ${doneWhenTimerRan} of ${n})`);
+});
 
 test('stream writer settles a commit of 10,000 messages in slices, in order: a timer runs in the middle', async () => {
   const log = [];

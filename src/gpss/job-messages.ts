@@ -33,14 +33,7 @@ export class JobMessages {
     }
     const lane = this.lanes.get(job);
     if ((!lane || lane.idle) && !needsSlices(payload)) {
-      let encoded: EncodedRows;
-      try {
-        encoded = encodePayload(payload, encoder);
-      } catch (err) {
-        settled(err, 0);
-        return;
-      }
-      writeRows(job, encoded, settled);
+      encodeAndWrite(job, payload, encoder, settled);
       return;
     }
     // A large payload is encoded in slices; later messages of the job queue behind it.
@@ -50,17 +43,36 @@ export class JobMessages {
       this.lanes.set(job, ordered);
     }
     const enc = encoder;
-    ordered.run(async () => {
-      let encoded: EncodedRows;
-      try {
-        encoded = await encodePayloadInSlices(payload, enc);
-      } catch (err) {
-        settled(err, 0);
+    ordered.run(() => {
+      // A small payload behind a large one: encoded in its turn at once (no promise).
+      if (!needsSlices(payload)) {
+        encodeAndWrite(job, payload, enc, settled);
         return;
       }
-      writeRows(job, encoded, settled);
+      return (async () => {
+        let encoded: EncodedRows;
+        try {
+          encoded = await encodePayloadInSlices(payload, enc);
+        } catch (err) {
+          settled(err, 0);
+          return;
+        }
+        writeRows(job, encoded, settled);
+      })();
     });
   }
+}
+
+/** Encodes a small payload now and writes its rows into the job. */
+function encodeAndWrite(job: LoadJob, payload: unknown, encoder: RowEncoderLike, settled: (err: unknown, rows: number) => void): void {
+  let encoded: EncodedRows;
+  try {
+    encoded = encodePayload(payload, encoder);
+  } catch (err) {
+    settled(err, 0);
+    return;
+  }
+  writeRows(job, encoded, settled);
 }
 
 function writeRows(job: LoadJob, { rows, bytes }: EncodedRows, settled: (err: unknown, rows: number) => void): void {

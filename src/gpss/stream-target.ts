@@ -159,20 +159,47 @@ export class StreamTarget {
     }
     const estimate = Array.isArray(msg.payload) ? msg.payload.length : 1;
     this.owner.reserve(estimate, this);
-    this.lane.run(async () => {
-      let counted = true;
+    this.lane.run(() => this.encodeInTurn(msg, estimate));
+  }
+
+  /**
+   * A queued message's turn: encoded at once when the table is described and the payload is
+   * small (no promise: a lane that drains as fast as the direct path goes idle again), else
+   * after the description and in slices.
+   */
+  private encodeInTurn(msg: StreamMessage, estimate: number): Promise<void> | void {
+    const encoder = this.encoder;
+    if (encoder && !needsSlices(msg.payload)) {
+      let encoded: PackedPayload | Error;
       try {
-        const encoded = await packPayloadInSlices(msg.payload, await this.encoderReady);
-        this.owner.unreserve(estimate);
-        counted = false;
-        this.accept(msg, encoded);
+        encoded = packPayload(msg.payload, encoder);
       } catch (err) {
-        msg.failed(asError(err));
-        this.owner.parts.events.handled?.(0);
-      } finally {
-        if (counted) this.owner.unreserve(estimate);
+        encoded = asError(err);
       }
-    });
+      this.acceptEncoded(msg, estimate, encoded);
+      return;
+    }
+    return (async () => {
+      let encoded: PackedPayload | Error;
+      try {
+        encoded = await packPayloadInSlices(msg.payload, await this.encoderReady);
+      } catch (err) {
+        encoded = asError(err);
+      }
+      this.acceptEncoded(msg, estimate, encoded);
+    })();
+  }
+
+  /** Releases a queued message's reservation, then takes its rows, or fails it with the error. */
+  private acceptEncoded(msg: StreamMessage, estimate: number, encoded: PackedPayload | Error): void {
+    this.owner.unreserve(estimate);
+    try {
+      if (encoded instanceof Error) throw encoded;
+      this.accept(msg, encoded);
+    } catch (err) {
+      msg.failed(asError(err));
+      this.owner.parts.events.handled?.(0);
+    }
   }
 
   private accept(msg: StreamMessage, { rows, bytes }: PackedPayload): void {
