@@ -159,20 +159,43 @@ export class StreamTarget {
     }
     const estimate = Array.isArray(msg.payload) ? msg.payload.length : 1;
     this.owner.reserve(estimate, this);
-    this.lane.run(async () => {
-      let counted = true;
-      try {
-        const encoded = await packPayloadInSlices(msg.payload, await this.encoderReady);
-        this.owner.unreserve(estimate);
-        counted = false;
-        this.accept(msg, encoded);
-      } catch (err) {
-        msg.failed(asError(err));
-        this.owner.parts.events.handled?.(0);
-      } finally {
-        if (counted) this.owner.unreserve(estimate);
-      }
-    });
+    // In the lane, a payload that needs no slices is encoded synchronously once the table is
+    // described (no promise per message: see OrderedLane).
+    this.lane.run(() => (this.encoder && !needsSlices(msg.payload) ? this.takeNow(msg, estimate) : this.takeLater(msg, estimate)));
+  }
+
+  private takeNow(msg: StreamMessage, estimate: number): void {
+    let encoded: PackedPayload;
+    try {
+      encoded = packPayload(msg.payload, this.encoder as RowEncoder);
+    } catch (err) {
+      this.owner.unreserve(estimate);
+      msg.failed(asError(err));
+      this.owner.parts.events.handled?.(0);
+      return;
+    }
+    this.owner.unreserve(estimate);
+    try {
+      this.accept(msg, encoded);
+    } catch (err) {
+      msg.failed(asError(err));
+      this.owner.parts.events.handled?.(0);
+    }
+  }
+
+  private async takeLater(msg: StreamMessage, estimate: number): Promise<void> {
+    let counted = true;
+    try {
+      const encoded = await packPayloadInSlices(msg.payload, await this.encoderReady);
+      this.owner.unreserve(estimate);
+      counted = false;
+      this.accept(msg, encoded);
+    } catch (err) {
+      msg.failed(asError(err));
+      this.owner.parts.events.handled?.(0);
+    } finally {
+      if (counted) this.owner.unreserve(estimate);
+    }
   }
 
   private accept(msg: StreamMessage, { rows, bytes }: PackedPayload): void {
