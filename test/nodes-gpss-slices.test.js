@@ -380,3 +380,26 @@ test('oss-export rows: a large payload converted and encoded in slices gives wha
   const encode = (r) => r.join(',') + '\n';
   assert.equal(await encodeRowsInSlices(whole.rows, encode), whole.rows.map(encode).join(''));
 });
+
+test('OrderedLane: synchronous tasks queued behind a slow one run back to back in slices, and the lane goes idle while a source keeps feeding it', async () => {
+  const lane = new OrderedLane();
+  let done = 0;
+  let turns = 0;
+  lane.run(() => new Promise((r) => setTimeout(r, 20))); // e.g. a table being described
+  // A fast source: 1,000 small tasks per turn of the event loop for as long as the lane is busy
+  // (the way a flow's messages queue behind the first one). The old promise chain ran one task
+  // per few microtasks and a slice per turn, so it never caught up with such a source.
+  await new Promise((resolve) => {
+    const feed = () => {
+      // Idle when the source's next message comes: that one takes the direct path.
+      if (lane.idle || turns > 500) return resolve();
+      turns++;
+      for (let i = 0; i < 1000; i++) lane.run(() => void done++);
+      setImmediate(feed);
+    };
+    feed();
+  });
+  await lane.whenIdle();
+  assert.ok(turns <= 500, `the lane went idle after ${turns} turns of feeding`);
+  assert.equal(done, turns * 1000);
+});

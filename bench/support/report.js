@@ -14,6 +14,8 @@ function report(benchmark, rows) {
     const ratio = higher ? r.ours / r.anchor : r.anchor / r.ours;
     return { case: r.case, unit: r.unit, ours: fmt(r.ours), anchor: `${fmt(r.anchor)} (${r.anchorName})`, 'ratio (ours/anchor)': ratio.toFixed(3), ...r.extra };
   });
+  const flags = process.execArgv.filter((a) => /^--max-(old|semi)-space-size/.test(a));
+  if (flags.length) console.log(`${benchmark} with ${flags.join(' ')}:`);
   console.table(table);
   const machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   console.log(
@@ -21,6 +23,8 @@ function report(benchmark, rows) {
       benchmark,
       date: new Date().toISOString().slice(0, 10),
       machine,
+      // A heap cap changes memory and GC work: a capped run says so (bench/run.js runs both).
+      nodeFlags: process.execArgv.filter((a) => /^--max-(old|semi)-space-size/.test(a)),
       results: rows.map((r) => ({ ...r, ratio: (r.higherIsBetter !== false ? r.ours / r.anchor : r.anchor / r.ours) })),
     }),
   );
