@@ -172,3 +172,52 @@ test('renderBinaryRow declines, for the general path to decide: NUL, invalid UTF
   assert.equal(renderBinaryRow(nan, 0, nan.length, kinds(['float8']), out), true);
   assert.equal(out.buf.toString('hex', 6, 14), '7ff8adde00000000');
 });
+
+test('renderBinaryRow on Timestamp varints of every length: 6-byte seconds and 5-byte nanos in one step, longer or overlong ones through the general reader', () => {
+  const cols = ['timestamp', 'date', 'time', 'timestamptz'];
+  const varint = (v) => {
+    const bytes = [];
+    let x = BigInt.asUintN(64, BigInt(v));
+    do {
+      const b = Number(x & 0x7fn);
+      x >>= 7n;
+      bytes.push(x ? b | 0x80 : b);
+    } while (x);
+    return bytes;
+  };
+  const overlong = (v, n) => {
+    const b = varint(v);
+    while (b.length < n) {
+      b[b.length - 1] |= 0x80;
+      b.push(0);
+    }
+    return b;
+  };
+  // A Row of one DBValue { TimeStampValue { seconds, nanos } } with the given varint bytes.
+  const rowOf = (sec, nan) => {
+    const ts = [...(sec ? [0x08, ...sec] : []), ...(nan ? [0x10, ...nan] : [])];
+    const dbv = [0x52, ts.length, ...ts];
+    return Buffer.from([0x0a, dbv.length, ...dbv]);
+  };
+  const seconds = [0, 1, 127, 128, 2 ** 35 - 1, 2 ** 35, 253402300799, 2 ** 42 - 1, 2 ** 42, -1, -62135596800, 1767225600];
+  const nanos = [0, 1, 999999999, 1000000000, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, -1];
+  let accepted = 0;
+  for (const type of cols) {
+    const layout = layoutOf([type]);
+    for (const s of seconds) {
+      for (const n of nanos) {
+        for (const [sb, nb] of [
+          [varint(s), varint(n)],
+          [overlong(s, 7), varint(n)],
+          [varint(s), overlong(n, 6)],
+          [overlong(s, 6), overlong(n, 5)],
+          [varint(s), null],
+          [null, varint(n)],
+        ]) {
+          if (check(layout, rowOf(sb, nb), `${type} seconds ${s} (${sb?.length} bytes) nanos ${n} (${nb?.length} bytes)`)) accepted++;
+        }
+      }
+    }
+  }
+  assert.ok(accepted > 300, `one-pass path took ${accepted} rows`);
+});

@@ -55,6 +55,29 @@ function readVarint64(src: Uint8Array, pos: number, end: number): number {
   return pos;
 }
 
+/** The value of the varint readShortVarint read last. */
+let SHORT = 0;
+
+/**
+ * Reads a varint of at most `max` ≤ 7 bytes before `end` (exact as a double); the position
+ * after it, or -1 (longer, or truncated: the caller's general reader decides).
+ */
+function readShortVarint(src: Uint8Array, pos: number, end: number, max: number): number {
+  let v = 0;
+  let mul = 1;
+  const stop = Math.min(end, pos + max);
+  while (pos < stop) {
+    const b = src[pos++];
+    v += (b & 0x7f) * mul;
+    if (b < 0x80) {
+      SHORT = v;
+      return pos;
+    }
+    mul *= 128;
+  }
+  return -1;
+}
+
 /**
  * Appends the row src[start, end) as one COPY BINARY tuple of `kinds.length` values (the
  * kinds per COPY column, in COPY order) and returns true; or returns false, `out.pos`
@@ -217,6 +240,14 @@ export function renderBinaryRow(src: Uint8Array, start: number, end: number, kin
       while (pos < vEnd) {
         const t = src[pos++];
         if (t !== 0x08 && t !== 0x10) return false;
+        // Seconds of years 1970–9999 fit 6 varint bytes, nanos 5: read as exact doubles.
+        const q = readShortVarint(src, pos, vEnd, t === 0x08 ? 6 : 5);
+        if (q >= 0) {
+          pos = q;
+          if (t === 0x08) seconds = SHORT;
+          else nanos = SHORT;
+          continue;
+        }
         pos = readVarint64(src, pos, vEnd);
         if (pos < 0) return false;
         if (t === 0x08) seconds = VARINT[1] * TWO32 + (VARINT[0] >>> 0);
