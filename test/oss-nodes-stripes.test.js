@@ -99,9 +99,20 @@ test('oss-export on PostgreSQL (no segments): one stream of objects, numbered 0,
   assert.equal(st.rows, N);
   assert.ok(st.objects.length >= 3, `rolled over at 1 MB: ${st.objects.length} objects`);
   assert.deepEqual(seqs(st.objects), st.objects.map((_, i) => i), 'consecutive sequence numbers');
-  // One stream: every object but the last is full (≥ 1 MB uncompressed, i.e. ≥ ~9000 rows).
-  const byKey = [...st.objects].sort((a, b) => (a.key < b.key ? -1 : 1));
-  for (const o of byKey.slice(0, -1)) assert.ok(o.rows > 9000, `${o.key}: ${o.rows} rows`);
+  // One stream: every object but the last is full (at least 1 MiB of CSV before it rolls over).
+  // Its CSV size is counted from its rows: the table is read in id order, and a row's line
+  // length grows with its id (a rows threshold such as 9,000 failed for a full object of 8,997
+  // rows of 117 bytes when a chunk boundary fell just past the 1 MiB mark).
+  const seqOf = (o) => Number(/_(\d{5})\.csv\.gz$/.exec(o.key)[1]);
+  const inOrder = [...st.objects].sort((a, b) => seqOf(a) - seqOf(b));
+  const lineBytes = (id) => Buffer.byteLength(`${id},row ${id} ${'x'.repeat(100)}\n`);
+  let id = 0;
+  for (const [i, o] of inOrder.entries()) {
+    let bytes = 0;
+    for (let k = 0; k < o.rows; k++) bytes += lineBytes(++id);
+    if (i < inOrder.length - 1) assert.ok(bytes >= 1024 * 1024, `${o.key}: ${o.rows} rows, ${bytes} bytes of CSV`);
+  }
+  assert.equal(id, N, 'rows of all objects');
 });
 
 test('oss-export on a database listing 3 primary segments writes a multiple of 3 objects that import back whole', async () => {
