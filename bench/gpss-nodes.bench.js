@@ -22,7 +22,8 @@
 //     stalled loop is what makes an MQTT broker drop a subscriber's messages.
 // Knobs: BENCH_RUNS, BENCH_ONLY=bulk|per-message|steady, BENCH_DURABLE=1 (fsync on), BULK_MESSAGES,
 // BULK_COMMIT, BULK_WINDOW, BULK_WRITE_KB, PER_MESSAGE, PM_COMMIT, PM_WINDOW, PM_COMPLETE,
-// ANCHOR_INSERTS, STEADY_MESSAGES, STEADY_RATE, BENCH_VERBOSE=1 (CPU share of the Node process),
+// ANCHOR_INSERTS, STEADY_MESSAGES, STEADY_RATE, STEADY_WRITER='{"commitInterval":1000}' (gpss-write
+// settings over the dialog's defaults in the steady cases), BENCH_VERBOSE=1 (CPU share of the Node process),
 // BENCH_LOOP_TRACE=1 (the steady cases' longest stalls split into run / wait for a CPU / GC).
 'use strict';
 const fs = require('node:fs');
@@ -338,7 +339,7 @@ function printTrace(name, t) {
 /** gpss-write with the dialog's defaults and a Complete node, fed at a steady rate. */
 async function steadyOurs(pg, gpssPort) {
   await sql(pg.url, `DROP TABLE IF EXISTS steady_ours; CREATE UNLOGGED TABLE steady_ours ${TABLE}`);
-  await deployGpss(pg, 'steady_ours', {}, gpssPort, true);
+  await deployGpss(pg, 'steady_ours', process.env.STEADY_WRITER ? JSON.parse(process.env.STEADY_WRITER) : {}, gpssPort, true);
   if (global.gc) global.gc(); // the previous case's garbage is not this case's pause
   const delay = new LoopDelay();
   const trace = LOOP_TRACE ? new LoopTrace(8, LOOP_TRACE === 'tasks') : null;

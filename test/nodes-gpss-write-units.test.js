@@ -4,6 +4,8 @@
 // job mode's commit at the end of a sequence, the warning about deliveries to stopped nodes.
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
 const kit = require('../dist/nodes/kit');
 const gpss = require('../dist/gpss');
 
@@ -147,10 +149,24 @@ test('SequenceCommit on: a failed commit names the sequence; a bad part index fa
 test('readWriteSettings: defaults, and a bad value names its option', () => {
   const s = kit.readWriteSettings({});
   assert.equal(s.mode, 'auto');
-  assert.deepEqual(s.writer, { commitRows: 10000, commitIntervalMs: 1000, buffer: { maxRows: 100000, maxBytes: 64 * 1024 * 1024 }, maxRetries: 5, backoff: { baseMs: 250, maxMs: 10000, jitter: 0.3 } });
+  assert.deepEqual(s.writer, { commitRows: 10000, commitIntervalMs: 200, buffer: { maxRows: 100000, maxBytes: 64 * 1024 * 1024 }, maxRetries: 5, backoff: { baseMs: 250, maxMs: 10000, jitter: 0.3 } });
   assert.deepEqual([s.closeTimeoutMs, s.commitOnSequenceEnd, s.tickOutput, s.encoder.ignoreUnknownKeys], [10000, false, false, false]);
   assert.throws(() => kit.readWriteSettings({ closeTimeout: '15' }), (e) => e instanceof kit.SettingError && e.option === 'close timeout (s)');
   assert.throws(() => kit.readWriteSettings({ writeMode: 'batch' }), /write into must be auto, stream or job/);
+});
+
+test("readWriteSettings: the dialog's defaults (nodes/gpss-write.html) are the runtime's defaults", () => {
+  // A node dropped from the palette gets the html defaults; a flow written by hand or by an older
+  // version may lack a property and gets the runtime's: both must mean the same commits.
+  const html = fs.readFileSync(path.join(__dirname, '..', 'nodes', 'gpss-write.html'), 'utf8');
+  const numbers = new Map([...html.matchAll(/(\w+): \{ value: (-?\d+),/g)].map((m) => [m[1], Number(m[2])]));
+  const dialog = {};
+  for (const key of ['commitRows', 'commitInterval', 'bufferRows', 'bufferMb', 'writeKb', 'maxRetries', 'retryDelay', 'closeTimeout']) {
+    assert.ok(numbers.has(key), `the dialog has a numeric default for ${key}`);
+    dialog[key] = numbers.get(key);
+  }
+  assert.equal(dialog.commitInterval, kit.DEFAULT_COMMIT_INTERVAL_MS);
+  assert.deepEqual(kit.readWriteSettings(dialog), kit.readWriteSettings({}));
 });
 
 test('warnCommittedWhileClosing: only when rows were committed and a node wired after had stopped', () => {

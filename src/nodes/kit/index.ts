@@ -44,7 +44,7 @@ export { registerTestEndpoint, registerConfigLookup, typedOrStored } from './adm
 export type { Body, TestOutcome } from './admin-test';
 
 // GPSS dialog fields → the client's options.
-export { buildOpenOptions, writeBytesSetting, bufferSetting, readWriteSettings } from './gpss-options';
+export { buildOpenOptions, writeBytesSetting, bufferSetting, readWriteSettings, DEFAULT_COMMIT_INTERVAL_MS } from './gpss-options';
 export type { TargetDef, WriteSettingsDef, WriteSettings } from './gpss-options';
 export { TargetOptions } from './target-options';
 export type { OverridableTargetDef } from './target-options';
