@@ -7,7 +7,8 @@
 //     (each bulk rate is the best of BENCH_RUNS alternating runs: the machine is shared);
 //     CPU seconds per million rows of this process (Node-RED, and gpss-pg when embedded), of
 //     gpss-pg's own process (remote) and of the PostgreSQL cluster (least of the runs), and
-//     peak RSS (kernel high-water mark where readable; highest of the runs);
+//     peak RSS (kernel high-water mark where readable; highest of the runs); the same rows
+//     again with the dialog's defaults (10,000-row commits, a source 30 messages ahead);
 //  2. per-message: 200,000 one-row messages → vs one INSERT per message through a pg Pool
 //     (what Node-RED users do today), measured on the first ANCHOR_INSERTS messages because
 //     200,000 single-row INSERTs take minutes. Peak RSS of each run is sampled every 50 ms.
@@ -23,7 +24,10 @@
 // Knobs: BENCH_RUNS, BENCH_ONLY=bulk|per-message|steady, BENCH_DURABLE=1 (fsync on), BULK_MESSAGES,
 // BULK_COMMIT, BULK_WINDOW, BULK_WRITE_KB, PER_MESSAGE, PM_COMMIT, PM_WINDOW, PM_COMPLETE,
 // ANCHOR_INSERTS, STEADY_MESSAGES, STEADY_RATE, STEADY_WRITER='{"commitInterval":1000}' (gpss-write
-// settings over the dialog's defaults in the steady cases), BENCH_VERBOSE=1 (CPU share of the Node process),
+// settings over the dialog's defaults in the steady cases), BULK_WRITER / PM_WRITER (JSON gpss-write
+// settings that replace the bulk / per-message cases' own, e.g. '{}' for the dialog's defaults, with
+// BULK_WINDOW / PM_WINDOW within their buffer), GPSS_FLAGS (node flags for the gpss-pg process, e.g.
+// '--cpu-prof --cpu-prof-dir=/tmp/p'), BENCH_VERBOSE=1 (CPU share of the Node process),
 // BENCH_LOOP_TRACE=1 (the steady cases' longest stalls split into run / wait for a CPU / GC).
 'use strict';
 const fs = require('node:fs');
@@ -191,7 +195,7 @@ let runtime;
 /** gpss-pg as its own process (how `npm start` and a real deployment run it). */
 async function startGpssProcess(pg) {
   const port = await freePort();
-  const child = spawn(process.execPath, [HEAP_OPTION, path.join(REPO, 'dist/gpss-server/cli.js'), '--listen', `127.0.0.1:${port}`, '--database', pg.url], {
+  const child = spawn(process.execPath, [HEAP_OPTION, ...(process.env.GPSS_FLAGS ? process.env.GPSS_FLAGS.split(' ') : []), path.join(REPO, 'dist/gpss-server/cli.js'), '--listen', `127.0.0.1:${port}`, '--database', pg.url], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise((resolve, reject) => {
@@ -411,12 +415,26 @@ async function bulkMeter(pg, gpss) {
   };
 }
 
-async function bulkOurs(pg, gpss) {
+/**
+ * The bulk case's gpss-write settings: commits of 100,000 rows (at most one a second) and a source
+ * 200 messages ahead, the throughput setting; or, with `defaults`, the dialog's defaults (10,000-row
+ * commits, 200 ms, a 100,000-row buffer) and a source 30 messages ahead, what a flow gets untuned.
+ */
+function bulkSetup(defaults) {
+  if (defaults) return { writer: {}, window: 30 };
+  return {
+    writer: process.env.BULK_WRITER ? JSON.parse(process.env.BULK_WRITER) : { commitRows: Number(process.env.BULK_COMMIT || 100000), commitInterval: 1000, bufferRows: 400000, bufferMb: 512, writeKb: Number(process.env.BULK_WRITE_KB || 1024) },
+    window: Number(process.env.BULK_WINDOW || 200),
+  };
+}
+
+async function bulkOurs(pg, gpss, defaults = false) {
   const gpssPort = gpss?.port;
+  const setup = bulkSetup(defaults);
   await sql(pg.url, `DROP TABLE IF EXISTS bulk_ours; CREATE UNLOGGED TABLE bulk_ours ${TABLE}`);
-  await deployGpss(pg, 'bulk_ours', { commitRows: Number(process.env.BULK_COMMIT || 100000), commitInterval: 1000, bufferRows: 400000, bufferMb: 512, writeKb: Number(process.env.BULK_WRITE_KB || 1024) }, gpssPort);
+  await deployGpss(pg, 'bulk_ours', setup.writer, gpssPort);
   const meter = await bulkMeter(pg, gpss);
-  const secs = await feed(BULK_MESSAGES, Number(process.env.BULK_WINDOW || 200), (m) => {
+  const secs = await feed(BULK_MESSAGES, setup.window, (m) => {
     const rows = new Array(BULK_ROWS);
     for (let j = 0; j < BULK_ROWS; j++) rows[j] = row(m * BULK_ROWS + j);
     return rows;
@@ -425,7 +443,7 @@ async function bulkOurs(pg, gpss) {
   await undeploy();
   const n = await countRows(pg.url, 'bulk_ours');
   if (n !== BULK_MESSAGES * BULK_ROWS) throw new Error(`bulk: ${n} rows in the table`);
-  if (process.env.BENCH_VERBOSE) console.log(`bulk ours ${gpssPort ? 'remote' : 'embedded'}: ${(n / secs).toFixed(0)} rows/s, Node process CPU ${m.cpuPercent}%, CPU s per 1M rows ${JSON.stringify(m.cpu)}; at the peak (MiB): ${m.breakdown}`);
+  if (process.env.BENCH_VERBOSE) console.log(`bulk ours ${gpssPort ? 'remote' : 'embedded'}${defaults ? ', dialog defaults' : ''}: ${(n / secs).toFixed(0)} rows/s, Node process CPU ${m.cpuPercent}%, CPU s per 1M rows ${JSON.stringify(m.cpu)}; at the peak (MiB): ${m.breakdown}`);
   return { rate: n / secs, secs, ...m };
 }
 
@@ -457,7 +475,7 @@ async function bulkAnchor(pg) {
 
 async function perMessageOurs(pg, gpssPort) {
   await sql(pg.url, `DROP TABLE IF EXISTS pm_ours; CREATE UNLOGGED TABLE pm_ours ${TABLE}`);
-  await deployGpss(pg, 'pm_ours', { commitRows: Number(process.env.PM_COMMIT || 20000), commitInterval: 200, bufferRows: 100000, bufferMb: 256, writeKb: 1024 }, gpssPort, PM_COMPLETE);
+  await deployGpss(pg, 'pm_ours', process.env.PM_WRITER ? JSON.parse(process.env.PM_WRITER) : { commitRows: Number(process.env.PM_COMMIT || 20000), commitInterval: 200, bufferRows: 100000, bufferMb: 256, writeKb: 1024 }, gpssPort, PM_COMPLETE);
   if (global.gc) global.gc();
   const rss = new RssSampler();
   const delay = new LoopDelay();
@@ -552,6 +570,8 @@ async function main() {
     let bulkCopy = skip;
     let bulk = skip;
     let bulkRemote = skip;
+    let bulkDefaults = skip;
+    let bulkDefaultsRemote = skip;
     const better = (a, b) => (Number.isNaN(a.rate) || b.rate > a.rate ? b : a);
     // Bulk runs: the best rate, the least CPU of each process (the least disturbed run), and
     // the highest peak RSS (memory is a bound, not a best case).
@@ -564,6 +584,10 @@ async function main() {
       for (let i = 0; i < runs; i++) {
         if (global.gc) global.gc();
         bulkCopy = bulkBest(bulkCopy, await bulkAnchor(pg));
+        // The defaults first: a case's peak RSS starts from what the case before it left, and
+        // the larger commits leave more.
+        bulkDefaults = bulkBest(bulkDefaults, await bulkOurs(pg, null, true));
+        bulkDefaultsRemote = bulkBest(bulkDefaultsRemote, await bulkOurs(pg, gpss, true));
         bulk = bulkBest(bulk, await bulkOurs(pg));
         bulkRemote = bulkBest(bulkRemote, await bulkOurs(pg, gpss));
       }
@@ -598,6 +622,16 @@ async function main() {
         anchor: bulkCopy.rate,
         anchorName: 'direct pg-copy-streams COPY',
         extra: { 'ours s': bulkRemote.secs.toFixed(2), 'anchor s': bulkCopy.secs.toFixed(2), 'peak RSS MiB ours/anchor': `${bulkRemote.peak}/${bulkCopy.peak}`, 'gpss-pg peak RSS MiB': bulkRemote.gpssPeak, 'CPU s per 1M rows ours | anchor': `${cpuText(bulkRemote)} | ${cpuText(bulkCopy)}` },
+      },
+      // The same rows with the dialog's defaults: each commit costs a few ms of round trips and
+      // of waiting for PostgreSQL to finish its COPY, ten times as many commits as above.
+      {
+        case: `bulk with the dialog's defaults (10,000-row commits), embedded`,
+        unit: 'rows/s',
+        ours: bulkDefaults.rate,
+        anchor: bulkCopy.rate,
+        anchorName: 'direct pg-copy-streams COPY',
+        extra: { 'remote rows/s': Math.round(bulkDefaultsRemote.rate), 'remote / anchor': (bulkDefaultsRemote.rate / bulkCopy.rate).toFixed(3), 'peak RSS MiB embedded/remote/anchor': `${bulkDefaults.peak}/${bulkDefaultsRemote.peak}/${bulkCopy.peak}`, 'CPU s per 1M rows remote': cpuText(bulkDefaultsRemote) },
       },
       // The issue's budget (gpss-pg at most half of PostgreSQL's CPU per row), where gpss-pg's
       // CPU is its own process's alone; PostgreSQL = the whole cluster during the run.
