@@ -192,10 +192,15 @@ async function startRuntime(pool) {
 
 let runtime;
 
+/** gpss-write settings from a JSON knob (STEADY_WRITER, BULK_WRITER, PM_WRITER), else `fallback`. */
+function envSettings(name, fallback) {
+  return process.env[name] ? JSON.parse(process.env[name]) : fallback;
+}
+
 /** gpss-pg as its own process (how `npm start` and a real deployment run it). */
 async function startGpssProcess(pg) {
   const port = await freePort();
-  const child = spawn(process.execPath, [HEAP_OPTION, ...(process.env.GPSS_FLAGS ? process.env.GPSS_FLAGS.split(' ') : []), path.join(REPO, 'dist/gpss-server/cli.js'), '--listen', `127.0.0.1:${port}`, '--database', pg.url], {
+  const child = spawn(process.execPath, [HEAP_OPTION, ...(process.env.GPSS_FLAGS || '').split(/\s+/).filter(Boolean), path.join(REPO, 'dist/gpss-server/cli.js'), '--listen', `127.0.0.1:${port}`, '--database', pg.url], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise((resolve, reject) => {
@@ -343,7 +348,7 @@ function printTrace(name, t) {
 /** gpss-write with the dialog's defaults and a Complete node, fed at a steady rate. */
 async function steadyOurs(pg, gpssPort) {
   await sql(pg.url, `DROP TABLE IF EXISTS steady_ours; CREATE UNLOGGED TABLE steady_ours ${TABLE}`);
-  await deployGpss(pg, 'steady_ours', process.env.STEADY_WRITER ? JSON.parse(process.env.STEADY_WRITER) : {}, gpssPort, true);
+  await deployGpss(pg, 'steady_ours', envSettings('STEADY_WRITER', {}), gpssPort, true);
   if (global.gc) global.gc(); // the previous case's garbage is not this case's pause
   const delay = new LoopDelay();
   const trace = LOOP_TRACE ? new LoopTrace(8, LOOP_TRACE === 'tasks') : null;
@@ -423,7 +428,7 @@ async function bulkMeter(pg, gpss) {
 function bulkSetup(defaults) {
   if (defaults) return { writer: {}, window: 30 };
   return {
-    writer: process.env.BULK_WRITER ? JSON.parse(process.env.BULK_WRITER) : { commitRows: Number(process.env.BULK_COMMIT || 100000), commitInterval: 1000, bufferRows: 400000, bufferMb: 512, writeKb: Number(process.env.BULK_WRITE_KB || 1024) },
+    writer: envSettings('BULK_WRITER', { commitRows: Number(process.env.BULK_COMMIT || 100000), commitInterval: 1000, bufferRows: 400000, bufferMb: 512, writeKb: Number(process.env.BULK_WRITE_KB || 1024) }),
     window: Number(process.env.BULK_WINDOW || 200),
   };
 }
@@ -475,7 +480,7 @@ async function bulkAnchor(pg) {
 
 async function perMessageOurs(pg, gpssPort) {
   await sql(pg.url, `DROP TABLE IF EXISTS pm_ours; CREATE UNLOGGED TABLE pm_ours ${TABLE}`);
-  await deployGpss(pg, 'pm_ours', process.env.PM_WRITER ? JSON.parse(process.env.PM_WRITER) : { commitRows: Number(process.env.PM_COMMIT || 20000), commitInterval: 200, bufferRows: 100000, bufferMb: 256, writeKb: 1024 }, gpssPort, PM_COMPLETE);
+  await deployGpss(pg, 'pm_ours', envSettings('PM_WRITER', { commitRows: Number(process.env.PM_COMMIT || 20000), commitInterval: 200, bufferRows: 100000, bufferMb: 256, writeKb: 1024 }), gpssPort, PM_COMPLETE);
   if (global.gc) global.gc();
   const rss = new RssSampler();
   const delay = new LoopDelay();
