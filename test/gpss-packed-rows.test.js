@@ -94,3 +94,42 @@ test('RowWriter runs do not nest', () => {
   w.beginRun();
   assert.equal(w.endRun().length, 0);
 });
+
+// A commit hands its messages' packed runs to the client as one RowRuns (no view per row): the
+// Writes cut and serialized from it must be byte for byte those of the same rows as a list,
+// wherever a Write boundary falls (inside a run, at its end, with one-row and empty runs), and
+// again when the commit is retried (the cursor starts over).
+test('RowRuns: the same Write cut and bytes as the rows as a list, cut anywhere, retried', () => {
+  const { RowRuns, nextWriteEnd, encodeWriteRequestRange, WRITE_GROUP_BYTES: _unused } = require('../dist/gpss');
+  const wr = require('../dist/gpss/write-request');
+  const enc = createRowEncoder(COLUMNS);
+  const runs = [];
+  for (let m = 0; m < 120; m++) {
+    const n = m % 17 === 5 ? 0 : m % 3 === 0 ? 1 : 1 + ((m * 7) % 60);
+    // Short rows and rows over 64 bytes (copied two ways), some far longer than a Write.
+    const payload = Array.from({ length: n }, (_, i) => ({ id: m * 1000 + i, name: 'x'.repeat((m * 13 + i * 29) % (m % 11 === 0 ? 9000 : 150)), v: i / 3 }));
+    runs.push(packPayload(payload, enc).rows);
+  }
+  const list = runs.flatMap((r) => r.toArray());
+  const rr = new RowRuns(runs);
+  assert.equal(rr.length, list.length);
+  assert.deepEqual(hex(rr.toArray()), hex(list));
+  const cut = (rows, maxBytes) => {
+    const out = [];
+    for (let from = 0; from < rows.length; ) {
+      const to = nextWriteEnd(rows, from, maxBytes);
+      out.push(encodeWriteRequestRange('s-1', rows, from, to, wr.WRITE_GROUP_BYTES).toString('hex'));
+      from = to;
+    }
+    return out;
+  };
+  for (const maxBytes of [200, 1000, 4096, 65536, 1 << 20]) {
+    const want = cut(list, maxBytes);
+    assert.ok(maxBytes > 4096 || want.length > 10, `cut in many Writes at ${maxBytes}`);
+    assert.deepEqual(cut(rr, maxBytes), want, `Writes of at most ${maxBytes} bytes`);
+    assert.deepEqual(cut(rr, maxBytes), want, `again (a retried commit) at ${maxBytes}`);
+  }
+  assert.equal(wr.encodeWriteRequest('s', rr).toString('hex'), wr.encodeWriteRequest('s', list).toString('hex'));
+  assert.equal(new RowRuns([]).length, 0);
+  assert.deepEqual(cut(new RowRuns([packPayload([], enc).rows]), 4096), []);
+});

@@ -181,6 +181,43 @@ test('stream writer bisects a batch on a data error: good messages commit, the b
   assert.match(failed[0][2], /column "c"/);
 });
 
+/** A packed message (what gpss-write holds): rows `tags` as one run of bytes. */
+function packedEntry(tags, log, name) {
+  const { PackedRows } = require('../dist/gpss/packed-rows');
+  const buf = Buffer.from(tags.join(''));
+  const ends = new Uint32Array(tags.length);
+  let pos = 0;
+  tags.forEach((t, i) => (ends[i] = pos += t.length));
+  const rows = new PackedRows(buf, 0, buf.length, tags.length === 1 ? null : ends);
+  return { rows, bytes: buf.length, ack: () => log.push(['ack', name]), fail: (err) => log.push(['fail', name, err.message]) };
+}
+
+test('stream writer with packed messages: the commit gets their runs, in order, through retries and bisection', async () => {
+  const { RowRuns } = require('../dist/gpss/packed-rows');
+  const log = [];
+  const attempts = [];
+  let transientLeft = 1;
+  const w = new StreamWriter(writerOptions({ commitRows: 100, commitIntervalMs: 5 }), async (batch) => {
+    assert.ok(batch instanceof RowRuns, 'packed messages are handed over as runs, not a list of views');
+    const rows = batch.toArray().map((b) => b.toString());
+    attempts.push(rows.join(','));
+    if (transientLeft-- > 0) throw Object.assign(new Error('down'), { code: 14 });
+    if (rows.includes('XX')) throw Object.assign(new Error('invalid input syntax for type integer: "XX"'), { code: 3 });
+    return { successCount: rows.length, errorCount: 0, errorRows: [] };
+  });
+  w.accept(packedEntry(['a1', 'a2', 'a3'], log, 'A'));
+  w.accept(packedEntry(['b1'], log, 'B'));
+  w.accept(packedEntry(['c1', 'XX'], log, 'C'));
+  w.accept(packedEntry(['d1', 'd2'], log, 'D'));
+  await w.close(2000);
+  // Retried whole after the transient failure, then bisected around the bad message.
+  assert.equal(attempts[0], 'a1,a2,a3,b1,c1,XX,d1,d2');
+  assert.equal(attempts[1], attempts[0]);
+  assert.deepEqual(attempts.slice(2), ['a1,a2,a3,b1', 'c1,XX,d1,d2', 'c1,XX', 'd1,d2']);
+  assert.deepEqual(log.map((l) => l.slice(0, 2).join(' ')), ['ack A', 'ack B', 'fail C', 'ack D']);
+  assert.equal(w.heldRows, 0);
+});
+
 test('stream writer buffer limit: excess messages are refused synchronously, memory bounded', async () => {
   const log = [];
   const w = new StreamWriter(writerOptions({ commitRows: 1, buffer: { maxRows: 5, maxBytes: 1e9 } }), () => new Promise(() => {}));

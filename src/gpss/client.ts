@@ -5,7 +5,7 @@
 // from the pre-encoded Row bytes.
 import * as grpc from '@grpc/grpc-js';
 import { gpssServiceDefinition, GpssMethod } from './proto';
-import { encodeWriteRequestRange, MAX_WRITE_BYTES, nextWriteEnd, WRITE_GROUP_BYTES } from './write-request';
+import { encodeWriteRequestRange, MAX_WRITE_BYTES, nextWriteEnd, WRITE_GROUP_BYTES, type WriteRows } from './write-request';
 import type { ColumnInfoMessage } from './wire-types';
 import { classifyStatus } from './failure-class';
 
@@ -299,7 +299,7 @@ export class GpssClient {
    * larger). Rejects on the first failed request; the server has then rolled back the load
    * (spec §4), so the caller should Close with abort.
    */
-  async write(session: string, rows: readonly Uint8Array[], deadlineMs = this.deadlineMs, writeBytes = this.maxWriteBytes): Promise<void> {
+  async write(session: string, rows: WriteRows, deadlineMs = this.deadlineMs, writeBytes = this.maxWriteBytes): Promise<void> {
     const maxBytes = Math.min(writeBytes, this.maxWriteBytes);
     if (!(maxBytes > 64)) throw new RangeError(`the Write size limit must be more than 64 bytes, got ${maxBytes}`);
     // Each Write's rows are sized once and serialized straight from `rows` (which the caller
@@ -359,7 +359,7 @@ export class GpssClient {
 /** One Write's rows: rows[from, to), whose wire size is rowsBytes. */
 interface WriteRange {
   session: string;
-  rows: readonly Uint8Array[];
+  rows: WriteRows;
   from: number;
   to: number;
   rowsBytes: number;

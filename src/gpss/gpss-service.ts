@@ -3,6 +3,7 @@
 // Flow nodes never talk to the channel directly; they go through this object, so the config
 // node can close everything in the right order when its users are done.
 import { GpssClient } from './client';
+import type { WriteRows } from './write-request';
 import type { ColumnInfo, GpssEndpoint, GpssLogin, OpenOptions, TransferStats } from './client';
 import { JobLimits, JobSessionApi, LoadJob } from './load-job';
 import { classifyError, isConnectionLost } from './failure-class';
@@ -181,7 +182,7 @@ export class GpssService implements JobSessionApi {
   }
 
   /** Writes rows in Writes of at most `writeBytes` each (the client cuts them, write-request.ts). */
-  async write(session: string, rows: readonly Uint8Array[], writeBytes?: number): Promise<void> {
+  async write(session: string, rows: WriteRows, writeBytes?: number): Promise<void> {
     const s = this.busy.get(session);
     if (!s) throw new Error(`GPSS session ${session.slice(0, 8)}… is no longer open`);
     try {
@@ -298,7 +299,7 @@ export class GpssService implements JobSessionApi {
    * One stream-mode commit: Open → Write… → Close on a pooled session; the rows go in Writes
    * of at most `writeBytes` each (the client cuts them, write-request.ts).
    */
-  async commitRows(options: OpenOptions, rows: readonly Uint8Array[], maxErrorRows = 0, writeBytes?: number): Promise<TransferStats> {
+  async commitRows(options: OpenOptions, rows: WriteRows, maxErrorRows = 0, writeBytes?: number): Promise<TransferStats> {
     const s = await this.acquireSession();
     let step = 'Open';
     try {

@@ -21,12 +21,13 @@ import { classifyFailure } from './failure-class';
 import type { PackedRows } from './packed-rows';
 import { needsSlices, packPayload, packPayloadInSlices, type PackedPayload } from './payload-rows';
 import { StreamWriter, type StreamEntry, type StreamWriterOptions } from './stream-writer';
+import type { WriteRows } from './write-request';
 import { createRowEncoder, type RowEncoder, type RowEncoderOptions } from './value-mapping';
 
 /** What the targets need of the GPSS service (GpssService fits). */
 export interface StreamTargetService {
   describeTable(schema: string, table: string): Promise<ColumnInfo[]>;
-  commitRows(options: OpenOptions, rows: readonly Uint8Array[], maxErrorRows: number, writeBytes?: number): Promise<TransferStats>;
+  commitRows(options: OpenOptions, rows: WriteRows, maxErrorRows: number, writeBytes?: number): Promise<TransferStats>;
 }
 
 export interface StreamTargetsOptions {

@@ -12,7 +12,8 @@ import { classifyFailure } from './failure-class';
 import { SliceQueue } from '../shared/slices';
 import { collapseByKey, type KeyOf } from './collapse';
 import { COMMITTED, mapRejections, messageOutcomes, type MessageOutcome, type Rejections } from './error-rows';
-import { PackedRows } from './packed-rows';
+import { PackedRows, RowRuns } from './packed-rows';
+import type { WriteRows } from './write-request';
 
 export interface CommitStats {
   successCount: number;
@@ -48,8 +49,9 @@ export interface StreamEntry {
  * Commits a batch as one transaction; rejects when nothing was committed (or the outcome is
  * unknown). `rows` holds the batch's encoded rows in message order (after collapsing), and
  * `info.rows` their number; cutting them into Writes is the commit's job (the GPSS client's).
+ * Packed messages come as their runs (RowRuns), others as a list.
  */
-export type CommitFn = (rows: readonly Uint8Array[], info: { rows: number; attempt: number }) => Promise<CommitStats>;
+export type CommitFn = (rows: WriteRows, info: { rows: number; attempt: number }) => Promise<CommitStats>;
 
 export interface StreamWriterOptions {
   /** Commit when this many rows are buffered (GPSS's MAX_ROW). */
@@ -114,8 +116,12 @@ interface Decision {
   outcomes: readonly MessageOutcome[] | null;
 }
 
-/** The rows of several messages as one list, in message order (`total` rows in all). */
-function concatRows(lists: readonly EntryRows[], total: number): Uint8Array[] {
+/**
+ * The rows of several messages as one, in message order (`total` rows in all): their packed
+ * runs when every message is packed (what gpss-write holds), else a list.
+ */
+function concatRows(lists: readonly EntryRows[], total: number): WriteRows {
+  if (lists.every((l) => l instanceof PackedRows)) return new RowRuns(lists as PackedRows[]);
   const out: Uint8Array[] = new Array(total);
   let k = 0;
   for (const list of lists) {

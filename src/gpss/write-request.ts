@@ -7,6 +7,10 @@
 //   WriteRequest { Session Session = 1; repeated RowData Rows = 2; }
 //   Session      { string ID = 1; }
 //   RowData      { bytes Data = 1; }
+import { RowRuns } from './packed-rows';
+
+/** Rows to cut into Writes: a list of row buffers, or a commit's packed runs (no view per row). */
+export type WriteRows = readonly Uint8Array[] | RowRuns;
 
 /**
  * Hard cap for one serialized WriteRequest: spec gpss-protocol §9's maximum, under a real
@@ -36,17 +40,16 @@ export function rowWireSize(rowBytes: number): number {
 }
 
 /** Serializes `WriteRequest{Session{ID: session}, Rows: rows.map(Data)}` into one Buffer. */
-export function encodeWriteRequest(session: string, rows: readonly Uint8Array[]): Buffer {
-  let rowsBytes = 0;
-  for (let i = 0; i < rows.length; i++) rowsBytes += rowWireSize(rows[i].length);
-  return encodeWriteRequestRange(session, rows, 0, rows.length, rowsBytes);
+export function encodeWriteRequest(session: string, rows: WriteRows): Buffer {
+  const to = nextWriteEnd(rows, 0, Infinity);
+  return encodeWriteRequestRange(session, rows, 0, to, WRITE_GROUP_BYTES);
 }
 
 /**
  * Serializes the WriteRequest of rows[from, to), whose rowWireSize() sum the caller already
  * has (`rowsBytes`, e.g. from nextWriteEnd()): the rows are sized once, not twice.
  */
-export function encodeWriteRequestRange(session: string, rows: readonly Uint8Array[], from: number, to: number, rowsBytes: number): Buffer {
+export function encodeWriteRequestRange(session: string, rows: WriteRows, from: number, to: number, rowsBytes: number): Buffer {
   const idLen = Buffer.byteLength(session, 'utf8');
   const sessionMsg = idLen > 0 ? 1 + varintSize(idLen) + idLen : 0;
   const buf = Buffer.allocUnsafe(1 + varintSize(sessionMsg) + sessionMsg + rowsBytes);
@@ -58,18 +61,44 @@ export function encodeWriteRequestRange(session: string, rows: readonly Uint8Arr
     pos = writeVarint(buf, pos, idLen);
     pos += buf.write(session, pos, idLen, 'utf8');
   }
-  for (let i = from; i < to; i++) {
-    const row = rows[i];
-    const n = row.length;
-    buf[pos++] = 0x12;
-    pos = writeVarint(buf, pos, 1 + varintSize(n) + n);
-    buf[pos++] = 0x0a;
-    pos = writeVarint(buf, pos, n);
-    buf.set(row, pos);
-    pos += n;
+  if (rows instanceof RowRuns) pos = writeRuns(buf, pos, rows, from, to);
+  else {
+    for (let i = from; i < to; i++) {
+      const row = rows[i];
+      const n = row.length;
+      pos = writeRowHeader(buf, pos, n);
+      buf.set(row, pos);
+      pos += n;
+    }
   }
   if (pos !== buf.length) throw new Error(`encodeWriteRequestRange: rowsBytes ${rowsBytes} does not match the rows`);
   return buf;
+}
+
+/** RowData framing of a row of n bytes: Rows tag + length + Data tag + length. */
+function writeRowHeader(buf: Buffer, pos: number, n: number): number {
+  buf[pos++] = 0x12;
+  pos = writeVarint(buf, pos, 1 + varintSize(n) + n);
+  buf[pos++] = 0x0a;
+  return writeVarint(buf, pos, n);
+}
+
+/** Rows shorter than this are copied byte by byte: cheaper than the view a copy call makes. */
+const SHORT_ROW = 64;
+
+/** Serializes the RowData of runs rows [from, to) at buf[pos…]; returns the end. */
+function writeRuns(buf: Buffer, pos: number, runs: RowRuns, from: number, to: number): number {
+  runs.seek(from);
+  for (let i = from; i < to; i++) {
+    runs.load();
+    const { buf: src, start, end } = runs;
+    const n = end - start;
+    pos = writeRowHeader(buf, pos, n);
+    if (n < SHORT_ROW) for (let j = start; j < end; j++) buf[pos++] = src[j];
+    else pos += src.copy(buf, pos, start, end);
+    runs.advance();
+  }
+  return pos;
 }
 
 /** rowWireSize() sum of the last nextWriteEnd() group (module scratch: no allocation). */
@@ -81,10 +110,22 @@ export let WRITE_GROUP_BYTES = 0;
  * one (a single row over the budget goes alone: it cannot be split; the server decides).
  * The group's rowWireSize() sum is left in WRITE_GROUP_BYTES.
  */
-export function nextWriteEnd(rows: readonly Uint8Array[], from: number, maxBytes: number): number {
+export function nextWriteEnd(rows: WriteRows, from: number, maxBytes: number): number {
   const budget = maxBytes - 64;
   let size = 0;
   let to = from;
+  if (rows instanceof RowRuns) {
+    rows.seek(from);
+    for (const n = rows.length; to < n; to++) {
+      rows.load();
+      const s = rowWireSize(rows.end - rows.start);
+      if (to > from && size + s > budget) break;
+      size += s;
+      rows.advance();
+    }
+    WRITE_GROUP_BYTES = size;
+    return to;
+  }
   for (const n = rows.length; to < n; to++) {
     const s = rowWireSize(rows[to].length);
     if (to > from && size + s > budget) break;
