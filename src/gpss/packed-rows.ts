@@ -3,7 +3,8 @@
 // third of what every held row cost, and held rows are what each young-generation collection
 // copies while messages wait for their commit; here a message holds one small object, its rows'
 // end offsets (off the JS heap for more than 16 rows) and a reference to bytes it shares with
-// the messages encoded before and after it. Views are made only for the commit.
+// the messages encoded before and after it. A commit reads the runs through RowRuns (below);
+// views are made only where a list is needed (collapsing rows by key in Merge/Update).
 
 /** No row ends: a message of one row ends at `end`. */
 export class PackedRows {
