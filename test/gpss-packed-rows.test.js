@@ -106,7 +106,7 @@ test('RowRuns: the same Write cut and bytes as the rows as a list, cut anywhere,
   const runs = [];
   for (let m = 0; m < 120; m++) {
     const n = m % 17 === 5 ? 0 : m % 3 === 0 ? 1 : 1 + ((m * 7) % 60);
-    // Short rows and rows over 64 bytes (copied two ways), some far longer than a Write.
+    // Short rows and rows over 32 bytes (copied two ways), some far longer than a Write.
     const payload = Array.from({ length: n }, (_, i) => ({ id: m * 1000 + i, name: 'x'.repeat((m * 13 + i * 29) % (m % 11 === 0 ? 9000 : 150)), v: i / 3 }));
     runs.push(packPayload(payload, enc).rows);
   }
