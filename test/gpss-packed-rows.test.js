@@ -100,7 +100,7 @@ test('RowWriter runs do not nest', () => {
 // wherever a Write boundary falls (inside a run, at its end, with one-row and empty runs), and
 // again when the commit is retried (the cursor starts over).
 test('RowRuns: the same Write cut and bytes as the rows as a list, cut anywhere, retried', () => {
-  const { RowRuns, nextWriteEnd, encodeWriteRequestRange, WRITE_GROUP_BYTES: _unused } = require('../dist/gpss');
+  const { RowRuns, nextWriteEnd, encodeWriteRequestRange } = require('../dist/gpss');
   const wr = require('../dist/gpss/write-request');
   const enc = createRowEncoder(COLUMNS);
   const runs = [];

@@ -100,6 +100,11 @@ export class RowRuns {
   private run = 0;
   private inRun = 0;
   private at = 0;
+  // Where the last seek landed: a Write is sized (nextWriteEnd) and then serialized from the
+  // same row, so the second seek goes back here instead of walking the runs from row 0.
+  private markRun = 0;
+  private markInRun = 0;
+  private markAt = 0;
 
   constructor(readonly runs: readonly PackedRows[]) {
     let n = 0;
@@ -110,9 +115,10 @@ export class RowRuns {
   /** Moves the cursor to row i (0 ≤ i ≤ length). */
   seek(i: number): void {
     if (i < this.at) {
-      this.run = 0;
-      this.inRun = 0;
-      this.at = 0;
+      const fromMark = i >= this.markAt;
+      this.run = fromMark ? this.markRun : 0;
+      this.inRun = fromMark ? this.markInRun : 0;
+      this.at = fromMark ? this.markAt : 0;
     }
     while (this.at < i) {
       const left = this.runs[this.run].length - this.inRun;
@@ -125,6 +131,9 @@ export class RowRuns {
         this.inRun = 0;
       }
     }
+    this.markRun = this.run;
+    this.markInRun = this.inRun;
+    this.markAt = this.at;
   }
 
   /** Sets buf/start/end to the row at the cursor (which must be < length); does not move. */
